@@ -1,0 +1,61 @@
+/**
+ * The classifier's output: the stable shape behind `stall-why --json`. Keys may be added; none
+ * are removed or renamed without a major version.
+ */
+import type { TurnState, Verdict } from '@stall-why/conventions';
+
+/** One bar of a turn's waterfall: a phase on the shared time axis. */
+export interface PhaseBar {
+  /** Phase span name (a `PHASE_*` constant) or another span's name. */
+  readonly name: string;
+  /** Short label for people, e.g. `upstream #2 (continuation)`, `tool exec_command`. */
+  readonly label: string;
+  readonly kind: 'span' | 'point';
+  /** Epoch ms. */
+  readonly startMs: number;
+  /** Epoch ms; null while open (drawn to the judged moment). */
+  readonly endMs: number | null;
+  /** Nesting depth for display (0 = turn). */
+  readonly depth: number;
+}
+
+export interface TurnReport {
+  readonly threadId: string | null;
+  /** null for a wait with no turn yet, such as a resume still loading. */
+  readonly turnId: string | null;
+  readonly status: TurnState;
+  readonly verdict: Verdict;
+  /** In [0, 1]. */
+  readonly confidence: number;
+  /** ISO-8601. */
+  readonly startedAt: string;
+  /** ISO-8601: the last phase boundary seen. */
+  readonly lastActivityAt: string;
+  /** How long the turn has been quiet at the judged moment; null for ended turns. */
+  readonly stuckForMs: number | null;
+  /** Lines naming the phases and gaps that decide, with timestamps, and what the source could not show. */
+  readonly evidence: readonly string[];
+  /** ISO-8601; null while the turn is open. */
+  readonly endedAt: string | null;
+  /** The sources the turn was read from (file paths or formats). */
+  readonly sources: readonly string[];
+  /** The turn's phases for a waterfall, in start order. */
+  readonly phases: readonly PhaseBar[];
+}
+
+export interface SourceSummary {
+  readonly path: string;
+  readonly format: string;
+  readonly spans: number;
+  /** Lines or records skipped because their type is unknown. */
+  readonly skipped: number;
+  /** Records skipped because they were corrupt (flight recorder checksums). */
+  readonly corrupt: number;
+}
+
+export interface Report {
+  /** ISO-8601: the moment the trace was judged at. */
+  readonly judgedAt: string;
+  readonly turns: readonly TurnReport[];
+  readonly sources: readonly SourceSummary[];
+}

@@ -1,0 +1,111 @@
+/**
+ * Attribute keys. OpenTelemetry semantic conventions are reused where they exist (`gen_ai.*`,
+ * `http.*`, `server.*`, `error.type`); everything else lives under the `stall_why.` prefix.
+ *
+ * Keys are plain string constants so that the classifier, which must not depend on any
+ * OpenTelemetry package, reads the same names the instrumentation writes.
+ */
+
+/** Prefix of every attribute, span and event name that stall-why defines itself. */
+export const STALL_WHY_PREFIX = 'stall_why.';
+
+// --- Reused OpenTelemetry semantic conventions ------------------------------------------------
+
+/** The thread (conversation) a phase belongs to (semconv `gen_ai.conversation.id`). */
+export const ATTR_THREAD_ID = 'gen_ai.conversation.id';
+/** The GenAI operation of an upstream attempt, e.g. `chat` (semconv `gen_ai.operation.name`). */
+export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
+/** The model requested upstream (semconv `gen_ai.request.model`). */
+export const ATTR_GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
+/** The model provider, e.g. `openai` (semconv `gen_ai.provider.name`). */
+export const ATTR_GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';
+/** The tool's name, e.g. `exec_command` (semconv `gen_ai.tool.name`). */
+export const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
+/** The tool call's id as the model gave it, e.g. `call_1` (semconv `gen_ai.tool.call.id`). */
+export const ATTR_GEN_AI_TOOL_CALL_ID = 'gen_ai.tool.call.id';
+/** HTTP method of an upstream attempt (semconv `http.request.method`). */
+export const ATTR_HTTP_REQUEST_METHOD = 'http.request.method';
+/** HTTP status of an upstream attempt's response (semconv `http.response.status_code`). */
+export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
+/** How many times this request was sent before this attempt; 0 for the first (semconv `http.request.resend_count`). */
+export const ATTR_HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count';
+/** Host of the upstream model API (semconv `server.address`). */
+export const ATTR_SERVER_ADDRESS = 'server.address';
+/** Port of the upstream model API (semconv `server.port`). */
+export const ATTR_SERVER_PORT = 'server.port';
+/** Path of the upstream request, never its query string (semconv `url.path`). */
+export const ATTR_URL_PATH = 'url.path';
+/** A low-cardinality class of error: an exception name, an errno code, an HTTP status (semconv `error.type`). */
+export const ATTR_ERROR_TYPE = 'error.type';
+/** The name of the service that emitted the span (semconv resource attribute `service.name`). */
+export const ATTR_SERVICE_NAME = 'service.name';
+
+// --- stall-why attributes ---------------------------------------------------------------------
+
+/** Whether a span is a duration phase (`span`) or a point phase (`point`, zero duration). */
+export const ATTR_PHASE_KIND = 'stall_why.phase.kind';
+/** The id of the turn a phase belongs to. */
+export const ATTR_TURN_ID = 'stall_why.turn.id';
+/** Terminal status of a turn, set when the turn span ends: see `TURN_END_STATUS_*`. */
+export const ATTR_TURN_STATUS = 'stall_why.turn.status';
+/** Why a turn failed, as the server said it (capped, never prompt text). */
+export const ATTR_TURN_ERROR = 'stall_why.turn.error';
+/** Which observer produced the phase: see `SOURCE_*`. */
+export const ATTR_SOURCE = 'stall_why.source';
+
+/** Bytes of thread history read by a hydration. */
+export const ATTR_HYDRATION_BYTES = 'stall_why.hydration.bytes';
+/** Items of thread history loaded by a hydration. */
+export const ATTR_HYDRATION_ITEMS = 'stall_why.hydration.items';
+/** What caused a hydration: `start`, `resume`, `read`, `fork`. */
+export const ATTR_HYDRATION_TRIGGER = 'stall_why.hydration.trigger';
+
+/** 1-based number of an upstream attempt within its logical request. */
+export const ATTR_UPSTREAM_ATTEMPT = 'stall_why.upstream.attempt';
+/** Whether an upstream attempt is the post-tool continuation of its turn. */
+export const ATTR_UPSTREAM_CONTINUATION = 'stall_why.upstream.continuation';
+/** Why an attempt is being retried or reconnected: see `RETRY_REASON_*`. */
+export const ATTR_RETRY_REASON = 'stall_why.retry.reason';
+/** Retry number as the server announced it (the `n` of "Reconnecting… n/m"). */
+export const ATTR_RETRY_ATTEMPT = 'stall_why.retry.attempt';
+/** Most retries the server will make (the `m` of "Reconnecting… n/m"). */
+export const ATTR_RETRY_MAX = 'stall_why.retry.max';
+/** Whether the server said it will retry after this error. */
+export const ATTR_RETRY_WILL_RETRY = 'stall_why.retry.will_retry';
+/** Delay before the next attempt, in milliseconds (Retry-After or backoff). */
+export const ATTR_RETRY_DELAY_MS = 'stall_why.retry.delay_ms';
+/** Number of SSE events an attempt received before it ended or broke. */
+export const ATTR_UPSTREAM_EVENTS = 'stall_why.upstream.events';
+/** Bytes an attempt received before it ended or broke. */
+export const ATTR_UPSTREAM_BYTES = 'stall_why.upstream.bytes';
+
+/** The item's type as the server names it: `agentMessage`, `reasoning`, `commandExecution`, ... */
+export const ATTR_ITEM_TYPE = 'stall_why.item.type';
+/** The item's id. */
+export const ATTR_ITEM_ID = 'stall_why.item.id';
+/** The item's terminal status as the server reported it, e.g. `completed`, `failed`, `declined`. */
+export const ATTR_ITEM_STATUS = 'stall_why.item.status';
+/** The kind of a tool call: `commandExecution`, `mcpToolCall`, `fileChange`, `dynamicToolCall`, `function_call`, ... */
+export const ATTR_TOOL_KIND = 'stall_why.tool.kind';
+/** A tool's exit code, when it has one. */
+export const ATTR_TOOL_EXIT_CODE = 'stall_why.tool.exit_code';
+
+/** What an approval asks for: see `APPROVAL_KIND_*`. */
+export const ATTR_APPROVAL_KIND = 'stall_why.approval.kind';
+/** How an approval was resolved: see `APPROVAL_DECISION_*`. */
+export const ATTR_APPROVAL_DECISION = 'stall_why.approval.decision';
+/** The JSON-RPC id of the server→client request that asked for approval. */
+export const ATTR_APPROVAL_REQUEST_ID = 'stall_why.approval.request_id';
+
+/** Identifies one renderer (a client displaying the thread), e.g. a connection or process id. */
+export const ATTR_RENDERER_ID = 'stall_why.renderer.id';
+/** Why a renderer detached: `closed`, `eof`, `error`, `timeout`. */
+export const ATTR_RENDERER_REASON = 'stall_why.renderer.reason';
+
+/** Outcome of a stop/cancel request: see `CANCEL_RESULT_*`. */
+export const ATTR_CANCEL_RESULT = 'stall_why.cancel.result';
+
+/** Count of protocol messages an observer could not parse or did not know. */
+export const ATTR_OBSERVER_UNKNOWN = 'stall_why.observer.unknown_messages';
+/** Marks an attribute value that was replaced by a placeholder (a data URI, a base64 blob, a capped string). */
+export const ATTR_REDACTED = 'stall_why.redacted';

@@ -1,0 +1,6 @@
+/**
+ * @stall-why/instrument: turn-phase spans over @opentelemetry/api, adapters that put them around
+ * existing app-servers, and the flight recorder.
+ */
+export * from './attribute-limits.js';
+export * from './turn-tracer.js';

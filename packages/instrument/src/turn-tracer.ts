@@ -1,0 +1,306 @@
+import {
+  context as otelContext,
+  trace,
+  SpanStatusCode,
+  type AttributeValue,
+  type Attributes,
+  type Context,
+  type Span,
+  type TimeInput,
+  type Tracer,
+} from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HYDRATION_TRIGGER,
+  ATTR_PHASE_KIND,
+  ATTR_RENDERER_ID,
+  ATTR_SOURCE,
+  ATTR_THREAD_ID,
+  ATTR_TURN_ERROR,
+  ATTR_TURN_ID,
+  ATTR_TURN_STATUS,
+  ATTR_UPSTREAM_ATTEMPT,
+  ATTR_UPSTREAM_CONTINUATION,
+  PHASE_CANCEL,
+  PHASE_KIND_POINT,
+  PHASE_KIND_SPAN,
+  PHASE_RENDERER_ATTACHED,
+  PHASE_RENDERER_DETACHED,
+  PHASE_THREAD_HYDRATION,
+  PHASE_TURN,
+  PHASE_TURN_ACCEPTED,
+  PHASE_UPSTREAM_ATTEMPT,
+  PHASE_UPSTREAM_FIRST_BYTE,
+  PHASE_UPSTREAM_FIRST_EVENT,
+  PHASE_UPSTREAM_HEADERS,
+  PHASE_UPSTREAM_REQUEST_SENT,
+  PHASE_UPSTREAM_STREAM_END,
+  PHASE_UPSTREAM_STREAM_ERROR,
+  SOURCE_API,
+  TURN_END_STATUS_FAILED,
+  type TurnEndStatus,
+} from '@stall-why/conventions';
+import { limitAttributes, resolveAttributeLimits, type AttributeLimits } from './attribute-limits.js';
+
+/** Attributes as adapters pass them: `undefined` values are dropped. */
+export type PhaseAttributes = Readonly<Record<string, AttributeValue | undefined | null>>;
+
+export interface TurnTracerOptions {
+  /** The tracer to emit with. Default: the global provider's tracer for `@stall-why/instrument`. */
+  readonly tracer?: Tracer;
+  /** Value of `stall_why.source` on every span. Default `api`. */
+  readonly source?: string;
+  /** Attribute bounds. Default: 1 KiB strings, 64 array items (see `DEFAULT_ATTRIBUTE_LIMITS`). */
+  readonly limits?: Partial<AttributeLimits>;
+}
+
+export interface PhaseOptions {
+  readonly attributes?: PhaseAttributes;
+  /** When the phase happened, if not now (an observer replaying timestamps it was given). */
+  readonly time?: TimeInput;
+}
+
+export interface StartTurnOptions extends PhaseOptions {
+  readonly threadId?: string;
+  readonly turnId?: string;
+  /** Parent context for the turn span. Default: the active context (e.g. an HTTP server span). */
+  readonly parentContext?: Context;
+}
+
+export interface EndTurnOptions {
+  readonly time?: TimeInput;
+  /** A short error description for failed turns (capped like every attribute). */
+  readonly error?: string;
+  readonly attributes?: PhaseAttributes;
+}
+
+const TRACER_NAME = '@stall-why/instrument';
+
+/**
+ * Emits stall-why phase spans. One TurnTracer serves a whole app-server; each turn gets a
+ * `TurnHandle`. Point phases are zero-duration spans ended at once, so a span processor sees them
+ * immediately (and a flight recorder writes them) even while the turn is stuck.
+ *
+ * Never throws into the host: the OpenTelemetry API is no-throw, and the only work done here is
+ * attribute bounding.
+ */
+export class TurnTracer {
+  readonly tracer: Tracer;
+  readonly source: string;
+  readonly limits: AttributeLimits;
+
+  constructor(options: TurnTracerOptions = {}) {
+    this.tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
+    this.source = options.source ?? SOURCE_API;
+    this.limits = resolveAttributeLimits(options.limits);
+  }
+
+  /** Starts a turn: opens its `stall_why.turn` span. Mark `accepted()` on the handle when the server accepts it. */
+  startTurn(options: StartTurnOptions = {}): TurnHandle {
+    const ids = { threadId: options.threadId, turnId: options.turnId };
+    const span = this.tracer.startSpan(
+      PHASE_TURN,
+      { startTime: options.time, attributes: this.attributes(PHASE_KIND_SPAN, ids, options.attributes) },
+      options.parentContext ?? otelContext.active(),
+    );
+    return new TurnHandle(this, span, ids);
+  }
+
+  /** Opens a thread hydration phase (loading or resuming history); it may come before any turn. */
+  startHydration(options: PhaseOptions & { threadId?: string; trigger?: string; parentContext?: Context } = {}): PhaseHandle {
+    return this.startPhase(PHASE_THREAD_HYDRATION, { threadId: options.threadId }, {
+      ...options,
+      attributes: { [ATTR_HYDRATION_TRIGGER]: options.trigger, ...options.attributes },
+    }, options.parentContext);
+  }
+
+  /** Marks a renderer (a client that displays the thread) as attached. */
+  rendererAttached(rendererId: string, options: PhaseOptions & { threadId?: string; turnId?: string } = {}): void {
+    this.point(PHASE_RENDERER_ATTACHED, { threadId: options.threadId, turnId: options.turnId }, {
+      ...options,
+      attributes: { [ATTR_RENDERER_ID]: rendererId, ...options.attributes },
+    });
+  }
+
+  /** Marks a renderer as detached (its connection closed, its stdin hit EOF, ...). */
+  rendererDetached(rendererId: string, options: PhaseOptions & { threadId?: string; turnId?: string } = {}): void {
+    this.point(PHASE_RENDERER_DETACHED, { threadId: options.threadId, turnId: options.turnId }, {
+      ...options,
+      attributes: { [ATTR_RENDERER_ID]: rendererId, ...options.attributes },
+    });
+  }
+
+  /** Emits a point phase: a zero-duration span, ended at once. */
+  point(name: string, ids: PhaseIds, options: PhaseOptions = {}, parent?: Context): void {
+    const attributes = this.attributes(PHASE_KIND_POINT, ids, options.attributes);
+    const time = options.time ?? Date.now();
+    this.tracer.startSpan(name, { startTime: time, attributes }, parent ?? otelContext.active()).end(time);
+  }
+
+  /** Opens a duration phase. */
+  startPhase(name: string, ids: PhaseIds, options: PhaseOptions = {}, parent?: Context): PhaseHandle {
+    const attributes = this.attributes(PHASE_KIND_SPAN, ids, options.attributes);
+    const span = this.tracer.startSpan(name, { startTime: options.time, attributes }, parent ?? otelContext.active());
+    return new PhaseHandle(this, span, ids);
+  }
+
+  /** Bounds attributes with this tracer's limits. */
+  limit(attributes: PhaseAttributes | undefined): Attributes {
+    return limitAttributes(attributes, this.limits);
+  }
+
+  private attributes(kind: string, ids: PhaseIds, extra: PhaseAttributes | undefined): Attributes {
+    return limitAttributes(
+      { [ATTR_PHASE_KIND]: kind, [ATTR_SOURCE]: this.source, [ATTR_THREAD_ID]: ids.threadId, [ATTR_TURN_ID]: ids.turnId, ...extra },
+      this.limits,
+    );
+  }
+}
+
+export interface PhaseIds {
+  readonly threadId?: string;
+  readonly turnId?: string;
+}
+
+/** An open duration phase. `end()` closes it; ending twice is a no-op. */
+export class PhaseHandle {
+  private ended = false;
+
+  constructor(
+    protected readonly tracer: TurnTracer,
+    readonly span: Span,
+    readonly ids: PhaseIds,
+  ) {}
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** The context whose active span is this phase: pass it as parent to child phases. */
+  get context(): Context {
+    return trace.setSpan(otelContext.active(), this.span);
+  }
+
+  setAttributes(attributes: PhaseAttributes): this {
+    if (!this.ended) this.span.setAttributes(this.tracer.limit(attributes));
+    return this;
+  }
+
+  /** Emits a point phase as a child of this phase. */
+  mark(name: string, options: PhaseOptions = {}): this {
+    this.tracer.point(name, this.ids, options, this.context);
+    return this;
+  }
+
+  /** Opens a child duration phase. */
+  startPhase(name: string, options: PhaseOptions = {}): PhaseHandle {
+    return this.tracer.startPhase(name, this.ids, options, this.context);
+  }
+
+  end(options: PhaseOptions = {}): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (options.attributes) this.span.setAttributes(this.tracer.limit(options.attributes));
+    this.span.end(options.time);
+  }
+
+  /** Ends the phase as an error: `error.type` set, status ERROR. */
+  fail(errorType: string, options: PhaseOptions = {}): void {
+    if (this.ended) return;
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+    this.end({ ...options, attributes: { [ATTR_ERROR_TYPE]: errorType, ...options.attributes } });
+  }
+}
+
+export interface StartAttemptOptions extends PhaseOptions {
+  /** 1-based attempt number within the logical request. Default 1. */
+  readonly attempt?: number;
+  /** Whether this request is the post-tool continuation. */
+  readonly continuation?: boolean;
+}
+
+/**
+ * One attempt at a model request. Its milestones (request sent, headers, first byte, first event,
+ * end or error) are point phases under the attempt span, each emitted once.
+ */
+export class UpstreamAttempt extends PhaseHandle {
+  private readonly seen = new Set<string>();
+
+  private once(name: string, options: PhaseOptions): this {
+    if (this.isEnded || this.seen.has(name)) return this;
+    this.seen.add(name);
+    return this.mark(name, options);
+  }
+
+  requestSent(options: PhaseOptions = {}): this {
+    return this.once(PHASE_UPSTREAM_REQUEST_SENT, options);
+  }
+  headers(statusCode: number, options: PhaseOptions = {}): this {
+    this.setAttributes({ 'http.response.status_code': statusCode });
+    return this.once(PHASE_UPSTREAM_HEADERS, { ...options, attributes: { 'http.response.status_code': statusCode, ...options.attributes } });
+  }
+  firstByte(options: PhaseOptions = {}): this {
+    return this.once(PHASE_UPSTREAM_FIRST_BYTE, options);
+  }
+  firstEvent(options: PhaseOptions = {}): this {
+    return this.once(PHASE_UPSTREAM_FIRST_EVENT, options);
+  }
+  /** The stream ended normally; ends the attempt. */
+  streamEnd(options: PhaseOptions = {}): void {
+    this.once(PHASE_UPSTREAM_STREAM_END, options);
+    this.end({ time: options.time, attributes: options.attributes });
+  }
+  /** The stream broke or the request failed; ends the attempt as an error. */
+  streamError(errorType: string, options: PhaseOptions = {}): void {
+    this.once(PHASE_UPSTREAM_STREAM_ERROR, { ...options, attributes: { [ATTR_ERROR_TYPE]: errorType, ...options.attributes } });
+    this.fail(errorType, { time: options.time, attributes: options.attributes });
+  }
+}
+
+/** A turn in progress. End it exactly once with its terminal status. */
+export class TurnHandle extends PhaseHandle {
+  private attempts = 0;
+
+  get threadId(): string | undefined {
+    return this.ids.threadId;
+  }
+  get turnId(): string | undefined {
+    return this.ids.turnId;
+  }
+
+  /** The app-server accepted the user's request. */
+  accepted(options: PhaseOptions = {}): this {
+    return this.mark(PHASE_TURN_ACCEPTED, options);
+  }
+
+  /** Opens one upstream model-request attempt (numbered automatically unless `attempt` is given). */
+  startAttempt(options: StartAttemptOptions = {}): UpstreamAttempt {
+    const attempt = options.attempt ?? ++this.attempts;
+    this.attempts = Math.max(this.attempts, attempt);
+    const attributes = {
+      [ATTR_UPSTREAM_ATTEMPT]: attempt,
+      [ATTR_HTTP_REQUEST_RESEND_COUNT]: attempt - 1,
+      [ATTR_UPSTREAM_CONTINUATION]: options.continuation,
+      ...options.attributes,
+    };
+    const child = this.startPhase(PHASE_UPSTREAM_ATTEMPT, { ...options, attributes });
+    return new UpstreamAttempt(this.tracer, child.span, this.ids);
+  }
+
+  /** Opens a stop/cancel phase; end it with `stall_why.cancel.result`. */
+  startCancel(options: PhaseOptions = {}): PhaseHandle {
+    return this.startPhase(PHASE_CANCEL, options);
+  }
+
+  /** Ends the turn with its terminal status. */
+  endTurn(status: TurnEndStatus, options: EndTurnOptions = {}): void {
+    if (this.isEnded) return;
+    const attributes = { [ATTR_TURN_STATUS]: status, [ATTR_TURN_ERROR]: options.error, ...options.attributes };
+    if (status === TURN_END_STATUS_FAILED) {
+      this.fail(options.error ? 'turn_failed' : 'unknown', { time: options.time, attributes });
+    } else {
+      this.end({ time: options.time, attributes });
+    }
+  }
+}

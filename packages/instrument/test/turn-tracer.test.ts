@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  ATTR_PHASE_KIND, ATTR_THREAD_ID, ATTR_TURN_ID, ATTR_TURN_STATUS, PHASE_TURN, PHASE_TURN_ACCEPTED,
+  PHASE_UPSTREAM_ATTEMPT, PHASE_UPSTREAM_HEADERS, PHASE_UPSTREAM_REQUEST_SENT,
+} from '@stall-why/conventions';
+import { TurnTracer } from '@stall-why/instrument';
+
+function setup() {
+  const exporter = new InMemorySpanExporter();
+  const started: string[] = [];
+  const onStart: SpanProcessor = {
+    onStart: (span) => { started.push((span as unknown as ReadableSpan).name); },
+    onEnd: () => {}, forceFlush: async () => {}, shutdown: async () => {},
+  };
+  const provider = new BasicTracerProvider({ spanProcessors: [onStart, new SimpleSpanProcessor(exporter)] });
+  return { exporter, started, turns: new TurnTracer({ tracer: provider.getTracer('test') }) };
+}
+
+describe('TurnTracer', () => {
+  it('hands an open turn span to processors at start and ends it with its status', () => {
+    const { exporter, started, turns } = setup();
+    const turn = turns.startTurn({ threadId: 'th1', turnId: 'tu1' });
+    turn.accepted();
+    const attempt = turn.startAttempt();
+    attempt.requestSent();
+    attempt.headers(200);
+    expect(started).toEqual([PHASE_TURN, PHASE_TURN_ACCEPTED, PHASE_UPSTREAM_ATTEMPT, PHASE_UPSTREAM_REQUEST_SENT, PHASE_UPSTREAM_HEADERS]);
+    // Still stuck: only the point phases have ended.
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual([PHASE_TURN_ACCEPTED, PHASE_UPSTREAM_REQUEST_SENT, PHASE_UPSTREAM_HEADERS]);
+    attempt.streamEnd();
+    turn.endTurn('completed');
+    const turnSpan = exporter.getFinishedSpans().find((s) => s.name === PHASE_TURN)!;
+    expect(turnSpan.attributes[ATTR_TURN_STATUS]).toBe('completed');
+    expect(turnSpan.attributes[ATTR_THREAD_ID]).toBe('th1');
+    expect(turnSpan.attributes[ATTR_TURN_ID]).toBe('tu1');
+    const accepted = exporter.getFinishedSpans().find((s) => s.name === PHASE_TURN_ACCEPTED)!;
+    expect(accepted.attributes[ATTR_PHASE_KIND]).toBe('point');
+    expect(accepted.parentSpanContext?.spanId).toBe(turnSpan.spanContext().spanId);
+  });
+});
