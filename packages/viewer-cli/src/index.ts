@@ -1,1 +1,2 @@
-export {};
+export { createProgram, VERSION } from './program.js';
+export * from './exit-codes.js';
