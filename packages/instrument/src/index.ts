@@ -4,3 +4,6 @@
  */
 export * from './attribute-limits.js';
 export * from './turn-tracer.js';
+export * from './adapters/index.js';
+export * from './jsonrpc/index.js';
+export * from './flight-recorder/index.js';

@@ -1,0 +1,2 @@
+// Owned by its issue's work; re-exported from the package index.
+export {};
