@@ -50,6 +50,8 @@ export const ATTR_TURN_ID = 'stall_why.turn.id';
 export const ATTR_TURN_STATUS = 'stall_why.turn.status';
 /** Why a turn failed, as the server said it (capped, never prompt text). */
 export const ATTR_TURN_ERROR = 'stall_why.turn.error';
+/** What started a turn: see `TURN_KIND_*` (a user's request, a compaction, a review). */
+export const ATTR_TURN_KIND = 'stall_why.turn.kind';
 /** Which observer produced the phase: see `SOURCE_*`. */
 export const ATTR_SOURCE = 'stall_why.source';
 

@@ -89,7 +89,7 @@ export const PHASES: readonly PhaseDescriptor[] = Object.freeze([
   d(PHASE_THREAD_HYDRATION, PHASE_KIND_SPAN, "Loading or resuming a thread's history.", [
     'stall_why.hydration.trigger', 'stall_why.hydration.bytes', 'stall_why.hydration.items',
   ]),
-  d(PHASE_TURN, PHASE_KIND_SPAN, 'The whole turn, from accepted to its terminal status.', ['stall_why.turn.status', 'stall_why.turn.error']),
+  d(PHASE_TURN, PHASE_KIND_SPAN, 'The whole turn, from accepted to its terminal status.', ['stall_why.turn.status', 'stall_why.turn.error', 'stall_why.turn.kind']),
   d(PHASE_TURN_ACCEPTED, PHASE_KIND_POINT, "The app-server accepted the user's request."),
   d(PHASE_UPSTREAM_ATTEMPT, PHASE_KIND_SPAN, 'One attempt at a model request, from sent to stream end or error.', [
     'stall_why.upstream.attempt', 'http.request.resend_count', 'stall_why.upstream.continuation', 'http.request.method',

@@ -28,6 +28,27 @@ export const TURN_END_STATUSES: readonly TurnEndStatus[] = [
   TURN_END_STATUS_INTERRUPTED,
 ];
 
+// --- ATTR_TURN_KIND ------------------------------------------------------------------------
+
+/** A turn the user asked for (Codex `turn/start`). */
+export const TURN_KIND_USER = 'user';
+/** A turn that compacts the thread's context (Codex `thread/compact/start`). */
+export const TURN_KIND_COMPACTION = 'compaction';
+/** A review turn (Codex `review/start`). */
+export const TURN_KIND_REVIEW = 'review';
+export type TurnKind = typeof TURN_KIND_USER | typeof TURN_KIND_COMPACTION | typeof TURN_KIND_REVIEW;
+
+// --- ATTR_HYDRATION_TRIGGER ----------------------------------------------------------------
+
+/** A new thread was started. */
+export const HYDRATION_TRIGGER_START = 'start';
+/** A stored thread was resumed (its history read and loaded). */
+export const HYDRATION_TRIGGER_RESUME = 'resume';
+/** A stored thread was read without loading it for turns. */
+export const HYDRATION_TRIGGER_READ = 'read';
+/** A thread was forked from another's history. */
+export const HYDRATION_TRIGGER_FORK = 'fork';
+
 // --- ATTR_CANCEL_RESULT --------------------------------------------------------------------
 
 /** The turn stopped because of the cancel. */
