@@ -39,6 +39,10 @@ export const ATTR_URL_PATH = 'url.path';
 export const ATTR_ERROR_TYPE = 'error.type';
 /** The name of the service that emitted the span (semconv resource attribute `service.name`). */
 export const ATTR_SERVICE_NAME = 'service.name';
+/** The instance of the service that emitted the span (semconv resource attribute `service.instance.id`). */
+export const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
+/** The process id of the emitter (semconv resource attribute `process.pid`). */
+export const ATTR_PROCESS_PID = 'process.pid';
 
 // --- stall-why attributes ---------------------------------------------------------------------
 
