@@ -12,9 +12,15 @@ import {
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HYDRATION_TRIGGER,
   ATTR_PHASE_KIND,
   ATTR_RENDERER_ID,
+  ATTR_RETRY_ATTEMPT,
+  ATTR_RETRY_DELAY_MS,
+  ATTR_RETRY_MAX,
+  ATTR_RETRY_REASON,
+  ATTR_RETRY_WILL_RETRY,
   ATTR_SOURCE,
   ATTR_THREAD_ID,
   ATTR_TURN_ERROR,
@@ -35,10 +41,12 @@ import {
   PHASE_UPSTREAM_FIRST_EVENT,
   PHASE_UPSTREAM_HEADERS,
   PHASE_UPSTREAM_REQUEST_SENT,
+  PHASE_UPSTREAM_RETRY,
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
   SOURCE_API,
   TURN_END_STATUS_FAILED,
+  type RetryReason,
   type TurnEndStatus,
 } from '@stall-why/conventions';
 import { limitAttributes, resolveAttributeLimits, type AttributeLimits } from './attribute-limits.js';
@@ -163,7 +171,13 @@ export interface PhaseIds {
   readonly turnId?: string;
 }
 
-/** An open duration phase. `end()` closes it; ending twice is a no-op. */
+/**
+ * An open duration phase. `end()` closes it; ending twice is a no-op.
+ *
+ * `source`, when given, overrides the tracer's `stall_why.source` on this phase's child phases:
+ * an upstream attempt opened by the fetch adapter inside a turn that the HTTP middleware opened
+ * says `fetch`, not `http`.
+ */
 export class PhaseHandle {
   private ended = false;
 
@@ -171,6 +185,7 @@ export class PhaseHandle {
     protected readonly tracer: TurnTracer,
     readonly span: Span,
     readonly ids: PhaseIds,
+    readonly source?: string,
   ) {}
 
   get isEnded(): boolean {
@@ -189,13 +204,18 @@ export class PhaseHandle {
 
   /** Emits a point phase as a child of this phase. */
   mark(name: string, options: PhaseOptions = {}): this {
-    this.tracer.point(name, this.ids, options, this.context);
+    this.tracer.point(name, this.ids, this.withSource(options), this.context);
     return this;
   }
 
   /** Opens a child duration phase. */
   startPhase(name: string, options: PhaseOptions = {}): PhaseHandle {
-    return this.tracer.startPhase(name, this.ids, options, this.context);
+    return new PhaseHandle(this.tracer, this.tracer.startPhase(name, this.ids, this.withSource(options), this.context).span, this.ids, this.source);
+  }
+
+  protected withSource(options: PhaseOptions): PhaseOptions {
+    if (this.source === undefined) return options;
+    return { ...options, attributes: { [ATTR_SOURCE]: this.source, ...options.attributes } };
   }
 
   end(options: PhaseOptions = {}): void {
@@ -214,10 +234,29 @@ export class PhaseHandle {
 }
 
 export interface StartAttemptOptions extends PhaseOptions {
-  /** 1-based attempt number within the logical request. Default 1. */
+  /** 1-based attempt number within the logical request. Default: the turn's next number (1, 2, ...). */
   readonly attempt?: number;
   /** Whether this request is the post-tool continuation. */
   readonly continuation?: boolean;
+  /** `stall_why.source` of the attempt and its milestones. Default: the tracer's source. */
+  readonly source?: string;
+}
+
+export interface RetryOptions extends PhaseOptions {
+  /** Why the request is retried: one of `RETRY_REASON_*`. */
+  readonly reason: RetryReason;
+  /** Retry number (1 for the first retry). */
+  readonly attempt?: number;
+  /** Most retries that will be made. */
+  readonly max?: number;
+  /** Delay before the next attempt, in milliseconds. */
+  readonly delayMs?: number;
+  /** Whether another attempt follows. Default true. */
+  readonly willRetry?: boolean;
+  /** `error.type` of the failure that caused the retry. */
+  readonly errorType?: string;
+  /** `stall_why.source` of the point phase. Default: the tracer's source. */
+  readonly source?: string;
 }
 
 /**
@@ -237,8 +276,8 @@ export class UpstreamAttempt extends PhaseHandle {
     return this.once(PHASE_UPSTREAM_REQUEST_SENT, options);
   }
   headers(statusCode: number, options: PhaseOptions = {}): this {
-    this.setAttributes({ 'http.response.status_code': statusCode });
-    return this.once(PHASE_UPSTREAM_HEADERS, { ...options, attributes: { 'http.response.status_code': statusCode, ...options.attributes } });
+    this.setAttributes({ [ATTR_HTTP_RESPONSE_STATUS_CODE]: statusCode });
+    return this.once(PHASE_UPSTREAM_HEADERS, { ...options, attributes: { [ATTR_HTTP_RESPONSE_STATUS_CODE]: statusCode, ...options.attributes } });
   }
   firstByte(options: PhaseOptions = {}): this {
     return this.once(PHASE_UPSTREAM_FIRST_BYTE, options);
@@ -284,8 +323,27 @@ export class TurnHandle extends PhaseHandle {
       [ATTR_UPSTREAM_CONTINUATION]: options.continuation,
       ...options.attributes,
     };
-    const child = this.startPhase(PHASE_UPSTREAM_ATTEMPT, { ...options, attributes });
-    return new UpstreamAttempt(this.tracer, child.span, this.ids);
+    const source = options.source ?? this.source;
+    const child = this.startPhase(PHASE_UPSTREAM_ATTEMPT, {
+      ...options,
+      attributes: source === undefined ? attributes : { [ATTR_SOURCE]: source, ...attributes },
+    });
+    return new UpstreamAttempt(this.tracer, child.span, this.ids, source);
+  }
+
+  /** Marks a retry or reconnect of an upstream request (`stall_why.upstream.retry`). */
+  retry(options: RetryOptions): this {
+    const attributes = {
+      ...(options.source === undefined ? {} : { [ATTR_SOURCE]: options.source }),
+      [ATTR_RETRY_REASON]: options.reason,
+      [ATTR_RETRY_ATTEMPT]: options.attempt,
+      [ATTR_RETRY_MAX]: options.max,
+      [ATTR_RETRY_DELAY_MS]: options.delayMs,
+      [ATTR_RETRY_WILL_RETRY]: options.willRetry ?? true,
+      [ATTR_ERROR_TYPE]: options.errorType,
+      ...options.attributes,
+    };
+    return this.mark(PHASE_UPSTREAM_RETRY, { time: options.time, attributes });
   }
 
   /** Opens a stop/cancel phase; end it with `stall_why.cancel.result`. */
