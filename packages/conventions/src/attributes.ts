@@ -95,6 +95,11 @@ export const ATTR_ITEM_STATUS = 'stall_why.item.status';
 export const ATTR_TOOL_KIND = 'stall_why.tool.kind';
 /** A tool's exit code, when it has one. */
 export const ATTR_TOOL_EXIT_CODE = 'stall_why.tool.exit_code';
+/**
+ * Whether a tool call needs a person's approval under its turn's approval policy: set by importers
+ * that cannot see the approval request itself (a Codex rollout), from the policy and the call's arguments.
+ */
+export const ATTR_TOOL_APPROVAL_EXPECTED = 'stall_why.tool.approval_expected';
 
 /** What an approval asks for: see `APPROVAL_KIND_*`. */
 export const ATTR_APPROVAL_KIND = 'stall_why.approval.kind';
