@@ -1,2 +1,6 @@
-// Owned by its issue's work; re-exported from the package index.
-export {};
+// The Codex app-server JSON-RPC observer: protocol messages in, stall-why phases out.
+export * from './codex-json-rpc-observer.js';
+export * from './transcript-line.js';
+export * from './codex-methods.js';
+export { parseReconnecting, readCodexErrorInfo, retryReason, type CodexErrorInfo } from './codex-error.js';
+export { approvalDecision, approvalKind } from './approval-request.js';
