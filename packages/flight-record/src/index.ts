@@ -4,3 +4,9 @@
  * @stall-why/instrument writes them.
  */
 export * from './recorded-span.js';
+export * from './segment-format.js';
+export * from './segment-files.js';
+export * from './segment-reader.js';
+export * from './flight-records.js';
+export * from './upload-cursor.js';
+export * from './inspect-flight-recorder.js';

@@ -40,6 +40,16 @@ export interface RecordedSpan {
   readonly resource?: Attributes;
   /** Name of the instrumentation scope. */
   readonly scope?: string;
+  /** Version of the instrumentation scope. */
+  readonly scopeVersion?: string;
+  /** Links to other spans. */
+  readonly links?: readonly RecordedLink[];
+}
+
+export interface RecordedLink {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly attributes?: Attributes;
 }
 
 /** Whether the span is still open (started and not ended) in what was read. */

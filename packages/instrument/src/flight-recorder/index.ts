@@ -1,2 +1,6 @@
-// Owned by its issue's work; re-exported from the package index.
-export {};
+// The flight recorder's writer side: span processor, ring-buffer writer, OTLP uploader, OTLP receiver.
+export * from './flight-recorder-processor.js';
+export * from './flight-recorder-uploader.js';
+export * from './ring-buffer-writer.js';
+export * from './span-record-encoding.js';
+export * from './recorded-to-readable-span.js';

@@ -1,0 +1,148 @@
+import { open } from 'node:fs/promises';
+import type { RecordedSpan } from './recorded-span.js';
+import { parseFrameAt, RECORD_TYPE_START } from './segment-format.js';
+import type { SegmentFile } from './segment-files.js';
+
+/** Why bytes were skipped. `torn`: an incomplete record at the end of a segment (a crash mid-append). */
+export type CorruptReason = 'checksum' | 'torn' | 'record' | 'header';
+
+/** A stretch of bytes the reader skipped; never returned as data. */
+export interface CorruptRecord {
+  readonly segment: string;
+  readonly offset: number;
+  readonly bytes: number;
+  readonly reason: CorruptReason;
+}
+
+export interface SegmentRecord {
+  readonly type: 'start' | 'end';
+  readonly span: RecordedSpan;
+  /** Byte offset of the record's frame in its segment. */
+  readonly offset: number;
+  /** Byte offset just after it: where an upload cursor continues. */
+  readonly end: number;
+}
+
+export interface ReadSegmentOptions {
+  /** Start at this byte offset (a record boundary, e.g. an upload cursor); default the first record. */
+  readonly fromOffset?: number;
+  readonly onCorrupt?: (corrupt: CorruptRecord) => void;
+  /** Bytes per read; default 1 MiB. */
+  readonly chunkBytes?: number;
+}
+
+/**
+ * Reads a segment's records in write order, up to its current end (it may still be written).
+ * Memory stays at about one chunk plus one record.
+ */
+export async function* readSegment(segment: SegmentFile, options: ReadSegmentOptions = {}): AsyncGenerator<SegmentRecord> {
+  const chunkBytes = options.chunkBytes ?? 1024 * 1024;
+  let handle;
+  try {
+    handle = await open(segment.path, 'r');
+  } catch {
+    return; // evicted since it was listed
+  }
+  try {
+    const window = new ByteWindow(handle, Math.max(options.fromOffset ?? 0, segment.recordsOffset), chunkBytes);
+    const defaultResource = segment.header.resource;
+    let pos = 0;
+    for (;;) {
+      const parsed = parseFrameAt(window.buf, pos, window.length);
+      if (parsed.kind === 'incomplete' && !window.eof) {
+        pos = await window.fill(pos);
+        continue;
+      }
+      if (parsed.kind === 'record') {
+        const span = decodeSpan(window.buf.toString('utf8', parsed.payloadStart + 1, parsed.end), defaultResource);
+        const offset = window.start + pos;
+        const end = window.start + parsed.end;
+        pos = parsed.end;
+        if (span === undefined) {
+          options.onCorrupt?.({ segment: segment.name, offset, bytes: end - offset, reason: 'record' });
+          continue;
+        }
+        yield { type: parsed.type === RECORD_TYPE_START ? 'start' : 'end', span, offset, end };
+        continue;
+      }
+      if (pos >= window.length && window.eof) return;
+      // A bad frame: find the next valid one; what lies between is skipped and counted.
+      const badStart = window.start + pos;
+      const next = await resync(window, pos + 1);
+      if (next === undefined) {
+        options.onCorrupt?.({ segment: segment.name, offset: badStart, bytes: window.start + window.length - badStart, reason: parsed.kind === 'incomplete' ? 'torn' : 'checksum' });
+        return;
+      }
+      options.onCorrupt?.({ segment: segment.name, offset: badStart, bytes: window.start + next - badStart, reason: 'checksum' });
+      pos = next;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Scans forward from `pos` for a valid frame; returns its position in the (possibly refilled) window. */
+async function resync(window: ByteWindow, pos: number): Promise<number | undefined> {
+  for (;;) {
+    if (pos >= window.length) {
+      if (window.eof) return undefined;
+      pos = await window.fill(pos);
+      continue;
+    }
+    const parsed = parseFrameAt(window.buf, pos, window.length);
+    if (parsed.kind === 'record') return pos;
+    if (parsed.kind === 'incomplete' && !window.eof) {
+      pos = await window.fill(pos);
+      continue;
+    }
+    pos++;
+  }
+}
+
+/** A sliding window over a file: `buf[0, length)` holds the bytes at file offset `start`. */
+class ByteWindow {
+  buf = Buffer.alloc(0);
+  length = 0;
+  eof = false;
+  constructor(
+    private readonly handle: import('node:fs/promises').FileHandle,
+    public start: number,
+    private readonly chunkBytes: number,
+  ) {}
+
+  /** Drops bytes before `keepFrom`, reads at least one more chunk; returns `keepFrom`'s new position. */
+  async fill(keepFrom: number): Promise<number> {
+    const kept = this.length - keepFrom;
+    const needed = kept + this.chunkBytes;
+    const next = needed > this.buf.length ? Buffer.allocUnsafe(Math.max(needed, this.buf.length * 2)) : this.buf;
+    this.buf.copy(next, 0, keepFrom, this.length);
+    this.buf = next;
+    this.start += keepFrom;
+    this.length = kept;
+    const { bytesRead } = await this.handle.read(this.buf, this.length, this.buf.length - this.length, this.start + this.length);
+    this.length += bytesRead;
+    if (bytesRead === 0) this.eof = true;
+    return 0;
+  }
+}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+
+/** Parses and checks a record's JSON; undefined when it is not a span. */
+function decodeSpan(json: string, defaultResource: RecordedSpan['resource']): RecordedSpan | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const span = value as { -readonly [K in keyof RecordedSpan]: RecordedSpan[K] };
+  if (typeof span.traceId !== 'string' || !HEX32.test(span.traceId)) return undefined;
+  if (typeof span.spanId !== 'string' || !HEX16.test(span.spanId)) return undefined;
+  if (typeof span.name !== 'string' || typeof span.startTimeMs !== 'number') return undefined;
+  if (typeof span.attributes !== 'object' || span.attributes === null) span.attributes = {};
+  if (span.resource === undefined && defaultResource !== undefined) span.resource = defaultResource;
+  return span;
+}

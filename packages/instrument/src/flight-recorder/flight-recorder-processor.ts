@@ -1,0 +1,171 @@
+import type { Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { RECORD_TYPE_END, RECORD_TYPE_START, type Attributes } from '@stall-why/flight-record';
+import { FlightRecorderUploader, type FlightRecorderUploaderOptions, type FlightRecorderUploaderStats } from './flight-recorder-uploader.js';
+import { RingBufferWriter, type RingBufferFileSystem, type RingBufferWriterStats } from './ring-buffer-writer.js';
+import { encodeSpanRecord } from './span-record-encoding.js';
+
+/** Upload settings: everything of FlightRecorderUploaderOptions except the directory. */
+export type FlightRecorderOtlpOptions = Omit<FlightRecorderUploaderOptions, 'directory'>;
+
+export interface FlightRecorderOptions {
+  /** The recorder directory (created 0700 when missing; segments are 0600). */
+  readonly directory: string;
+  /** Hard byte budget of the directory; oldest segment evicted first. Default 64 MiB. */
+  readonly maxBytes?: number;
+  /** Segment size. Default maxBytes / 8 within [64 KiB, 8 MiB]. */
+  readonly segmentBytes?: number;
+  /** Pending records reach the file at least this often. Default 1000 ms. */
+  readonly flushIntervalMs?: number;
+  /** fdatasync at most this often (0: every write). Default 5000 ms; always at forceFlush and shutdown. */
+  readonly fsyncIntervalMs?: number;
+  /** Records waiting for the next write beyond which new ones are dropped (counted). Default 65536. */
+  readonly maxPendingRecords?: number;
+  /** A write is scheduled at once (setImmediate) when this many records wait. Default 4096. */
+  readonly flushBatchRecords?: number;
+  /**
+   * Upload ended spans to an OTLP/HTTP endpoint, replaying from disk after outages. `{}` uses the
+   * exporter's environment (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT`).
+   * Default: no upload.
+   */
+  readonly otlp?: FlightRecorderOtlpOptions;
+  /** Fault injection for tests; default node:fs. */
+  readonly fileSystem?: RingBufferFileSystem;
+}
+
+export interface FlightRecorderStats extends RingBufferWriterStats {
+  /** Records dropped because too many were waiting for a write (the host outran the disk). */
+  pendingDropped: number;
+  upload?: FlightRecorderUploaderStats;
+}
+
+/** Every live recorder, flushed synchronously when the process exits normally. */
+const liveRecorders = new Set<FlightRecorderProcessor>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' runs synchronously: the last interval's records reach the file even if nobody calls shutdown().
+  process.on('exit', () => {
+    for (const recorder of liveRecorders) recorder.flushSync(true);
+  });
+}
+
+/**
+ * A SpanProcessor that records every span at start and at end into an on-disk ring buffer (a
+ * flight recorder), so that a span of a stuck turn is on disk while it is stuck, and optionally
+ * uploads ended spans over OTLP/HTTP, replaying from disk after an outage.
+ *
+ * onStart/onEnd only queue the span; a timer (unref'ed, every `flushIntervalMs`) encodes and
+ * appends the batch. A start record whose span has ended by then is skipped: its end record, in the
+ * same batch, carries everything.
+ */
+export class FlightRecorderProcessor implements SpanProcessor {
+  private readonly writer: RingBufferWriter;
+  private readonly uploader: FlightRecorderUploader | undefined;
+  private readonly maxPending: number;
+  private readonly flushBatch: number;
+  private spans: ReadableSpan[] = [];
+  private types: number[] = [];
+  private headerResource: ReadableSpan['resource'] | undefined;
+  private headerAttributes: Attributes | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private pendingDropped = 0;
+  private isShutdown = false;
+
+  constructor(options: FlightRecorderOptions) {
+    this.writer = new RingBufferWriter({
+      directory: options.directory,
+      maxBytes: options.maxBytes,
+      segmentBytes: options.segmentBytes,
+      fsyncIntervalMs: options.fsyncIntervalMs,
+      writerName: '@stall-why/instrument FlightRecorderProcessor',
+      fileSystem: options.fileSystem,
+    });
+    this.maxPending = options.maxPendingRecords ?? 65_536;
+    this.flushBatch = options.flushBatchRecords ?? 4096;
+    if (options.otlp) {
+      this.uploader = new FlightRecorderUploader({ ...options.otlp, directory: options.directory });
+      this.uploader.start();
+    }
+    this.timer = setInterval(() => this.flushSync(false), options.flushIntervalMs ?? 1000);
+    this.timer.unref();
+    liveRecorders.add(this);
+    installExitHook();
+  }
+
+  onStart(span: Span, _parentContext: Context): void {
+    this.enqueue(span, RECORD_TYPE_START);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    this.enqueue(span, RECORD_TYPE_END);
+  }
+
+  /** Writes what is queued to the file and syncs it; then uploads what is due (if configured). */
+  async forceFlush(): Promise<void> {
+    this.flushSync(true);
+    if (this.uploader) await this.uploader.tick();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.isShutdown) return;
+    this.isShutdown = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.flushSync(true);
+    this.writer.close();
+    liveRecorders.delete(this);
+    if (this.uploader) await this.uploader.shutdown();
+  }
+
+  stats(): FlightRecorderStats {
+    return { ...this.writer.stats(), pendingDropped: this.pendingDropped, upload: this.uploader?.stats() };
+  }
+
+  /** Encodes and appends the queued records; with `sync`, also fdatasync. Never throws. */
+  flushSync(sync: boolean): void {
+    const spans = this.spans;
+    const types = this.types;
+    if (spans.length > 0) {
+      this.spans = [];
+      this.types = [];
+      try {
+        for (let i = 0; i < spans.length; i++) this.appendRecord(spans[i], types[i]);
+      } catch {
+        // A span that cannot be encoded (a cyclic attribute from a foreign processor) must not stop the others.
+      }
+    }
+    this.writer.flush();
+    if (sync) this.writer.syncNow();
+  }
+
+  private enqueue(span: ReadableSpan, type: number): void {
+    if (this.isShutdown) return;
+    if (this.spans.length >= this.maxPending) {
+      this.pendingDropped++;
+      return;
+    }
+    this.spans.push(span);
+    this.types.push(type);
+    if (this.spans.length >= this.flushBatch && !this.immediate) {
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.flushSync(false);
+      });
+    }
+  }
+
+  private appendRecord(span: ReadableSpan, type: number): void {
+    const ended = type === RECORD_TYPE_END;
+    if (!ended && span.ended) return; // its end record follows in this batch
+    if (this.headerResource === undefined) {
+      this.headerResource = span.resource;
+      this.headerAttributes = span.resource.attributes as Attributes;
+      this.writer.setResource(this.headerAttributes);
+    }
+    const resource = span.resource === this.headerResource ? undefined : (span.resource.attributes as Attributes);
+    this.writer.append(type, encodeSpanRecord(span, ended, resource));
+  }
+}

@@ -1,0 +1,301 @@
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { context, diag } from '@opentelemetry/api';
+import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { listSegments, readSegment, readUploadCursor, writeUploadCursor, type RecordedSpan, type UploadCursor } from '@stall-why/flight-record';
+import { RecordedSpanConverter } from './recorded-to-readable-span.js';
+
+export interface FlightRecorderUploaderOptions {
+  /** The recorder directory to upload from. */
+  readonly directory: string;
+  /**
+   * OTLP/HTTP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces`. Default: the exporter's
+   * environment (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`).
+   */
+  readonly url?: string;
+  readonly headers?: Record<string, string>;
+  /**
+   * Time budget of one export, including the OTLP exporter's own retries, which honour Retry-After
+   * within it. Default 10000 ms.
+   */
+  readonly timeoutMillis?: number;
+  /** Ended spans per export. Default 512. */
+  readonly batchSize?: number;
+  /** How often to look for new records once caught up. Default 1000 ms. */
+  readonly intervalMs?: number;
+  /** First wait after a retryable failure; doubled each time, with jitter. Default 1000 ms. */
+  readonly initialBackoffMs?: number;
+  /** Longest wait between attempts. Default 300000 ms (5 minutes). */
+  readonly maxBackoffMs?: number;
+  /** Exporter to send with; default an OTLPTraceExporter for `url`. */
+  readonly exporter?: SpanExporter;
+}
+
+export interface FlightRecorderUploaderStats {
+  uploadedSpans: number;
+  uploadedBatches: number;
+  /** Exports that failed in a way worth retrying (network, timeout, 429, 502, 503, 504). */
+  retryableFailures: number;
+  /** Exports refused for good (400, 401, 403, 413, ...): the batch leaves the upload queue, stays on disk. */
+  permanentFailures: number;
+  /** Spans in batches dropped after a permanent failure. */
+  droppedSpans: number;
+  /** Epoch ms before which no attempt is made (0: none pending). */
+  backoffUntilMs: number;
+  lastError?: string;
+  /** Pid of another process that holds the directory's upload lock, if any. */
+  lockedByPid?: number;
+}
+
+export interface UploadBacklogResult {
+  /** True when everything on disk was delivered (or dropped after a permanent failure). */
+  readonly caughtUp: boolean;
+  readonly stats: FlightRecorderUploaderStats;
+}
+
+/** File holding the pid of the one process uploading a directory. */
+export const UPLOAD_LOCK_FILE = 'upload.lock';
+const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504]);
+/** Uploaders of this process by directory, so two in one process do not both upload. */
+const lockHolders = new Map<string, FlightRecorderUploader>();
+
+type Batch = { segment: string; end: number; spans: RecordedSpan[]; liveSegments: Set<string> };
+type Attempt = 'sent' | 'empty' | 'retryable' | 'permanent' | 'locked';
+
+/**
+ * Replays a recorder directory to an OTLP/HTTP endpoint, from disk, in order, from a persisted
+ * cursor (`upload-cursor.json`). At-least-once: the cursor moves only after the endpoint accepted a
+ * batch, so a crash between the two re-sends that one batch. Memory holds one batch, however long
+ * the endpoint is down. Never throws into the host: failures are counted and reported once.
+ */
+export class FlightRecorderUploader {
+  readonly directory: string;
+  private readonly exporter: SpanExporter;
+  private readonly batchSize: number;
+  private readonly intervalMs: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly converter = new RecordedSpanConverter();
+  private cursor: UploadCursor | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private failuresInARow = 0;
+  private warnedRetryable = false;
+  private stopped = false;
+  private readonly counters: FlightRecorderUploaderStats = {
+    uploadedSpans: 0, uploadedBatches: 0, retryableFailures: 0, permanentFailures: 0, droppedSpans: 0, backoffUntilMs: 0,
+  };
+
+  constructor(options: FlightRecorderUploaderOptions) {
+    this.directory = resolve(options.directory);
+    this.batchSize = Math.max(1, options.batchSize ?? 512);
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.initialBackoffMs = options.initialBackoffMs ?? 1000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 300_000;
+    this.exporter = options.exporter ?? new OTLPTraceExporter({ url: options.url, headers: options.headers, timeoutMillis: options.timeoutMillis ?? 10_000 });
+  }
+
+  /** Uploads in the background on an unref'ed timer until `shutdown()`. */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => { void this.tick(); }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  stats(): FlightRecorderUploaderStats {
+    return { ...this.counters };
+  }
+
+  /** One background pass, unless one is running or a backoff is pending. */
+  tick(): Promise<void> {
+    if (this.running || this.stopped || Date.now() < this.counters.backoffUntilMs) return this.running ?? Promise.resolve();
+    this.running = this.drain().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  /**
+   * Uploads the backlog now: batches until caught up, waiting out backoffs, giving up after
+   * `maxRetries` retryable failures in a row (default 5). For `stall-why buffer --replay`.
+   */
+  async uploadBacklog(options: { maxRetries?: number } = {}): Promise<UploadBacklogResult> {
+    const maxRetries = options.maxRetries ?? 5;
+    let retries = 0;
+    for (;;) {
+      if (this.running) await this.running;
+      const wait = this.counters.backoffUntilMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const outcome = await this.drainOnce();
+      if (outcome === 'empty') return { caughtUp: true, stats: this.stats() };
+      if (outcome === 'locked') return { caughtUp: false, stats: this.stats() };
+      if (outcome === 'retryable' && ++retries > maxRetries) return { caughtUp: false, stats: this.stats() };
+      if (outcome === 'sent') retries = 0;
+    }
+  }
+
+  /** Stops the timer, makes one last attempt if no backoff is pending, releases the lock. */
+  async shutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.running) await this.running;
+    if (!this.stopped && Date.now() >= this.counters.backoffUntilMs) await this.drain();
+    this.stopped = true;
+    this.releaseLock();
+    await this.exporter.shutdown();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const outcome = await this.drainOnce();
+      if (outcome !== 'sent' || this.stopped) return;
+    }
+  }
+
+  /** Sends the next batch (or advances over records with nothing to send). */
+  private async drainOnce(): Promise<Attempt> {
+    try {
+      if (!existsSync(this.directory)) return 'empty'; // nothing recorded yet
+      if (!this.acquireLock()) return 'locked';
+      const batch = await this.nextBatch();
+      if (!batch) return 'empty';
+      if (batch.spans.length === 0) {
+        this.advance(batch);
+        return 'sent';
+      }
+      const result = await this.export(batch.spans.map((s) => this.converter.toReadableSpan(s)));
+      return this.settle(batch, result);
+    } catch (err) {
+      // A bug or an unreadable directory: back off rather than spin, and say so once.
+      this.onRetryable(err);
+      return 'retryable';
+    }
+  }
+
+  private settle(batch: Batch, result: ExportResult): Attempt {
+    if (result.code === ExportResultCode.SUCCESS) {
+      this.counters.uploadedSpans += batch.spans.length;
+      this.counters.uploadedBatches++;
+      this.failuresInARow = 0;
+      this.counters.backoffUntilMs = 0;
+      if (this.warnedRetryable) diag.info(`stall-why flight recorder: uploading from ${this.directory} again`);
+      this.warnedRetryable = false;
+      this.advance(batch);
+      return 'sent';
+    }
+    if (isPermanent(result.error)) {
+      this.counters.permanentFailures++;
+      this.counters.droppedSpans += batch.spans.length;
+      this.counters.lastError = describe(result.error);
+      diag.warn(`stall-why flight recorder: the OTLP endpoint refused ${batch.spans.length} spans for good (${this.counters.lastError}); they stay on disk and leave the upload queue`);
+      this.advance(batch);
+      return 'permanent';
+    }
+    this.onRetryable(result.error);
+    return 'retryable';
+  }
+
+  private onRetryable(error: unknown): void {
+    this.counters.retryableFailures++;
+    this.counters.lastError = describe(error);
+    this.failuresInARow++;
+    // Exponential backoff with "equal jitter": half fixed, half random, so many hosts do not retry in step.
+    const ceiling = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.failuresInARow - 1, 30));
+    this.counters.backoffUntilMs = Date.now() + ceiling / 2 + Math.random() * (ceiling / 2);
+    if (!this.warnedRetryable) {
+      this.warnedRetryable = true;
+      diag.warn(`stall-why flight recorder: upload from ${this.directory} failed (${this.counters.lastError}); spans stay on disk and are replayed when the endpoint answers`);
+    }
+  }
+
+  private export(spans: ReadableSpan[]): Promise<ExportResult> {
+    return new Promise((done) => {
+      context.with(suppressTracing(context.active()), () => this.exporter.export(spans, done));
+    });
+  }
+
+  /** The next run of unsent ended spans: up to `batchSize`, from one segment, in write order. */
+  private async nextBatch(): Promise<Batch | undefined> {
+    this.cursor ??= readUploadCursor(this.directory);
+    const { segments } = await listSegments(this.directory);
+    const liveSegments = new Set(segments.map((s) => s.name));
+    for (const segment of segments) {
+      const from = this.cursor.get(segment.name) ?? segment.recordsOffset;
+      if (from >= segment.size) continue;
+      const spans: RecordedSpan[] = [];
+      let end = from;
+      for await (const record of readSegment(segment, { fromOffset: from })) {
+        end = record.end;
+        if (record.type === 'end') spans.push(record.span);
+        if (spans.length >= this.batchSize) break;
+      }
+      if (end > from) return { segment: segment.name, end, spans, liveSegments };
+    }
+    return undefined;
+  }
+
+  private advance(batch: Batch): void {
+    this.cursor!.set(batch.segment, batch.end);
+    writeUploadCursor(this.directory, this.cursor!, batch.liveSegments);
+  }
+
+  /** One uploader per directory across processes (a pid lock file) and within this process. */
+  private acquireLock(): boolean {
+    const holder = lockHolders.get(this.directory);
+    if (holder === this) return true;
+    if (holder && !holder.stopped) return false;
+    const path = join(this.directory, UPLOAD_LOCK_FILE);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(path, 'wx', 0o600);
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        lockHolders.set(this.directory, this);
+        this.counters.lockedByPid = undefined;
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const pid = Number.parseInt(readFileSafe(path), 10);
+      if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+        this.counters.lockedByPid = pid;
+        return false;
+      }
+      // Left by a process that died (or by this process's earlier uploader): take it over.
+      try { unlinkSync(path); } catch { /* raced with another taker */ }
+    }
+    return false;
+  }
+
+  private releaseLock(): void {
+    if (lockHolders.get(this.directory) !== this) return;
+    lockHolders.delete(this.directory);
+    try { unlinkSync(join(this.directory, UPLOAD_LOCK_FILE)); } catch { /* gone */ }
+  }
+}
+
+/** OTLP/HTTP: 429, 502, 503, 504 (and 408) are worth retrying; any other HTTP status is final. */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && code >= 400 && !RETRYABLE_STATUS.has(code);
+}
+
+function describe(error: unknown): string {
+  if (!error) return 'unknown error';
+  const e = error as { code?: unknown; message?: string };
+  const message = e.message || String(error);
+  return typeof e.code === 'number' ? `HTTP ${e.code} ${message}`.trim() : e.code ? `${String(e.code)} ${message}` : message;
+}
+
+function readFileSafe(path: string): string {
+  try { return readFileSync(path, 'utf8'); } catch { return ''; }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,302 @@
+import * as nodeFs from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { diag } from '@opentelemetry/api';
+import {
+  encodeSegmentHeader, FRAME_HEADER_BYTES, MAX_RECORD_BYTES, segmentFileName, writeFrame,
+  type Attributes,
+} from '@stall-why/flight-record';
+
+/** The file-system calls the writer makes; replaceable only to inject faults where a test cannot mount a full disk. */
+export type RingBufferFileSystem = Pick<typeof nodeFs,
+  'openSync' | 'writeSync' | 'closeSync' | 'fdatasync' | 'fdatasyncSync' | 'ftruncateSync' | 'fstatSync' | 'mkdirSync' |
+  'readdirSync' | 'statSync' | 'unlinkSync'>;
+
+export interface RingBufferWriterOptions {
+  /** Directory of segment files; created (mode 0700) when missing. */
+  readonly directory: string;
+  /** Hard budget for the directory's segments; the oldest segment is evicted first. Default 64 MiB. */
+  readonly maxBytes?: number;
+  /** A segment is closed and a new one started at this size. Default maxBytes / 8, within [64 KiB, 8 MiB], at most maxBytes / 2. */
+  readonly segmentBytes?: number;
+  /** fdatasync at most this often while writing (0: after every write). Default 5000 ms. */
+  readonly fsyncIntervalMs?: number;
+  /** After a write fault, how long to drop records before trying again. Default 1000 ms. */
+  readonly faultRetryMs?: number;
+  /** Written into segment headers. */
+  readonly writerName?: string;
+  /** Resource attributes for segment headers (settable later with `setResource`). */
+  readonly resource?: Attributes;
+  /** Fault injection for tests; default node:fs. */
+  readonly fileSystem?: RingBufferFileSystem;
+}
+
+export interface RingBufferWriterStats {
+  recordsWritten: number;
+  bytesWritten: number;
+  /** Records lost to write faults (disk full, read-only, deleted directory) or oversize. */
+  recordsDropped: number;
+  faults: number;
+  segmentsCreated: number;
+  segmentsEvicted: number;
+  bytesEvicted: number;
+  degraded: boolean;
+}
+
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+const MIN_SEGMENT_BYTES = 4 * 1024;
+const SEGMENT_NAME = /^\d{15}-\d+-\d{6}-[0-9a-f]+\.swfr$/;
+/** How often the writer checks that its segment still has a name (dir deleted, or evicted by another process). */
+const LINK_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * Appends framed records to the segments of one recorder directory, under a byte budget. Only this
+ * process writes the segments it creates (O_EXCL, pid and a nonce in the name). Synchronous by
+ * design: callers batch records and call `flush()` off the hot path (a timer, or before answering a
+ * request), so a record is in the file before anyone is told it was written. Never throws: faults
+ * drop the batch, are counted, reported once with diag.warn, and retried after `faultRetryMs`.
+ */
+export class RingBufferWriter {
+  readonly directory: string;
+  readonly maxBytes: number;
+  readonly segmentBytes: number;
+  private readonly fsyncIntervalMs: number;
+  private readonly faultRetryMs: number;
+  private readonly writerName: string;
+  private readonly fs: RingBufferFileSystem;
+  private readonly nonce = randomBytes(4).toString('hex');
+  private resource: Attributes | undefined;
+  private seq = 0;
+  private fd: number | undefined;
+  private segmentName: string | undefined;
+  private segmentSize = 0;
+  private rotateRequested = false;
+  private pending = Buffer.allocUnsafe(64 * 1024);
+  private pendingLength = 0;
+  private pendingRecords = 0;
+  private dirty = false;
+  private lastSyncMs = Date.now();
+  private lastLinkCheckMs = Date.now();
+  private syncInFlight = false;
+  private retryAtMs = 0;
+  private warned = false;
+  private readonly counters: RingBufferWriterStats = {
+    recordsWritten: 0, bytesWritten: 0, recordsDropped: 0, faults: 0, segmentsCreated: 0, segmentsEvicted: 0, bytesEvicted: 0, degraded: false,
+  };
+
+  constructor(options: RingBufferWriterOptions) {
+    this.directory = options.directory;
+    this.maxBytes = Math.max(2 * MIN_SEGMENT_BYTES, options.maxBytes ?? DEFAULT_MAX_BYTES);
+    const segment = options.segmentBytes ?? Math.min(8 * 1024 * 1024, Math.max(64 * 1024, Math.floor(this.maxBytes / 8)));
+    this.segmentBytes = Math.max(MIN_SEGMENT_BYTES, Math.min(segment, Math.floor(this.maxBytes / 2)));
+    this.fsyncIntervalMs = options.fsyncIntervalMs ?? 5000;
+    this.faultRetryMs = options.faultRetryMs ?? 1000;
+    this.writerName = options.writerName ?? '@stall-why/instrument';
+    this.resource = options.resource;
+    this.fs = options.fileSystem ?? nodeFs;
+  }
+
+  /** Resource attributes for the headers of segments created from now on. */
+  setResource(resource: Attributes | undefined): void {
+    this.resource = resource;
+  }
+
+  stats(): RingBufferWriterStats {
+    return { ...this.counters, degraded: this.counters.degraded };
+  }
+
+  /** Name of the segment being written, if any. */
+  currentSegment(): string | undefined {
+    return this.segmentName;
+  }
+
+  /**
+   * Frames one record into the pending batch (`type` is RECORD_TYPE_START or RECORD_TYPE_END).
+   * When the batch would overflow the current segment, what is pending is written first and the
+   * next write starts a new segment, so a segment exceeds `segmentBytes` only for a single huge record.
+   */
+  append(type: number, json: string): void {
+    const frameBytes = FRAME_HEADER_BYTES + 1 + Buffer.byteLength(json, 'utf8');
+    if (frameBytes - FRAME_HEADER_BYTES > MAX_RECORD_BYTES) {
+      this.counters.recordsDropped++;
+      return;
+    }
+    const used = this.segmentSize + this.pendingLength;
+    if (used > 0 && used + frameBytes > this.segmentBytes && (this.pendingLength > 0 || this.fd !== undefined)) {
+      this.flush();
+      this.rotateRequested = true;
+    }
+    if (this.pendingLength + frameBytes > this.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.pendingLength + frameBytes));
+      this.pending.copy(grown, 0, 0, this.pendingLength);
+      this.pending = grown;
+    }
+    this.pendingLength = writeFrame(this.pending, this.pendingLength, type, json);
+    this.pendingRecords++;
+  }
+
+  /** Records framed and not yet written. */
+  pendingRecordCount(): number {
+    return this.pendingRecords;
+  }
+
+  /** Writes the pending batch to the file (page cache); true when it is there. */
+  flush(): boolean {
+    if (this.pendingLength === 0) return true;
+    const now = Date.now();
+    if (this.counters.degraded && now < this.retryAtMs) {
+      this.dropPending();
+      return false;
+    }
+    try {
+      this.checkStillLinked(now);
+      if (this.fd === undefined || this.rotateRequested) this.openSegment(now);
+      this.writeAll(this.fd!, this.pending, this.pendingLength);
+      this.segmentSize += this.pendingLength;
+      this.counters.bytesWritten += this.pendingLength;
+      this.counters.recordsWritten += this.pendingRecords;
+      this.pendingLength = 0;
+      this.pendingRecords = 0;
+      this.dirty = true;
+      if (this.pending.length > 4 * 1024 * 1024) this.pending = Buffer.allocUnsafe(64 * 1024);
+      if (this.counters.degraded) this.recovered();
+      this.maybeSync(now);
+      return true;
+    } catch (err) {
+      this.fault(err as NodeJS.ErrnoException, now);
+      return false;
+    }
+  }
+
+  /** fdatasync now (shutdown, forceFlush, process exit). */
+  syncNow(): void {
+    if (this.fd === undefined || !this.dirty) return;
+    try {
+      this.fs.fdatasyncSync(this.fd);
+      this.dirty = false;
+      this.lastSyncMs = Date.now();
+    } catch (err) {
+      this.fault(err as NodeJS.ErrnoException, Date.now());
+    }
+  }
+
+  /** Writes what is pending, syncs and closes the segment. The writer can be used again (it opens a new segment). */
+  close(): void {
+    this.flush();
+    this.syncNow();
+    this.closeSegment();
+  }
+
+  private maybeSync(now: number): void {
+    if (!this.dirty || this.fd === undefined || this.syncInFlight) return;
+    if (this.fsyncIntervalMs > 0 && now - this.lastSyncMs < this.fsyncIntervalMs) return;
+    if (this.fsyncIntervalMs === 0) {
+      this.syncNow();
+      return;
+    }
+    // Off the event loop: the thread pool does the wait. A closed fd only makes it fail (EBADF), ignored.
+    this.syncInFlight = true;
+    this.dirty = false;
+    this.lastSyncMs = now;
+    this.fs.fdatasync(this.fd, () => {
+      this.syncInFlight = false;
+    });
+  }
+
+  /** Detects a segment that lost its name (directory deleted, or evicted by another writer): writes there would vanish. */
+  private checkStillLinked(now: number): void {
+    if (this.fd === undefined || now - this.lastLinkCheckMs < LINK_CHECK_INTERVAL_MS) return;
+    this.lastLinkCheckMs = now;
+    if (this.fs.fstatSync(this.fd).nlink === 0) this.rotateRequested = true;
+  }
+
+  private openSegment(now: number): void {
+    this.closeSegment();
+    this.fs.mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+    this.enforceBudget(this.segmentBytes);
+    const seq = this.seq++;
+    const name = segmentFileName(now, process.pid, seq, this.nonce);
+    const path = join(this.directory, name);
+    const fd = this.fs.openSync(path, 'wx', 0o600);
+    const header = encodeSegmentHeader({ pid: process.pid, createdMs: now, seq, writer: this.writerName, hostname: hostname(), resource: this.resource });
+    try {
+      this.writeAll(fd, header, header.length);
+    } catch (err) {
+      try { this.fs.closeSync(fd); } catch { /* already failing */ }
+      try { this.fs.unlinkSync(path); } catch { /* already failing */ }
+      throw err;
+    }
+    this.fd = fd;
+    this.segmentName = name;
+    this.segmentSize = header.length;
+    this.rotateRequested = false;
+    this.lastLinkCheckMs = now;
+    this.counters.segmentsCreated++;
+  }
+
+  private closeSegment(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    this.segmentName = undefined;
+    this.segmentSize = 0;
+    try {
+      if (this.dirty) this.fs.fdatasyncSync(fd);
+    } catch { /* the data is in the page cache; nothing more to do */ }
+    this.dirty = false;
+    try { this.fs.closeSync(fd); } catch { /* ignore */ }
+  }
+
+  /** Evicts the oldest segments until the directory has room for `reserve` more bytes. */
+  private enforceBudget(reserve: number): void {
+    const names = this.fs.readdirSync(this.directory).filter((n) => SEGMENT_NAME.test(n)).sort();
+    const sizes = names.map((n) => {
+      try { return this.fs.statSync(join(this.directory, n)).size; } catch { return 0; }
+    });
+    let total = sizes.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < names.length && total + reserve > this.maxBytes; i++) {
+      try {
+        this.fs.unlinkSync(join(this.directory, names[i]));
+        this.counters.segmentsEvicted++;
+        this.counters.bytesEvicted += sizes[i];
+      } catch { /* gone already */ }
+      total -= sizes[i];
+    }
+  }
+
+  private writeAll(fd: number, bytes: Buffer, length: number): void {
+    let offset = 0;
+    while (offset < length) offset += this.fs.writeSync(fd, bytes, offset, length - offset);
+  }
+
+  private dropPending(): void {
+    this.counters.recordsDropped += this.pendingRecords;
+    this.pendingLength = 0;
+    this.pendingRecords = 0;
+  }
+
+  private fault(err: NodeJS.ErrnoException, now: number): void {
+    this.dropPending();
+    this.counters.faults++;
+    if (this.fd !== undefined) {
+      // Cut a partly written batch off, so the segment ends on a record boundary; a reader would skip it anyway.
+      try { this.fs.ftruncateSync(this.fd, this.segmentSize); } catch { /* best effort */ }
+      this.dirty = false;
+      this.closeSegment();
+    }
+    this.counters.degraded = true;
+    this.retryAtMs = now + this.faultRetryMs;
+    if (!this.warned) {
+      this.warned = true;
+      diag.warn(`stall-why flight recorder: cannot write to ${this.directory} (${err.code ?? err.message}); dropping records and retrying every ${this.faultRetryMs} ms`);
+    }
+  }
+
+  private recovered(): void {
+    this.counters.degraded = false;
+    this.warned = false;
+    diag.info(`stall-why flight recorder: writing to ${this.directory} again (${this.counters.recordsDropped} records dropped so far)`);
+  }
+}
+

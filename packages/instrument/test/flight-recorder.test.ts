@@ -1,0 +1,215 @@
+import { mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import {
+  inspectFlightRecorder, isFlightRecorderDir, listSegments, looksLikeFlightSegment, newFlightReadStats, readFlightRecords,
+  type CorruptRecord, type FlightRecord,
+} from '@stall-why/flight-record';
+import { FlightRecorderProcessor, type FlightRecorderOptions } from '@stall-why/instrument';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sw-fr-'));
+  dirs.push(dir);
+  return join(dir, 'rec');
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup(options: Partial<FlightRecorderOptions> & { directory?: string } = {}) {
+  const directory = options.directory ?? tempDir();
+  const recorder = new FlightRecorderProcessor({ ...options, directory });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'fr-test' }),
+    spanProcessors: [recorder],
+  });
+  return { directory, recorder, provider, tracer: provider.getTracer('fr-scope', '1.2.3') };
+}
+
+async function readAll(dir: string, onCorrupt?: (c: CorruptRecord) => void): Promise<FlightRecord[]> {
+  const out: FlightRecord[] = [];
+  for await (const r of readFlightRecords(dir, { onCorrupt })) out.push(r);
+  return out;
+}
+
+describe('FlightRecorderProcessor', () => {
+  it('records a span at start and at end, with times, attributes, events, status, parent and resource', async () => {
+    const { directory, recorder, tracer, provider } = setup();
+    const parent = tracer.startSpan('turn', { startTime: 1_700_000_000_123.456, attributes: { 'stall_why.turn.id': 't1' } });
+    await recorder.forceFlush();
+    // The open turn is on disk while it is open.
+    let records = await readAll(directory);
+    expect(records.map((r) => [r.type, r.span.name])).toEqual([['start', 'turn']]);
+    expect(records[0].span.endTimeMs).toBeUndefined();
+    expect(records[0].span.startTimeMs).toBeCloseTo(1_700_000_000_123.456, 3);
+    expect(records[0].span.resource).toEqual({ 'service.name': 'fr-test' });
+    expect(records[0].span.scope).toBe('fr-scope');
+
+    const { trace, context } = await import('@opentelemetry/api');
+    const child = tracer.startSpan('attempt', { startTime: 1_700_000_000_150 }, trace.setSpan(context.active(), parent));
+    child.addEvent('headers', { 'http.status': 200 }, 1_700_000_000_200.5);
+    child.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
+    child.end(1_700_000_000_300.25);
+    parent.setAttribute('late', true);
+    parent.end(1_700_000_001_000);
+    await recorder.forceFlush();
+    records = await readAll(directory);
+    // `attempt` started and ended within one flush interval: only its end record is written.
+    expect(records.map((r) => [r.type, r.span.name])).toEqual([['start', 'turn'], ['end', 'attempt'], ['end', 'turn']]);
+    const attempt = records[1].span;
+    expect(attempt.parentSpanId).toBe(parent.spanContext().spanId);
+    expect(attempt.traceId).toBe(parent.spanContext().traceId);
+    expect(attempt.endTimeMs).toBeCloseTo(1_700_000_000_300.25, 3);
+    expect(attempt.events).toEqual([{ name: 'headers', timeMs: expect.closeTo(1_700_000_000_200.5, 3), attributes: { 'http.status': 200 } }]);
+    expect(attempt.status).toEqual({ code: 2, message: 'boom' });
+    expect(records[2].span.attributes).toEqual({ 'stall_why.turn.id': 't1', late: true });
+    expect(records[2].span.endTimeMs).toBe(1_700_000_001_000);
+    await provider.shutdown();
+  });
+
+  it('reaches the file within flushIntervalMs without forceFlush, readable while being written', async () => {
+    const { directory, tracer, provider } = setup({ flushIntervalMs: 50 });
+    const span = tracer.startSpan('stuck');
+    let records: FlightRecord[] = [];
+    for (let i = 0; i < 100 && records.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (await isFlightRecorderDir(directory)) records = await readAll(directory);
+    }
+    expect(records.map((r) => [r.type, r.span.name])).toEqual([['start', 'stuck']]);
+    const stats = await inspectFlightRecorder(directory);
+    expect(stats).toMatchObject({ spans: 1, openSpans: 1, segments: 1, corruptRecords: 0, uploadBacklog: 0 });
+    span.end();
+    await provider.shutdown();
+    expect(await inspectFlightRecorder(directory)).toMatchObject({ spans: 1, openSpans: 0, uploadBacklog: 1 });
+  });
+
+  it('creates the directory 0700 and segments 0600, recognised by content', async () => {
+    const { directory, tracer, provider } = setup();
+    tracer.startSpan('a').end();
+    await provider.shutdown();
+    expect(statSync(directory).mode & 0o777).toBe(0o700);
+    const [name] = readdirSync(directory);
+    expect(statSync(join(directory, name)).mode & 0o777).toBe(0o600);
+    const head = Buffer.alloc(32);
+    const fd = openSync(join(directory, name), 'r');
+    readSync(fd, head, 0, 32, 0);
+    closeSync(fd);
+    expect(looksLikeFlightSegment(head)).toBe(true);
+    expect(looksLikeFlightSegment(Buffer.from('{"resourceSpans":[]}'))).toBe(false);
+    expect(await isFlightRecorderDir(directory)).toBe(true);
+    expect(await isFlightRecorderDir(join(directory, name))).toBe(false);
+    expect(await isFlightRecorderDir(tmpdir())).toBe(false);
+  });
+
+  it('skips and counts a flipped byte and a torn tail, and returns every other record', async () => {
+    const { directory, tracer, provider } = setup();
+    for (let i = 0; i < 20; i++) tracer.startSpan(`s${i}`, { attributes: { i } }).end();
+    await provider.shutdown();
+    const { segments } = await listSegments(directory);
+    const path = segments[0].path;
+    const size = statSync(path).size;
+    // Flip a byte inside the 5th record, then tear the last record in half.
+    const offsets: number[] = [];
+    const stats = newFlightReadStats();
+    for await (const r of readFlightRecords(directory, { stats })) offsets.push(r.span.attributes.i as number);
+    expect(offsets).toEqual([...Array(20).keys()]);
+    const bytes = Buffer.alloc(size);
+    const fd = openSync(path, 'r+');
+    readSync(fd, bytes, 0, size, 0);
+    const fifth = bytes.indexOf('"name":"s4"');
+    bytes[fifth + 9] ^= 0x01;
+    writeSync(fd, bytes, fifth + 9, 1, fifth + 9);
+    closeSync(fd);
+    const { truncateSync } = await import('node:fs');
+    const last = bytes.lastIndexOf('"name":"s19"');
+    truncateSync(path, last);
+    const corrupt: CorruptRecord[] = [];
+    const after = newFlightReadStats();
+    const names: string[] = [];
+    for await (const r of readFlightRecords(directory, { stats: after, onCorrupt: (c) => corrupt.push(c) })) names.push(r.span.name);
+    expect(names).toEqual([...Array(19).keys()].filter((i) => i !== 4).map((i) => `s${i}`));
+    expect(corrupt.map((c) => c.reason)).toEqual(['checksum', 'torn']);
+    expect(after.corruptRecords).toBe(2);
+    expect((await inspectFlightRecorder(directory)).corruptRecords).toBe(2);
+  });
+
+  it('keeps the directory within budget plus one segment while recording 10x the budget, evicting oldest first', async () => {
+    const maxBytes = 256 * 1024;
+    const segmentBytes = 32 * 1024;
+    const { directory, recorder, tracer, provider } = setup({ maxBytes, segmentBytes });
+    const payload = 'x'.repeat(200);
+    let seq = 0;
+    let written = 0;
+    let maxSeen = 0;
+    while (written < 10 * maxBytes) {
+      for (let i = 0; i < 100; i++) tracer.startSpan('s', { attributes: { seq: seq++, payload } }).end();
+      await recorder.forceFlush();
+      written = recorder.stats().bytesWritten;
+      const total = readdirSync(directory).reduce((sum, n) => sum + statSync(join(directory, n)).size, 0);
+      maxSeen = Math.max(maxSeen, total);
+    }
+    await provider.shutdown();
+    expect(maxSeen).toBeLessThanOrEqual(maxBytes + segmentBytes);
+    expect(recorder.stats().segmentsEvicted).toBeGreaterThan(0);
+    const seqs: number[] = [];
+    for await (const r of readFlightRecords(directory)) seqs.push(r.span.attributes.seq as number);
+    // What is left is the newest records, contiguous up to the last one: the oldest went first.
+    expect(seqs[seqs.length - 1]).toBe(seq - 1);
+    expect(seqs).toEqual([...Array(seqs.length).keys()].map((k) => seqs[0] + k));
+    expect(seqs[0]).toBeGreaterThan(0);
+  });
+
+  it('never shares a segment between two writers of one directory', async () => {
+    const a = setup();
+    const b = setup({ directory: a.directory });
+    a.tracer.startSpan('from-a').end();
+    b.tracer.startSpan('from-b').end();
+    await a.provider.shutdown();
+    await b.provider.shutdown();
+    const { segments } = await listSegments(a.directory);
+    expect(segments).toHaveLength(2);
+    const names = (await readAll(a.directory)).map((r) => r.span.name).sort();
+    expect(names).toEqual(['from-a', 'from-b']);
+  });
+
+  it('degrades when its directory is deleted or read-only, reports once, and recovers', async () => {
+    const { diag, DiagLogLevel } = await import('@opentelemetry/api');
+    const warnings: string[] = [];
+    diag.setLogger({ warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+    try {
+      const { directory, recorder, tracer, provider } = setup();
+      tracer.startSpan('before').end();
+      await recorder.forceFlush();
+      rmSync(directory, { recursive: true });
+      // Make re-creating it fail: a file where the directory was.
+      closeSync(openSync(directory, 'w'));
+      await new Promise((r) => setTimeout(r, 1100)); // the writer notices a lost segment at most once a second
+      for (let i = 0; i < 3; i++) {
+        tracer.startSpan('lost').end();
+        await recorder.forceFlush();
+      }
+      expect(recorder.stats().degraded).toBe(true);
+      expect(recorder.stats().recordsDropped).toBeGreaterThan(0);
+      expect(warnings.filter((w) => w.includes('cannot write'))).toHaveLength(1);
+      rmSync(directory);
+      await new Promise((r) => setTimeout(r, 1100)); // faultRetryMs
+      tracer.startSpan('after').end();
+      await recorder.forceFlush();
+      expect(recorder.stats().degraded).toBe(false);
+      expect((await readAll(directory)).map((r) => r.span.name)).toEqual(['after']);
+      await provider.shutdown();
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('gives a one-line error for a missing directory', async () => {
+    await expect(readAll('/nonexistent/sw')).rejects.toThrow('/nonexistent/sw: no such directory');
+    await expect(inspectFlightRecorder('/nonexistent/sw')).rejects.toThrow('/nonexistent/sw: no such directory');
+  });
+});
