@@ -1,0 +1,56 @@
+/**
+ * What `stall-why watch` shows: stuck turns on top, then turns still in progress, then the rest,
+ * newest first. Turns that wait are drawn in full; ended turns take one line each.
+ */
+import type { Report, TurnReport } from '@stall-why/classifier';
+import { TURN_STATE_FAILED, TURN_STATE_IN_PROGRESS, TURN_STATE_STUCK } from '@stall-why/conventions';
+import { formatClock } from '../judged-moment.js';
+import type { Palette } from './palette.js';
+import { renderTurn, renderVerdictLine } from './turn-view.js';
+
+export interface WatchViewOptions {
+  readonly palette: Palette;
+  readonly title: string;
+  readonly columns?: number;
+  /** Lines available; the view is cut to fit. Undefined: no limit. */
+  readonly rows?: number;
+  /** Shown under the title when the last refresh failed, e.g. a segment being written. */
+  readonly problem?: string;
+}
+
+const RANK: Record<string, number> = { [TURN_STATE_STUCK]: 0, [TURN_STATE_IN_PROGRESS]: 1, [TURN_STATE_FAILED]: 2 };
+
+/** Stuck first, then in progress, then failed, then the rest; newest activity first within each. */
+export function orderForWatch(turns: readonly TurnReport[]): TurnReport[] {
+  return [...turns].sort(
+    (a, b) => (RANK[a.status] ?? 3) - (RANK[b.status] ?? 3) || Date.parse(b.lastActivityAt) - Date.parse(a.lastActivityAt),
+  );
+}
+
+/** The view's lines. */
+export function renderWatchView(report: Report, options: WatchViewOptions): string[] {
+  const { palette } = options;
+  const judgedAtMs = Date.parse(report.judgedAt);
+  const waiting = report.turns.filter((t) => t.status === TURN_STATE_STUCK || t.status === TURN_STATE_IN_PROGRESS).length;
+  const lines = [
+    palette.bold(options.title),
+    palette.dim(`${formatClock(judgedAtMs)}  ${report.turns.length} turns, ${waiting} waiting`),
+  ];
+  if (options.problem) lines.push(palette.open(options.problem));
+  if (report.turns.length === 0) lines.push('', 'no turns recorded yet');
+  for (const turn of orderForWatch(report.turns)) {
+    const waitingTurn = turn.status === TURN_STATE_STUCK || turn.status === TURN_STATE_IN_PROGRESS;
+    if (waitingTurn) lines.push('', ...renderTurn(turn, { judgedAtMs, palette, columns: options.columns, maxPhases: 8 }));
+    else lines.push(renderVerdictLine(turn, palette));
+  }
+  if (options.rows !== undefined && lines.length > options.rows) {
+    const cut = lines.length - options.rows + 1;
+    return [...lines.slice(0, options.rows - 1), palette.dim(`… ${cut} more lines (make the terminal taller)`)];
+  }
+  return lines;
+}
+
+/** What changed for a person between two refreshes: turns, their status and verdict (not the growing quiet time). */
+export function watchSignature(report: Report): string {
+  return JSON.stringify(report.turns.map((t) => [t.threadId, t.turnId, t.status, t.verdict, t.lastActivityAt]));
+}
