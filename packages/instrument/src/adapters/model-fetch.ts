@@ -36,6 +36,8 @@ export interface ModelFetchOptions {
   readonly retry?: Partial<RetryPolicy> | boolean;
   /** Extra attributes of each attempt span (bounded like all others). */
   readonly attributes?: PhaseAttributes;
+  /** Called with each attempt as it opens, e.g. to learn the number of the last one before retrying a broken stream. */
+  readonly onAttempt?: (attempt: UpstreamAttempt, attemptNumber: number) => void;
 }
 
 /**
@@ -56,7 +58,9 @@ export async function tracedModelFetch(
   const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
   const attributes = { ...requestAttributes(input, init, options.model), ...options.attributes };
   for (let retry = 0; ; retry++) {
-    const attempt = turn.startAttempt({ attempt: firstAttempt + retry, continuation: options.continuation, source: SOURCE_FETCH, attributes });
+    const attemptNumber = firstAttempt + retry;
+    const attempt = turn.startAttempt({ attempt: attemptNumber, continuation: options.continuation, source: SOURCE_FETCH, attributes });
+    options.onAttempt?.(attempt, attemptNumber);
     const canRetry = policy !== undefined && retry < policy.maxRetries && !signal?.aborted;
     let response: Response;
     attempt.requestSent();
