@@ -4,3 +4,5 @@ export * from './flight-recorder-uploader.js';
 export * from './ring-buffer-writer.js';
 export * from './span-record-encoding.js';
 export * from './recorded-to-readable-span.js';
+export * from './otlp-trace-request.js';
+export * from './otlp-trace-receiver.js';

@@ -143,8 +143,11 @@ export class RingBufferWriter {
 
   /** Writes the pending batch to the file (page cache); true when it is there. */
   flush(): boolean {
-    if (this.pendingLength === 0) return true;
     const now = Date.now();
+    if (this.pendingLength === 0) {
+      if (!this.counters.degraded) this.maybeSync(now);
+      return true;
+    }
     if (this.counters.degraded && now < this.retryAtMs) {
       this.dropPending();
       return false;

@@ -1,12 +1,119 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { inspectFlightRecorder, isFlightRecorderDir, type FlightRecorderStats } from '@stall-why/flight-record';
+import { FlightRecorderUploader, type FlightRecorderUploaderStats } from '@stall-why/instrument';
+import { EXIT_USAGE } from '../exit-codes.js';
 
-// Placeholder until its issue lands: registered so `--help` lists it.
+interface BufferOptions {
+  json?: boolean;
+  replay?: string;
+  header?: string[];
+  timeout?: number;
+  maxRetries?: number;
+}
+
+const EXAMPLES = `
+Examples:
+  $ stall-why buffer ~/.stall-why/flight
+  $ stall-why buffer ~/.stall-why/flight --json
+  $ stall-why buffer ~/.stall-why/flight --replay http://127.0.0.1:4318/v1/traces
+
+--json prints one object: spans (distinct), openSpans, bytes, segments, corruptRecords,
+uploadBacklog (ended spans not yet uploaded), oldestMs, newestMs (epoch ms or null),
+startRecords, endRecords, writerPids, directory; with --replay also replay.{uploadedSpans,
+uploadedBatches, retryableFailures, permanentFailures, droppedSpans, caughtUp}.`;
+
+/** `stall-why buffer <dir>`: what a flight-recorder directory holds; `--replay <url>` uploads its backlog. */
 export function registerBufferCommand(program: Command): void {
   program
     .command('buffer')
-    .description('(not yet implemented)')
-    .action(() => {
-      process.stderr.write('stall-why buffer: not yet implemented\n');
-      process.exitCode = 2;
+    .description('show what a flight-recorder directory holds; --replay uploads its backlog over OTLP/HTTP')
+    .argument('<dir>', 'flight-recorder directory')
+    .option('--json', 'print one JSON object (stable keys, see below)')
+    .option('--replay <otlp-url>', 'upload the ended spans not yet uploaded to this OTLP/HTTP traces endpoint')
+    .option('--header <name=value>', 'HTTP header for --replay (repeatable)', collectHeader, [])
+    .option('--timeout <ms>', 'time budget of one export, retries on 429/503 included (default 10000)', positiveInt)
+    .option('--max-retries <n>', 'retryable failures in a row before --replay gives up (default 5)', nonNegativeInt)
+    .addHelpText('after', EXAMPLES)
+    .action(async (dir: string, options: BufferOptions) => {
+      if (!(await isFlightRecorderDir(dir))) {
+        await inspectFlightRecorder(dir); // throws the precise reason for a missing or unreadable path
+        throw new Error(`${dir}: not a flight-recorder directory (no segment files in it)`);
+      }
+      const replay = options.replay ? await replayBacklog(dir, options) : undefined;
+      const stats = await inspectFlightRecorder(dir);
+      if (options.json) process.stdout.write(`${JSON.stringify(replay ? { ...stats, replay } : stats)}\n`);
+      else process.stdout.write(renderStats(stats, replay));
+      if (replay && (!replay.caughtUp || replay.permanentFailures > 0)) {
+        process.stderr.write(`stall-why buffer: ${replayProblem(replay, options.replay!)}\n`);
+        process.exitCode = EXIT_USAGE;
+      }
     });
+}
+
+type ReplaySummary = FlightRecorderUploaderStats & { caughtUp: boolean };
+
+async function replayBacklog(dir: string, options: BufferOptions): Promise<ReplaySummary> {
+  let url: URL;
+  try {
+    url = new URL(options.replay!);
+  } catch {
+    throw new Error(`--replay ${options.replay}: not a URL (e.g. http://127.0.0.1:4318/v1/traces)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--replay ${options.replay}: use an http:// or https:// URL`);
+  const headers = Object.fromEntries((options.header ?? []).map((h) => [h.slice(0, h.indexOf('=')), h.slice(h.indexOf('=') + 1)]));
+  const uploader = new FlightRecorderUploader({ directory: dir, url: url.href, headers, timeoutMillis: options.timeout, maxBackoffMs: 30_000 });
+  try {
+    const result = await uploader.uploadBacklog({ maxRetries: options.maxRetries });
+    return { ...result.stats, caughtUp: result.caughtUp };
+  } finally {
+    await uploader.shutdown();
+  }
+}
+
+function replayProblem(replay: ReplaySummary, url: string): string {
+  if (replay.lockedByPid !== undefined) return `another process (pid ${replay.lockedByPid}) is uploading this directory; try again when it stops`;
+  if (!replay.caughtUp) return `could not upload to ${url} (${replay.lastError ?? 'unknown error'}); the rest stays in the backlog`;
+  return `${url} refused ${replay.droppedSpans} spans for good (${replay.lastError}); they stay on disk, out of the upload queue`;
+}
+
+function renderStats(s: FlightRecorderStats, replay: ReplaySummary | undefined): string {
+  const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+  const lines = [
+    s.directory,
+    `  segments  ${s.segments} (${formatBytes(s.bytes)})`,
+    `  spans     ${s.spans} (${s.openSpans} open)`,
+    `  oldest    ${time(s.oldestMs)}`,
+    `  newest    ${time(s.newestMs)}`,
+    `  backlog   ${s.uploadBacklog} ended spans not yet uploaded`,
+    `  corrupt   ${s.corruptRecords} records skipped`,
+  ];
+  if (replay) {
+    lines.push(`  replayed  ${replay.uploadedSpans} spans in ${replay.uploadedBatches} batches` +
+      (replay.permanentFailures ? `, ${replay.droppedSpans} refused for good` : '') +
+      (replay.retryableFailures ? `, ${replay.retryableFailures} retryable failures` : ''));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function collectHeader(value: string, previous: string[]): string[] {
+  if (value.indexOf('=') <= 0) throw new InvalidArgumentError('expected name=value');
+  return [...previous, value];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
 }

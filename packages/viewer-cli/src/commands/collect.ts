@@ -1,12 +1,66 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { OtlpTraceReceiver } from '@stall-why/instrument';
 
-// Placeholder until its issue lands: registered so `--help` lists it.
+interface CollectOptions {
+  out: string;
+  port: number;
+  host: string;
+  maxBytes?: number;
+}
+
+const EXAMPLES = `
+Examples:
+  $ stall-why collect --out ~/.stall-why/flight
+  $ OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 my-agent-server
+  $ stall-why buffer ~/.stall-why/flight
+
+Any OpenTelemetry SDK (or Codex's [otel] exporter) that exports OTLP/HTTP can feed it with no code
+change. A batch is answered 200 only once its spans are in the file; when the directory cannot be
+written the answer is 503 with Retry-After, so the sender keeps the batch.`;
+
+/** `stall-why collect --out <dir>`: an OTLP/HTTP receiver writing into a flight-recorder directory. */
 export function registerCollectCommand(program: Command): void {
   program
     .command('collect')
-    .description('(not yet implemented)')
-    .action(() => {
-      process.stderr.write('stall-why collect: not yet implemented\n');
-      process.exitCode = 2;
+    .description('receive OTLP/HTTP traces (/v1/traces, JSON or protobuf) into a flight-recorder directory')
+    .requiredOption('--out <dir>', 'flight-recorder directory to write (created 0700 when missing)')
+    .option('--port <n>', 'port to listen on; 0 picks a free one', port, 4318)
+    .option('--host <host>', 'address to listen on (loopback unless told otherwise)', '127.0.0.1')
+    .option('--max-bytes <n>', 'byte budget of the directory, oldest segment evicted first (default 64 MiB)', byteCount)
+    .addHelpText('after', EXAMPLES)
+    .action(async (options: CollectOptions) => {
+      const receiver = new OtlpTraceReceiver({ directory: options.out, port: options.port, host: options.host, maxBytes: options.maxBytes });
+      let url: string;
+      try {
+        url = await receiver.listen();
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new Error(`cannot listen on ${options.host}:${options.port} (${e.code ?? e.message})`);
+      }
+      process.stdout.write(`stall-why collect: listening on ${url}, writing to ${options.out}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await receiver.close();
+      const s = receiver.stats();
+      process.stderr.write(`stall-why collect: ${s.spans} spans in ${s.requests} requests; ${s.badRequests} bad, ${s.unavailable} answered 503\n`);
     });
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return n;
+}
+
+function byteCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 64 * 1024) throw new InvalidArgumentError('expected a byte count of at least 65536');
+  return n;
 }
