@@ -70,7 +70,7 @@ import {
   CODEX_SERVER_REQUEST_METHODS,
 } from './codex-methods.js';
 import { parseReconnecting, readCodexErrorInfo, retryReason } from './codex-error.js';
-import { methodAtHead, responseAtHead } from './line-head.js';
+import { MethodHeadMatcher, responseAtHead } from './line-head.js';
 
 /** Which way a message went between the client (a renderer) and the Codex app-server. */
 export type JsonRpcDirection = 'client->server' | 'server->client';
@@ -139,6 +139,7 @@ const TURN_KIND_BY_METHOD: ReadonlyMap<string, TurnKind> = new Map([
   ['review/start', TURN_KIND_REVIEW],
 ]);
 const OTHER_UNKNOWN = '(other)';
+const DELTA_LINE = new MethodHeadMatcher(CODEX_DELTA_METHODS);
 /** How many ended turn ids are remembered, to tell an interrupt that came too late. */
 const RECENTLY_ENDED_TURNS = 256;
 
@@ -239,8 +240,7 @@ export class CodexJsonRpcObserver {
     if (this.closed) return;
     const text = typeof line === 'string' || Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
     if (text.length === 0) return;
-    const method = methodAtHead(text);
-    if (method !== undefined && CODEX_DELTA_METHODS.has(method)) {
+    if (DELTA_LINE.matches(text)) {
       this.counts.messages++;
       this.counts.deltas++;
       return;

@@ -7,21 +7,55 @@
 
 const METHOD_PREFIX = '{"method":"';
 const METHOD_PREFIX_BYTES = Buffer.from(METHOD_PREFIX, 'latin1');
-/** Method names are short ASCII; anything longer is not a method we know. */
-const MAX_METHOD_LENGTH = 96;
 const QUOTE = 0x22;
 
-/** The method of a line that starts with `{"method":"`, or undefined. Never decodes more than the name. */
-export function methodAtHead(line: string | Buffer): string | undefined {
-  if (typeof line === 'string') {
-    if (!line.startsWith(METHOD_PREFIX)) return undefined;
-    const end = line.indexOf('"', METHOD_PREFIX.length);
-    return end > 0 && end - METHOD_PREFIX.length <= MAX_METHOD_LENGTH ? line.slice(METHOD_PREFIX.length, end) : undefined;
+/**
+ * Tells whether a line is a notification of one of a fixed set of methods, from its first bytes.
+ * On Buffers it compares bytes in place: no string is made, no native call is paid per line
+ * (this runs on every streamed delta, hundreds per second per turn).
+ */
+export class MethodHeadMatcher {
+  private readonly names: ReadonlySet<string>;
+  /** The methods' bytes, bucketed by length. */
+  private readonly byLength = new Map<number, Buffer[]>();
+  private readonly longest: number;
+
+  constructor(methods: Iterable<string>) {
+    this.names = new Set(methods);
+    let longest = 0;
+    for (const name of this.names) {
+      const bytes = Buffer.from(name, 'latin1');
+      const bucket = this.byLength.get(bytes.length);
+      if (bucket) bucket.push(bytes);
+      else this.byLength.set(bytes.length, [bytes]);
+      longest = Math.max(longest, bytes.length);
+    }
+    this.longest = longest;
   }
-  const start = METHOD_PREFIX_BYTES.length;
-  if (line.length <= start || line.compare(METHOD_PREFIX_BYTES, 0, start, 0, start) !== 0) return undefined;
-  const end = line.indexOf(QUOTE, start);
-  return end > 0 && end - start <= MAX_METHOD_LENGTH ? line.toString('latin1', start, end) : undefined;
+
+  matches(line: string | Buffer): boolean {
+    if (typeof line === 'string') {
+      if (!line.startsWith(METHOD_PREFIX)) return false;
+      const end = line.indexOf('"', METHOD_PREFIX.length);
+      return end > 0 && end - METHOD_PREFIX.length <= this.longest && this.names.has(line.slice(METHOD_PREFIX.length, end));
+    }
+    const start = METHOD_PREFIX_BYTES.length;
+    if (line.length <= start) return false;
+    for (let i = 0; i < start; i++) if (line[i] !== METHOD_PREFIX_BYTES[i]) return false;
+    const limit = Math.min(line.length, start + this.longest + 1);
+    let end = start;
+    while (end < limit && line[end] !== QUOTE) end++;
+    if (end === limit) return false;
+    const bucket = this.byLength.get(end - start);
+    if (bucket === undefined) return false;
+    for (const candidate of bucket) if (sameBytes(line, start, candidate)) return true;
+    return false;
+  }
+}
+
+function sameBytes(line: Buffer, offset: number, expected: Buffer): boolean {
+  for (let i = 0; i < expected.length; i++) if (line[offset + i] !== expected[i]) return false;
+  return true;
 }
 
 const RESPONSE_HEAD = /^\{"id":(-?\d{1,15}|"[^"\\]{0,200}"),"(result|error)"/;
