@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import * as instrument from '@stall-why/instrument';
+import { FlightRecorderProcessor } from '@stall-why/instrument';
 import { DEFAULT_STALL_MS, startExampleAppServer } from './example-app-server.js';
 import { OtlpJsonLinesFileExporter } from './otlp-json-lines-exporter.js';
 import { PhaseLogProcessor } from './phase-log-processor.js';
@@ -67,12 +67,6 @@ function parseCli(argv: string[]): CliOptions | 'list' {
   return { stall, stallMs, otlpFile: values['otlp-file'], recordDir: values.record, serve: values.serve ?? false };
 }
 
-/** The flight recorder lives in @stall-why/instrument once its issue lands; until then --record says so. */
-function flightRecorder(directory: string): SpanProcessor {
-  const Recorder = (instrument as Record<string, unknown>).FlightRecorderProcessor as (new (options: { directory: string }) => SpanProcessor) | undefined;
-  if (typeof Recorder !== 'function') usageError('--record needs FlightRecorderProcessor, which this build of @stall-why/instrument does not have yet');
-  return new Recorder({ directory });
-}
 
 function processorsFor(options: CliOptions): { processors: SpanProcessor[]; destinations: string[] } {
   const processors: SpanProcessor[] = [];
@@ -84,7 +78,8 @@ function processorsFor(options: CliOptions): { processors: SpanProcessor[]; dest
   }
   if (options.recordDir) {
     const directory = resolve(options.recordDir);
-    processors.push(flightRecorder(directory));
+    // Open spans are written at start, so a recording taken mid-stall shows what is still waiting.
+    processors.push(new FlightRecorderProcessor({ directory }));
     destinations.push(`flight recording in ${directory}`);
   }
   if (processors.length === 0) {
