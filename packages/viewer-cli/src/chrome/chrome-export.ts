@@ -92,7 +92,7 @@ export function buildChromeTrace(report: Report, spans: readonly RecordedSpan[],
       args[CHROME_ARG_VERDICT] = verdictArgs(turn);
       verdictDone.add(p.trackKey);
     }
-    const label = labels.get(labelKey(p.span.name, p.span.startTimeMs)) ?? defaultLabel(p.span);
+    const label = labels.get(p.span.name)?.get(p.span.startTimeMs) ?? defaultLabel(p.span);
     if (p.point) {
       events.push({ name: label, cat: TRACE_CATEGORY, ph: 'i', s: 't', pid: p.pid, tid: p.tid, ts: p.start, args });
     } else if (p.span.endTimeMs === undefined) {
@@ -252,14 +252,17 @@ function processKeyOf(span: RecordedSpan): string {
   return typeof source === 'string' ? source : 'trace';
 }
 
-function phaseLabels(report: Report): Map<string, string> {
-  const labels = new Map<string, string>();
-  for (const turn of report.turns) for (const phase of turn.phases) labels.set(labelKey(phase.name, phase.startMs), phase.label);
+/** Labels the classifier gave the turns' phases, by span name, then start time (numbers: no string keys to build). */
+function phaseLabels(report: Report): Map<string, Map<number, string>> {
+  const labels = new Map<string, Map<number, string>>();
+  for (const turn of report.turns) {
+    for (const phase of turn.phases) {
+      let byStart = labels.get(phase.name);
+      if (!byStart) labels.set(phase.name, (byStart = new Map()));
+      byStart.set(phase.startMs, phase.label);
+    }
+  }
   return labels;
-}
-
-function labelKey(name: string, startMs: number): string {
-  return `${name}\u0000${startMs}`;
 }
 
 function defaultLabel(span: RecordedSpan): string {
