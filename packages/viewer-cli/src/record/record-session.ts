@@ -110,12 +110,12 @@ function superviseServer(options: RecordSessionOptions, observer: CodexJsonRpcOb
 
     const toServer = new StdioRelay(process.stdin, child.stdin, {
       ...scan,
-      onLine: (line) => observer.observeLine('client->server', line, now()),
+      onLine: (line, timeMs) => observer.observeLine('client->server', line, timeMs),
       onSourceEnd: () => clientLeft('eof'),
     });
     const toClient = new StdioRelay(child.stdout, process.stdout, {
       ...scan,
-      onLine: (line) => observer.observeLine('server->client', line, now()),
+      onLine: (line, timeMs) => observer.observeLine('server->client', line, timeMs),
       onSinkError: () => {
         if (observer.activeTurns().length > 0) observer.rendererDetached(now(), 'closed');
       },

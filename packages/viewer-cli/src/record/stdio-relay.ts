@@ -1,9 +1,15 @@
+import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import { LineScanner, type LineScannerOptions, type LineScannerStats } from './line-scanner.js';
 
 export interface StdioRelayOptions extends LineScannerOptions {
-  /** Each complete line, after its chunk has been written on. Must not throw (the observer never does). */
-  readonly onLine: (line: Buffer) => void;
+  /**
+   * Each complete line, after its chunk has been written on, with the time its chunk arrived
+   * (epoch ms). Must not throw (the observer never does).
+   */
+  readonly onLine: (line: Buffer, timeMs: number) => void;
+  /** Clock, epoch ms. Read once per chunk, not per line. Default `performance.timeOrigin + performance.now()`. */
+  readonly now?: () => number;
   /** The source ended (EOF) or failed. */
   readonly onSourceEnd?: () => void;
   /** The sink failed (e.g. EPIPE: the reader went away); bytes are discarded from then on. */
@@ -24,13 +30,16 @@ export class StdioRelay {
   readonly scanner: LineScanner;
   private sinkBroken = false;
   private sourceEnded = false;
+  private chunkTimeMs = 0;
+  private readonly now: () => number;
 
   constructor(
     private readonly source: Readable,
     private readonly sink: Writable,
     private readonly options: StdioRelayOptions,
   ) {
-    this.scanner = new LineScanner(options.onLine, options);
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+    this.scanner = new LineScanner((line) => options.onLine(line, this.chunkTimeMs), options);
     source.on('data', this.onData);
     source.once('end', this.onEnd);
     source.once('error', this.onEnd);
@@ -52,6 +61,8 @@ export class StdioRelay {
 
   private readonly onData = (chunk: Buffer): void => {
     if (!this.sinkBroken && !this.sink.write(chunk)) this.source.pause();
+    // Every line of a chunk arrived at the same moment: one clock read per chunk.
+    this.chunkTimeMs = this.now();
     this.scanner.push(chunk);
   };
 

@@ -68,9 +68,8 @@ interface Exchange {
   readonly sse: SseEventCounter;
   bytes: number;
   headersAt?: number;
-  /** Ledger keys, set when the attempt opens. */
+  /** Ledger key, set when the attempt opens. */
   turnKey?: string;
-  fingerprint?: string;
   settled: boolean;
 }
 
@@ -209,11 +208,14 @@ export class UpstreamProxy {
       const time = this.now();
       if (upstreamRes.complete && status >= 400) {
         this.milestone(exchange, (a) => this.settle(exchange, () => {
-          this.ledger.failed(exchange.turnKey ?? '', exchange.fingerprint ?? '', RETRY_REASON_HTTP_STATUS);
+          this.ledger.settled(exchange.turnKey ?? '', RETRY_REASON_HTTP_STATUS);
           a.streamEnd(this.at(time, this.volume(exchange)));
         }));
       } else if (upstreamRes.complete) {
-        this.milestone(exchange, (a) => this.settle(exchange, () => a.streamEnd(this.at(time, this.volume(exchange)))));
+        this.milestone(exchange, (a) => this.settle(exchange, () => {
+          this.ledger.settled(exchange.turnKey ?? '');
+          a.streamEnd(this.at(time, this.volume(exchange)));
+        }));
       } else {
         this.milestone(exchange, (a) => this.settle(exchange, () => this.fail(exchange, a, 'ECONNRESET', RETRY_REASON_STREAM_DISCONNECTED, time)));
         res.destroy();
@@ -227,11 +229,10 @@ export class UpstreamProxy {
     try {
       const active = this.options.activeTurns?.() ?? [];
       const owner = pickTurn(active, exchange.threadId, exchange.turnId);
-      const threadId = owner?.threadId ?? exchange.threadId;
-      const turnId = owner?.turnId ?? exchange.turnId;
+      const threadId = owner?.threadId || exchange.threadId;
+      const turnId = owner?.turnId || exchange.turnId;
       exchange.turnKey = `${threadId ?? ''}/${turnId ?? ''}`;
-      exchange.fingerprint = exchange.hash.digest('hex');
-      const place = this.ledger.place(exchange.turnKey, exchange.fingerprint);
+      const place = this.ledger.place(exchange.turnKey, exchange.hash.digest('hex'));
       const continuation = exchange.toolResult.seen && (owner?.lastToolCompletedAtMs !== undefined || place.logicalRequest > 1);
       const attributes: PhaseAttributes = {
         [ATTR_SOURCE]: SOURCE_UPSTREAM_PROXY,
@@ -256,9 +257,9 @@ export class UpstreamProxy {
           },
         }, owner?.turn.context);
       }
-      const attempt = owner
-        ? owner.turn.startAttempt({ attempt: place.attempt, continuation, time: exchange.startMs, attributes, source: SOURCE_UPSTREAM_PROXY })
-        : this.standaloneAttempt(place.attempt, continuation, exchange.startMs, attributes, { threadId, turnId });
+      // Built here rather than with `owner.turn.startAttempt`: a turn handle opened before the server
+      // named the turn carries no turn id, and every phase must carry it (readers group by ids).
+      const attempt = this.openAttempt(place.attempt, continuation, exchange.startMs, attributes, { threadId, turnId }, owner);
       attempt.requestSent(this.at(sentAt));
       exchange.attempt = attempt;
       for (const replay of exchange.early.splice(0)) replay(attempt);
@@ -267,17 +268,17 @@ export class UpstreamProxy {
     }
   }
 
-  private standaloneAttempt(attempt: number, continuation: boolean, time: number, extra: PhaseAttributes, ids: { threadId?: string; turnId?: string }): UpstreamAttempt {
+  private openAttempt(attempt: number, continuation: boolean, time: number, extra: PhaseAttributes, ids: { threadId?: string; turnId?: string }, owner: ActiveTurn | undefined): UpstreamAttempt {
     const tracer = this.options.tracer;
     const phase = tracer.startPhase(PHASE_UPSTREAM_ATTEMPT, ids, {
       time,
       attributes: { [ATTR_UPSTREAM_ATTEMPT]: attempt, [ATTR_HTTP_REQUEST_RESEND_COUNT]: attempt - 1, [ATTR_UPSTREAM_CONTINUATION]: continuation, ...extra },
-    });
+    }, owner?.turn.context);
     return new UpstreamAttempt(tracer, phase.span, ids, SOURCE_UPSTREAM_PROXY);
   }
 
   private fail(exchange: Exchange, attempt: UpstreamAttempt, errorType: string, reason: RetryReason, time = this.now()): void {
-    if (exchange.turnKey !== undefined && exchange.fingerprint !== undefined) this.ledger.failed(exchange.turnKey, exchange.fingerprint, reason);
+    this.ledger.settled(exchange.turnKey ?? '', reason);
     attempt.streamError(errorType, this.at(time, this.volume(exchange)));
   }
 

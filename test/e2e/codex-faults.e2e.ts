@@ -1,0 +1,161 @@
+import { VERDICT_AWAITING_APPROVAL, VERDICT_BACKEND_STALL, VERDICT_COMPACTION, VERDICT_HEALTHY, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_RENDERER_DETACHED, VERDICT_TRANSPORT_RETRY, TURN_STATE_COMPLETED, TURN_STATE_INTERRUPTED } from '@stall-why/conventions';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodexUnderRecord, judgeWhileLive, turnOf, type JudgedTurn } from './codex-under-record.js';
+import {
+  FakeResponsesApi,
+  functionCallReply,
+  silentAfterHeadersReply,
+  silentBeforeHeadersReply,
+  slowDropReply,
+  slowTextReply,
+  textReply,
+} from './fake-responses-api.js';
+
+// One scenario per fault: the real Codex app-server under `stall-why record`, a fake Responses API
+// scripted per scenario, and `stall-why <dir> --json` asked while the fault is live.
+
+/** Judge a stall as it looks once it has lasted past the 30 s stuck threshold. */
+const PAST_STUCK = 60_000;
+
+let api: FakeResponsesApi | undefined;
+let codex: CodexUnderRecord | undefined;
+
+async function begin(options: { config?: Record<string, string>; lingerSeconds?: number } = {}): Promise<{ api: FakeResponsesApi; codex: CodexUnderRecord; threadId: string }> {
+  api = new FakeResponsesApi();
+  const origin = await api.listen();
+  codex = new CodexUnderRecord({ apiOrigin: origin, ...options });
+  await codex.start();
+  const threadId = await codex.startThread();
+  return { api, codex, threadId };
+}
+
+afterEach(async () => {
+  if (process.env.KEEP_E2E) { console.log("recording:", codex?.outDir); await codex?.stop(); await api?.close(); return; }
+  await codex?.stop();
+  await api?.close();
+  codex?.cleanup();
+  codex = undefined;
+  api = undefined;
+});
+
+const verdictIs = (turnId: string, verdict: string) => (r: { turns: JudgedTurn[] }) => turnOf(r, turnId)?.verdict === verdict;
+const describeTurn = (r: { turns: JudgedTurn[]; raw: string }) => r.raw.slice(0, 4000);
+
+describe('stall-why on the real Codex app-server, fault by fault', () => {
+  it('healthy turn', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(textReply('hello'));
+    const turnId = await codex.startTurn(threadId, 'say hello');
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId);
+    const report = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_COMPLETED);
+    const turn = turnOf(report, turnId);
+    expect(turn?.status, describeTurn(report)).toBe(TURN_STATE_COMPLETED);
+    expect(turn?.verdict, describeTurn(report)).toBe(VERDICT_HEALTHY);
+  });
+
+  it('healthy turn with a tool call', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(functionCallReply('call_1', 'exec_command', { cmd: 'echo tool-ran' }), textReply('done after tool'));
+    const turnId = await codex.startTurn(threadId, 'run echo');
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId);
+    expect(api.requests).toHaveLength(2);
+    expect(api.requests[1].body).toContain('function_call_output');
+    // Credentials pass through the upstream proxy.
+    expect(api.requests[0].headers.authorization).toBe('Bearer sk-fake-never-recorded');
+    const report = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_COMPLETED);
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_HEALTHY);
+    expect(report.raw).not.toContain('sk-fake-never-recorded');
+  });
+
+  it('silence after response headers', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(silentAfterHeadersReply());
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    await api.waitForRequests(1);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
+  });
+
+  it('silence before response headers', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(silentBeforeHeadersReply());
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    await api.waitForRequests(1);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
+  });
+
+  it('connections dropped mid-stream (Reconnecting... n/m)', async () => {
+    const { api, codex, threadId } = await begin();
+    // 1 + stream_max_retries (3) attempts, each cut after 1.5 s of a half-sent stream.
+    api.enqueue(slowDropReply(1500), slowDropReply(1500), slowDropReply(1500), slowDropReply(1500));
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    await codex.waitForNotification('error', (p) => p.willRetry === true && /Reconnecting/.test(p.error?.message ?? ''));
+    await api.waitForRequests(2);
+    const live = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_TRANSPORT_RETRY), { timeoutMs: 5_000 });
+    expect(turnOf(live, turnId)?.verdict, describeTurn(live)).toBe(VERDICT_TRANSPORT_RETRY);
+    const failed = await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId);
+    expect(failed.params.turn.status).toBe('failed');
+    const after = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === 'failed');
+    expect(turnOf(after, turnId)?.verdict, describeTurn(after)).toBe(VERDICT_TRANSPORT_RETRY);
+  });
+
+  it('silence on the post-tool continuation request', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(functionCallReply('call_1', 'exec_command', { cmd: 'echo tool-ran' }), silentBeforeHeadersReply());
+    const turnId = await codex.startTurn(threadId, 'run echo');
+    await codex.waitForNotification('item/completed', (p) => p.item?.type === 'commandExecution');
+    const [, continuation] = await api.waitForRequests(2);
+    expect(continuation.body).toContain('function_call_output');
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_POST_TOOL_CONTINUATION_LOST), { aheadMs: PAST_STUCK });
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_POST_TOOL_CONTINUATION_LOST);
+  });
+
+  it('silence on a compaction request (thread/compact/start)', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(textReply('first answer'));
+    const first = await codex.startTurn(threadId, 'first');
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === first);
+    api.enqueue(silentBeforeHeadersReply());
+    await codex.request('thread/compact/start', { threadId });
+    const started = await codex.waitForNotification('turn/started', (p) => p.turn.id !== first);
+    const turnId = started.params.turn.id as string;
+    await api.waitForRequests(2);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_COMPACTION), { aheadMs: PAST_STUCK });
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_COMPACTION);
+  });
+
+  it('the client leaves mid-turn while the backend finishes (--linger)', async () => {
+    const { api, codex, threadId } = await begin({ lingerSeconds: 20 });
+    api.enqueue(slowTextReply('a long answer nobody reads', 2_000));
+    const turnId = await codex.startTurn(threadId, 'tell me a story');
+    await codex.waitForNotification('item/agentMessage/delta', (p) => p.turnId === turnId);
+    codex.leave();
+    // The backend still finishes: the proxy sees the stream end, and Codex completes the turn.
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId, 15_000);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_RENDERER_DETACHED));
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_RENDERER_DETACHED);
+  });
+
+  it('an approval request nobody answers', async () => {
+    const { api, codex, threadId } = await begin({ config: { approval_policy: '"on-request"', sandbox_mode: '"read-only"' } });
+    api.enqueue(functionCallReply('call_esc', 'exec_command', { cmd: 'touch escalated.txt', sandbox_permissions: 'require_escalated', justification: 'needs to write a file' }));
+    const turnId = await codex.startTurn(threadId, 'make a file');
+    const asked = await codex.waitFor((m) => m.method === 'item/commandExecution/requestApproval' && m.id !== undefined, 'an approval request');
+    expect(asked.params.turnId).toBe(turnId);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_AWAITING_APPROVAL), { aheadMs: PAST_STUCK });
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_AWAITING_APPROVAL);
+  });
+
+  it('a user interrupt', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(silentAfterHeadersReply());
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    await api.waitForRequests(1);
+    await codex.request('turn/interrupt', { threadId, turnId });
+    const done = await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId);
+    expect(done.params.turn.status).toBe('interrupted');
+    const report = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_INTERRUPTED);
+    expect(turnOf(report, turnId)?.status, describeTurn(report)).toBe(TURN_STATE_INTERRUPTED);
+  });
+});

@@ -1,0 +1,56 @@
+import { VERDICT_HYDRATION } from '@stall-why/conventions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bloatRollout } from './bloated-rollout.js';
+import { CodexUnderRecord, judge, type JudgedTurn } from './codex-under-record.js';
+import { FakeResponsesApi, textReply } from './fake-responses-api.js';
+
+// thread/resume of a thread whose rollout grew to hundreds of MB (tool output, inline images):
+// Codex reads all of it before it answers, seconds during which the UI shows nothing.
+
+const ROLLOUT_MB = 240;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe('stall-why on the real Codex app-server: hydration', () => {
+  it('thread/resume of a bloated thread is named hydration while it loads', async () => {
+    const api = new FakeResponsesApi(textReply('ok'));
+    const origin = await api.listen();
+    cleanups.push(() => api.close());
+
+    const first = new CodexUnderRecord({ apiOrigin: origin });
+    cleanups.push(() => first.cleanup());
+    await first.start();
+    const threadId = await first.startThread();
+    const turnId = await first.startTurn(threadId, 'hello');
+    await first.waitForNotification('turn/completed', (p) => p.turn.id === turnId);
+    await first.stop();
+
+    const rollout = bloatRollout(first.codexHome, threadId, ROLLOUT_MB);
+    expect(rollout.bytes).toBeGreaterThan(200 * 1024 * 1024);
+
+    const second = new CodexUnderRecord({ apiOrigin: origin, codexHome: first.codexHome });
+    cleanups.push(async () => {
+      await second.stop();
+      second.cleanup();
+    });
+    await second.start();
+    let resumed = false;
+    const resumeId = second.fire('thread/resume', { threadId });
+    void second.waitFor((m) => m.id === resumeId && m.method === undefined, 'thread/resume answer', 120_000).then(() => (resumed = true));
+
+    let seenWhileLoading: JudgedTurn | undefined;
+    let last = '';
+    while (!resumed) {
+      const report = judge(second.outDir);
+      last = report.raw;
+      seenWhileLoading = report.turns.find((t) => t.threadId === threadId && t.verdict === VERDICT_HYDRATION);
+      if (seenWhileLoading || resumed) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(resumed, 'the resume answered before stall-why could judge it; make the rollout larger').toBe(false);
+    expect(seenWhileLoading, last.slice(0, 4000)).toBeDefined();
+    expect(seenWhileLoading?.turnId ?? null).toBeNull();
+  });
+});

@@ -1,0 +1,257 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * The real Codex app-server (native binary, so signals reach it), wrapped by the built
+ * `stall-why record`, driven over stdio the way a UI drives it: JSON-RPC requests with ids,
+ * notifications, and server->client requests (approvals) that the test answers or leaves open.
+ */
+
+export const REPO = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(REPO, 'packages', 'viewer-cli', 'bin', 'stall-why.js');
+const RECORD_CLI = process.env.TMP_CLI ?? CLI;
+export const CODEX = join(REPO, 'node_modules', '@openai', 'codex-linux-x64', 'vendor', 'x86_64-unknown-linux-musl', 'bin', 'codex');
+
+export interface JsonRpcMessage {
+  id?: number | string;
+  method?: string;
+  params?: any;
+  result?: any;
+  error?: { code: number; message: string };
+}
+
+export interface CodexOptions {
+  /** The fake Responses API origin, e.g. http://127.0.0.1:PORT. */
+  readonly apiOrigin: string;
+  /** Extra `-c key=value` overrides (approval policy, sandbox). */
+  readonly config?: Record<string, string>;
+  /** `--linger` seconds for record. */
+  readonly lingerSeconds?: number;
+  /** Reuse a CODEX_HOME (e.g. one holding a prepared rollout). Default: a fresh temp dir. */
+  readonly codexHome?: string;
+}
+
+/** A free loopback port for the upstream proxy (Codex must know its base_url before it starts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+export class CodexUnderRecord {
+  readonly outDir: string;
+  readonly codexHome: string;
+  readonly workDir: string;
+  readonly messages: Array<{ atMs: number; dir: 'in' | 'out'; msg: JsonRpcMessage }> = [];
+  stderr = '';
+  private child!: ChildProcessWithoutNullStreams;
+  private nextId = 1;
+  private readonly pending = new Map<number | string, (m: JsonRpcMessage) => void>();
+  private readonly listeners = new Set<() => void>();
+  private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  private readonly ownsHome: boolean;
+
+  constructor(private readonly options: CodexOptions) {
+    const base = mkdtempSync(join(tmpdir(), 'stall-why-e2e-'));
+    this.outDir = join(base, 'recording');
+    this.workDir = join(base, 'work');
+    mkdirSync(this.workDir);
+    this.ownsHome = options.codexHome === undefined;
+    this.codexHome = options.codexHome ?? join(base, 'codex-home');
+    mkdirSync(this.codexHome, { recursive: true });
+  }
+
+  async start(): Promise<void> {
+    const port = await freePort();
+    const config: Record<string, string> = {
+      model_provider: '"fake"',
+      'model_providers.fake': `{name="fake", base_url="http://127.0.0.1:${port}/v1", wire_api="responses", env_key="FAKE_KEY", request_max_retries=2, stream_max_retries=3}`,
+      model: '"gpt-fake"',
+      approval_policy: '"never"',
+      sandbox_mode: '"danger-full-access"',
+      ...this.options.config,
+    };
+    const args = [
+      RECORD_CLI, 'record', '--out', this.outDir,
+      '--upstream', `127.0.0.1:${port}=${this.options.apiOrigin}`,
+      ...(this.options.lingerSeconds ? ['--linger', String(this.options.lingerSeconds)] : []),
+      '--', CODEX, 'app-server',
+      ...Object.entries(config).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ];
+    this.child = spawn(process.execPath, args, {
+      cwd: this.workDir,
+      env: { ...process.env, CODEX_HOME: this.codexHome, FAKE_KEY: 'sk-fake-never-recorded', RUST_LOG: 'error' },
+      stdio: 'pipe',
+    });
+    this.exit = new Promise((r) => this.child.once('close', (code, signal) => r({ code, signal })));
+    this.child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
+    let buffered = '';
+    this.child.stdout.on('data', (c: Buffer) => {
+      buffered += c.toString();
+      let nl = buffered.indexOf('\n');
+      while (nl !== -1) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.trim()) this.receive(JSON.parse(line) as JsonRpcMessage);
+        nl = buffered.indexOf('\n');
+      }
+    });
+    await this.request('initialize', { clientInfo: { name: 'stall-why-e2e', version: '0.0.1' } });
+    this.notify('initialized');
+  }
+
+  request(method: string, params?: unknown, timeoutMs = 60_000): Promise<any> {
+    const id = this.nextId++;
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${method}: no answer in ${timeoutMs} ms; stderr: ${this.stderr.slice(-2000)}`)), timeoutMs);
+      this.pending.set(id, (m) => {
+        clearTimeout(timer);
+        if (m.error) reject(new Error(`${method}: ${m.error.message}`));
+        else resolvePromise(m.result);
+      });
+      this.send({ id, method, params });
+    });
+  }
+
+  /** Sends a request without waiting for its answer (a UI that fires and renders later). */
+  fire(method: string, params?: unknown): number {
+    const id = this.nextId++;
+    this.send({ id, method, params });
+    return id;
+  }
+
+  notify(method: string, params?: unknown): void {
+    this.send(params === undefined ? { method } : { method, params });
+  }
+
+  respond(id: number | string, result: unknown): void {
+    this.send({ id, result });
+  }
+
+  async startThread(): Promise<string> {
+    const result = await this.request('thread/start', { cwd: this.workDir });
+    return result.thread.id as string;
+  }
+
+  async startTurn(threadId: string, text: string): Promise<string> {
+    const result = await this.request('turn/start', { threadId, input: [{ type: 'text', text }] });
+    return result.turn.id as string;
+  }
+
+  /** Waits for a message the server sent that satisfies `match`. */
+  async waitFor(match: (m: JsonRpcMessage) => boolean, what: string, timeoutMs = 60_000): Promise<JsonRpcMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.find((m) => m.dir === 'in' && match(m.msg));
+      if (found) return found.msg;
+      if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}; stderr: ${this.stderr.slice(-2000)}`);
+      await new Promise<void>((r) => {
+        this.listeners.add(r);
+        setTimeout(r, 250).unref();
+      });
+    }
+  }
+
+  waitForNotification(method: string, match: (params: any) => boolean = () => true, timeoutMs?: number): Promise<JsonRpcMessage> {
+    return this.waitFor((m) => m.method === method && m.id === undefined && match(m.params), method, timeoutMs);
+  }
+
+  /** The client goes away: its end of stdin closes (and it stops reading stdout). */
+  leave(): void {
+    this.child.stdin.end();
+  }
+
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.stdin.end();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+      const exit = await this.exit!;
+      clearTimeout(timer);
+      return exit;
+    }
+    return this.exit!;
+  }
+
+  waitForExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.exit!;
+  }
+
+  cleanup(): void {
+    rmSync(join(this.outDir, '..'), { recursive: true, force: true });
+    if (!this.ownsHome) return;
+  }
+
+  private send(msg: JsonRpcMessage): void {
+    this.messages.push({ atMs: Date.now(), dir: 'out', msg });
+    this.child.stdin.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  private receive(msg: JsonRpcMessage): void {
+    this.messages.push({ atMs: Date.now(), dir: 'in', msg });
+    if (msg.id !== undefined && msg.method === undefined) this.pending.get(msg.id)?.(msg);
+    for (const l of this.listeners) l();
+    this.listeners.clear();
+  }
+}
+
+/** What `stall-why <dir> --json` says about one turn. */
+export interface JudgedTurn {
+  threadId?: string;
+  turnId?: string;
+  status: string;
+  verdict: string;
+  confidence?: number | string;
+  stuckForMs?: number;
+  evidence?: unknown;
+}
+
+/**
+ * Judges the recording the way a person would while the fault is live: the built CLI, `--json`.
+ * `aheadMs` moves the judged moment forward (`--now`), so a stall is judged as it will look once
+ * it has lasted past the stuck threshold, without the test waiting for it.
+ */
+export function judge(dir: string, aheadMs = 0): { turns: JudgedTurn[]; raw: string; code: number | null } {
+  const args = [CLI, dir, '--json'];
+  if (aheadMs > 0) args.push('--now', String(Date.now() + aheadMs));
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+  if (r.status === 2 || !r.stdout.trim()) throw new Error(`stall-why ${dir} --json failed (${r.status}): ${r.stderr}`);
+  const report = JSON.parse(r.stdout) as { turns: JudgedTurn[] };
+  return { turns: report.turns, raw: r.stdout, code: r.status };
+}
+
+export function turnOf(report: { turns: JudgedTurn[] }, turnId: string): JudgedTurn | undefined {
+  return report.turns.find((t) => t.turnId === turnId);
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Judges the recording again and again until `settled` says the report shows the fault (or the
+ * time runs out), and returns the last report for the test to assert on. The flight recorder
+ * flushes on its own schedule, so the first look may be a few hundred ms behind the process.
+ */
+export async function judgeWhileLive(
+  dir: string,
+  settled: (report: { turns: JudgedTurn[] }) => boolean,
+  options: { aheadMs?: number; timeoutMs?: number } = {},
+): Promise<{ turns: JudgedTurn[]; raw: string }> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  let last: { turns: JudgedTurn[]; raw: string } = { turns: [], raw: '' };
+  for (;;) {
+    try {
+      last = judge(dir, options.aheadMs);
+      if (settled(last)) return last;
+    } catch (error) {
+      last = { turns: [], raw: String(error) };
+    }
+    if (Date.now() > deadline) return last;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

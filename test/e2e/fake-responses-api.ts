@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A fake OpenAI Responses API on loopback that a test scripts request by request: each POST to
+ * `/v1/responses` takes the next queued reply (or the default one). Replies are the Server-Sent
+ * Event streams Codex 0.169 accepts (see /work/shared/research/codex-app-server.md), or faults:
+ * silence before or after headers, a connection dropped mid-stream.
+ */
+
+export interface RecordedRequest {
+  readonly index: number;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+  readonly atMs: number;
+}
+
+export type Reply = (res: ServerResponse, request: RecordedRequest) => void;
+
+export class FakeResponsesApi {
+  readonly requests: RecordedRequest[] = [];
+  private readonly queue: Reply[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly waiters: Array<() => void> = [];
+  private server: Server | undefined;
+  private responseCounter = 0;
+
+  constructor(private readonly defaultReply: Reply = textReply('ok')) {}
+
+  /** Queues replies for the next requests, in order. */
+  enqueue(...replies: Reply[]): this {
+    this.queue.push(...replies);
+    return this;
+  }
+
+  async listen(): Promise<string> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Resolves once `count` requests have arrived (their bodies read). */
+  async waitForRequests(count: number, timeoutMs = 60_000): Promise<RecordedRequest[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.requests.length < count) {
+      if (Date.now() > deadline) throw new Error(`fake API: ${this.requests.length} of ${count} requests after ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200).unref();
+      });
+    }
+    return this.requests.slice(0, count);
+  }
+
+  nextResponseId(): string {
+    return `resp_${++this.responseCounter}`;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const request: RecordedRequest = {
+        index: this.requests.length,
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        atMs: Date.now(),
+      };
+      this.requests.push(request);
+      for (const w of this.waiters.splice(0)) w();
+      if (req.method !== 'POST') {
+        res.writeHead(404).end();
+        return;
+      }
+      const reply = this.queue.shift() ?? this.defaultReply;
+      reply(res, request);
+    });
+  }
+}
+
+// --- SSE building blocks -------------------------------------------------------------------
+
+export function sseEvent(data: { type: string } & Record<string, unknown>): string {
+  return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+function startStream(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+}
+
+const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 };
+
+/** The events of an assistant message, from created to completed. */
+export function messageEvents(text: string, id = 'resp_msg'): string[] {
+  const msgId = `msg_${id}`;
+  return [
+    sseEvent({ type: 'response.created', response: { id } }),
+    sseEvent({ type: 'response.output_item.added', output_index: 0, item: { type: 'message', role: 'assistant', id: msgId, content: [] } }),
+    sseEvent({ type: 'response.output_text.delta', output_index: 0, content_index: 0, item_id: msgId, delta: text }),
+    sseEvent({ type: 'response.output_item.done', output_index: 0, item: { type: 'message', role: 'assistant', id: msgId, content: [{ type: 'output_text', text, annotations: [] }] } }),
+    sseEvent({ type: 'response.completed', response: { id, usage } }),
+  ];
+}
+
+/** The events of a function call item, from created to completed. */
+export function functionCallEvents(callId: string, name: string, args: Record<string, unknown>, id = 'resp_fc'): string[] {
+  const item = { type: 'function_call', id: `fc_${callId}`, call_id: callId, name, arguments: JSON.stringify(args) };
+  return [
+    sseEvent({ type: 'response.created', response: { id } }),
+    sseEvent({ type: 'response.output_item.added', output_index: 0, item }),
+    sseEvent({ type: 'response.output_item.done', output_index: 0, item }),
+    sseEvent({ type: 'response.completed', response: { id, usage } }),
+  ];
+}
+
+// --- Replies -------------------------------------------------------------------------------
+
+/** A healthy streamed assistant message. */
+export function textReply(text: string): Reply {
+  return (res, request) => {
+    startStream(res);
+    res.end(messageEvents(text, `resp_${request.index + 1}`).join(''));
+  };
+}
+
+/** A healthy streamed function call (the server runs the tool, then sends the continuation). */
+export function functionCallReply(callId: string, name: string, args: Record<string, unknown>): Reply {
+  return (res, request) => {
+    startStream(res);
+    res.end(functionCallEvents(callId, name, args, `resp_${request.index + 1}`).join(''));
+  };
+}
+
+/** Headers are sent, then nothing: the body never starts. */
+export function silentAfterHeadersReply(): Reply {
+  return (res) => startStream(res);
+}
+
+/** The request is read and never answered: no headers. */
+export function silentBeforeHeadersReply(): Reply {
+  return () => undefined;
+}
+
+/** Headers and the first events, then the connection is cut (no response.completed). */
+export function dropMidStreamReply(): Reply {
+  return (res, request) => {
+    startStream(res);
+    const events = messageEvents('partial', `resp_${request.index + 1}`);
+    res.write(events.slice(0, 2).join(''), () => setTimeout(() => res.socket?.destroy(), 20));
+  };
+}
+
+/** Headers and the first events at once, the rest after `delayMs` (a turn still streaming). */
+export function slowTextReply(text: string, delayMs: number): Reply {
+  return (res, request) => {
+    startStream(res);
+    const events = messageEvents(text, `resp_${request.index + 1}`);
+    res.write(events.slice(0, 3).join(''));
+    const timer = setTimeout(() => res.end(events.slice(3).join('')), delayMs);
+    res.once('close', () => clearTimeout(timer));
+  };
+}
+
+/** Like `dropMidStreamReply`, but the stream hangs `delayMs` before it is cut: retries that take time. */
+export function slowDropReply(delayMs: number): Reply {
+  return (res, request) => {
+    startStream(res);
+    res.write(messageEvents('partial', `resp_${request.index + 1}`).slice(0, 2).join(''));
+    const timer = setTimeout(() => res.socket?.destroy(), delayMs);
+    res.once('close', () => clearTimeout(timer));
+  };
+}
