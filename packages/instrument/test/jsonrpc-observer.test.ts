@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { diag, DiagLogLevel, SpanStatusCode, type DiagLogger } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
   ATTR_APPROVAL_DECISION, ATTR_APPROVAL_KIND, ATTR_APPROVAL_REQUEST_ID, ATTR_CANCEL_RESULT, ATTR_ERROR_TYPE,
@@ -18,6 +18,7 @@ import { CodexJsonRpcObserver, observeTranscriptLine, TurnTracer, type JsonRpcDi
 
 /** Synthetic messages use real epoch times: the SDK reads a small number as a `performance.now()` offset. */
 const T0 = 1_795_000_000_000;
+const silentLogger: DiagLogger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} };
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'jsonrpc');
 
 interface Line { t: number; dir: JsonRpcDirection; msg: Record<string, any> }
@@ -364,6 +365,21 @@ describe('CodexJsonRpcObserver on bad and unknown input', () => {
       }
     }
     expect(env.observer.stats.malformed + env.observer.stats.deltas).toBe(lines);
+  });
+
+  it('counts a failure of its own tracer as malformed and warns once, without throwing into the host', () => {
+    const warnings: string[] = [];
+    diag.setLogger({ ...silentLogger, warn: (message: string) => { warnings.push(message); } }, DiagLogLevel.WARN);
+    try {
+      // No real tracer throws; this one stands for a bug below the observer.
+      const broken = { startSpan: () => { throw new Error('tracer bug'); }, startActiveSpan: () => { throw new Error('tracer bug'); } };
+      const observer = new CodexJsonRpcObserver({ turnTracer: new TurnTracer({ tracer: broken as never }) });
+      for (const line of transcript('healthy_tool').text) expect(() => observeTranscriptLine(observer, line)).not.toThrow();
+      expect(observer.stats.malformed).toBeGreaterThan(3);
+      expect(warnings.filter((w) => w.includes('tracer bug'))).toHaveLength(1);
+    } finally {
+      diag.disable();
+    }
   });
 
   it('counts deltas from the line head without parsing them', () => {

@@ -238,6 +238,14 @@ export class CodexJsonRpcObserver {
    */
   observeLine(direction: JsonRpcDirection, line: string | Uint8Array, timeMs?: number): void {
     if (this.closed) return;
+    try {
+      this.readLine(direction, line, timeMs);
+    } catch (error) {
+      this.internalError(error);
+    }
+  }
+
+  private readLine(direction: JsonRpcDirection, line: string | Uint8Array, timeMs: number | undefined): void {
     const text = typeof line === 'string' || Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
     if (text.length === 0) return;
     if (DELTA_LINE.matches(text)) {
@@ -271,13 +279,16 @@ export class CodexJsonRpcObserver {
     try {
       this.dispatch(direction, message, timeMs ?? this.now());
     } catch (error) {
-      // A bug here must not take the proxied session down: count it like a line we could not read.
-      this.counts.malformed++;
-      if (!this.warned) {
-        this.warned = true;
-        diag.warn(`stall-why: the Codex JSON-RPC observer skipped a message it could not handle: ${String(error)}`);
-      }
+      this.internalError(error);
     }
+  }
+
+  /** A bug here must not take the proxied session down: counted like a line that could not be read, said once. */
+  private internalError(error: unknown): void {
+    this.counts.malformed++;
+    if (this.warned) return;
+    this.warned = true;
+    diag.warn(`stall-why: the Codex JSON-RPC observer skipped a message it could not handle: ${String(error)}`);
   }
 
   /** Counts a line the caller could not frame (e.g. a half line left when the stream ended). */
