@@ -6,6 +6,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { listSegments, readSegment, readUploadCursor, writeUploadCursor, type RecordedSpan, type UploadCursor } from '@stall-why/flight-record';
 import { RecordedSpanConverter } from './recorded-to-readable-span.js';
+import { RetryAfterObserver } from './retry-after-agent.js';
 
 export interface FlightRecorderUploaderOptions {
   /** The recorder directory to upload from. */
@@ -42,7 +43,7 @@ export interface FlightRecorderUploaderStats {
   permanentFailures: number;
   /** Spans in batches dropped after a permanent failure. */
   droppedSpans: number;
-  /** Epoch ms before which no attempt is made (0: none pending). */
+  /** Epoch ms before which no attempt is made (0: none pending); at least what Retry-After asked. */
   backoffUntilMs: number;
   lastError?: string;
   /** Pid of another process that holds the directory's upload lock, if any. */
@@ -78,6 +79,7 @@ export class FlightRecorderUploader {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly converter = new RecordedSpanConverter();
+  private readonly retryAfter = new RetryAfterObserver();
   private cursor: UploadCursor | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -94,7 +96,12 @@ export class FlightRecorderUploader {
     this.intervalMs = options.intervalMs ?? 1000;
     this.initialBackoffMs = options.initialBackoffMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 300_000;
-    this.exporter = options.exporter ?? new OTLPTraceExporter({ url: options.url, headers: options.headers, timeoutMillis: options.timeoutMillis ?? 10_000 });
+    this.exporter = options.exporter ?? new OTLPTraceExporter({
+      url: options.url,
+      headers: options.headers,
+      timeoutMillis: options.timeoutMillis ?? 10_000,
+      httpAgentOptions: this.retryAfter.agentFactory(),
+    });
   }
 
   /** Uploads in the background on an unref'ed timer until `shutdown()`. */
@@ -201,7 +208,8 @@ export class FlightRecorderUploader {
     this.failuresInARow++;
     // Exponential backoff with "equal jitter": half fixed, half random, so many hosts do not retry in step.
     const ceiling = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.failuresInARow - 1, 30));
-    this.counters.backoffUntilMs = Date.now() + ceiling / 2 + Math.random() * (ceiling / 2);
+    // An endpoint's Retry-After wins when it asks for longer.
+    this.counters.backoffUntilMs = Math.max(Date.now() + ceiling / 2 + Math.random() * (ceiling / 2), this.retryAfter.retryNotBeforeMs());
     if (!this.warnedRetryable) {
       this.warnedRetryable = true;
       diag.warn(`stall-why flight recorder: upload from ${this.directory} failed (${this.counters.lastError}); spans stay on disk and are replayed when the endpoint answers`);
