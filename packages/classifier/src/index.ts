@@ -1,5 +1,14 @@
 /**
  * @stall-why/classifier: reads span timelines and labels each stuck turn with a verdict,
- * confidence and evidence. The core is pure: data in, data out.
+ * confidence and evidence. The core (`classifySpans`) is pure: data in, data out; `analyzeTraces`
+ * is the I/O edge that reads files.
  */
 export type * from './report.js';
+export { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from './thresholds.js';
+export { TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
+export { TraceInputError } from './trace-input-error.js';
+export { classifySpans, SpanClassifier, type ClassifyOptions, type Classification } from './classify-spans.js';
+export { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './model/timeline-builder.js';
+export { analyzeTraces, DEFAULT_MAX_LINE_BYTES, type AnalyzeOptions, type Analysis } from './analyze-traces.js';
+export { flightRecordReaderAvailable } from './importers/flight-record-importer.js';
+export { clockTime, duration } from './time-text.js';

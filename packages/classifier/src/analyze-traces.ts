@@ -1,0 +1,142 @@
+/**
+ * The I/O edge: reads trace files and directories (format chosen by content unless forced),
+ * streams their spans into the classifier, and judges at `now`.
+ */
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RecordedSpan } from '@stall-why/flight-record';
+import { SpanClassifier } from './classify-spans.js';
+import { importChromeTrace } from './importers/chrome-trace-importer.js';
+import { importFlightRecords, isFlightRecorderDirectory } from './importers/flight-record-importer.js';
+import { forEachLine } from './importers/line-reader.js';
+import { importOtlpJson } from './importers/otlp-json-importer.js';
+import { ROLLOUT_PARSE_BYTES, RolloutImporter } from './importers/rollout-importer.js';
+import { KNOWN_PHASES } from './model/phase-groups.js';
+import type { TimelineLimits } from './model/timeline-builder.js';
+import type { Report, SourceSummary } from './report.js';
+import type { Thresholds } from './thresholds.js';
+import { DETECT_BYTES, TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
+import { TraceInputError } from './trace-input-error.js';
+
+export interface AnalyzeOptions {
+  /** The judged moment, epoch ms. Default `Date.now()`. */
+  now?: number;
+  /** Force a format instead of detecting it from each file's content. */
+  format?: TraceFormat;
+  thresholds?: Partial<Thresholds>;
+  /** Memory bounds of the timeline (see `DEFAULT_TIMELINE_LIMITS`). */
+  limits?: Partial<TimelineLimits>;
+  /** Longest line (JSON lines, rollouts) or single JSON value accepted. Default 64 MiB. */
+  maxLineBytes?: number;
+  onProgress?: (p: { path: string; bytesRead: number; totalBytes: number }) => void;
+}
+
+export interface Analysis {
+  report: Report;
+  /** The phase spans of the reported turns, for the Chrome export. */
+  spans: readonly RecordedSpan[];
+}
+
+/** Default `maxLineBytes`: 64 MiB. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+function ioError(path: string, error: unknown): TraceInputError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const what =
+    code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message.split('\n')[0]!;
+  return new TraceInputError(path, undefined, what);
+}
+
+async function firstBytes(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(DETECT_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, DETECT_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Trace files under a directory (recursively, sorted), recognised by content. */
+async function traceFiles(dir: string): Promise<Array<{ path: string; format: TraceFormat | 'flight-recorder-dir' }>> {
+  const out: Array<{ path: string; format: TraceFormat | 'flight-recorder-dir' }> = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (await isFlightRecorderDirectory(path)) out.push({ path, format: 'flight-recorder-dir' });
+      else out.push(...(await traceFiles(path)));
+    } else if (e.isFile()) {
+      const format = detectFormat(await firstBytes(path));
+      if (format) out.push({ path, format });
+    }
+  }
+  return out;
+}
+
+function describeFormats(): string {
+  return TRACE_FORMATS.join(', ');
+}
+
+/** Reads the traces and judges every turn in them at `now`. */
+export async function analyzeTraces(paths: string[], options: AnalyzeOptions = {}): Promise<Analysis> {
+  const now = options.now ?? Date.now();
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const classifier = new SpanClassifier({ now, thresholds: options.thresholds, limits: options.limits });
+  const sources: SourceSummary[] = [];
+
+  const readFile = async (path: string, format: TraceFormat): Promise<void> => {
+    const add = (span: RecordedSpan): void => classifier.add(span, path);
+    const onProgress = options.onProgress ? (bytesRead: number, totalBytes: number) => options.onProgress!({ path, bytesRead, totalBytes }) : undefined;
+    let result: { spans: number; skipped: number; corrupt?: number };
+    switch (format) {
+      case 'otlp-json':
+        result = await importOtlpJson(path, { maxLineBytes, onProgress, wanted: KNOWN_PHASES }, add);
+        break;
+      case 'chrome-trace':
+        result = await importChromeTrace(path, { maxLineBytes, onProgress }, add);
+        break;
+      case 'codex-rollout': {
+        const importer = new RolloutImporter(path, add);
+        await forEachLine(path, { maxLineBytes, keepBytes: ROLLOUT_PARSE_BYTES, onProgress }, (line, info) => importer.line(line, info));
+        importer.finish();
+        result = { spans: importer.spans, skipped: importer.skipped };
+        break;
+      }
+      case 'flight-recorder':
+        result = await importFlightRecords(path, add);
+        break;
+    }
+    sources.push({ path, format, spans: result.spans, skipped: result.skipped, corrupt: result.corrupt ?? 0 });
+  };
+
+  for (const path of paths) {
+    try {
+      const info = await stat(path);
+      if (info.isDirectory()) {
+        if (options.format === 'flight-recorder' || (await isFlightRecorderDirectory(path))) {
+          await readFile(path, 'flight-recorder');
+          continue;
+        }
+        const files = await traceFiles(path);
+        if (files.length === 0) throw new TraceInputError(path, undefined, `no trace files in this directory (looked for ${describeFormats()})`);
+        for (const f of files) await readFile(f.path, f.format === 'flight-recorder-dir' ? 'flight-recorder' : f.format);
+        continue;
+      }
+      const head = await firstBytes(path);
+      if (head.length === 0 || head.toString('latin1').trim() === '') throw new TraceInputError(path, 1, 'empty file: no trace in it');
+      const format = options.format ?? detectFormat(head);
+      if (!format) {
+        const binary = head.subarray(0, 512).some((b) => b === 0 || (b < 0x09));
+        throw new TraceInputError(path, 1, `${binary ? 'binary data' : 'not a format stall-why reads'} (expected ${describeFormats()}; --format forces one)`);
+      }
+      await readFile(path, format);
+    } catch (error) {
+      if (error instanceof TraceInputError) throw error;
+      throw ioError(path, error);
+    }
+  }
+  const { report, spans } = classifier.finish(sources);
+  return { report, spans };
+}

@@ -1,0 +1,118 @@
+/**
+ * The pure entry point: spans in, report out. No files, no clock: `now` is given.
+ */
+import { TURN_STATE_COMPLETED, TURN_STATE_IN_PROGRESS, TURN_STATE_STUCK } from '@stall-why/conventions';
+import type { RecordedSpan } from '@stall-why/flight-record';
+import { judgeTurn, type JudgeContext } from './classify-turn.js';
+import { TimelineBuilder, type TimelineLimits } from './model/timeline-builder.js';
+import type { ThreadTimeline, TurnTimeline } from './model/timeline.js';
+import type { PhaseBar, Report, SourceSummary, TurnReport } from './report.js';
+import { hydrationEntry } from './rules/index.js';
+import { resolveThresholds, type Thresholds } from './thresholds.js';
+import { isoTime } from './time-text.js';
+
+export interface ClassifyOptions {
+  /** The judged moment, epoch ms. */
+  readonly now: number;
+  readonly thresholds?: Partial<Thresholds>;
+  /** Memory bounds of the timeline (see `DEFAULT_TIMELINE_LIMITS`). */
+  readonly limits?: Partial<TimelineLimits>;
+}
+
+/** What a classification produces besides the report: the spans behind the reported turns. */
+export interface Classification {
+  readonly report: Report;
+  readonly spans: readonly RecordedSpan[];
+}
+
+/**
+ * Streams spans into a timeline and judges it. `add` may be called with any number of spans (start
+ * records, end records, finished spans, in any order); `finish` judges at `now`.
+ */
+export class SpanClassifier {
+  private readonly builder: TimelineBuilder;
+  private readonly thresholds: Thresholds;
+  private readonly evicted: TurnReport[] = [];
+
+  constructor(private readonly options: ClassifyOptions) {
+    this.thresholds = resolveThresholds(options.thresholds);
+    this.builder = new TimelineBuilder(options.limits, (turn, thread, sight) => {
+      // Judged now, with what was read so far; its phases are not kept.
+      const report = judgeTurn(turn, thread, { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [] });
+      this.evicted.push({ ...report, phases: [] });
+    });
+  }
+
+  add(span: RecordedSpan, source?: string): void {
+    this.builder.add(span, source);
+  }
+
+  finish(sources: readonly SourceSummary[] = []): Classification {
+    const { threads, sight } = this.builder.build();
+    const globalRenderer = [...(threads.find((t) => t.threadId === null)?.renderer.values() ?? [])];
+    const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer };
+    const turns: TurnReport[] = [...this.evicted];
+    const spans: RecordedSpan[] = [];
+    for (const thread of threads) {
+      for (const turn of thread.turns.values()) {
+        turns.push(judgeTurn(turn, thread, context));
+        if (turn.turnSpan) spans.push(turn.turnSpan);
+        spans.push(...turn.spans.values());
+      }
+      spans.push(...thread.hydrations.values(), ...thread.renderer.values());
+      turns.push(...hydrationEntries(thread, context));
+    }
+    turns.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    return { report: { judgedAt: isoTime(this.options.now), turns, sources }, spans };
+  }
+}
+
+/** Judges spans at `now`: the pure core of `analyzeTraces`. */
+export function classifySpans(spans: Iterable<RecordedSpan>, options: { now: number; thresholds?: Partial<Thresholds> }): Report {
+  const classifier = new SpanClassifier(options);
+  for (const span of spans) classifier.add(span);
+  return classifier.finish().report;
+}
+
+function overlapsTurn(h: RecordedSpan, turns: Iterable<TurnTimeline>, now: number): boolean {
+  const hEnd = h.endTimeMs ?? now;
+  for (const t of turns) {
+    const start = Math.min(t.turnSpan?.startTimeMs ?? Infinity, t.firstMs);
+    const end = t.turnSpan?.endTimeMs ?? now;
+    if (h.startTimeMs <= end && hEnd >= start) return true;
+  }
+  return false;
+}
+
+/**
+ * Hydrations outside every turn (a thread start or a resume still loading) become entries with
+ * `turnId` null when they are open or slow; inside a turn they are part of its scene.
+ */
+function hydrationEntries(thread: ThreadTimeline, context: JudgeContext): TurnReport[] {
+  const out: TurnReport[] = [];
+  for (const h of thread.hydrations.values()) {
+    if (h.startTimeMs > context.now || overlapsTurn(h, thread.turns.values(), context.now)) continue;
+    const open = h.endTimeMs === undefined || h.endTimeMs > context.now;
+    const end = open ? undefined : h.endTimeMs!;
+    if (!open && end! - h.startTimeMs < context.thresholds.slowHydrationMs) continue;
+    const finding = hydrationEntry({ span: h, start: h.startTimeMs, end }, context.now);
+    const last = end ?? h.startTimeMs;
+    const quiet = context.now - last;
+    const bar: PhaseBar = { name: h.name, label: 'history load', kind: 'span', startMs: h.startTimeMs, endMs: end ?? null, depth: 0 };
+    out.push({
+      threadId: thread.threadId,
+      turnId: null,
+      status: open ? (quiet >= context.thresholds.stuckAfterMs ? TURN_STATE_STUCK : TURN_STATE_IN_PROGRESS) : TURN_STATE_COMPLETED,
+      verdict: finding.verdict,
+      confidence: finding.confidence,
+      startedAt: isoTime(h.startTimeMs),
+      lastActivityAt: isoTime(last),
+      stuckForMs: open ? Math.round(quiet) : null,
+      evidence: finding.evidence,
+      endedAt: end === undefined ? null : isoTime(end),
+      sources: [...thread.sources].sort(),
+      phases: [bar],
+    });
+  }
+  return out;
+}

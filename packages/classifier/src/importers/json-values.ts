@@ -1,0 +1,95 @@
+/**
+ * Reads the values at some paths of a JSON file that is either JSON lines (each line parsed on its
+ * own, fast) or one document of any size (scanned with JsonStreamScanner, bounded memory). The first
+ * non-empty line decides: if it parses on its own, the file is JSON lines.
+ */
+import { open } from 'node:fs/promises';
+import { TraceInputError } from '../trace-input-error.js';
+import { JsonStreamScanner } from './json-stream-scanner.js';
+import { forEachLine } from './line-reader.js';
+
+export interface JsonValuesOptions {
+  /** Paths as JsonStreamScanner writes them: `.resourceSpans[].scopeSpans[].spans[]`. */
+  readonly targets: ReadonlySet<string>;
+  /** Longest JSON line; also the largest single value of a document. */
+  readonly maxLineBytes: number;
+  readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Called for each value found, in document order; `position` is a line number or `@offset`. */
+  readonly onValue: (path: string, value: unknown, position: string) => void;
+}
+
+/** Walks a parsed value down the target paths (the JSON-lines case). */
+function walk(value: unknown, path: string, options: JsonValuesOptions, prefixes: ReadonlySet<string>, position: string): void {
+  if (options.targets.has(path)) {
+    options.onValue(path, value, position);
+    return;
+  }
+  if (!prefixes.has(path) && path !== '') return;
+  if (Array.isArray(value)) for (const v of value) walk(v, `${path}[]`, options, prefixes, position);
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`, options, prefixes, position);
+}
+
+async function firstLineParses(path: string, maxBytes: number): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(maxBytes, 1024 * 1024));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    const text = buf.toString('utf8', 0, bytesRead);
+    const nl = text.indexOf('\n');
+    if (nl < 0) return bytesRead < buf.length && isJson(text);
+    return isJson(text.slice(0, nl));
+  } finally {
+    await handle.close();
+  }
+}
+
+function isJson(text: string): boolean {
+  const t = text.trim();
+  if (!t) return false;
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function readJsonValues(path: string, options: JsonValuesOptions): Promise<void> {
+  const prefixes = new Set<string>();
+  for (const t of options.targets) for (let i = 1; i <= t.length; i++) prefixes.add(t.slice(0, i));
+  if (await firstLineParses(path, options.maxLineBytes)) {
+    await forEachLine(path, { maxLineBytes: options.maxLineBytes, onProgress: options.onProgress }, (line, info) => {
+      if (info.length === 0) return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line.toString('utf8'));
+      } catch (error) {
+        if (line.toString('latin1').trim() === '') return;
+        throw new TraceInputError(path, info.lineNo, `invalid JSON: ${(error as Error).message}`);
+      }
+      walk(value, '', options, prefixes, String(info.lineNo));
+    });
+    return;
+  }
+  const scanner = new JsonStreamScanner(path, {
+    targets: options.targets,
+    maxValueBytes: options.maxLineBytes,
+    onValue: (p, v, offset) => options.onValue(p, v, `@${offset}`),
+  });
+  const handle = await open(path, 'r');
+  try {
+    const total = (await handle.stat()).size;
+    const chunk = Buffer.allocUnsafe(2 * 1024 * 1024);
+    let position = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      if (bytesRead === 0) break;
+      scanner.feed(chunk.subarray(0, bytesRead));
+      position += bytesRead;
+      options.onProgress?.(position, total);
+    }
+    scanner.end();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Reads a file line by line in fixed chunks, splitting with `Buffer.indexOf`: memory stays bounded
+ * by the chunk size plus `keepBytes`, whatever the file or line size. A line longer than
+ * `maxLineBytes` is an error raised as soon as the limit is crossed (no need to reach its end).
+ */
+import { open } from 'node:fs/promises';
+import { TraceInputError } from '../trace-input-error.js';
+
+export interface LineInfo {
+  /** 1-based line number. */
+  readonly lineNo: number;
+  /** Byte offset of the line's first byte. */
+  readonly offset: number;
+  /** The line's full length in bytes (without the newline). */
+  readonly length: number;
+  /** The line was longer than `keepBytes`: `line` holds only its first `keepBytes` and its last byte is `lastByte`. */
+  readonly truncated: boolean;
+  /** The line's last byte (after trimming `\r`), or -1 for an empty line. */
+  readonly lastByte: number;
+  /** The file ended without a newline after this line. */
+  readonly atEof: boolean;
+}
+
+export interface LineReaderOptions {
+  /** Longest line accepted; longer is a TraceInputError. */
+  readonly maxLineBytes: number;
+  /** Longest line handed over whole; longer ones are handed over as their head. Default `maxLineBytes`. */
+  readonly keepBytes?: number;
+  /** Read size. Default 2 MiB. */
+  readonly chunkBytes?: number;
+  readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/**
+ * Calls `onLine` for every line. The buffer it gets is valid only during the call (it is a view into
+ * a reused chunk). Empty lines are passed too (length 0).
+ */
+export async function forEachLine(
+  path: string,
+  options: LineReaderOptions,
+  onLine: (line: Buffer, info: LineInfo) => void,
+): Promise<{ bytes: number; lines: number }> {
+  const { maxLineBytes } = options;
+  const keepBytes = Math.min(options.keepBytes ?? maxLineBytes, maxLineBytes);
+  const chunk = Buffer.allocUnsafe(options.chunkBytes ?? 2 * 1024 * 1024);
+  const handle = await open(path, 'r');
+  try {
+    const total = (await handle.stat()).size;
+    let position = 0;
+    let lineNo = 1;
+    let lineStart = 0; // file offset of the current line's start
+    // The current line's bytes carried over from earlier chunks (its head, up to keepBytes).
+    let carry: Buffer[] = [];
+    let carried = 0;
+    let carriedLength = 0;
+    let lastByte = -1;
+    const emit = (tail: Buffer, atEof: boolean): void => {
+      let length = carriedLength + tail.length;
+      let line: Buffer;
+      if (carriedLength === 0) line = tail.length > keepBytes ? tail.subarray(0, keepBytes) : tail;
+      else {
+        const room = Math.max(0, keepBytes - carried);
+        line = Buffer.concat([...carry, tail.subarray(0, room)]);
+      }
+      let last = tail.length ? tail[tail.length - 1]! : lastByte;
+      if (last === 0x0d) {
+        // CRLF: drop the \r.
+        length--;
+        if (line.length > length) line = line.subarray(0, length);
+        last = length > 0 ? (tail.length >= 2 ? tail[tail.length - 2]! : -1) : -1;
+      }
+      onLine(line, { lineNo, offset: lineStart, length, truncated: length > line.length, lastByte: length > 0 ? last : -1, atEof });
+      carry = [];
+      carried = 0;
+      carriedLength = 0;
+      lastByte = -1;
+    };
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      if (bytesRead === 0) break;
+      const view = chunk.subarray(0, bytesRead);
+      let from = 0;
+      for (;;) {
+        const nl = view.indexOf(0x0a, from);
+        if (nl < 0) break;
+        if (carriedLength + nl - from > maxLineBytes) tooLong(path, lineNo, maxLineBytes);
+        emit(view.subarray(from, nl), false);
+        lineNo++;
+        from = nl + 1;
+        lineStart = position + from;
+      }
+      if (from < bytesRead) {
+        const rest = view.subarray(from);
+        carriedLength += rest.length;
+        if (carriedLength > maxLineBytes) tooLong(path, lineNo, maxLineBytes);
+        if (carried < keepBytes) {
+          const piece = rest.subarray(0, keepBytes - carried);
+          carry.push(Buffer.from(piece));
+          carried += piece.length;
+        }
+        lastByte = rest[rest.length - 1]!;
+      }
+      position += bytesRead;
+      options.onProgress?.(position, total);
+    }
+    if (carriedLength > 0) emit(Buffer.alloc(0), true);
+    return { bytes: position, lines: lineNo - 1 };
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLong(path: string, lineNo: number, max: number): never {
+  throw new TraceInputError(path, lineNo, `line is longer than ${Math.round(max / 1048576)} MiB (the limit; raise maxLineBytes if this is a real trace)`);
+}

@@ -1,0 +1,55 @@
+/**
+ * OTLP JSON: an ExportTraceServiceRequest object (pretty-printed or not, any size), or JSON lines
+ * of them as the OpenTelemetry Collector's file exporter writes.
+ */
+import type { Attributes, RecordedSpan } from '@stall-why/flight-record';
+import { TraceInputError } from '../trace-input-error.js';
+import { readJsonValues } from './json-values.js';
+import { otlpAttributes, otlpSpan } from './otlp-span.js';
+
+const RESOURCE = '.resourceSpans[].resource';
+const SCOPES = ['scopeSpans', 'instrumentationLibrarySpans'];
+const TARGETS = new Set([RESOURCE, ...SCOPES.flatMap((s) => [`.resourceSpans[].${s}[].scope`, `.resourceSpans[].${s}[].instrumentationLibrary`, `.resourceSpans[].${s}[].spans[]`])]);
+
+export interface ImportOptions {
+  readonly maxLineBytes: number;
+  readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Span names worth converting; others are counted and skipped unconverted. */
+  readonly wanted?: ReadonlySet<string>;
+}
+
+export async function importOtlpJson(
+  path: string,
+  options: ImportOptions,
+  emit: (span: RecordedSpan) => void,
+): Promise<{ spans: number; skipped: number }> {
+  let resource: Attributes | undefined;
+  let scope: string | undefined;
+  let spans = 0;
+  let skipped = 0;
+  await readJsonValues(path, {
+    targets: TARGETS,
+    maxLineBytes: options.maxLineBytes,
+    onProgress: options.onProgress,
+    onValue: (p, value, position) => {
+      const o = (value ?? {}) as Record<string, unknown>;
+      if (p === RESOURCE) {
+        resource = otlpAttributes(o.attributes);
+        return;
+      }
+      if (!p.endsWith('spans[]')) {
+        scope = typeof o.name === 'string' ? o.name : undefined;
+        return;
+      }
+      if (options.wanted && typeof o.name === 'string' && !options.wanted.has(o.name)) {
+        skipped++;
+        return;
+      }
+      const span = otlpSpan(o, resource, scope);
+      if (typeof span === 'string') throw new TraceInputError(path, position, `invalid OTLP span: ${span}`);
+      spans++;
+      emit(span);
+    },
+  });
+  return { spans, skipped };
+}

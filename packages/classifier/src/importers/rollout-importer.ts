@@ -1,0 +1,392 @@
+/**
+ * Codex rollouts (`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl`, one JSON object per line) mapped onto
+ * the phase vocabulary, as spans with `stall_why.source` = `rollout`. Only the head of a line is
+ * looked at unless its payload is needed and small: a rollout bloated with inline images and tool
+ * output is read at disk speed, its payloads never materialised.
+ *
+ * What a rollout cannot show, and the evidence says: upstream request timings (only a rate-limit
+ * snapshot per response, `token_count`), renderers, approval requests, and lines Codex had not
+ * flushed yet.
+ */
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_TOOL_CALL_ID,
+  ATTR_GEN_AI_TOOL_NAME,
+  ATTR_ITEM_ID,
+  ATTR_ITEM_TYPE,
+  ATTR_PHASE_KIND,
+  ATTR_RETRY_ATTEMPT,
+  ATTR_RETRY_MAX,
+  ATTR_RETRY_REASON,
+  ATTR_SOURCE,
+  ATTR_THREAD_ID,
+  ATTR_TOOL_APPROVAL_EXPECTED,
+  ATTR_TOOL_KIND,
+  ATTR_TURN_ERROR,
+  ATTR_TURN_ID,
+  ATTR_TURN_STATUS,
+  PHASE_COMPACTION,
+  PHASE_ITEM,
+  PHASE_KIND_POINT,
+  PHASE_KIND_SPAN,
+  PHASE_TOOL_CALL,
+  PHASE_TURN,
+  PHASE_TURN_ACCEPTED,
+  PHASE_TURN_ERROR,
+  PHASE_UPSTREAM_RETRY,
+  RETRY_REASON_STREAM_DISCONNECTED,
+  RETRY_REASON_UNKNOWN,
+  SOURCE_ROLLOUT,
+  TURN_END_STATUS_COMPLETED,
+  TURN_END_STATUS_FAILED,
+  TURN_END_STATUS_INTERRUPTED,
+  type TurnEndStatus,
+} from '@stall-why/conventions';
+import type { Attributes, RecordedSpan } from '@stall-why/flight-record';
+import { TraceInputError } from '../trace-input-error.js';
+import type { LineInfo } from './line-reader.js';
+import { stableId } from './stable-id.js';
+
+/** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
+export const ROLLOUT_LINE_TYPES: ReadonlySet<string> = new Set([
+  'session_meta', 'turn_context', 'world_state', 'response_item', 'event_msg', 'token_usage_record', 'compacted',
+]);
+
+/** Lines up to this size are parsed whole when their payload is needed; longer ones by their head. */
+export const ROLLOUT_PARSE_BYTES = 256 * 1024;
+/** How much of a line's head the field scan looks at. */
+const HEAD_BYTES = 8192;
+/** Longest error text kept from a rollout (server messages, never prompt text). */
+const MAX_ERROR_CHARS = 300;
+
+const HEADER = /^\{"timestamp":"([^"]+)",(?:"ordinal":\d+,)?"type":"([A-Za-z_]+)"(?:,"payload":\{"type":"([A-Za-z_]+)")?/;
+const field = (head: string, name: string): string | undefined => {
+  const m = new RegExp(`"${name}":"((?:[^"\\\\]|\\\\.){0,400})"`).exec(head);
+  return m ? m[1] : undefined;
+};
+
+interface OpenTool {
+  readonly spanId: string;
+  readonly start: number;
+  readonly name: string;
+  readonly callId: string;
+  readonly approvalExpected: boolean;
+}
+
+interface OpenTurn {
+  readonly turnId: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly start: number;
+  approvalPolicy: string | undefined;
+  userSeen: boolean;
+  failed: boolean;
+  error: string | undefined;
+  compactionStart: number | undefined;
+  /** token_count lines since the last response item: a second one is a request repeated with no output. */
+  requestsWithoutOutput: number;
+  lastTs: number;
+  readonly tools: Map<string, OpenTool>;
+}
+
+/** Maps the lines of one rollout file onto spans, line by line. */
+export class RolloutImporter {
+  private threadId: string | undefined;
+  private turn: OpenTurn | undefined;
+  private seq = 0;
+  /** Lines whose type is not a known rollout line type. */
+  skipped = 0;
+  spans = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly emit: (span: RecordedSpan) => void,
+  ) {
+    const m = /rollout-.*?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(file);
+    this.threadId = m?.[1];
+  }
+
+  line(buf: Buffer, info: LineInfo): void {
+    if (info.length === 0) return;
+    const head = buf.toString('latin1', 0, Math.min(buf.length, HEAD_BYTES));
+    const m = HEADER.exec(head);
+    if (!m || info.lastByte !== 0x7d) {
+      this.invalid(buf, info);
+      return;
+    }
+    const ts = Date.parse(m[1]!);
+    if (!Number.isFinite(ts)) throw new TraceInputError(this.file, info.lineNo, `bad timestamp "${m[1]}" in a rollout line`);
+    const type = m[2]!;
+    const sub = m[3];
+    if (!ROLLOUT_LINE_TYPES.has(type)) {
+      this.skipped++;
+      return;
+    }
+    const parse = (): Record<string, unknown> | undefined => {
+      if (info.truncated || info.length > ROLLOUT_PARSE_BYTES) return undefined;
+      try {
+        return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+      } catch (error) {
+        throw new TraceInputError(this.file, info.lineNo, `invalid JSON in a rollout line: ${(error as Error).message}`);
+      }
+    };
+    switch (type) {
+      case 'session_meta':
+        this.threadId = field(head, 'id') ?? this.threadId;
+        break;
+      case 'turn_context':
+        if (this.turn) this.turn.approvalPolicy = field(head, 'approval_policy') ?? this.turn.approvalPolicy;
+        break;
+      case 'response_item':
+        this.responseItem(sub, head, ts);
+        break;
+      case 'event_msg':
+        this.event(sub, head, parse, ts);
+        break;
+      case 'token_usage_record':
+        if (this.turn) this.turn.requestsWithoutOutput = 0;
+        break;
+      case 'compacted':
+        this.compacted(ts);
+        break;
+    }
+    if (this.turn) this.turn.lastTs = Math.max(this.turn.lastTs, ts);
+  }
+
+  /** Emits what is still open (a stuck turn, a running tool) as open spans. */
+  finish(): void {
+    const turn = this.turn;
+    if (!turn) return;
+    for (const tool of turn.tools.values()) this.toolSpan(turn, tool, undefined);
+    if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, undefined);
+    this.out(turn, PHASE_TURN, turn.spanId, turn.start, undefined, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
+    this.turn = undefined;
+  }
+
+  private invalid(buf: Buffer, info: LineInfo): never {
+    if (info.atEof && info.lastByte !== 0x7d) throw new TraceInputError(this.file, info.lineNo, 'the last line is truncated (the file ends inside a JSON object)');
+    if (!info.truncated) {
+      try {
+        const o = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+        if (o && typeof o === 'object' && (typeof o.timestamp !== 'string' || typeof o.type !== 'string')) {
+          throw new TraceInputError(this.file, info.lineNo, 'not a rollout line: no "timestamp" and "type"');
+        }
+      } catch (error) {
+        if (error instanceof TraceInputError) throw error;
+        throw new TraceInputError(this.file, info.lineNo, `invalid JSON in a rollout line: ${(error as Error).message}`);
+      }
+    }
+    throw new TraceInputError(this.file, info.lineNo, 'not a rollout line: it does not start with {"timestamp":…,"type":…}');
+  }
+
+  private startTurn(turnId: string, ts: number): void {
+    if (this.turn) {
+      // A turn with no end line, followed by another: its end was lost (a crash, an unflushed write).
+      this.endTurn(ts, TURN_END_STATUS_INTERRUPTED, 'no end recorded in the rollout; a later turn started');
+    }
+    const threadId = this.threadId ?? 'unknown-thread';
+    this.turn = {
+      turnId,
+      traceId: stableId(`${threadId}/${turnId}`, 32),
+      spanId: stableId(`${threadId}/${turnId}/turn`, 16),
+      start: ts,
+      approvalPolicy: undefined,
+      userSeen: false,
+      failed: false,
+      error: undefined,
+      compactionStart: undefined,
+      requestsWithoutOutput: 0,
+      lastTs: ts,
+      tools: new Map(),
+    };
+    this.point(this.turn, PHASE_TURN_ACCEPTED, ts, {});
+  }
+
+  private endTurn(ts: number, status: TurnEndStatus, error?: string): void {
+    const turn = this.turn!;
+    for (const tool of turn.tools.values()) this.toolSpan(turn, tool, ts);
+    if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, ts);
+    const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_TURN_STATUS]: status };
+    const err = error ?? turn.error;
+    if (err) attrs[ATTR_TURN_ERROR] = err.slice(0, MAX_ERROR_CHARS);
+    this.out(turn, PHASE_TURN, turn.spanId, turn.start, ts, attrs, status === TURN_END_STATUS_FAILED ? 2 : 0);
+    this.turn = undefined;
+  }
+
+  private responseItem(sub: string | undefined, head: string, ts: number): void {
+    const turn = this.turn;
+    if (!turn) return;
+    turn.requestsWithoutOutput = 0;
+    const id = field(head, 'id') ?? `line${++this.seq}`;
+    switch (sub) {
+      case 'message': {
+        const role = field(head, 'role');
+        if (role === 'user') {
+          turn.userSeen = true;
+          this.item(turn, 'userMessage', id, ts, ts);
+        } else if (role === 'assistant') {
+          this.maybeCompactionTurn(turn);
+          this.item(turn, 'agentMessage', id, ts, ts);
+        }
+        break;
+      }
+      case 'reasoning':
+        this.item(turn, 'reasoning', id, ts, ts);
+        break;
+      case 'function_call':
+      case 'custom_tool_call':
+      case 'local_shell_call': {
+        const callId = field(head, 'call_id') ?? id;
+        const name = field(head, 'name') ?? sub;
+        const policy = turn.approvalPolicy;
+        const approvalExpected = policy !== undefined && policy !== 'never' && (head.includes('require_escalated') || policy === 'untrusted');
+        turn.tools.set(callId, { spanId: stableId(`${turn.traceId}/tool/${callId}`, 16), start: ts, name, callId, approvalExpected });
+        break;
+      }
+      case 'function_call_output':
+      case 'custom_tool_call_output': {
+        const callId = field(head, 'call_id');
+        const tool = callId ? turn.tools.get(callId) : undefined;
+        if (tool) {
+          this.toolSpan(turn, tool, ts);
+          turn.tools.delete(tool.callId);
+        }
+        break;
+      }
+      case 'web_search_call':
+      case 'tool_search_call': {
+        const tool = { spanId: stableId(`${turn.traceId}/tool/${id}`, 16), start: ts, name: sub, callId: id, approvalExpected: false };
+        this.toolSpan(turn, tool, ts);
+        break;
+      }
+    }
+  }
+
+  private event(sub: string | undefined, head: string, parse: () => Record<string, unknown> | undefined, ts: number): void {
+    switch (sub) {
+      case 'task_started':
+        this.startTurn(field(head, 'turn_id') ?? `turn${++this.seq}`, ts);
+        return;
+      case 'task_complete': {
+        if (!this.turn) return;
+        const payload = parse()?.payload as Record<string, unknown> | undefined;
+        const error = payload?.error as { message?: unknown; codex_error_info?: unknown } | undefined | null;
+        if (error && typeof error === 'object') {
+          this.turn.failed = true;
+          this.turn.error = typeof error.message === 'string' ? error.message : 'error';
+        } else if (!payload && /"error":\{/.test(head)) {
+          this.turn.failed = true;
+          this.turn.error = field(head, 'message') ?? 'error';
+        }
+        this.endTurn(ts, this.turn.failed ? TURN_END_STATUS_FAILED : TURN_END_STATUS_COMPLETED);
+        return;
+      }
+      case 'turn_aborted':
+        if (this.turn) this.endTurn(ts, TURN_END_STATUS_INTERRUPTED, `aborted: ${field(head, 'reason') ?? 'unknown reason'}`);
+        return;
+    }
+    const turn = this.turn;
+    if (!turn) return;
+    switch (sub) {
+      case 'token_count':
+        // A rate-limit snapshot comes with each model response's headers: a second one with no output
+        // in between is the same request sent again.
+        this.maybeCompactionTurn(turn);
+        if (++turn.requestsWithoutOutput >= 2) {
+          this.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.requestsWithoutOutput - 1 });
+        }
+        return;
+      case 'error': {
+        const message = field(head, 'message') ?? 'error';
+        turn.error = message;
+        turn.failed = true;
+        const info = field(head, 'codex_error_info');
+        this.point(turn, PHASE_TURN_ERROR, ts, { [ATTR_TURN_ERROR]: message.slice(0, MAX_ERROR_CHARS), ...(info ? { [ATTR_ERROR_TYPE]: info } : {}) });
+        return;
+      }
+      case 'stream_error': {
+        const message = field(head, 'message') ?? '';
+        const nm = /(\d+)\/(\d+)/.exec(message);
+        this.point(turn, PHASE_UPSTREAM_RETRY, ts, {
+          [ATTR_RETRY_REASON]: RETRY_REASON_STREAM_DISCONNECTED,
+          ...(nm ? { [ATTR_RETRY_ATTEMPT]: Number(nm[1]), [ATTR_RETRY_MAX]: Number(nm[2]) } : {}),
+        });
+        return;
+      }
+      case 'item_started':
+      case 'item_completed': {
+        const payload = parse()?.payload as { item?: { type?: string; id?: string }; started_at_ms?: number; completed_at_ms?: number } | undefined;
+        const itemType = payload?.item?.type ?? /"item":\{"type":"([A-Za-z]+)"/.exec(head)?.[1];
+        if (itemType === 'ContextCompaction') {
+          if (sub === 'item_started') turn.compactionStart ??= payload?.started_at_ms ?? ts;
+          else this.compacted(payload?.completed_at_ms ?? ts, payload?.started_at_ms);
+          return;
+        }
+        const id = payload?.item?.id;
+        const start = payload?.started_at_ms;
+        const end = payload?.completed_at_ms;
+        if (sub === 'item_completed' && id && typeof start === 'number' && typeof end === 'number' && (itemType === 'AgentMessage' || itemType === 'Reasoning')) {
+          this.item(turn, itemType === 'AgentMessage' ? 'agentMessage' : 'reasoning', id, start, end);
+        }
+        return;
+      }
+      case 'context_compacted':
+        this.compacted(ts);
+        return;
+    }
+  }
+
+  // A manual compaction runs as a turn with no user message: the first sign of a model request in such
+  // a turn opens its compaction.
+  private maybeCompactionTurn(turn: OpenTurn): void {
+    if (!turn.userSeen && turn.compactionStart === undefined && turn.tools.size === 0) turn.compactionStart = turn.start;
+  }
+
+  private compacted(ts: number, startedAt?: number): void {
+    const turn = this.turn;
+    if (!turn) return;
+    // An automatic compaction inside a user turn: it began after the line before it.
+    const start = turn.compactionStart ?? startedAt ?? turn.lastTs;
+    turn.compactionStart = undefined;
+    this.compactionSpan(turn, start, ts);
+  }
+
+  private compactionSpan(turn: OpenTurn, start: number, end: number | undefined): void {
+    this.out(turn, PHASE_COMPACTION, stableId(`${turn.traceId}/compaction/${start}`, 16), start, end, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
+  }
+
+  private toolSpan(turn: OpenTurn, tool: OpenTool, end: number | undefined): void {
+    const attrs: Attributes = {
+      [ATTR_PHASE_KIND]: PHASE_KIND_SPAN,
+      [ATTR_GEN_AI_TOOL_NAME]: tool.name,
+      [ATTR_GEN_AI_TOOL_CALL_ID]: tool.callId,
+      [ATTR_TOOL_KIND]: 'function_call',
+    };
+    if (tool.approvalExpected) attrs[ATTR_TOOL_APPROVAL_EXPECTED] = true;
+    this.out(turn, PHASE_TOOL_CALL, tool.spanId, tool.start, end, attrs);
+  }
+
+  private item(turn: OpenTurn, type: string, id: string, start: number, end: number): void {
+    const attrs: Attributes = { [ATTR_ITEM_TYPE]: type, [ATTR_ITEM_ID]: id, [ATTR_PHASE_KIND]: start === end ? PHASE_KIND_POINT : PHASE_KIND_SPAN };
+    this.out(turn, PHASE_ITEM, stableId(`${turn.traceId}/item/${id}`, 16), start, end, attrs);
+  }
+
+  private point(turn: OpenTurn, name: string, ts: number, attrs: Attributes): void {
+    this.out(turn, name, stableId(`${turn.traceId}/${name}/${++this.seq}`, 16), ts, ts, { ...attrs, [ATTR_PHASE_KIND]: PHASE_KIND_POINT });
+  }
+
+  private out(turn: OpenTurn, name: string, spanId: string, start: number, end: number | undefined, attrs: Attributes, statusCode: 0 | 2 = 0): void {
+    this.spans++;
+    this.emit({
+      traceId: turn.traceId,
+      spanId,
+      ...(name === PHASE_TURN ? {} : { parentSpanId: turn.spanId }),
+      name,
+      startTimeMs: start,
+      ...(end === undefined ? {} : { endTimeMs: end }),
+      attributes: { ...attrs, [ATTR_SOURCE]: SOURCE_ROLLOUT, [ATTR_THREAD_ID]: this.threadId ?? 'unknown-thread', [ATTR_TURN_ID]: turn.turnId },
+      ...(statusCode ? { status: { code: statusCode } } : {}),
+      scope: 'codex-rollout',
+    });
+  }
+}

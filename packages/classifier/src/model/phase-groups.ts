@@ -1,0 +1,82 @@
+/**
+ * Which span names and item types play which part in a turn. Observers name items as their
+ * protocol does (`commandExecution` from the app-server, `CommandExecution` in a rollout,
+ * `function_call` on the Responses API), so item types are compared case- and separator-blind.
+ */
+import {
+  PHASE_APPROVAL,
+  PHASE_CANCEL,
+  PHASE_COMPACTION,
+  PHASE_CONTINUATION_REQUESTED,
+  PHASE_FIRST_ASSISTANT_ITEM,
+  PHASE_FIRST_REASONING_ITEM,
+  PHASE_FIRST_TOOL_ITEM,
+  PHASE_ITEM,
+  PHASE_RENDERER_ATTACHED,
+  PHASE_RENDERER_DETACHED,
+  PHASE_THREAD_HYDRATION,
+  PHASE_TOOL_CALL,
+  PHASE_TURN,
+  PHASE_TURN_ACCEPTED,
+  PHASE_TURN_ERROR,
+  PHASE_UPSTREAM_ATTEMPT,
+  PHASE_UPSTREAM_FIRST_BYTE,
+  PHASE_UPSTREAM_FIRST_EVENT,
+  PHASE_UPSTREAM_HEADERS,
+  PHASE_UPSTREAM_REQUEST_SENT,
+  PHASE_UPSTREAM_RETRY,
+  PHASE_UPSTREAM_STREAM_END,
+  PHASE_UPSTREAM_STREAM_ERROR,
+} from '@stall-why/conventions';
+
+/** Every span name the classifier reads; other spans (HTTP server spans, ...) are counted and left out. */
+export const KNOWN_PHASES: ReadonlySet<string> = new Set([
+  PHASE_TURN, PHASE_TURN_ACCEPTED, PHASE_TURN_ERROR, PHASE_THREAD_HYDRATION,
+  PHASE_UPSTREAM_ATTEMPT, PHASE_UPSTREAM_REQUEST_SENT, PHASE_UPSTREAM_HEADERS, PHASE_UPSTREAM_FIRST_BYTE,
+  PHASE_UPSTREAM_FIRST_EVENT, PHASE_UPSTREAM_STREAM_END, PHASE_UPSTREAM_STREAM_ERROR, PHASE_UPSTREAM_RETRY,
+  PHASE_ITEM, PHASE_FIRST_ASSISTANT_ITEM, PHASE_FIRST_REASONING_ITEM, PHASE_FIRST_TOOL_ITEM,
+  PHASE_TOOL_CALL, PHASE_CONTINUATION_REQUESTED, PHASE_COMPACTION, PHASE_APPROVAL,
+  PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_CANCEL,
+]);
+
+/** Phases that belong to a thread rather than a turn: they may come with no turn id. */
+export const THREAD_PHASES: ReadonlySet<string> = new Set([PHASE_THREAD_HYDRATION, PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED]);
+
+/** Attempt milestones: point phases that belong to the upstream attempt they happened in. */
+export const ATTEMPT_MILESTONES: ReadonlySet<string> = new Set([
+  PHASE_UPSTREAM_REQUEST_SENT, PHASE_UPSTREAM_HEADERS, PHASE_UPSTREAM_FIRST_BYTE, PHASE_UPSTREAM_FIRST_EVENT,
+  PHASE_UPSTREAM_STREAM_END, PHASE_UPSTREAM_STREAM_ERROR,
+]);
+
+/** Points that show the model produced output (an output item began). */
+export const OUTPUT_POINTS: ReadonlySet<string> = new Set([PHASE_FIRST_ASSISTANT_ITEM, PHASE_FIRST_REASONING_ITEM, PHASE_FIRST_TOOL_ITEM]);
+
+/** Spans that may be parents of other phases: indexed so an orphan finds its turn through its parent. */
+export const PARENT_PHASES: ReadonlySet<string> = new Set([PHASE_TURN, PHASE_UPSTREAM_ATTEMPT, PHASE_TOOL_CALL, PHASE_COMPACTION, PHASE_ITEM, PHASE_APPROVAL, PHASE_CANCEL]);
+
+const norm = (type: string): string => type.replace(/[_\s-]/g, '').toLowerCase();
+
+const TOOL_ITEM_TYPES = new Set(
+  [
+    'commandExecution', 'mcpToolCall', 'dynamicToolCall', 'collabAgentToolCall', 'fileChange', 'webSearch',
+    'imageGeneration', 'imageView', 'function_call', 'custom_tool_call', 'local_shell_call', 'web_search_call',
+    'tool_search_call', 'exec_command',
+  ].map(norm),
+);
+const COMPACTION_ITEM_TYPES = new Set(['contextCompaction', 'compaction', 'compacted'].map(norm));
+const INPUT_ITEM_TYPES = new Set(['userMessage', 'user_message', 'hookPrompt'].map(norm));
+
+/** Whether an item of this type is a tool call (the model asked for it; its result goes back to the model). */
+export function isToolItemType(type: string | undefined): boolean {
+  return type !== undefined && TOOL_ITEM_TYPES.has(norm(type));
+}
+
+/** Whether an item of this type is a context compaction. */
+export function isCompactionItemType(type: string | undefined): boolean {
+  return type !== undefined && COMPACTION_ITEM_TYPES.has(norm(type));
+}
+
+/** Whether an item of this type is model output (anything but the user's input and a compaction). */
+export function isModelOutputItemType(type: string | undefined): boolean {
+  return type !== undefined && !INPUT_ITEM_TYPES.has(norm(type)) && !COMPACTION_ITEM_TYPES.has(norm(type));
+}

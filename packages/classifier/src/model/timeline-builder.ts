@@ -1,0 +1,255 @@
+import {
+  ATTR_SOURCE,
+  ATTR_THREAD_ID,
+  ATTR_TURN_ID,
+  PHASE_ITEM,
+  PHASE_RENDERER_ATTACHED,
+  PHASE_RENDERER_DETACHED,
+  PHASE_THREAD_HYDRATION,
+  PHASE_TURN,
+  PHASE_UPSTREAM_ATTEMPT,
+  PHASE_APPROVAL,
+  SOURCE_ROLLOUT,
+} from '@stall-why/conventions';
+import type { RecordedSpan } from '@stall-why/flight-record';
+import { KNOWN_PHASES, PARENT_PHASES, THREAD_PHASES } from './phase-groups.js';
+import { newerRecord, spanKey, type Sight, type ThreadTimeline, type TurnTimeline } from './timeline.js';
+
+/** Bounds on what a timeline keeps in memory, whatever the input's size. */
+export interface TimelineLimits {
+  /**
+   * Most phase spans kept per turn; beyond it the oldest ended item and point spans are dropped
+   * (and counted) first. Default 5 000.
+   */
+  readonly maxSpansPerTurn: number;
+  /**
+   * Most phase spans kept across all turns; beyond it the oldest ended turns are handed to
+   * `onEvict` (judged then, with what was read so far) and forgotten. Default 300 000.
+   */
+  readonly maxRetainedSpans: number;
+  /** Most spans held while their turn is not known yet (no turn id, parent not seen). Default 50 000. */
+  readonly maxPendingSpans: number;
+}
+
+export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
+  maxSpansPerTurn: 5_000,
+  maxRetainedSpans: 300_000,
+  maxPendingSpans: 50_000,
+});
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+/**
+ * Groups spans into threads and turns as they stream in. A span finds its turn by its turn id, else
+ * through its parent (a milestone under an attempt), else its trace (one turn per trace), else, at the
+ * end, the turn of its thread that was open when it started.
+ */
+export class TimelineBuilder {
+  readonly limits: TimelineLimits;
+  private readonly threads = new Map<string, ThreadTimeline>();
+  /** spanKey of parent-capable spans → turn key; traceId → turn key. */
+  private readonly parentTurn = new Map<string, TurnTimeline>();
+  private readonly traceTurn = new Map<string, TurnTimeline | null>();
+  private pending: Array<{ span: RecordedSpan; source: string | undefined }> = [];
+  private retained = 0;
+  private upstream = false;
+  private renderer = false;
+  private approvals = false;
+  /** Spans that are not stall-why phases (counted, not kept). */
+  foreignSpans = 0;
+  /** Spans dropped: pending overflow and per-turn caps. */
+  droppedSpans = 0;
+
+  constructor(
+    limits: Partial<TimelineLimits> = {},
+    private readonly onEvict?: (turn: TurnTimeline, thread: ThreadTimeline, sight: Sight) => void,
+  ) {
+    this.limits = { ...DEFAULT_TIMELINE_LIMITS, ...limits };
+  }
+
+  get sight(): Sight {
+    return { upstream: this.upstream, renderer: this.renderer, approvals: this.approvals };
+  }
+
+  /** Adds one span record (a start record, an end record, or a finished span). `source` is the file it came from. */
+  add(span: RecordedSpan, source?: string): void {
+    if (!KNOWN_PHASES.has(span.name)) {
+      this.foreignSpans++;
+      return;
+    }
+    this.noteSight(span);
+    const threadId = str(span.attributes[ATTR_THREAD_ID]) ?? null;
+    if (THREAD_PHASES.has(span.name) && str(span.attributes[ATTR_TURN_ID]) === undefined) {
+      this.addThreadPhase(this.thread(threadId), span, source);
+      return;
+    }
+    const turn = this.turnOf(span, threadId);
+    if (turn) this.addToTurn(turn, span, source);
+    else if (this.pending.length < this.limits.maxPendingSpans) this.pending.push({ span, source });
+    else this.droppedSpans++;
+  }
+
+  /** The threads, with pending spans placed; call once, after the last `add`. */
+  build(): { threads: ThreadTimeline[]; sight: Sight } {
+    for (const { span, source } of this.pending) {
+      const turn = this.turnOf(span, str(span.attributes[ATTR_THREAD_ID]) ?? null) ?? this.openTurnAt(span);
+      if (turn) this.addToTurn(turn, span, source);
+      else this.droppedSpans++;
+    }
+    this.pending = [];
+    this.mergeThreadlessTurns();
+    return { threads: [...this.threads.values()].filter((t) => t.turns.size + t.hydrations.size + t.renderer.size > 0), sight: this.sight };
+  }
+
+  // A turn first seen through spans with no thread id lands in the thread-less bucket; when another
+  // thread holds the same turn id, its spans move there.
+  private mergeThreadlessTurns(): void {
+    const orphanThread = this.threads.get('');
+    if (!orphanThread) return;
+    for (const [turnId, turn] of orphanThread.turns) {
+      const home = [...this.threads.values()].find((t) => t !== orphanThread && t.turns.has(turnId));
+      if (!home) continue;
+      const target = home.turns.get(turnId)!;
+      if (turn.turnSpan) target.turnSpan = target.turnSpan ? newerRecord(target.turnSpan, turn.turnSpan) : turn.turnSpan;
+      for (const [key, span] of turn.spans) {
+        const old = target.spans.get(key);
+        target.spans.set(key, old ? newerRecord(old, span) : span);
+      }
+      for (const src of turn.sources) target.sources.add(src);
+      target.firstMs = Math.min(target.firstMs, turn.firstMs);
+      target.lastMs = Math.max(target.lastMs, turn.lastMs);
+      orphanThread.turns.delete(turnId);
+    }
+  }
+
+  private noteSight(span: RecordedSpan): void {
+    if (span.name === PHASE_UPSTREAM_ATTEMPT) this.upstream = true;
+    else if (span.name === PHASE_RENDERER_ATTACHED || span.name === PHASE_RENDERER_DETACHED) this.renderer = true;
+    if (span.name === PHASE_APPROVAL || span.attributes[ATTR_SOURCE] !== SOURCE_ROLLOUT) this.approvals = true;
+  }
+
+  private thread(threadId: string | null): ThreadTimeline {
+    const key = threadId ?? '';
+    let thread = this.threads.get(key);
+    if (!thread) {
+      thread = { threadId, turns: new Map(), hydrations: new Map(), renderer: new Map(), sources: new Set() };
+      this.threads.set(key, thread);
+    }
+    return thread;
+  }
+
+  private addThreadPhase(thread: ThreadTimeline, span: RecordedSpan, source: string | undefined): void {
+    const map = span.name === PHASE_THREAD_HYDRATION ? thread.hydrations : thread.renderer;
+    const key = spanKey(span);
+    const old = map.get(key);
+    map.set(key, old ? newerRecord(old, span) : span);
+    if (source) thread.sources.add(source);
+  }
+
+  private turnOf(span: RecordedSpan, threadId: string | null): TurnTimeline | undefined {
+    const turnId = str(span.attributes[ATTR_TURN_ID]);
+    if (turnId !== undefined) return this.turn(threadId, turnId, span);
+    if (span.parentSpanId) {
+      const viaParent = this.parentTurn.get(`${span.traceId}/${span.parentSpanId}`);
+      if (viaParent) return viaParent;
+    }
+    return this.traceTurn.get(span.traceId) ?? undefined;
+  }
+
+  private turn(threadId: string | null, turnId: string, span: RecordedSpan): TurnTimeline {
+    const thread = this.thread(threadId ?? this.threadOfTurn(turnId));
+    let turn = thread.turns.get(turnId);
+    if (!turn) {
+      turn = {
+        key: `${thread.threadId ?? ''}/${turnId}`,
+        threadId: thread.threadId,
+        turnId,
+        turnSpan: undefined,
+        spans: new Map(),
+        sources: new Set(),
+        droppedSpans: 0,
+        firstMs: span.startTimeMs,
+        lastMs: span.startTimeMs,
+      };
+      thread.turns.set(turnId, turn);
+    }
+    return turn;
+  }
+
+  // A span with a turn id and no thread id (an upstream proxy may know only the turn) joins the thread
+  // that already holds that turn.
+  private threadOfTurn(turnId: string): string | null {
+    for (const thread of this.threads.values()) if (thread.turns.has(turnId)) return thread.threadId;
+    return null;
+  }
+
+  private addToTurn(turn: TurnTimeline, span: RecordedSpan, source: string | undefined): void {
+    const key = spanKey(span);
+    if (span.name === PHASE_TURN) {
+      turn.turnSpan = turn.turnSpan ? newerRecord(turn.turnSpan, span) : span;
+      const known = this.traceTurn.get(span.traceId);
+      // Two turns in one trace: the trace no longer identifies a turn.
+      this.traceTurn.set(span.traceId, known === undefined || known === turn ? turn : null);
+    } else {
+      const old = turn.spans.get(key);
+      if (!old) this.retained++;
+      turn.spans.set(key, old ? newerRecord(old, span) : span);
+    }
+    if (PARENT_PHASES.has(span.name)) this.parentTurn.set(key, turn);
+    const src = str(span.attributes[ATTR_SOURCE]);
+    if (src) turn.sources.add(src);
+    if (source) turn.sources.add(source);
+    turn.firstMs = Math.min(turn.firstMs, span.startTimeMs);
+    turn.lastMs = Math.max(turn.lastMs, span.endTimeMs ?? span.startTimeMs);
+    if (turn.spans.size > this.limits.maxSpansPerTurn) this.trimTurn(turn);
+    if (this.retained > this.limits.maxRetainedSpans) this.evictOldestEndedTurns();
+  }
+
+  // Drops the oldest tenth of the turn's ended item and point spans: the rules look at what is open
+  // and at the latest boundaries, which stay.
+  private trimTurn(turn: TurnTimeline): void {
+    const candidates = [...turn.spans.entries()]
+      .filter(([, s]) => s.endTimeMs !== undefined && (s.name === PHASE_ITEM || s.endTimeMs === s.startTimeMs))
+      .sort((a, b) => a[1].startTimeMs - b[1].startTimeMs);
+    const drop = candidates.slice(0, Math.max(1, Math.ceil(this.limits.maxSpansPerTurn / 10)));
+    for (const [key] of drop) turn.spans.delete(key);
+    turn.droppedSpans += drop.length;
+    this.droppedSpans += drop.length;
+    this.retained -= drop.length;
+  }
+
+  private evictOldestEndedTurns(): void {
+    const ended: Array<{ thread: ThreadTimeline; turn: TurnTimeline }> = [];
+    for (const thread of this.threads.values()) {
+      for (const turn of thread.turns.values()) {
+        if (turn.turnSpan?.endTimeMs !== undefined) ended.push({ thread, turn });
+      }
+    }
+    ended.sort((a, b) => a.turn.lastMs - b.turn.lastMs);
+    const target = this.limits.maxRetainedSpans * 0.8;
+    for (const { thread, turn } of ended) {
+      if (this.retained <= target) break;
+      this.onEvict?.(turn, thread, this.sight);
+      thread.turns.delete(turn.turnId ?? '');
+      this.retained -= turn.spans.size;
+      for (const key of turn.spans.keys()) this.parentTurn.delete(key);
+      if (turn.turnSpan) this.parentTurn.delete(spanKey(turn.turnSpan));
+    }
+  }
+
+  // Last resort for a span with no turn id, no known parent and no turn trace: the turn of its thread
+  // that was open when it started (app-servers run one turn per thread at a time).
+  private openTurnAt(span: RecordedSpan): TurnTimeline | undefined {
+    const threadId = str(span.attributes[ATTR_THREAD_ID]);
+    const threads = threadId !== undefined ? [this.threads.get(threadId)] : this.threads.size === 1 ? [...this.threads.values()] : [];
+    let best: TurnTimeline | undefined;
+    for (const thread of threads) {
+      for (const turn of thread?.turns.values() ?? []) {
+        const start = turn.turnSpan?.startTimeMs ?? turn.firstMs;
+        const end = turn.turnSpan?.endTimeMs ?? Infinity;
+        if (start <= span.startTimeMs && span.startTimeMs <= end && (!best || start > (best.turnSpan?.startTimeMs ?? best.firstMs))) best = turn;
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The timeline model: threads → turns → phase spans. Built span by span (importers stream), with
+ * memory bounded by `TimelineLimits`; read by the rules through `TurnScene`.
+ */
+import type { RecordedSpan } from '@stall-why/flight-record';
+
+/** One turn: its turn span (when recorded) and its other phase spans, by span id. */
+export interface TurnTimeline {
+  /** `threadId/turnId`; unique in a timeline. */
+  readonly key: string;
+  readonly threadId: string | null;
+  readonly turnId: string | null;
+  /** The `stall_why.turn` span, undefined when it was not recorded (evicted, or recording began mid-turn). */
+  turnSpan: RecordedSpan | undefined;
+  /** Every other phase span of the turn, by `traceId/spanId`. */
+  readonly spans: Map<string, RecordedSpan>;
+  /** The sources (`stall_why.source` values and files) the turn's spans came from. */
+  readonly sources: Set<string>;
+  /** Spans dropped to keep the turn within `maxSpansPerTurn`. */
+  droppedSpans: number;
+  /** Earliest and latest boundary seen, epoch ms. */
+  firstMs: number;
+  lastMs: number;
+}
+
+/** One thread: its turns and the phases that belong to the thread (hydrations, renderer sessions). */
+export interface ThreadTimeline {
+  readonly threadId: string | null;
+  readonly turns: Map<string, TurnTimeline>;
+  readonly hydrations: Map<string, RecordedSpan>;
+  readonly renderer: Map<string, RecordedSpan>;
+  readonly sources: Set<string>;
+}
+
+/** What the spans of the whole input can show: rules say what could not be seen. */
+export interface Sight {
+  /** Upstream attempt spans exist (a fetch instrumentation or the upstream proxy). */
+  readonly upstream: boolean;
+  /** Renderer attach/detach phases exist. */
+  readonly renderer: boolean;
+  /** Some source can show approvals (anything but a rollout). */
+  readonly approvals: boolean;
+}
+
+/** The span's key in a timeline: span ids are unique within a trace. */
+export function spanKey(span: RecordedSpan): string {
+  return `${span.traceId}/${span.spanId}`;
+}
+
+/**
+ * Of two records of the same span (its start record and its end record, or a replayed duplicate),
+ * the one to keep: an ended span beats an open one, then the later end.
+ */
+export function newerRecord(a: RecordedSpan, b: RecordedSpan): RecordedSpan {
+  if (a.endTimeMs === undefined) return b.endTimeMs === undefined ? mergeAttributes(a, b) : mergeAttributes(a, b, b);
+  if (b.endTimeMs === undefined) return a;
+  return b.endTimeMs >= a.endTimeMs ? mergeAttributes(a, b, b) : a;
+}
+
+// An end record carries the attributes set while the span was open; a start record may carry some the
+// end record lost to attribute limits. Keep both, the end record's winning.
+function mergeAttributes(a: RecordedSpan, b: RecordedSpan, base: RecordedSpan = a): RecordedSpan {
+  if (a.attributes === b.attributes) return base;
+  return { ...base, attributes: { ...a.attributes, ...b.attributes } };
+}

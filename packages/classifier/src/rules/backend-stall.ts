@@ -1,0 +1,82 @@
+import { VERDICT_BACKEND_STALL } from '@stall-why/conventions';
+import type { AttemptView, TurnScene } from '../model/turn-scene.js';
+import { clockTime, duration } from '../time-text.js';
+import type { Finding } from './finding.js';
+import { attemptText, itemText } from './phase-text.js';
+import { currentChain } from './request-chain.js';
+
+function lastToolEnd(scene: TurnScene): number | undefined {
+  const ends = scene.tools.map((t) => t.end).filter((e): e is number => e !== undefined);
+  return ends.length ? Math.max(...ends) : undefined;
+}
+
+function attemptLines(a: AttemptView, scene: TurnScene): string[] {
+  const isContinuation = a.continuation || (lastToolEnd(scene) ?? Infinity) <= a.start;
+  const what = isContinuation ? `continuation request (${attemptText(a)})` : `model request (${attemptText(a)})`;
+  const sent = a.requestSent ?? a.start;
+  const since = duration(scene.at - a.lastMilestone.at);
+  if (a.headers === undefined) return [`${what} sent ${duration(scene.at - sent)} ago at ${clockTime(sent)}, no response headers`];
+  const headers = `headers at ${clockTime(a.headers)}${a.statusCode !== undefined ? ` (HTTP ${a.statusCode})` : ''}`;
+  if (a.firstByte === undefined && a.firstEvent === undefined) {
+    return [`${what} sent ${duration(scene.at - sent)} ago at ${clockTime(sent)}, ${headers}, no body byte since (${since})`];
+  }
+  if (a.firstEvent === undefined) {
+    return [`${what} sent at ${clockTime(sent)}, ${headers}, first byte at ${clockTime(a.firstByte!)}, no streamed event since (${since})`];
+  }
+  return [
+    `${what} sent at ${clockTime(sent)}, ${headers}, first event at ${clockTime(a.firstEvent)}; the stream has not ended ${since} later`,
+    'events after the first are not recorded one by one: the stream may have gone silent any time since',
+  ];
+}
+
+/**
+ * backend_stall: a model request is in flight and nothing arrives: an open upstream attempt; a
+ * continuation requested with no answer; an output item begun and not finished.
+ */
+export function upstreamSilent(scene: TurnScene): Finding | undefined {
+  const chain = currentChain(scene);
+  if (chain.open) {
+    const evidence = attemptLines(chain.open, scene);
+    if (chain.failures.length) evidence.push(`after ${chain.failures.length} failed attempts or retries since ${clockTime(chain.failures[0]!.startedAt)}`);
+    return { verdict: VERDICT_BACKEND_STALL, confidence: 0.9, evidence };
+  }
+  const toolEnd = lastToolEnd(scene);
+  const continuation = scene.continuations.filter((c) => c.start >= (toolEnd ?? -Infinity)).pop();
+  if (continuation && !scene.attempts.some((a) => a.start >= continuation.start) && !scene.outputs.some((o) => o.start >= continuation.start)) {
+    return {
+      verdict: VERDICT_BACKEND_STALL,
+      confidence: scene.seesUpstream ? 0.6 : 0.7,
+      evidence: [
+        `continuation request sent ${duration(scene.at - continuation.start)} ago at ${clockTime(continuation.start)}, no model output since`,
+        ...(scene.seesUpstream ? ['no upstream attempt was recorded for it'] : []),
+      ],
+    };
+  }
+  if (scene.seesUpstream) return undefined;
+  const openOutput = scene.outputs.filter((o) => o.end === undefined && o.span.endTimeMs !== o.span.startTimeMs).pop();
+  if (openOutput && openOutput.start >= (toolEnd ?? -Infinity)) {
+    return {
+      verdict: VERDICT_BACKEND_STALL,
+      confidence: 0.65,
+      evidence: [`${itemText(openOutput)} started ${duration(scene.at - openOutput.start)} ago at ${clockTime(openOutput.start)}, not completed; no phase since`],
+    };
+  }
+  return undefined;
+}
+
+/**
+ * backend_stall, inferred: a source with no upstream spans shows no model output since the turn's
+ * last step (its start, a retry, an item that completed), and nothing else is open.
+ */
+export function modelSilent(scene: TurnScene): Finding | undefined {
+  if (scene.seesUpstream) return undefined;
+  if (scene.phases.some((p) => p.end === undefined)) return undefined;
+  const last = scene.lastActivityMs;
+  const outputs = scene.outputs.filter((o) => o.start <= last);
+  const what = outputs.length === 0 ? `no model output since the turn started at ${clockTime(scene.startMs)}` : `no model output since ${clockTime(last)}`;
+  return {
+    verdict: VERDICT_BACKEND_STALL,
+    confidence: outputs.length === 0 ? 0.55 : 0.45,
+    evidence: [`${what} (${duration(scene.at - last)})`],
+  };
+}

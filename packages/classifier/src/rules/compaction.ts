@@ -1,0 +1,25 @@
+import { VERDICT_COMPACTION } from '@stall-why/conventions';
+import type { TurnScene } from '../model/turn-scene.js';
+import { clockTime, duration } from '../time-text.js';
+import type { Finding } from './finding.js';
+import { openText } from './phase-text.js';
+import { dominates, overlapMs } from './dominance.js';
+
+/** compaction: context compaction started and has not completed. */
+export function compactionInProgress(scene: TurnScene): Finding | undefined {
+  const open = scene.compactions.filter((c) => c.end === undefined).pop();
+  if (!open) return undefined;
+  return { verdict: VERDICT_COMPACTION, confidence: 0.9, evidence: [`context compaction ${openText(open, scene)}, not completed`] };
+}
+
+/** compaction: context compaction took the dominant share of an ended turn. */
+export function compactionDominated(scene: TurnScene): Finding | undefined {
+  const spent = overlapMs(scene.compactions, scene.startMs, scene.endMs ?? scene.at);
+  if (!dominates(scene, spent)) return undefined;
+  const first = scene.compactions[0]!;
+  return {
+    verdict: VERDICT_COMPACTION,
+    confidence: 0.8,
+    evidence: [`context compaction took ${duration(spent)} of the turn's ${duration((scene.endMs ?? scene.at) - scene.startMs)} (from ${clockTime(first.start)})`],
+  };
+}

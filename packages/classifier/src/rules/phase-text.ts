@@ -1,0 +1,44 @@
+/** How evidence names phases. */
+import { ATTR_HYDRATION_TRIGGER, ATTR_ITEM_TYPE, ATTR_RENDERER_ID, ATTR_RENDERER_REASON } from '@stall-why/conventions';
+import type { AttemptView, PhaseView, ToolView, TurnScene } from '../model/turn-scene.js';
+import { clockTime, duration } from '../time-text.js';
+
+/** `exec_command (call_1)`. */
+export function toolText(tool: ToolView): string {
+  const name = tool.toolName ?? 'tool';
+  return tool.callId && tool.callId !== name ? `${name} (${tool.callId})` : name;
+}
+
+/** `upstream attempt #2 (continuation)`. */
+export function attemptText(attempt: AttemptView): string {
+  return `upstream attempt #${attempt.number}${attempt.continuation ? ' (continuation)' : ''}`;
+}
+
+/** `reasoning item`. */
+export function itemText(item: PhaseView): string {
+  const type = item.span.attributes[ATTR_ITEM_TYPE];
+  return typeof type === 'string' ? `${type} item` : item.span.name.replace(/^stall_why\./, '');
+}
+
+/** `resume` hydration. */
+export function hydrationText(h: PhaseView): string {
+  const trigger = h.span.attributes[ATTR_HYDRATION_TRIGGER];
+  return typeof trigger === 'string' ? `history load (${trigger})` : 'history load';
+}
+
+/** `renderer r1 detached at 14:02:11.000 (closed)`. */
+export function detachText(detach: PhaseView): string {
+  const id = detach.span.attributes[ATTR_RENDERER_ID];
+  const reason = detach.span.attributes[ATTR_RENDERER_REASON];
+  return `renderer ${typeof id === 'string' ? `${id} ` : ''}detached at ${clockTime(detach.start)}${typeof reason === 'string' ? ` (${reason})` : ''}`;
+}
+
+/** `started at 14:02:11.000, open for 94 s`. */
+export function openText(p: PhaseView, scene: TurnScene): string {
+  return `started at ${clockTime(p.start)}, open for ${duration(scene.at - p.start)}`;
+}
+
+/** `quiet for 94 s (last phase at 14:02:11.000)`. */
+export function quietText(scene: TurnScene): string {
+  return `no phase boundary for ${duration(scene.at - scene.lastActivityMs)} (last at ${clockTime(scene.lastActivityMs)})`;
+}

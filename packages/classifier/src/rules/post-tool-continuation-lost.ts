@@ -1,0 +1,35 @@
+import { VERDICT_POST_TOOL_CONTINUATION_LOST } from '@stall-why/conventions';
+import type { TurnScene } from '../model/turn-scene.js';
+import { clockTime, duration } from '../time-text.js';
+import type { Finding } from './finding.js';
+import { toolText } from './phase-text.js';
+
+/**
+ * post_tool_continuation_lost: every tool call returned, and after the last result no continuation
+ * request, upstream attempt, model output or compaction followed. A source that cannot see model
+ * requests (a rollout, an app-server observer without the upstream proxy) keeps the verdict and
+ * says what it could not see.
+ */
+export function postToolContinuationLost(scene: TurnScene): Finding | undefined {
+  if (scene.tools.length === 0 || scene.tools.some((t) => t.end === undefined)) return undefined;
+  const last = scene.tools.reduce((a, b) => ((b.end ?? 0) > (a.end ?? 0) ? b : a));
+  const returned = last.end!;
+  const followed =
+    scene.continuations.some((c) => c.start >= returned) ||
+    scene.attempts.some((a) => a.start >= returned || a.end === undefined) ||
+    scene.outputs.some((o) => o.start >= returned && o.span !== last.span) ||
+    scene.compactions.some((c) => c.start >= returned);
+  if (followed) return undefined;
+  const evidence = [
+    `tool call ${toolText(last)} returned its result ${duration(scene.at - returned)} ago at ${clockTime(returned)}; no continuation request, upstream attempt or model output since`,
+  ];
+  let confidence = 0.85;
+  if (scene.rolloutOnly) {
+    evidence.push('a rollout does not record model requests: whether the continuation was requested cannot be seen (a silent continuation would look the same)');
+    confidence = 0.6;
+  } else if (!scene.seesUpstream) {
+    evidence.push('no upstream attempt spans: whether the continuation was requested cannot be seen (a silent continuation would look the same)');
+    confidence = 0.6;
+  }
+  return { verdict: VERDICT_POST_TOOL_CONTINUATION_LOST, confidence, evidence };
+}

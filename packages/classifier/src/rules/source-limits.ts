@@ -1,0 +1,26 @@
+import {
+  VERDICT_BACKEND_STALL,
+  VERDICT_HEALTHY,
+  VERDICT_POST_TOOL_CONTINUATION_LOST,
+  VERDICT_TRANSPORT_RETRY,
+  VERDICT_UNKNOWN,
+  type Verdict,
+} from '@stall-why/conventions';
+import type { TurnScene } from '../model/turn-scene.js';
+
+const UPSTREAM_VERDICTS: ReadonlySet<Verdict> = new Set([VERDICT_BACKEND_STALL, VERDICT_TRANSPORT_RETRY, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_UNKNOWN]);
+
+/** Lines that say what the turn's sources could not show, where it matters to the verdict. */
+export function sourceLimits(scene: TurnScene, verdict: Verdict): string[] {
+  const lines: string[] = [];
+  if (scene.rolloutOnly) {
+    lines.push('from a Codex rollout: no upstream request timings or retries, no renderer, no approval requests');
+  } else {
+    if (!scene.seesUpstream && UPSTREAM_VERDICTS.has(verdict)) {
+      lines.push('no upstream attempt spans: backend_stall and transport_retry cannot be told apart');
+    }
+    if (!scene.renderer.seen && verdict !== VERDICT_HEALTHY) lines.push('no renderer phases: whether a client was attached cannot be seen');
+  }
+  if (scene.droppedSpans > 0) lines.push(`${scene.droppedSpans} older item and point spans of this turn were dropped to bound memory`);
+  return lines;
+}

@@ -1,0 +1,53 @@
+import { VERDICT_TRANSPORT_RETRY } from '@stall-why/conventions';
+import type { TurnScene } from '../model/turn-scene.js';
+import { clockTime, duration } from '../time-text.js';
+import { dominates } from './dominance.js';
+import type { Finding } from './finding.js';
+import { currentChain, failureText, retrySpentMs } from './request-chain.js';
+import { attemptText } from './phase-text.js';
+
+const MAX_LISTED = 4;
+
+function listed(failures: ReadonlyArray<{ text: string }>): string[] {
+  const lines = failures.slice(-MAX_LISTED).map((f) => f.text);
+  if (failures.length > MAX_LISTED) lines.unshift(`${failures.length - MAX_LISTED} earlier failures`);
+  return lines;
+}
+
+/**
+ * transport_retry: the current request chain holds failed attempts or announced retries, and the
+ * time spent failing and backing off outweighs the silence of the attempt still open (if any).
+ */
+export function transportRetrying(scene: TurnScene): Finding | undefined {
+  const chain = currentChain(scene);
+  if (chain.failures.length === 0) return undefined;
+  const firstFailure = chain.failures[0]!;
+  const retryMs = (chain.open?.start ?? scene.at) - firstFailure.startedAt;
+  if (chain.open) {
+    const silentMs = scene.at - chain.open.lastMilestone.at;
+    if (silentMs > retryMs) return undefined;
+  }
+  const evidence = [
+    `${chain.failures.length} failed attempt${chain.failures.length > 1 ? 's' : ''} or retries since ${clockTime(firstFailure.startedAt)} (${duration(retryMs)})`,
+    ...listed(chain.failures),
+    chain.open
+      ? `${attemptText(chain.open)} sent at ${clockTime(chain.open.start)}, open for ${duration(scene.at - chain.open.start)}`
+      : `no attempt open since ${clockTime(chain.failures[chain.failures.length - 1]!.at)}: waiting to reconnect (backoff)`,
+  ];
+  return { verdict: VERDICT_TRANSPORT_RETRY, confidence: scene.seesUpstream ? 0.85 : 0.65, evidence };
+}
+
+/** transport_retry for an ended turn: it failed after failed attempts, or retries took the dominant share. */
+export function retriesDominated(scene: TurnScene): Finding | undefined {
+  const failed = scene.attempts.filter((a) => a.failed);
+  if (failed.length === 0 && scene.retries.length === 0) return undefined;
+  const spent = retrySpentMs(scene);
+  const failedTurn = scene.endStatus === 'failed';
+  if (!failedTurn && !dominates(scene, spent)) return undefined;
+  const evidence = [
+    `${failed.length + scene.retries.length} failed attempts or retries took ${duration(spent)} of the turn's ${duration((scene.endMs ?? scene.at) - scene.startMs)}`,
+    ...listed([...failed.map((a) => ({ text: failureText(a) })), ...scene.retries.map((r) => ({ text: `retry announced at ${clockTime(r.start)}` }))].slice(-MAX_LISTED)),
+  ];
+  if (failedTurn) evidence.unshift(`the turn failed at ${clockTime(scene.endMs!)} after its retries ran out`);
+  return { verdict: VERDICT_TRANSPORT_RETRY, confidence: scene.seesUpstream ? 0.85 : 0.7, evidence };
+}

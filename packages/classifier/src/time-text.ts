@@ -1,0 +1,38 @@
+/**
+ * How evidence lines write times and durations. Clock times are UTC (`14:02:11.250`) so two
+ * evidence lines from different machines compare; the report's ISO fields carry the full date.
+ */
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/** `HH:MM:SS.mmm` in UTC. */
+export function clockTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
+}
+
+/** A duration for people: `340 ms`, `2.5 s`, `94 s`, `3 min 12 s`, `2 h 5 min`. */
+export function duration(ms: number): string {
+  const v = Math.max(0, ms);
+  if (v < 1000) return `${Math.round(v)} ms`;
+  if (v < 10_000) return `${(Math.round(v / 100) / 10).toFixed(1)} s`;
+  if (v < 120_000) return `${Math.round(v / 1000)} s`;
+  if (v < 7_200_000) {
+    const min = Math.floor(v / 60_000);
+    const s = Math.round((v - min * 60_000) / 1000);
+    return s ? `${min} min ${s} s` : `${min} min`;
+  }
+  const h = Math.floor(v / 3_600_000);
+  const min = Math.round((v - h * 3_600_000) / 60_000);
+  return min ? `${h} h ${min} min` : `${h} h`;
+}
+
+/** `at 14:02:11.250 (94 s before the judged moment)`: a moment, and how long ago it was. */
+export function agoText(epochMs: number, now: number): string {
+  return `${duration(now - epochMs)} ago (${clockTime(epochMs)})`;
+}
+
+/** ISO-8601, the report's format for instants. */
+export function isoTime(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}

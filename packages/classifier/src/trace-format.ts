@@ -1,0 +1,33 @@
+/** The trace formats the classifier reads. */
+export type TraceFormat = 'flight-recorder' | 'otlp-json' | 'codex-rollout' | 'chrome-trace';
+
+export const TRACE_FORMATS: readonly TraceFormat[] = ['flight-recorder', 'otlp-json', 'codex-rollout', 'chrome-trace'];
+
+/** How many leading bytes `detectFormat` looks at; `analyzeTraces` reads this much of each file. */
+export const DETECT_BYTES = 4096;
+
+const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+
+/**
+ * The format of a file from its first bytes (up to `DETECT_BYTES`), by content, never by name:
+ * - a Codex rollout line starts `{"timestamp":…,"type":…` (with `ordinal` since 0.16x) and names a
+ *   rollout line type;
+ * - OTLP JSON has `resourceSpans` near the start;
+ * - a Chrome trace is `{"traceEvents":[…` or a bare array of events with `"ph":`;
+ * - a flight-recorder segment is binary: detected on the directory, not here.
+ * Undefined when nothing fits.
+ */
+export function detectFormat(firstBytes: Uint8Array): TraceFormat | undefined {
+  const head = latin1(firstBytes.subarray(0, DETECT_BYTES));
+  const start = head.search(/\S/);
+  if (start < 0) return undefined;
+  const text = head.slice(start);
+  if (text[0] === '{') {
+    if (/^\{\s*"timestamp"\s*:\s*"[^"]*"\s*,\s*("ordinal"\s*:\s*\d+\s*,\s*)?"type"\s*:\s*"[a-z_]+"/.test(text)) return 'codex-rollout';
+    if (/^\{\s*"resourceSpans"\s*:/.test(text) || /"resourceSpans"\s*:\s*\[/.test(text)) return 'otlp-json';
+    if (/^\{\s*"traceEvents"\s*:/.test(text) || /"traceEvents"\s*:\s*\[/.test(text)) return 'chrome-trace';
+    return undefined;
+  }
+  if (text[0] === '[' && /^\[\s*(\]|\{[^]*"ph"\s*:)/.test(text)) return 'chrome-trace';
+  return undefined;
+}
