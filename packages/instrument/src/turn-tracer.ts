@@ -210,7 +210,8 @@ export class PhaseHandle {
 
   /** Opens a child duration phase. */
   startPhase(name: string, options: PhaseOptions = {}): PhaseHandle {
-    return new PhaseHandle(this.tracer, this.tracer.startPhase(name, this.ids, this.withSource(options), this.context).span, this.ids, this.source);
+    const child = this.tracer.startPhase(name, this.ids, this.withSource(options), this.context);
+    return this.source === undefined ? child : new PhaseHandle(this.tracer, child.span, this.ids, this.source);
   }
 
   protected withSource(options: PhaseOptions): PhaseOptions {
