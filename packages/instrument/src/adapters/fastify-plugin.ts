@@ -5,14 +5,22 @@ import { createHttpTurnStarter, type HttpTurnOptions } from './http-turn.js';
 /** The property of a Fastify request where the plugin puts its `TurnHandle`. */
 export const FASTIFY_TURN_PROPERTY = 'stallWhyTurn';
 
-/** The parts of a Fastify instance the plugin uses (no dependency on Fastify's types). */
+/** The request and reply of Fastify's `onRequest` hook, as far as the plugin uses them. */
+interface FastifyHookRequest {
+  readonly raw: IncomingMessage;
+  [FASTIFY_TURN_PROPERTY]?: unknown;
+}
+
+/**
+ * The parts of a Fastify instance the plugin uses, without a dependency on Fastify's types. The
+ * hook's parameters are `any` on purpose: Fastify's `addHook` is a generic overload over its own
+ * request and reply types, which a structural type can only meet this way.
+ */
 export interface FastifyLike {
   decorateRequest(name: string, value: unknown): unknown;
   hasRequestDecorator?(name: string): boolean;
-  addHook(
-    name: 'onRequest',
-    hook: (request: { raw: IncomingMessage } & Record<string, unknown>, reply: { raw: ServerResponse }, done: (error?: Error) => void) => void,
-  ): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  addHook(name: 'onRequest', hook: (request: any, reply: any, done: (error?: Error) => void) => void): unknown;
 }
 
 /**
@@ -31,7 +39,7 @@ export interface FastifyLike {
 export function stallWhyFastify(fastify: FastifyLike, options: HttpTurnOptions, done: (error?: Error) => void): void {
   const startTurn = createHttpTurnStarter(options);
   if (!fastify.hasRequestDecorator?.(FASTIFY_TURN_PROPERTY)) fastify.decorateRequest(FASTIFY_TURN_PROPERTY, null);
-  fastify.addHook('onRequest', (request, reply, next) => {
+  fastify.addHook('onRequest', (request: FastifyHookRequest, reply: { raw: ServerResponse }, next: (error?: Error) => void) => {
     const turn: TurnHandle | undefined = startTurn(request.raw, reply.raw);
     if (turn) request[FASTIFY_TURN_PROPERTY] = turn;
     next();
