@@ -7,6 +7,7 @@ import {
   ATTR_URL_PATH, PHASE_UPSTREAM_ATTEMPT, PHASE_UPSTREAM_FIRST_BYTE, PHASE_UPSTREAM_FIRST_EVENT, PHASE_UPSTREAM_HEADERS,
   PHASE_UPSTREAM_REQUEST_SENT, PHASE_UPSTREAM_RETRY, PHASE_UPSTREAM_STREAM_END, PHASE_UPSTREAM_STREAM_ERROR, SOURCE_FETCH,
 } from '@stall-why/conventions';
+import { fetch as undiciFetch, Request as UndiciRequest } from 'undici';
 import { instrumentFetch, tracedModelFetch, TurnTracer, type TurnHandle } from '@stall-why/instrument';
 import { captureSpans, waitUntil, type SpanCapture } from './span-capture.js';
 
@@ -156,6 +157,16 @@ describe('tracedModelFetch', () => {
     expect(await response.json()).toEqual({ a: 1 });
     expect(names(capture)).not.toContain(PHASE_UPSTREAM_FIRST_EVENT);
     expect(capture.one(PHASE_UPSTREAM_ATTEMPT).attributes[ATTR_UPSTREAM_EVENTS]).toBe(0);
+  });
+});
+
+describe('with undici', () => {
+  it("traces undici's own fetch and Request the same way", async () => {
+    const capture = captureSpans();
+    const request = new UndiciRequest(`${base}/ok`, { method: 'POST', body: '{}' });
+    const response = await tracedModelFetch(newTurn(capture, 'undici'), request as unknown as Request, undefined, { fetch: undiciFetch as unknown as typeof fetch, retry: true });
+    expect(await response.text()).toBe(BODY);
+    expect(capture.one(PHASE_UPSTREAM_ATTEMPT).attributes).toMatchObject({ [ATTR_URL_PATH]: '/ok', [ATTR_HTTP_REQUEST_METHOD]: 'POST', [ATTR_UPSTREAM_EVENTS]: 4 });
   });
 });
 

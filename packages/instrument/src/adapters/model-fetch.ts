@@ -55,7 +55,8 @@ export async function tracedModelFetch(
   const fetchFn = options.fetch ?? globalThis.fetch;
   const policy = options.retry ? resolveRetryPolicy(options.retry === true ? {} : options.retry) : undefined;
   const firstAttempt = options.attempt ?? 1;
-  const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+  const request = asRequest(input);
+  const signal = init?.signal ?? request?.signal;
   const attributes = { ...requestAttributes(input, init, options.model), ...options.attributes };
   for (let retry = 0; ; retry++) {
     const attemptNumber = firstAttempt + retry;
@@ -66,7 +67,7 @@ export async function tracedModelFetch(
     attempt.requestSent();
     try {
       // A Request's body can be read once: each attempt sends a clone while retries remain.
-      response = await fetchFn(canRetry && input instanceof Request ? input.clone() : input, init);
+      response = await fetchFn(canRetry && request ? request.clone() : input, init);
     } catch (error) {
       const errorType = errorTypeOf(error);
       attempt.streamError(errorType);
@@ -117,9 +118,15 @@ function observedResponse(response: Response, attempt: UpstreamAttempt): Respons
   return observed;
 }
 
+/** The input as a Request, by shape: undici's own `Request` class is not the global one. */
+function asRequest(input: string | URL | Request): Request | undefined {
+  return typeof input === 'object' && !(input instanceof URL) && typeof (input as Request).clone === 'function' ? (input as Request) : undefined;
+}
+
 function requestAttributes(input: string | URL | Request, init: RequestInit | undefined, model: string | undefined): PhaseAttributes {
-  const href = input instanceof Request ? input.url : String(input);
-  const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+  const request = asRequest(input);
+  const href = request ? request.url : String(input);
+  const method = init?.method ?? request?.method ?? 'GET';
   let url: URL | undefined;
   try {
     url = new URL(href);
