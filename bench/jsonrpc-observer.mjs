@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { CodexJsonRpcObserver, TurnTracer } from '@stall-why/instrument';
 
@@ -41,9 +42,9 @@ function timeIt(fn) {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-function runObserver() {
-  const provider = new BasicTracerProvider();
-  const observer = new CodexJsonRpcObserver({ turnTracer: new TurnTracer({ tracer: provider.getTracer('bench') }) });
+/** With the SDK (spans made, then dropped: no processor), or with the API's no-op tracer (the observer's own cost). */
+function runObserver(tracer = new BasicTracerProvider().getTracer('bench')) {
+  const observer = new CodexJsonRpcObserver({ turnTracer: new TurnTracer({ tracer }) });
   for (const { dir, buf } of lines) observer.observeLine(dir, buf);
   if (observer.stats.malformed !== 0 || observer.activeTurns().length !== 0) throw new Error('the bench stream did not replay cleanly');
   return observer.stats;
@@ -56,16 +57,21 @@ function runParseOnly() {
 // Warm both paths, then take the best of five of each, interleaved.
 runObserver();
 runParseOnly();
+const noop = trace.getTracer('bench'); // no provider registered: the API's no-op tracer
+runObserver(noop);
 let observerMs = Infinity;
+let noopMs = Infinity;
 let parseMs = Infinity;
 for (let round = 0; round < 5; round++) {
-  observerMs = Math.min(observerMs, timeIt(runObserver));
+  observerMs = Math.min(observerMs, timeIt(() => runObserver()));
+  noopMs = Math.min(noopMs, timeIt(() => runObserver(noop)));
   parseMs = Math.min(parseMs, timeIt(runParseOnly));
 }
 const stats = runObserver();
 const perLine = (msTotal) => ((msTotal * 1e6) / lines.length).toFixed(0);
 console.log(`lines: ${lines.length} (${TURNS} turns, ${deltas} deltas); observer messages ${stats.messages}, deltas ${stats.deltas}`);
 console.log(`observer (spans on a BasicTracerProvider): ${observerMs.toFixed(1)} ms, ${perLine(observerMs)} ns/line`);
+console.log(`observer (API no-op tracer):               ${noopMs.toFixed(1)} ms, ${perLine(noopMs)} ns/line`);
 console.log(`reference, JSON.parse of every line:        ${parseMs.toFixed(1)} ms, ${perLine(parseMs)} ns/line`);
-console.log(`ratio observer / JSON.parse: ${(observerMs / parseMs).toFixed(2)}`);
+console.log(`ratio observer / JSON.parse: ${(observerMs / parseMs).toFixed(2)} with SDK spans, ${(noopMs / parseMs).toFixed(2)} with the no-op tracer`);
 if (sink < 0) console.log(sink);
