@@ -52,7 +52,10 @@ function judgeOpen(scene: TurnScene): Finding {
   const stuck = quietMs >= scene.thresholds.stuckAfterMs;
   const wait = waitFinding(scene);
   const renderer = rendererDetached(scene);
-  if (renderer && (!stuck || wait.verdict === VERDICT_UNKNOWN)) {
+  // The renderer left first (the turn was not yet stuck when it did): nobody receives the turn, whatever
+  // the backend does now. A renderer that left a turn already stuck is a consequence, not the cause.
+  const leftFirst = renderer !== undefined && scene.renderer.lastDetach!.start - scene.lastActivityMs < scene.thresholds.stuckAfterMs;
+  if (renderer && (leftFirst || !stuck || wait.verdict === VERDICT_UNKNOWN)) {
     return { ...renderer, evidence: [...renderer.evidence, ...wait.evidence.map((l) => `meanwhile: ${l}`)] };
   }
   const quietLine = `no phase boundary for ${duration(quietMs)} (last at ${clockTime(scene.lastActivityMs)}); stuck after ${duration(scene.thresholds.stuckAfterMs)}`;

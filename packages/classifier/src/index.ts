@@ -10,5 +10,4 @@ export { TraceInputError } from './trace-input-error.js';
 export { classifySpans, SpanClassifier, type ClassifyOptions, type Classification } from './classify-spans.js';
 export { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './model/timeline-builder.js';
 export { analyzeTraces, DEFAULT_MAX_LINE_BYTES, type AnalyzeOptions, type Analysis } from './analyze-traces.js';
-export { flightRecordReaderAvailable } from './importers/flight-record-importer.js';
 export { clockTime, duration } from './time-text.js';

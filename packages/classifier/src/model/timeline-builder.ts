@@ -79,7 +79,9 @@ export class TimelineBuilder {
     }
     this.noteSight(span);
     const threadId = str(span.attributes[ATTR_THREAD_ID]) ?? null;
-    if (THREAD_PHASES.has(span.name) && str(span.attributes[ATTR_TURN_ID]) === undefined) {
+    // Hydrations and renderer sessions belong to the thread even when they carry a turn id: a renderer
+    // outlives the turn it attached during, and a turn's scene picks the hydrations that overlap it.
+    if (THREAD_PHASES.has(span.name)) {
       this.addThreadPhase(this.thread(threadId), span, source);
       return;
     }

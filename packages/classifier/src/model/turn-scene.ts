@@ -217,7 +217,8 @@ export function turnScene(
     hydrations,
     cancels: byName(PHASE_CANCEL),
     errors: byName(PHASE_TURN_ERROR),
-    renderer: rendererView([...thread.renderer.values(), ...globalRenderer], at, context.now),
+    // An ended turn's renderer is judged as it stood when the turn ended.
+    renderer: rendererView([...thread.renderer.values(), ...globalRenderer], endMs ?? at, context.now, startMs),
     droppedSpans: turn.droppedSpans,
   };
 }
@@ -282,7 +283,7 @@ function attemptViews(phases: readonly PhaseView[], at: number): AttemptView[] {
   });
 }
 
-function rendererView(points: readonly RecordedSpan[], at: number, now: number): RendererView {
+function rendererView(points: readonly RecordedSpan[], at: number, now: number, turnStart: number): RendererView {
   if (points.length === 0) return { seen: false, attached: 0 };
   const sorted = [...points].sort((a, b) => a.startTimeMs - b.startTimeMs);
   const attached = new Set<string>();
@@ -303,6 +304,8 @@ function rendererView(points: readonly RecordedSpan[], at: number, now: number):
   }
   const count = attached.size + anonymous;
   const nextAttach = sorted.find((p) => p.name === PHASE_RENDERER_ATTACHED && p.startTimeMs > at && p.startTimeMs <= now);
-  return { seen: true, attached: count, lastDetach: count === 0 ? lastDetach : undefined, nextAttachMs: nextAttach?.startTimeMs };
+  // A renderer that left before the turn began did not leave this turn (someone started it).
+  const leftThisTurn = lastDetach !== undefined && lastDetach.start >= turnStart;
+  return { seen: true, attached: count, lastDetach: count === 0 && leftThisTurn ? lastDetach : undefined, nextAttachMs: nextAttach?.startTimeMs };
 }
 
