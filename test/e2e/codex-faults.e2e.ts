@@ -30,10 +30,11 @@ async function begin(options: { config?: Record<string, string>; lingerSeconds?:
 }
 
 afterEach(async () => {
-  if (process.env.KEEP_E2E) { console.log("recording:", codex?.outDir); await codex?.stop(); await api?.close(); return; }
+  // STALL_WHY_E2E_KEEP=1 keeps each scenario's recording for a look (its path is printed).
+  if (process.env.STALL_WHY_E2E_KEEP) console.log(`recording kept: ${codex?.outDir}`);
   await codex?.stop();
   await api?.close();
-  codex?.cleanup();
+  if (!process.env.STALL_WHY_E2E_KEEP) codex?.cleanup();
   codex = undefined;
   api = undefined;
 });

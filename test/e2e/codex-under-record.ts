@@ -54,14 +54,13 @@ export class CodexUnderRecord {
   private readonly pending = new Map<number | string, (m: JsonRpcMessage) => void>();
   private readonly listeners = new Set<() => void>();
   private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
-  private readonly ownsHome: boolean;
+  private left = false;
 
   constructor(private readonly options: CodexOptions) {
     const base = mkdtempSync(join(tmpdir(), 'stall-why-e2e-'));
     this.outDir = join(base, 'recording');
     this.workDir = join(base, 'work');
     mkdirSync(this.workDir);
-    this.ownsHome = options.codexHome === undefined;
     this.codexHome = options.codexHome ?? join(base, 'codex-home');
     mkdirSync(this.codexHome, { recursive: true });
   }
@@ -163,12 +162,15 @@ export class CodexUnderRecord {
 
   /** The client goes away: its end of stdin closes (and it stops reading stdout). */
   leave(): void {
+    this.left = true;
     this.child.stdin.end();
   }
 
   async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.stdin.end();
+      // A client that already left has record lingering: ask it to stop now (it forwards SIGTERM).
+      if (this.left) this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
       const exit = await this.exit!;
       clearTimeout(timer);
@@ -181,9 +183,9 @@ export class CodexUnderRecord {
     return this.exit!;
   }
 
+  /** Removes the scenario's temp dir (recording, work dir, and its own CODEX_HOME). */
   cleanup(): void {
     rmSync(join(this.outDir, '..'), { recursive: true, force: true });
-    if (!this.ownsHome) return;
   }
 
   private send(msg: JsonRpcMessage): void {
@@ -216,7 +218,7 @@ export interface JudgedTurn {
  * it has lasted past the stuck threshold, without the test waiting for it.
  */
 export function judge(dir: string, aheadMs = 0): { turns: JudgedTurn[]; raw: string; code: number | null } {
-  const args = [CLI, dir, '--json'];
+  const args = [process.env.TMP_JUDGE ?? CLI, dir, '--json'];
   if (aheadMs > 0) args.push('--now', String(Date.now() + aheadMs));
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
   if (r.status === 2 || !r.stdout.trim()) throw new Error(`stall-why ${dir} --json failed (${r.status}): ${r.stderr}`);

@@ -68,11 +68,15 @@ interface Exchange {
   readonly sse: SseEventCounter;
   bytes: number;
   headersAt?: number;
+  /** The client closed its side first: what the origin does next is our own abort's echo. */
+  clientGone: boolean;
   /** Ledger key, set when the attempt opens. */
   turnKey?: string;
   settled: boolean;
 }
 
+/** How long a client abort waits to be sure the server did not simply exit (see `forward`). */
+const CLIENT_ABORT_GRACE_MS = 300;
 const TOOL_RESULT_MARKER = Buffer.from('function_call_output');
 /** Headers of one hop that a proxy must not forward (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-authenticate']);
@@ -96,6 +100,7 @@ export class UpstreamProxy {
   private readonly now: () => number;
   private readonly agent: HttpAgent;
   private readonly isHttps: boolean;
+  private closing = false;
 
   constructor(private readonly options: UpstreamProxyOptions) {
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
@@ -121,8 +126,9 @@ export class UpstreamProxy {
     return server.address() as AddressInfo;
   }
 
-  /** Stops listening and cuts the connections still open. */
+  /** Stops listening and cuts the connections still open. Attempts still in flight stay open. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const socket of this.sockets) socket.destroy();
     this.agent.destroy();
     const server = this.server;
@@ -144,6 +150,7 @@ export class UpstreamProxy {
       sse: new SseEventCounter(),
       bytes: 0,
       settled: false,
+      clientGone: false,
     };
     const request = this.isHttps ? httpsRequest : httpRequest;
     const upstream = request({
@@ -165,6 +172,7 @@ export class UpstreamProxy {
 
     upstream.once('response', (upstreamRes) => this.relayResponse(exchange, upstreamRes, res));
     upstream.once('error', (error: NodeJS.ErrnoException) => {
+      if (exchange.clientGone) return;
       const reason = exchange.headersAt === undefined ? RETRY_REASON_CONNECT_ERROR : RETRY_REASON_STREAM_DISCONNECTED;
       this.milestone(exchange, (a) => this.settle(exchange, () => this.fail(exchange, a, error.code ?? error.name, reason)));
       if (res.headersSent) {
@@ -180,8 +188,16 @@ export class UpstreamProxy {
     res.once('close', () => {
       if (res.writableFinished) return;
       // The client went away: nobody will read the rest, so stop asking the origin for it.
+      exchange.clientGone = true;
       upstream.destroy();
-      this.milestone(exchange, (a) => this.settle(exchange, () => this.fail(exchange, a, 'client_aborted', RETRY_REASON_UNKNOWN)));
+      const at = this.now();
+      // A server that exits drops its connections too; that is not a client abort, and the attempt
+      // must stay open like the stuck turn it belongs to. So the abort is recorded only if the proxy
+      // is still running a moment later (record closes it as soon as the server has exited).
+      setTimeout(() => {
+        if (this.closing) return;
+        this.milestone(exchange, (a) => this.settle(exchange, () => this.fail(exchange, a, 'client_aborted', RETRY_REASON_UNKNOWN, at)));
+      }, CLIENT_ABORT_GRACE_MS).unref();
     });
   }
 
@@ -205,6 +221,7 @@ export class UpstreamProxy {
     });
     upstreamRes.pipe(res);
     upstreamRes.once('close', () => {
+      if (exchange.clientGone) return;
       const time = this.now();
       if (upstreamRes.complete && status >= 400) {
         this.milestone(exchange, (a) => this.settle(exchange, () => {
