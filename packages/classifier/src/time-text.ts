@@ -7,7 +7,7 @@ const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 /** `HH:MM:SS.mmm` in UTC. */
 export function clockTime(epochMs: number): string {
-  const d = new Date(epochMs);
+  const d = new Date(Math.round(epochMs));
   return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
 

@@ -26,7 +26,7 @@ export async function importChromeTrace(
 ): Promise<{ spans: number; skipped: number }> {
   let spans = 0;
   let skipped = 0;
-  await readJsonValues(path, {
+  const found = await readJsonValues(path, {
     targets: TARGETS,
     maxLineBytes: options.maxLineBytes,
     onProgress: options.onProgress,
@@ -48,5 +48,6 @@ export async function importChromeTrace(
       emit(span);
     },
   });
+  if (found === 0) throw new TraceInputError(path, 1, 'no trace events in this file (expected {"traceEvents":[…]} or an array of events)');
   return { spans, skipped };
 }

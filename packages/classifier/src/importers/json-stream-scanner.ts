@@ -51,6 +51,7 @@ export class JsonStreamScanner {
     private readonly file: string,
     private readonly options: ScannerOptions,
   ) {
+    this.prefixes.add('');
     for (const t of options.targets) for (let i = 1; i <= t.length; i++) this.prefixes.add(t.slice(0, i));
   }
 

@@ -54,7 +54,15 @@ function isJson(text: string): boolean {
   }
 }
 
-export async function readJsonValues(path: string, options: JsonValuesOptions): Promise<void> {
+/** Reads the values; returns how many were found. */
+export async function readJsonValues(path: string, options: JsonValuesOptions): Promise<number> {
+  let found = 0;
+  const counted: JsonValuesOptions = { ...options, onValue: (p, v, pos) => { found++; options.onValue(p, v, pos); } };
+  await readValues(path, counted);
+  return found;
+}
+
+async function readValues(path: string, options: JsonValuesOptions): Promise<void> {
   const prefixes = new Set<string>();
   for (const t of options.targets) for (let i = 1; i <= t.length; i++) prefixes.add(t.slice(0, i));
   if (await firstLineParses(path, options.maxLineBytes)) {

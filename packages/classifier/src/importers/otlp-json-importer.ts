@@ -27,7 +27,7 @@ export async function importOtlpJson(
   let scope: string | undefined;
   let spans = 0;
   let skipped = 0;
-  await readJsonValues(path, {
+  const found = await readJsonValues(path, {
     targets: TARGETS,
     maxLineBytes: options.maxLineBytes,
     onProgress: options.onProgress,
@@ -51,5 +51,6 @@ export async function importOtlpJson(
       emit(span);
     },
   });
+  if (found === 0) throw new TraceInputError(path, 1, 'no OTLP resourceSpans in this file');
   return { spans, skipped };
 }

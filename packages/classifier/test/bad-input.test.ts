@@ -1,0 +1,146 @@
+/**
+ * Bad input: every case gives one TraceInputError line naming the file and a position, quickly, and
+ * never a stack trace or a hang.
+ */
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { analyzeTraces, TraceInputError } from '@stall-why/classifier';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'stall-why-bad-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function failure(name: string, content: string | Buffer, format?: 'otlp-json' | 'codex-rollout' | 'chrome-trace'): Promise<TraceInputError> {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  const error = await analyzeTraces([path], { now: 0, format }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TraceInputError);
+  const e = error as TraceInputError;
+  expect(e.file).toBe(path);
+  expect(e.message.startsWith(`${path}:`)).toBe(true);
+  expect(e.message).not.toContain('\n');
+  return e;
+}
+
+const rolloutLine = (type: string, payload: object, ts = '2026-11-24T15:07:08.369Z'): string =>
+  JSON.stringify({ timestamp: ts, ordinal: 0, type, payload });
+
+describe('bad input', () => {
+  it('an empty file', async () => {
+    const e = await failure('empty.jsonl', '');
+    expect(e.position).toBe('1');
+    expect(e.message).toMatch(/empty file/);
+  });
+
+  it('whitespace only', async () => {
+    expect((await failure('blank.json', '\n\n  \n')).message).toMatch(/empty file/);
+  });
+
+  it('binary data', async () => {
+    const e = await failure('blob.bin', Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x89, 0x50, 0x4e, 0x47]));
+    expect(e.message).toMatch(/binary data/);
+  });
+
+  it('a wrong format (JSON, but not a trace)', async () => {
+    const e = await failure('package.json', JSON.stringify({ name: 'x', version: '1.0.0' }));
+    expect(e.message).toMatch(/not a format stall-why reads/);
+  });
+
+  it('truncated OTLP JSON (a pretty-printed document cut short)', async () => {
+    const doc = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 's' }, spans: [] }] }] }, null, 2);
+    const e = await failure('cut.otlp.json', doc.slice(0, doc.length - 20));
+    expect(e.position).toMatch(/^@\d+$/);
+    expect(e.message).toMatch(/truncated/);
+  });
+
+  it('truncated OTLP JSON lines (a line cut short)', async () => {
+    const line = JSON.stringify({ resourceSpans: [] });
+    const e = await failure('cut.otlp.jsonl', `${line}\n${line.slice(0, 10)}\n`);
+    expect(e.position).toBe('2');
+    expect(e.message).toMatch(/invalid JSON/);
+  });
+
+  it('a truncated rollout (its last line cut mid-object)', async () => {
+    const good = rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' });
+    const e = await failure('rollout-cut.jsonl', `${good}\n${good.slice(0, 40)}`);
+    expect(e.position).toBe('2');
+    expect(e.message).toMatch(/truncated/);
+  });
+
+  it('garbage in the middle of a rollout', async () => {
+    const good = rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' });
+    const e = await failure('rollout-garbage.jsonl', `${good}\nnot json at all}\n${good}\n`);
+    expect(e.position).toBe('2');
+  });
+
+  it('a file forced into the wrong format', async () => {
+    const good = rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' });
+    const e = await failure('rollout-as-chrome.jsonl', `${good}\n`, 'chrome-trace');
+    expect(e.message).toBeDefined();
+  });
+
+  it('a missing file', async () => {
+    const path = join(dir, 'nope.jsonl');
+    const e = (await analyzeTraces([path], { now: 0 }).catch((x: unknown) => x)) as TraceInputError;
+    expect(e).toBeInstanceOf(TraceInputError);
+    expect(e.message).toBe(`${path}: no such file or directory`);
+  });
+
+  it('unknown rollout line types are skipped and counted, known ones still read', async () => {
+    const path = join(dir, 'rollout-unknown.jsonl');
+    writeFileSync(path, [
+      rolloutLine('session_meta', { id: 'thread-1' }),
+      rolloutLine('event_msg', { type: 'task_started', turn_id: 'turn-1' }),
+      rolloutLine('future_line_type', { anything: true }),
+      rolloutLine('another_new_type', {}),
+      rolloutLine('event_msg', { type: 'task_complete', turn_id: 'turn-1' }, '2026-11-24T15:07:09.000Z'),
+    ].join('\n') + '\n');
+    const { report } = await analyzeTraces([path], { now: Date.parse('2026-11-24T15:08:00Z') });
+    expect(report.sources[0]).toMatchObject({ format: 'codex-rollout', skipped: 2 });
+    expect(report.turns).toHaveLength(1);
+    expect(report.turns[0]).toMatchObject({ turnId: 'turn-1', threadId: 'thread-1', status: 'completed' });
+  });
+
+  it('a line of 500 MB: an error at that line, quickly, in bounded memory', async () => {
+    const path = join(dir, 'rollout-huge.jsonl');
+    const out = createWriteStream(path);
+    out.write(`${rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' })}\n`);
+    out.write('{"timestamp":"2026-11-24T15:07:08.369Z","type":"response_item","payload":{"type":"message","content":"');
+    const block = Buffer.alloc(8 * 1024 * 1024, 0x41);
+    for (let written = 0; written < 500 * 1024 * 1024; written += block.length) {
+      if (!out.write(block)) await once(out, 'drain');
+    }
+    out.end('"}}\n');
+    await once(out, 'finish');
+    const rssBefore = process.memoryUsage().rss;
+    const e = (await analyzeTraces([path], { now: 0 }).catch((x: unknown) => x)) as TraceInputError;
+    expect(e).toBeInstanceOf(TraceInputError);
+    expect(e.position).toBe('2');
+    expect(e.message).toMatch(/longer than 64 MiB/);
+    // The reader holds a bounded head of the line, not the line: well under the line's size.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 1024 * 1024);
+    rmSync(path);
+  }, 60_000);
+
+  it('a single OTLP line of 500 MB: an error, not an out-of-memory', async () => {
+    const path = join(dir, 'otlp-huge.json');
+    const out = createWriteStream(path);
+    out.write('{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"stall_why.turn","attributes":[{"key":"blob","value":{"stringValue":"');
+    const block = Buffer.alloc(8 * 1024 * 1024, 0x42);
+    for (let written = 0; written < 500 * 1024 * 1024; written += block.length) {
+      if (!out.write(block)) await once(out, 'drain');
+    }
+    out.end('"}}]}]}]}]}\n');
+    await once(out, 'finish');
+    const e = (await analyzeTraces([path], { now: 0 }).catch((x: unknown) => x)) as TraceInputError;
+    expect(e).toBeInstanceOf(TraceInputError);
+    expect(e.position).toMatch(/^@\d+$/);
+    expect(e.message).toMatch(/larger than 64 MiB/);
+    rmSync(path);
+  }, 60_000);
+});
