@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 
 /**
  * The real Codex app-server (native binary, so signals reach it), wrapped by the built
@@ -12,7 +13,6 @@ import { join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'packages', 'viewer-cli', 'bin', 'stall-why.js');
-const RECORD_CLI = process.env.TMP_CLI ?? CLI;
 export const CODEX = join(REPO, 'node_modules', '@openai', 'codex-linux-x64', 'vendor', 'x86_64-unknown-linux-musl', 'bin', 'codex');
 
 export interface JsonRpcMessage {
@@ -76,7 +76,7 @@ export class CodexUnderRecord {
       ...this.options.config,
     };
     const args = [
-      RECORD_CLI, 'record', '--out', this.outDir,
+      CLI, 'record', '--out', this.outDir,
       '--upstream', `127.0.0.1:${port}=${this.options.apiOrigin}`,
       ...(this.options.lingerSeconds ? ['--linger', String(this.options.lingerSeconds)] : []),
       '--', CODEX, 'app-server',
@@ -217,13 +217,14 @@ export interface JudgedTurn {
  * `aheadMs` moves the judged moment forward (`--now`), so a stall is judged as it will look once
  * it has lasted past the stuck threshold, without the test waiting for it.
  */
-export function judge(dir: string, aheadMs = 0): { turns: JudgedTurn[]; raw: string; code: number | null } {
-  const args = [process.env.TMP_JUDGE ?? CLI, dir, '--json'];
-  if (aheadMs > 0) args.push('--now', String(Date.now() + aheadMs));
+export function judge(dir: string, aheadMs = 0): { turns: JudgedTurn[]; raw: string; code: number | null; nowMs: number } {
+  const nowMs = Date.now() + aheadMs;
+  const args = [CLI, dir, '--json'];
+  if (aheadMs > 0) args.push('--now', String(nowMs));
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
   if (r.status === 2 || !r.stdout.trim()) throw new Error(`stall-why ${dir} --json failed (${r.status}): ${r.stderr}`);
   const report = JSON.parse(r.stdout) as { turns: JudgedTurn[] };
-  return { turns: report.turns, raw: r.stdout, code: r.status };
+  return { turns: report.turns, raw: r.stdout, code: r.status, nowMs };
 }
 
 export function turnOf(report: { turns: JudgedTurn[] }, turnId: string): JudgedTurn | undefined {
@@ -245,15 +246,33 @@ export async function judgeWhileLive(
   options: { aheadMs?: number; timeoutMs?: number } = {},
 ): Promise<{ turns: JudgedTurn[]; raw: string }> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
-  let last: { turns: JudgedTurn[]; raw: string } = { turns: [], raw: '' };
+  let last: { turns: JudgedTurn[]; raw: string; nowMs?: number } = { turns: [], raw: '' };
   for (;;) {
     try {
       last = judge(dir, options.aheadMs);
-      if (settled(last)) return last;
+      if (settled(last)) break;
     } catch (error) {
       last = { turns: [], raw: String(error) };
     }
-    if (Date.now() > deadline) return last;
+    if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 300));
   }
+  keepSnapshot(dir, last);
+  return last;
+}
+
+/**
+ * With STALL_WHY_E2E_SNAPSHOT=<dir>, copies the recording as it was when judged, with the judged
+ * moment and what was said about it, to <dir>/<scenario>/ (how test/e2e/recordings/ was made).
+ */
+function keepSnapshot(dir: string, judged: { turns: JudgedTurn[]; nowMs?: number }): void {
+  const root = process.env.STALL_WHY_E2E_SNAPSHOT;
+  const name = expect.getState().currentTestName;
+  if (!root || !name) return;
+  const slug = name.split(' > ').pop()!.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const target = join(root, slug);
+  rmSync(target, { recursive: true, force: true });
+  cpSync(dir, join(target, 'recording'), { recursive: true });
+  const turns = judged.turns.map(({ threadId, turnId, status, verdict }) => ({ threadId, turnId, status, verdict }));
+  writeFileSync(join(target, 'judged.json'), `${JSON.stringify({ scenario: name, codexVersion: '0.169.0', nowMs: judged.nowMs, turns }, null, 2)}\n`);
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // `stall-why record` as a subprocess: the built CLI, wrapping real child processes.
-const CLI = process.env.TMP_CLI ?? join(import.meta.dirname, '..', 'bin', 'stall-why.js');
+const CLI = join(import.meta.dirname, '..', 'bin', 'stall-why.js');
 const dirs: string[] = [];
 function recordingDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'stall-why-record-'));

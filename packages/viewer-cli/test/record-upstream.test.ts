@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The upstream proxy of `stall-why record`, run by the built CLI around `cat` (which keeps it alive
 // while the test talks to the proxy), in front of a real loopback origin.
-const CLI = process.env.TMP_CLI ?? join(import.meta.dirname, '..', 'bin', 'stall-why.js');
+const CLI = join(import.meta.dirname, '..', 'bin', 'stall-why.js');
 const SECRET = 'sk-test-secret-must-not-be-recorded';
 const BIG_DOWNLOAD = 8 * 1024 * 1024;
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_MAX_LINE_BYTES } from '../record/line-scanner.js';
-import { runRecordSession, type RecordOutcome } from '../record/record-session.js';
+import type { RecordOutcome } from '../record/record-session.js';
 import { parseUpstreamRoute, type UpstreamRoute } from '../record/upstream-route.js';
 
 interface RecordFlags {
@@ -36,6 +36,8 @@ export function registerRecordCommand(program: Command): void {
     .argument('<command...>', 'the server command, after --')
     .addHelpText('after', EXAMPLES)
     .action(async (command: string[], flags: RecordFlags) => {
+      // Loaded here: the OpenTelemetry SDK and the proxies are only needed by this subcommand.
+      const { runRecordSession } = await import('../record/record-session.js');
       const outcome = await runRecordSession({
         out: flags.out,
         command,
