@@ -6,7 +6,7 @@ export { createProgram, VERSION } from './program.js';
 export * from './exit-codes.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { parseMoment, formatClock } from './judged-moment.js';
-export { NEXT_STEPS, nextStep } from './next-steps.js';
+export { NEXT_STEPS, AFTER_END_STEPS, nextStep } from './next-steps.js';
 export { toJsonReport, formatJsonReport, type JsonReport, type JsonTurn } from './json-report.js';
 export { filterReport, type TurnFilter } from './report-filter.js';
 export { shouldColour, type ColourChoiceInput } from './render/colour-choice.js';

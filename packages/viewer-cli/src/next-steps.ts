@@ -52,12 +52,32 @@ export const NEXT_STEPS: Readonly<Record<Verdict, string>> = Object.freeze({
     'recorder, which capture the upstream and protocol phases a rollout cannot.',
 });
 
-/** The next step for a turn: the verdict's advice, prefixed with how the turn ended when it did. */
+/**
+ * Advice for a turn that already ended (completed slowly, failed, interrupted) where the waiting
+ * advice would not fit: nothing is left to wait for, the question is what to do next time.
+ */
+export const AFTER_END_STEPS: Readonly<Partial<Record<Verdict, string>>> = Object.freeze({
+  [VERDICT_BACKEND_STALL]:
+    "the model API went quiet on a request: if it recurs, check the provider's status page and record the upstream " +
+    'with `stall-why record`; retrying the turn usually works.',
+  [VERDICT_TRANSPORT_RETRY]:
+    'the connection to the model API kept failing (the errors are in the evidence): check the network, any proxy and ' +
+    "the provider's rate limits (429/5xx), then retry the turn.",
+  [VERDICT_COMPACTION]: 'compaction took most of the turn: long threads compact slowly; starting a new thread avoids it.',
+  [VERDICT_HYDRATION]:
+    "loading the thread's history took most of the wait: a large history (inline images, long tool output) is slow " +
+    'to read; continuing in a fresh thread avoids it.',
+  [VERDICT_RENDERER_DETACHED]: 'no client was attached to show the turn: resume the thread (thread/resume) to see its result.',
+  [VERDICT_AWAITING_APPROVAL]: 'the turn waited on an approval that never came: make sure the client shows approval prompts.',
+  [VERDICT_TOOL_RUNNING]: 'a tool took most of the turn (the evidence names it): check why that command was slow.',
+});
+
+/** The next step for a turn: the verdict's advice, or for a turn that ended, what to do about it now. */
 export function nextStep(verdict: Verdict, status: TurnState): string {
-  const advice = NEXT_STEPS[verdict];
-  if (verdict === VERDICT_HEALTHY) return advice;
+  if (verdict === VERDICT_HEALTHY) return NEXT_STEPS[VERDICT_HEALTHY];
   if (status === TURN_STATE_COMPLETED || status === TURN_STATE_FAILED || status === TURN_STATE_INTERRUPTED) {
-    return `the turn ${status === TURN_STATE_COMPLETED ? 'completed, slowly' : status}; ${advice}`;
+    const how = status === TURN_STATE_COMPLETED ? 'completed, slowly' : status;
+    return `the turn ${how}; ${AFTER_END_STEPS[verdict] ?? NEXT_STEPS[verdict]}`;
   }
-  return advice;
+  return NEXT_STEPS[verdict];
 }

@@ -1,14 +1,111 @@
+/**
+ * The default command, `stall-why <trace...>`: reads the traces, judges every turn, and prints for
+ * each one that needs attention its verdict, evidence, waterfall and next step (or `--json`), and
+ * optionally writes a Chrome trace.
+ */
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { analyzeTraces, TraceInputError, type Report } from '@stall-why/classifier';
+import { addAnalysisOptions, momentArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
+import { buildChromeTrace } from '../chrome/chrome-export.js';
+import { EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
+import { formatJsonReport } from '../json-report.js';
+import { ProgressLine } from '../progress-line.js';
+import { createPalette } from '../render/palette.js';
+import { shouldColour } from '../render/colour-choice.js';
+import { renderReport } from '../render/report-view.js';
+import { filterReport, noMatchMessage } from '../report-filter.js';
+import { VERSION } from '../version.js';
 
-// Placeholder until the CLI issue lands: the default command, `stall-why <trace...>`.
+interface ExplainOptions extends AnalysisOptionValues {
+  json?: boolean;
+  all?: boolean;
+  now?: number;
+  turn?: string;
+  thread?: string;
+  chrome?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  $ stall-why ~/.codex/sessions/2026/11/24/rollout-2026-11-24T14-52-42-019a.jsonl
+      explain a Codex rollout: what each turn waited on
+  $ stall-why ./flight-recorder --now 2026-11-24T15:00:00Z
+      judge a flight-recorder directory at the moment the freeze was noticed
+  $ stall-why trace.otlp.json --json | jq '.turns[] | select(.status == "stuck")'
+      the machine-readable report
+  $ stall-why ./flight-recorder --turn 019a7e2f-3 --chrome turn.json
+      export one turn's timeline; open turn.json in https://ui.perfetto.dev
+  $ stall-why ./recordings --stuck-after 2m --all
+      call a turn stuck only after 2 minutes of quiet, and show healthy turns too
+
+Exit codes: 0 no turn stuck or failed, 1 at least one stuck or failed, 2 usage or input error.
+Formats: flight-recorder (a directory), otlp-json, codex-rollout, chrome-trace; detected from content.`;
+
 export function registerExplainCommand(program: Command): void {
-  program
-    .argument('[trace...]', 'trace files or directories (flight recorder, OTLP JSON, Codex rollout, Chrome trace)')
-    .action((traces: string[]) => {
-      if (traces.length === 0) {
-        program.help({ error: true });
-      }
-      process.stderr.write('stall-why: explaining traces is not yet implemented\n');
-      process.exitCode = 2;
+  addAnalysisOptions(
+    program
+      .argument('[trace...]', 'trace files or directories (flight recorder, OTLP JSON, Codex rollout, Chrome trace)')
+      .option('--json', 'print the report as JSON on stdout, and nothing else')
+      .option('--all', 'show healthy turns in full instead of one summary line')
+      .option('--now <moment>', 'judge the trace at this moment: ISO-8601 or epoch ms (default: now)', momentArgument)
+      .option('--turn <id>', 'only this turn')
+      .option('--thread <id>', "only this thread's turns")
+      .option('--chrome <file>', 'also write a Chrome trace event file (Perfetto UI, chrome://tracing)'),
+  )
+    .addHelpText('after', EXAMPLES)
+    .action(async (traces: string[], options: ExplainOptions) => {
+      if (traces.length === 0) program.error('error: no trace given: pass a file or directory (stall-why --help shows examples)', { exitCode: EXIT_USAGE });
+      process.exitCode = await explain(traces, options);
     });
+}
+
+async function explain(traces: string[], options: ExplainOptions): Promise<number> {
+  const progress = new ProgressLine({ stream: process.stderr });
+  let report: Report;
+  let spans;
+  try {
+    const analysis = await analyzeTraces(traces, {
+      now: options.now ?? Date.now(),
+      format: options.format,
+      thresholds: thresholdsFrom(options),
+      onProgress: (p) => progress.update(p),
+    });
+    report = analysis.report;
+    spans = analysis.spans;
+  } catch (err) {
+    if (err instanceof TraceInputError) return fail(err.message, false);
+    throw err;
+  } finally {
+    progress.done();
+  }
+
+  const filter = { turnId: options.turn, threadId: options.thread };
+  const filtered = filterReport(report, filter);
+  if (filtered.turns.length === 0 && (filter.turnId !== undefined || filter.threadId !== undefined)) return fail(noMatchMessage(report, filter));
+
+  if (options.chrome !== undefined) {
+    const trace = buildChromeTrace(filtered, spans, { onlyReportedTurns: filtered !== report, otherData: { version: VERSION } });
+    try {
+      await writeFile(options.chrome, JSON.stringify(trace));
+    } catch (err) {
+      return fail(`${options.chrome}: cannot write the Chrome trace: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    process.stderr.write(`stall-why: wrote ${options.chrome} (${trace.traceEvents.length} events); open it in https://ui.perfetto.dev or chrome://tracing\n`);
+  }
+
+  if (options.json) {
+    process.stdout.write(formatJsonReport(filtered));
+  } else {
+    const palette = createPalette(shouldColour({ flag: options.color, env: process.env, isTTY: process.stdout.isTTY === true }));
+    // A pseudo-terminal may report 0 columns: then the default width.
+    const columns = process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+    for (const chunk of renderReport(filtered, { palette, all: options.all, columns })) process.stdout.write(chunk);
+  }
+  return exitCodeFor(filtered);
+}
+
+function fail(message: string, prefix = true): number {
+  process.stderr.write(`${prefix ? 'stall-why: ' : ''}${message}\n`);
+  return EXIT_USAGE;
 }

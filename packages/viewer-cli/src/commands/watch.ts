@@ -1,12 +1,118 @@
+/**
+ * `stall-why watch <dir>`: a live view of a flight-recorder directory. On a TTY it redraws an
+ * alternate screen every interval, stuck turns on top, and restores the terminal on Ctrl-C or
+ * SIGTERM. When stdout is not a TTY it prints the report each time it changes (a turn appears,
+ * changes status or verdict, or shows new activity), with `--json` as one JSON line per change.
+ */
+import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { analyzeTraces, TraceInputError, type Report } from '@stall-why/classifier';
+import { addAnalysisOptions, durationArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
+import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { toJsonReport } from '../json-report.js';
+import { formatClock } from '../judged-moment.js';
+import { createPalette } from '../render/palette.js';
+import { shouldColour } from '../render/colour-choice.js';
+import { renderWatchView, watchSignature } from '../render/watch-view.js';
+import { TerminalScreen } from '../terminal-screen.js';
 
-// Placeholder until its issue lands: registered so `--help` lists it.
+interface WatchOptions extends AnalysisOptionValues {
+  interval: number;
+  json?: boolean;
+}
+
+/** Default refresh interval. */
+export const DEFAULT_WATCH_INTERVAL_MS = 1_000;
+
+const EXAMPLES = `
+Examples:
+  $ stall-why watch ./flight-recorder
+      live view, refreshed every second; Ctrl-C leaves the terminal as it was
+  $ stall-why watch ./flight-recorder --interval 5s --stuck-after 2m
+      refresh every 5 seconds; call a turn stuck after 2 minutes of quiet
+  $ stall-why watch ./flight-recorder --json > changes.ndjson
+      not a terminal: one JSON report per change, one per line`;
+
 export function registerWatchCommand(program: Command): void {
-  program
-    .command('watch')
-    .description('(not yet implemented)')
-    .action(() => {
-      process.stderr.write('stall-why watch: not yet implemented\n');
-      process.exitCode = 2;
+  addAnalysisOptions(
+    program
+      .command('watch')
+      .description('live view of a flight-recorder directory: stuck turns on top, refreshed every second')
+      .argument('<dir>', 'the flight-recorder directory (or any trace path) to watch')
+      .option('--interval <duration>', 'time between refreshes (default 1s)', durationArgument, DEFAULT_WATCH_INTERVAL_MS)
+      .option('--json', 'when stdout is not a terminal: one JSON report per line, per change'),
+  )
+    .addHelpText('after', EXAMPLES)
+    .action(async (dir: string, options: WatchOptions) => {
+      process.exitCode = await watch(dir, options);
     });
+}
+
+async function watch(dir: string, options: WatchOptions): Promise<number> {
+  try {
+    await stat(dir);
+  } catch (err) {
+    process.stderr.write(`stall-why: ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'cannot read'}\n`);
+    return EXIT_USAGE;
+  }
+  const interval = Math.max(50, options.interval);
+  const tty = process.stdout.isTTY === true;
+  const palette = createPalette(shouldColour({ flag: options.color, env: process.env, isTTY: tty }));
+  const screen = tty ? new TerminalScreen(process.stdout) : undefined;
+  const title = `stall-why watch ${dir} · every ${interval / 1000}s · Ctrl-C to quit`;
+  let lastSignature: string | undefined;
+  let lastProblem: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const refresh = async (): Promise<void> => {
+    let report: Report | undefined;
+    let problem: string | undefined;
+    try {
+      const analysis = await analyzeTraces([dir], { now: Date.now(), format: options.format, thresholds: thresholdsFrom(options) });
+      report = analysis.report;
+    } catch (err) {
+      // A segment caught mid-write reads as corrupt for one refresh: say so and keep watching.
+      problem = err instanceof TraceInputError ? err.message : `cannot read: ${(err as Error).message.split('\n')[0]}`;
+    }
+    if (stopped) return;
+    if (screen) {
+      const empty: Report = { judgedAt: new Date().toISOString(), turns: [], sources: [] };
+      screen.draw(renderWatchView(report ?? empty, { palette, title, columns: process.stdout.columns || undefined, rows: process.stdout.rows || undefined, problem }));
+    } else if (problem !== undefined) {
+      if (problem !== lastProblem) process.stderr.write(`stall-why: ${problem}\n`);
+    } else if (report) {
+      const signature = watchSignature(report);
+      if (signature !== lastSignature) {
+        lastSignature = signature;
+        process.stdout.write(options.json ? `${JSON.stringify(toJsonReport(report))}\n` : nonTtyBlock(report, title, palette));
+      }
+    }
+    lastProblem = problem;
+  };
+
+  return new Promise<number>((resolve) => {
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      screen?.leave();
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(EXIT_OK);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    screen?.enter();
+    const loop = async (): Promise<void> => {
+      await refresh();
+      if (!stopped) timer = setTimeout(loop, interval);
+    };
+    void loop();
+  });
+}
+
+function nonTtyBlock(report: Report, title: string, palette: ReturnType<typeof createPalette>): string {
+  const lines = renderWatchView(report, { palette, title });
+  return `── ${report.judgedAt.slice(0, 10)} ${formatClock(Date.parse(report.judgedAt))} ──\n${lines.slice(1).join('\n')}\n\n`;
 }

@@ -43,7 +43,8 @@ export function renderWatchView(report: Report, options: WatchViewOptions): stri
     if (waitingTurn) lines.push('', ...renderTurn(turn, { judgedAtMs, palette, columns: options.columns, maxPhases: 8 }));
     else lines.push(renderVerdictLine(turn, palette));
   }
-  if (options.rows !== undefined && lines.length > options.rows) {
+  // A pseudo-terminal may report 0 rows: treat anything implausible as unknown.
+  if (options.rows !== undefined && options.rows >= 5 && lines.length > options.rows) {
     const cut = lines.length - options.rows + 1;
     return [...lines.slice(0, options.rows - 1), palette.dim(`… ${cut} more lines (make the terminal taller)`)];
   }

@@ -42,31 +42,63 @@ export function renderWaterfall(phases: readonly PhaseBar[], options: WaterfallO
   const axis = timeAxis(phases, judgedAtMs, barWidth);
   const lines = [`${pad}${palette.dim(`${'phases'.padEnd(labelWidth)} ${axis.header}`)}`];
 
-  const shown = pickRows(phases, options.maxRows ?? 14);
+  const { rows, markers } = foldMilestones(phases);
+  const shown = pickRows(rows, options.maxRows ?? 14);
   for (const phase of shown) {
     const label = fit(`${'  '.repeat(Math.min(phase.depth, 3))}${phase.label}`, labelWidth);
     const from = axis.column(phase.startMs);
-    const cells = new Array<string>(barWidth).fill(' ');
+    const bar = new BarCells(barWidth);
     let note: string;
     if (phase.kind === 'point') {
-      cells[from] = palette.dim(POINT);
+      bar.set(from, POINT, palette.dim);
       note = '';
     } else if (phase.endMs === null) {
-      for (let c = from; c < barWidth - 1; c++) cells[c] = palette.open(OPEN);
-      cells[barWidth - 1] = palette.open(OPEN_END);
+      for (let c = from; c < barWidth - 1; c++) bar.set(c, OPEN, palette.open);
+      bar.set(barWidth - 1, OPEN_END, palette.open);
       note = palette.open(`open ${formatDuration(judgedAtMs - phase.startMs)}`);
     } else {
       const to = Math.max(from + 1, axis.column(phase.endMs, true));
-      for (let c = from; c < to; c++) cells[c] = palette.closed(CLOSED);
+      for (let c = from; c < to; c++) bar.set(c, CLOSED, palette.closed);
       note = palette.dim(formatDuration(phase.endMs - phase.startMs));
     }
-    if (axis.breakColumn !== undefined) cells[axis.breakColumn] = palette.dim(BREAK);
-    lines.push(`${pad}${label} ${cells.join('')} ${note}`.trimEnd());
+    for (const ms of markers.get(phase) ?? []) bar.set(axis.column(ms), POINT, palette.bold);
+    if (axis.breakColumn !== undefined) bar.set(axis.breakColumn, BREAK, palette.dim);
+    lines.push(`${pad}${label} ${bar.render()} ${note}`.trimEnd());
   }
-  if (shown.length < phases.length) {
-    lines.push(`${pad}${palette.dim(`… ${phases.length - shown.length} more phases not drawn (--json lists them all)`)}`);
+  if (shown.length < rows.length) {
+    lines.push(`${pad}${palette.dim(`… ${rows.length - shown.length} more phases not drawn (--json lists them all)`)}`);
   }
   return lines;
+}
+
+type Paint = (text: string) => string;
+const unpainted: Paint = (text) => text;
+
+/** One row's bar: a character and a style per column, painted in runs so a bar costs one escape pair, not one per cell. */
+class BarCells {
+  private readonly chars: string[];
+  private readonly paints: Paint[];
+
+  constructor(width: number) {
+    this.chars = new Array<string>(width).fill(' ');
+    this.paints = new Array<Paint>(width).fill(unpainted);
+  }
+
+  set(column: number, char: string, paint: Paint): void {
+    this.chars[column] = char;
+    this.paints[column] = paint;
+  }
+
+  render(): string {
+    let out = '';
+    for (let start = 0; start < this.chars.length; ) {
+      let end = start + 1;
+      while (end < this.chars.length && this.paints[end] === this.paints[start]) end++;
+      out += this.paints[start](this.chars.slice(start, end).join(''));
+      start = end;
+    }
+    return out;
+  }
 }
 
 interface TimeAxis {
@@ -122,6 +154,30 @@ function timeAxis(phases: readonly PhaseBar[], judgedAtMs: number, width: number
 function fitHeader(left: string, rights: readonly string[], max: number): string {
   const right = rights.find((r) => left.length + r.length <= max) ?? rights[rights.length - 1];
   return `${left}${right}`;
+}
+
+/**
+ * Point phases nested in a span (an attempt's request_sent, headers, first_event, ...) are drawn
+ * as `◆` on their parent's row rather than on rows of their own: that keeps the waterfall compact
+ * while still showing where each milestone fell. Top-level points keep their rows.
+ */
+function foldMilestones(phases: readonly PhaseBar[]): { rows: PhaseBar[]; markers: Map<PhaseBar, number[]> } {
+  const rows: PhaseBar[] = [];
+  const markers = new Map<PhaseBar, number[]>();
+  const openSpans: PhaseBar[] = [];
+  for (const phase of phases) {
+    while (openSpans.length > 0 && openSpans[openSpans.length - 1].depth >= phase.depth) openSpans.pop();
+    const parent = openSpans[openSpans.length - 1];
+    if (phase.kind === 'point' && phase.depth >= 2 && parent !== undefined && parent.kind === 'span') {
+      const list = markers.get(parent);
+      if (list) list.push(phase.startMs);
+      else markers.set(parent, [phase.startMs]);
+      continue;
+    }
+    rows.push(phase);
+    if (phase.kind === 'span') openSpans.push(phase);
+  }
+  return { rows, markers };
 }
 
 /** Keeps open and top-level phases first when there are too many rows, then restores start order. */

@@ -1,0 +1,61 @@
+/**
+ * Options that `stall-why <trace...>` and `stall-why watch` share: the input format and the
+ * classifier's thresholds, each parsed with a one-line error for a bad value.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DEFAULT_THRESHOLDS, TRACE_FORMATS, type Thresholds, type TraceFormat } from '@stall-why/classifier';
+import { formatDuration, parseDuration } from './duration.js';
+import { parseMoment } from './judged-moment.js';
+
+export interface AnalysisOptionValues {
+  format?: TraceFormat;
+  stuckAfter?: number;
+  slowPhase?: number;
+  slowHydration?: number;
+  rendererGrace?: number;
+  dominantShare?: number;
+  color: boolean;
+}
+
+/** commander parser for a duration option: `90s`, `2m`, `1500` (ms). */
+export function durationArgument(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError(`not a duration: use e.g. 90s, 2m, 1h30m, 250ms or milliseconds`);
+  return ms;
+}
+
+/** commander parser for `--now`: ISO-8601 or epoch milliseconds. */
+export function momentArgument(value: string): number {
+  const ms = parseMoment(value);
+  if (ms === undefined) throw new InvalidArgumentError('not a moment: use ISO-8601 (2026-11-24T14:52:42Z) or epoch milliseconds');
+  return ms;
+}
+
+function shareArgument(value: string): number {
+  const share = Number(value);
+  if (!Number.isFinite(share) || share < 0 || share > 1) throw new InvalidArgumentError('not a share: use a number from 0 to 1, e.g. 0.5');
+  return share;
+}
+
+/** Adds `--format`, the threshold options and `--no-color` to a command. */
+export function addAnalysisOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--format <format>', 'read every input as this format instead of detecting it').choices(TRACE_FORMATS))
+    .option('--stuck-after <duration>', `an open turn quiet this long is stuck (default ${formatDuration(DEFAULT_THRESHOLDS.stuckAfterMs)})`, durationArgument)
+    .option('--slow-phase <duration>', `least time a phase must take to be named the cause of a delay (default ${formatDuration(DEFAULT_THRESHOLDS.slowPhaseMs)})`, durationArgument)
+    .option('--slow-hydration <duration>', `a hydration outside a turn is reported when it took this long (default ${formatDuration(DEFAULT_THRESHOLDS.slowHydrationMs)})`, durationArgument)
+    .option('--renderer-grace <duration>', `a renderer that detached less than this ago may come back (default ${formatDuration(DEFAULT_THRESHOLDS.rendererGraceMs)})`, durationArgument)
+    .option('--dominant-share <share>', `share of a turn a phase must take to dominate it (default ${DEFAULT_THRESHOLDS.dominantShare})`, shareArgument)
+    .option('--no-color', 'no colour, even on a terminal (NO_COLOR is honoured too)');
+}
+
+/** The threshold overrides the options asked for. */
+export function thresholdsFrom(values: AnalysisOptionValues): Partial<Thresholds> {
+  const out: { -readonly [K in keyof Thresholds]?: number } = {};
+  if (values.stuckAfter !== undefined) out.stuckAfterMs = values.stuckAfter;
+  if (values.slowPhase !== undefined) out.slowPhaseMs = values.slowPhase;
+  if (values.slowHydration !== undefined) out.slowHydrationMs = values.slowHydration;
+  if (values.rendererGrace !== undefined) out.rendererGraceMs = values.rendererGrace;
+  if (values.dominantShare !== undefined) out.dominantShare = values.dominantShare;
+  return out;
+}
