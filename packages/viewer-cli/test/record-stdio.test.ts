@@ -96,6 +96,18 @@ describe('stall-why record: stdio passthrough', () => {
     expect(digest).toBe(sha(run.stdout));
   });
 
+  it('keeps draining the server when the client stops reading (EPIPE), so the server finishes', async () => {
+    const script = "const b=Buffer.alloc(1<<20,120);let n=0;const w=()=>{while(n<32){n++;if(!process.stdout.write(b))return process.stdout.once('drain',w)}process.stderr.write('server wrote all\\n')};w()";
+    const child = spawn(process.execPath, [CLI, 'record', '--out', recordingDir(), '--', process.execPath, '-e', script], { stdio: 'pipe' });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c));
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.stdin.end();
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    expect(err).toContain('server wrote all');
+    expect(code).toBe(0);
+  });
+
   it("passes the server's stderr through and gives its exit code", async () => {
     const run = await runRecord([process.execPath, '-e', "process.stderr.write('server says hello\\n'); process.exitCode = 7"]);
     expect(run.code).toBe(7);

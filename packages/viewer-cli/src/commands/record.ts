@@ -55,7 +55,6 @@ export function registerRecordCommand(program: Command): void {
 
 /** Ends record the way the server ended: same exit code, or the same signal raised again. */
 async function exitLike(outcome: RecordOutcome): Promise<void> {
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   if (outcome.signal) {
     process.kill(process.pid, outcome.signal);
     // Still here (the signal is ignored in this process): exit with the shell's 128+n.

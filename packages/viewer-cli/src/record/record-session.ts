@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { fstatSync, mkdirSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
@@ -113,7 +114,8 @@ function superviseServer(options: RecordSessionOptions, observer: CodexJsonRpcOb
       onLine: (line, timeMs) => observer.observeLine('client->server', line, timeMs),
       onSourceEnd: () => clientLeft('eof'),
     });
-    const toClient = new StdioRelay(child.stdout, process.stdout, {
+    const clientOut = openClientOutput();
+    const toClient = new StdioRelay(child.stdout, clientOut, {
       ...scan,
       onLine: (line, timeMs) => observer.observeLine('server->client', line, timeMs),
       onSinkError: () => {
@@ -144,8 +146,42 @@ function superviseServer(options: RecordSessionOptions, observer: CodexJsonRpcOb
       process.stdin.pause();
       process.stdin.unref?.();
       reportCounts(toServer, toClient);
-      resolve(outcome);
+      void drained(clientOut).then(() => resolve(outcome));
     }
+  });
+}
+
+/**
+ * Where the server's output goes. Node makes `process.stdout` blocking when it is a pipe, so one
+ * slow read by the client would stall record's whole event loop (the upstream proxy and the
+ * recorder with it). A non-blocking socket on fd 1 keeps backpressure per stream instead.
+ */
+function openClientOutput(): Writable {
+  try {
+    const stat = fstatSync(1);
+    if (stat.isFIFO() || stat.isSocket()) return new Socket({ fd: 1, readable: false, writable: true });
+  } catch {
+    // fd 1 closed or unknown: fall back to process.stdout, whose errors the relay handles.
+  }
+  return process.stdout;
+}
+
+/** Longest wait for the client to take the server's last bytes before record exits. */
+const FINAL_DRAIN_MS = 5_000;
+
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (out === process.stdout) {
+      out.write('', () => resolve());
+      return;
+    }
+    const timer = setTimeout(resolve, FINAL_DRAIN_MS);
+    timer.unref();
+    out.once('error', () => resolve());
+    out.end(() => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 
