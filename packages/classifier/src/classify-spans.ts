@@ -55,6 +55,8 @@ export class SpanClassifier {
     const spans: RecordedSpan[] = [];
     for (const thread of threads) {
       for (const turn of thread.turns.values()) {
+        // Judged at a moment before the turn began (replaying a recording): it does not exist yet.
+        if (Math.min(turn.turnSpan?.startTimeMs ?? Infinity, turn.firstMs) > this.options.now) continue;
         turns.push(judgeTurn(turn, thread, context));
         if (turn.turnSpan) spans.push(turn.turnSpan);
         spans.push(...turn.spans.values());

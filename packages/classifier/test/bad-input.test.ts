@@ -27,6 +27,20 @@ async function failure(name: string, content: string | Buffer, format?: 'otlp-js
   return e;
 }
 
+/** Streams a file whose second part is one line of `mb` MiB, then returns its path. */
+async function hugeLineFile(name: string, before: string, fill: number, after: string, mb = 500): Promise<string> {
+  const path = join(dir, name);
+  const out = createWriteStream(path);
+  out.write(before);
+  const block = Buffer.alloc(8 * 1024 * 1024, fill);
+  for (let written = 0; written < mb * 1024 * 1024; written += block.length) {
+    if (!out.write(block)) await once(out, 'drain');
+  }
+  out.end(after);
+  await once(out, 'finish');
+  return path;
+}
+
 const rolloutLine = (type: string, payload: object, ts = '2026-11-24T15:07:08.369Z'): string =>
   JSON.stringify({ timestamp: ts, ordinal: 0, type, payload });
 
@@ -107,16 +121,12 @@ describe('bad input', () => {
   });
 
   it('a line of 500 MB: an error at that line, quickly, in bounded memory', async () => {
-    const path = join(dir, 'rollout-huge.jsonl');
-    const out = createWriteStream(path);
-    out.write(`${rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' })}\n`);
-    out.write('{"timestamp":"2026-11-24T15:07:08.369Z","type":"response_item","payload":{"type":"message","content":"');
-    const block = Buffer.alloc(8 * 1024 * 1024, 0x41);
-    for (let written = 0; written < 500 * 1024 * 1024; written += block.length) {
-      if (!out.write(block)) await once(out, 'drain');
-    }
-    out.end('"}}\n');
-    await once(out, 'finish');
+    const path = await hugeLineFile(
+      'rollout-huge.jsonl',
+      `${rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' })}\n{"timestamp":"2026-11-24T15:07:08.369Z","type":"response_item","payload":{"type":"message","content":"`,
+      0x41,
+      '"}}\n',
+    );
     const rssBefore = process.memoryUsage().rss;
     const e = (await analyzeTraces([path], { now: 0 }).catch((x: unknown) => x)) as TraceInputError;
     expect(e).toBeInstanceOf(TraceInputError);
@@ -128,15 +138,12 @@ describe('bad input', () => {
   }, 60_000);
 
   it('a single OTLP line of 500 MB: an error, not an out-of-memory', async () => {
-    const path = join(dir, 'otlp-huge.json');
-    const out = createWriteStream(path);
-    out.write('{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"stall_why.turn","attributes":[{"key":"blob","value":{"stringValue":"');
-    const block = Buffer.alloc(8 * 1024 * 1024, 0x42);
-    for (let written = 0; written < 500 * 1024 * 1024; written += block.length) {
-      if (!out.write(block)) await once(out, 'drain');
-    }
-    out.end('"}}]}]}]}]}\n');
-    await once(out, 'finish');
+    const path = await hugeLineFile(
+      'otlp-huge.json',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"stall_why.turn","attributes":[{"key":"blob","value":{"stringValue":"',
+      0x42,
+      '"}}]}]}]}]}\n',
+    );
     const e = (await analyzeTraces([path], { now: 0 }).catch((x: unknown) => x)) as TraceInputError;
     expect(e).toBeInstanceOf(TraceInputError);
     expect(e.position).toMatch(/^@\d+$/);

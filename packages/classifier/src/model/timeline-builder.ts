@@ -24,7 +24,8 @@ export interface TimelineLimits {
   readonly maxSpansPerTurn: number;
   /**
    * Most phase spans kept across all turns; beyond it the oldest ended turns are handed to
-   * `onEvict` (judged then, with what was read so far) and forgotten. Default 300 000.
+   * `onEvict` (judged then, with what was read so far) and forgotten. Default 10 000 (about
+   * 20 MB of heap: a retained span costs about 2 KB).
    */
   readonly maxRetainedSpans: number;
   /** Most spans held while their turn is not known yet (no turn id, parent not seen). Default 50 000. */
@@ -33,7 +34,7 @@ export interface TimelineLimits {
 
 export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
   maxSpansPerTurn: 5_000,
-  maxRetainedSpans: 300_000,
+  maxRetainedSpans: 10_000,
   maxPendingSpans: 50_000,
 });
 
@@ -235,7 +236,10 @@ export class TimelineBuilder {
       thread.turns.delete(turn.turnId ?? '');
       this.retained -= turn.spans.size;
       for (const key of turn.spans.keys()) this.parentTurn.delete(key);
-      if (turn.turnSpan) this.parentTurn.delete(spanKey(turn.turnSpan));
+      if (turn.turnSpan) {
+        this.parentTurn.delete(spanKey(turn.turnSpan));
+        if (this.traceTurn.get(turn.turnSpan.traceId) === turn) this.traceTurn.delete(turn.turnSpan.traceId);
+      }
     }
   }
 

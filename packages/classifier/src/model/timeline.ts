@@ -61,5 +61,15 @@ export function newerRecord(a: RecordedSpan, b: RecordedSpan): RecordedSpan {
 // end record lost to attribute limits. Keep both, the end record's winning.
 function mergeAttributes(a: RecordedSpan, b: RecordedSpan, base: RecordedSpan = a): RecordedSpan {
   if (a.attributes === b.attributes) return base;
+  // The usual case: the end record holds every attribute of the start record and more.
+  const other = base === a ? b : a;
+  let count = 0;
+  for (const key in other.attributes) {
+    if (!(key in base.attributes)) {
+      count++;
+      break;
+    }
+  }
+  if (count === 0) return base;
   return { ...base, attributes: { ...a.attributes, ...b.attributes } };
 }

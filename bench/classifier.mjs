@@ -1,0 +1,231 @@
+// Classifier import benchmark: MB/s, spans/s and peak RSS of `analyzeTraces` on
+//   - a 1 GB OTLP JSON-lines file (Collector file-exporter shape),
+//   - a 300 MB Codex rollout bloated with inline base64 images and long tool outputs,
+//   - a flight-recorder directory of 1M spans (written by @stall-why/instrument's FlightRecorderProcessor),
+// each against references on the same file in the same run: per-line JSON.parse (Buffer.indexOf line
+// split) and jq (Debian package). Every measurement runs in its own child process; node children
+// report process.resourceUsage().maxRSS, jq is measured with /usr/bin/time.
+//
+//   npm run build && node bench/classifier.mjs [--scale 0.1]
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const self = fileURLToPath(import.meta.url);
+const MB = 1024 * 1024;
+
+// --- child modes -------------------------------------------------------------------------------
+if (process.argv[2] === '--child') {
+  const [, , , mode, path] = process.argv;
+  // Modules load before the clock starts: the numbers are reading and judging, not Node's start-up.
+  const { analyzeTraces } = await import('@stall-why/classifier');
+  const { readFlightRecords } = await import('@stall-why/flight-record');
+  const t0 = process.hrtime.bigint();
+  let spans = 0;
+  if (mode === 'ours') {
+    const { report } = await analyzeTraces([path], { now: Date.parse('2030-01-01T00:00:00Z') });
+    spans = report.sources.reduce((n, s) => n + s.spans, 0);
+    process.stderr.write(`turns judged: ${report.turns.length}\n`);
+  } else if (mode === 'jsonparse') {
+    const { open } = await import('node:fs/promises');
+    const h = await open(path, 'r');
+    const chunk = Buffer.allocUnsafe(2 * MB);
+    let carry = [];
+    let pos = 0;
+    const line = (b) => { if (b.length) { JSON.parse(b.toString('utf8')); spans++; } };
+    for (;;) {
+      const { bytesRead } = await h.read(chunk, 0, chunk.length, pos);
+      if (!bytesRead) break;
+      pos += bytesRead;
+      const v = chunk.subarray(0, bytesRead);
+      let from = 0;
+      for (let nl; (nl = v.indexOf(10, from)) >= 0; from = nl + 1) {
+        if (carry.length) { carry.push(v.subarray(from, nl)); line(Buffer.concat(carry)); carry = []; } else line(v.subarray(from, nl));
+      }
+      if (from < bytesRead) carry.push(Buffer.from(v.subarray(from)));
+    }
+    if (carry.length) line(Buffer.concat(carry));
+    await h.close();
+  } else if (mode === 'rawreader') {
+    for await (const _ of readFlightRecords(path)) spans++;
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  process.stdout.write(JSON.stringify({ ms, spans, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
+  process.exit(0);
+}
+
+// --- generators ----------------------------------------------------------------------------------
+const scaleArg = process.argv.indexOf('--scale');
+const scale = scaleArg > 0 ? Number(process.argv[scaleArg + 1]) : 1;
+const dir = mkdtempSync(join(tmpdir(), 'stall-why-bench-'));
+const hex = (n, w) => n.toString(16).padStart(w, '0');
+
+function writeChunked(path, targetBytes, next) {
+  const fd = openSync(path, 'w');
+  let written = 0;
+  let buf = [];
+  let size = 0;
+  while (written + size < targetBytes) {
+    const s = next();
+    buf.push(s);
+    size += s.length;
+    if (size > 8 * MB) { writeSync(fd, buf.join('')); written += size; buf = []; size = 0; }
+  }
+  if (buf.length) writeSync(fd, buf.join(''));
+  closeSync(fd);
+  return statSync(path).size;
+}
+
+// OTLP: turns of ~60 phase spans (attempts with milestones, items, tool calls), 256 spans a line.
+function otlpFile(path, bytes) {
+  let turn = 0;
+  let t = Date.parse('2026-11-24T00:00:00Z') * 1e6;
+  const attr = (k, v) => (typeof v === 'number' ? `{"key":"${k}","value":{"intValue":"${v}"}}` : `{"key":"${k}","value":{"stringValue":"${v}"}}`);
+  const span = (trace, id, parent, name, start, end, extra) =>
+    `{"traceId":"${trace}","spanId":"${id}","parentSpanId":"${parent}","name":"${name}","kind":1,"startTimeUnixNano":"${start}","endTimeUnixNano":"${end}",` +
+    `"attributes":[${[attr('gen_ai.conversation.id', `thread-${turn % 97}`), attr('stall_why.turn.id', `turn-${turn}`), attr('stall_why.source', 'api'), ...extra].join(',')}],"status":{"code":0}}`;
+  const turnSpans = () => {
+    turn++;
+    const trace = hex(turn, 32);
+    let n = 0;
+    const id = () => hex(turn * 256 + ++n, 16);
+    const root = id();
+    const start = t;
+    const out = [];
+    for (let a = 1; a <= 3; a++) {
+      const att = id();
+      const s = t + a * 1e9;
+      out.push(span(trace, att, root, 'stall_why.upstream.attempt', s, s + 8e8, [attr('stall_why.upstream.attempt', a), attr('http.request.method', 'POST'), attr('url.path', '/v1/responses'), attr('http.response.status_code', 200)]));
+      for (const m of ['request_sent', 'headers', 'first_byte', 'first_event', 'stream_end']) out.push(span(trace, id(), att, `stall_why.upstream.${m}`, s + 1e7, s + 1e7, [attr('stall_why.phase.kind', 'point')]));
+      for (let i = 0; i < 8; i++) out.push(span(trace, id(), root, 'stall_why.item', s + i * 1e7, s + i * 1e7 + 5e6, [attr('stall_why.item.type', i % 2 ? 'reasoning' : 'agentMessage'), attr('stall_why.item.id', `item_${turn}_${a}_${i}`)]));
+      out.push(span(trace, id(), root, 'stall_why.tool.call', s + 8.5e8, s + 9e8, [attr('gen_ai.tool.name', 'exec_command'), attr('gen_ai.tool.call.id', `call_${turn}_${a}`)]));
+      out.push(span(trace, id(), root, 'http.client.request', s, s + 1e6, [attr('http.request.method', 'POST')]));
+    }
+    t += 5e9;
+    out.unshift(span(trace, root, '', 'stall_why.turn', start, t, [attr('stall_why.turn.status', 'completed')]));
+    return out;
+  };
+  let pending = [];
+  return writeChunked(path, bytes, () => {
+    while (pending.length < 256) pending.push(...turnSpans());
+    const batch = pending.splice(0, 256);
+    return `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bench"}}]},"scopeSpans":[{"scope":{"name":"@stall-why/instrument"},"spans":[${batch.join(',')}]}]}]}\n`;
+  });
+}
+
+// Rollout: per turn, a user message with a ~1.5 MB inline image, a tool call with ~600 KB of output,
+// an assistant message and the bookkeeping lines Codex writes.
+function rolloutFile(path, bytes) {
+  const image = `data:image/png;base64,${Buffer.alloc(1.1 * MB, 0x5a).toString('base64')}`;
+  const output = 'line of tool output with some words in it\n'.repeat(15000);
+  let turn = 0;
+  let ord = 0;
+  let ms = Date.parse('2026-11-24T00:00:00Z');
+  const line = (type, payload) => `{"timestamp":"${new Date((ms += 7)).toISOString()}","ordinal":${ord++},"type":"${type}","payload":${JSON.stringify(payload)}}\n`;
+  let first = true;
+  return writeChunked(path, bytes, () => {
+    const head = first ? line('session_meta', { id: '01a20e18-aeae-7061-9f5c-2b1b8a03f3e6', cwd: '/p', cli_version: '0.169.0' }) : '';
+    first = false;
+    const id = `turn-${++turn}`;
+    return head +
+      line('event_msg', { type: 'task_started', turn_id: id }) +
+      line('turn_context', { turn_id: id, approval_policy: 'never', model: 'gpt' }) +
+      line('response_item', { type: 'message', id: `u${turn}`, role: 'user', content: [{ type: 'input_text', text: 'look at this' }, { type: 'input_image', image_url: image }] }) +
+      line('event_msg', { type: 'token_count', info: null }) +
+      line('response_item', { type: 'function_call', id: `fc${turn}`, name: 'exec_command', arguments: '{"cmd":"cat big.log"}', call_id: `call_${turn}` }) +
+      line('token_usage_record', { turn_id: id }) +
+      line('response_item', { type: 'function_call_output', call_id: `call_${turn}`, output }) +
+      line('event_msg', { type: 'token_count', info: { total: 1 } }) +
+      line('response_item', { type: 'message', id: `m${turn}`, role: 'assistant', content: [{ type: 'output_text', text: 'done' }] }) +
+      line('event_msg', { type: 'task_complete', turn_id: id, last_agent_message: 'done' });
+  });
+}
+
+async function flightDir(path, spans) {
+  let instrument;
+  let sdk;
+  try {
+    instrument = await import('@stall-why/instrument');
+    sdk = await import('@opentelemetry/sdk-trace-base');
+  } catch (error) {
+    return { skipped: `@stall-why/instrument is not built (${error.message.split('\n')[0]})` };
+  }
+  if (typeof instrument.FlightRecorderProcessor !== 'function') return { skipped: 'FlightRecorderProcessor is not exported by @stall-why/instrument' };
+  const processor = new instrument.FlightRecorderProcessor({ directory: path, maxBytes: 4 * 1024 * MB, maxPendingRecords: 1_000_000 });
+  const provider = new sdk.BasicTracerProvider({ spanProcessors: [processor] });
+  const tracer = new instrument.TurnTracer({ tracer: provider.getTracer('bench') });
+  let made = 0;
+  let turnNo = 0;
+  while (made < spans) {
+    const turn = tracer.startTurn({ threadId: `thread-${turnNo % 50}`, turnId: `turn-${turnNo++}` });
+    turn.accepted();
+    made += 2;
+    for (let a = 0; a < 3 && made < spans; a++) {
+      const attempt = turn.startAttempt();
+      attempt.requestSent().headers(200).firstByte().firstEvent();
+      attempt.streamEnd();
+      made += 6;
+      for (let i = 0; i < 6; i++) turn.startPhase('stall_why.item', { attributes: { 'stall_why.item.type': 'agentMessage', 'stall_why.item.id': `i${turnNo}_${a}_${i}` } }).end();
+      made += 6;
+    }
+    turn.endTurn('completed');
+    if (turnNo % 200 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await provider.forceFlush();
+  await provider.shutdown();
+  return { spans: made };
+}
+
+// --- measurement ---------------------------------------------------------------------------------
+function child(mode, path) {
+  const r = spawnSync(process.execPath, [self, '--child', mode, path], { encoding: 'utf8', maxBuffer: 16 * MB });
+  if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] };
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+function jq(filter, path) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'jq', '-c', filter, path], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) return { error: r.stderr.trim().split('\n')[0] };
+  return { ms, maxRssKb: Number(r.stderr.trim().split('\n').pop()) };
+}
+
+const rows = [];
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+function report(name, bytes, ours, refs) {
+  if (ours.error) { rows.push(`${name}: ours failed: ${ours.error}`); return; }
+  const mbs = bytes / MB / (ours.ms / 1000);
+  rows.push(`${name}: ${(bytes / MB).toFixed(0)} MB, ${ours.spans} spans/records`);
+  rows.push(`  stall-why analyzeTraces  ${fmt(ours.ms / 1000)} s  ${fmt(mbs)} MB/s  ${fmt(ours.spans / (ours.ms / 1000))} spans/s  peak RSS ${fmt(ours.maxRssKb / 1024)} MB`);
+  for (const [label, ref] of refs) {
+    if (!ref) continue;
+    if (ref.error) { rows.push(`  ${label.padEnd(24)} failed: ${ref.error}`); continue; }
+    rows.push(`  ${label.padEnd(24)} ${fmt(ref.ms / 1000)} s  ${fmt(bytes / MB / (ref.ms / 1000))} MB/s  peak RSS ${fmt(ref.maxRssKb / 1024)} MB  -> stall-why is ${(ref.ms / ours.ms).toFixed(1)}x its speed`);
+  }
+}
+
+const dirSize = (d) => readdirSync(d).reduce((n, f) => n + statSync(join(d, f)).size, 0);
+try {
+  process.stdout.write(`scale ${scale}; files in ${dir}\n`);
+  const otlp = join(dir, 'spans.otlp.jsonl');
+  const otlpBytes = otlpFile(otlp, 1024 * MB * scale);
+  report('OTLP JSON lines', otlpBytes, child('ours', otlp), [['per-line JSON.parse', child('jsonparse', otlp)], ['jq', jq('.resourceSpans|length', otlp)]]);
+  rmSync(otlp);
+
+  const rollout = join(dir, 'rollout-2026-11-24T00-00-00-01a20e18-aeae-7061-9f5c-2b1b8a03f3e6.jsonl');
+  const rolloutBytes = rolloutFile(rollout, 300 * MB * scale);
+  report('bloated Codex rollout', rolloutBytes, child('ours', rollout), [['per-line JSON.parse', child('jsonparse', rollout)], ['jq', jq('.type', rollout)]]);
+  rmSync(rollout);
+
+  const flight = join(dir, 'flight');
+  const made = await flightDir(flight, Math.round(1_000_000 * scale));
+  if (made.skipped) rows.push(`flight recorder: skipped: ${made.skipped}`);
+  else if (existsSync(flight)) report('flight-recorder directory', dirSize(flight), child('ours', flight), [['raw record reader', child('rawreader', flight)]]);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+process.stdout.write(rows.join('\n') + '\n');
+process.stdout.write('Goal: >= 10x jq on the bloated rollout; peak RSS < 150 MB.\n');
