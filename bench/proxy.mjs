@@ -1,6 +1,8 @@
 // Overhead of `stall-why record`'s stdio proxy against a direct pipe, measured in the same run:
 //  1. latency: one JSON-RPC line at a time through an echo server (`cat`), round trip, direct vs
 //     wrapped by record (a round trip crosses the proxy twice, so per message = half the difference);
+//     a bare Node relay (pipes only, no observation) is measured too: the floor of any Node proxy,
+//     so what remains above it is the cost of observing and recording;
 //  2. throughput: a server that floods stdout with `item/agentMessage/delta` notifications, read
 //     directly vs through record.
 // Usage: node bench/proxy.mjs [--scale 0.1]   (needs `npm run build` first)
@@ -24,6 +26,14 @@ function wrapped(command) {
   dirs.push(dir);
   return [process.execPath, [CLI, 'record', '--out', dir, '--', ...command]];
 }
+
+/** A Node process that only relays stdio to and from its child: what any Node proxy costs. */
+const bareRelay = (command) => [process.execPath, ['-e', `
+  const { spawn } = require('node:child_process'); const net = require('node:net');
+  const out = new net.Socket({ fd: 1, readable: false, writable: true });
+  const c = spawn(${JSON.stringify(command[0])}, ${JSON.stringify(command.slice(1))}, { stdio: ['pipe', 'pipe', 'inherit'] });
+  process.stdin.on('data', (b) => c.stdin.write(b)); process.stdin.on('end', () => c.stdin.end());
+  c.stdout.on('data', (b) => out.write(b)); c.on('close', () => out.end());`]];
 
 function start([file, args]) {
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -88,11 +98,12 @@ const floodServer = (mb) => [process.execPath, '-e', `
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const fmt = (n) => n.toFixed(1);
 
-const lat = { direct: [], wrapped: [] };
+const lat = { direct: [], bare: [], wrapped: [] };
 const tput = { direct: [], wrapped: [] };
 for (let round = 0; round < ROUNDS; round++) {
   // Interleaved, so that load from elsewhere on the machine falls on both sides alike.
   lat.direct.push(await roundTrips(['cat', []], ROUND_TRIPS));
+  lat.bare.push(await roundTrips(bareRelay(['cat']), ROUND_TRIPS));
   lat.wrapped.push(await roundTrips(wrapped(['cat']), ROUND_TRIPS));
   const server = floodServer(FLOOD_MB);
   tput.direct.push(await flood([server[0], server.slice(1)], FLOOD_MB));
@@ -104,12 +115,15 @@ const merged = (runs) => runs.flat().sort((a, b) => a - b);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const d = merged(lat.direct);
 const w = merged(lat.wrapped);
+const b = merged(lat.bare);
 console.log(`stdio round trip of one ${delta(0).length}-byte delta line, ${ROUNDS} x ${ROUND_TRIPS} samples (µs):`);
 console.log(`  direct pipe (cat)         p50 ${fmt(pct(d, 50))}  p99 ${fmt(pct(d, 99))}`);
+console.log(`  bare Node relay           p50 ${fmt(pct(b, 50))}  p99 ${fmt(pct(b, 99))}`);
 console.log(`  through stall-why record  p50 ${fmt(pct(w, 50))}  p99 ${fmt(pct(w, 99))}`);
 const addedP99 = (pct(w, 99) - pct(d, 99)) / 2;
 const addedP50 = (pct(w, 50) - pct(d, 50)) / 2;
-console.log(`  added per message (one crossing = half the round-trip difference): p50 ${fmt(addedP50)} µs, p99 ${fmt(addedP99)} µs (goal < 100 µs)  ratio p99 ${fmt(pct(w, 99) / pct(d, 99))}x`);
+console.log(`  added per message vs direct (one crossing = half the round-trip difference): p50 ${fmt(addedP50)} µs, p99 ${fmt(addedP99)} µs (goal < 100 µs)  ratio p99 ${fmt(pct(w, 99) / pct(d, 99))}x`);
+console.log(`  of which observing + recording (vs the bare Node relay): p50 ${fmt((pct(w, 50) - pct(b, 50)) / 2)} µs, p99 ${fmt((pct(w, 99) - pct(b, 99)) / 2)} µs`);
 const td = median(tput.direct);
 const tw = median(tput.wrapped);
 console.log(`delta notifications, ${FLOOD_MB} MB per run, median of ${ROUNDS} (MB/s):`);

@@ -3,6 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ATTR_RENDERER_REASON, PHASE_RENDERER_DETACHED } from '@stall-why/conventions';
+import { readFlightRecords } from '@stall-why/flight-record';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // `stall-why record` as a subprocess: the built CLI, wrapping real child processes.
@@ -106,6 +108,27 @@ describe('stall-why record: stdio passthrough', () => {
     const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
     expect(err).toContain('server wrote all');
     expect(code).toBe(0);
+  });
+
+  it('with --linger, keeps the server\'s stdin open after the client leaves mid-turn, and records the detach', async () => {
+    const dir = recordingDir();
+    // The server reports when its stdin closed.
+    const script = "process.stdin.resume();process.stdin.on('end',()=>{process.stderr.write('stdin closed at '+Date.now()+'\\n')})";
+    const child = spawn(process.execPath, [CLI, 'record', '--out', dir, '--linger', '1.5', '--', process.execPath, '-e', script], { stdio: 'pipe' });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c));
+    const clientLeftAt = Date.now();
+    child.stdin.end('{"id":1,"method":"turn/start","params":{"threadId":"thread-1","input":[{"type":"text","text":"hi"}]}}\n');
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(err).toContain("client left mid-turn; keeping the server's stdin open 1.5 s (--linger)");
+    const closedAt = Number(/stdin closed at (\d+)/.exec(err)?.[1]);
+    expect(closedAt - clientLeftAt).toBeGreaterThanOrEqual(1500);
+    const names: string[] = [];
+    for await (const rec of readFlightRecords(dir)) {
+      if (rec.span.name === PHASE_RENDERER_DETACHED) names.push(String(rec.span.attributes[ATTR_RENDERER_REASON]));
+    }
+    expect(names).toEqual(['eof']);
   });
 
   it("passes the server's stderr through and gives its exit code", async () => {
