@@ -63,7 +63,7 @@ function awkwardStream(): Buffer {
   }
   parts.push(Buffer.from('this is not json\n'), Buffer.from('{"id":1,"result":\n'), Buffer.from('\n\r\n'));
   parts.push(Buffer.from(`{"method":"big","params":{"blob":"${'x'.repeat(3 * 1024 * 1024)}"}}\n`));
-  parts.push(randomBytes(200_000).map((b) => (b === 0x0a ? 0x20 : b)), Buffer.from('\n'));
+  parts.push(Buffer.from(randomBytes(200_000).map((b) => (b === 0x0a ? 0x20 : b))), Buffer.from('\n'));
   parts.push(Buffer.from('{"method":"initialized"}\n'));
   parts.push(Buffer.from('{"id":99,"method":"half a line at EOF"'));
   return Buffer.concat(parts);
