@@ -117,22 +117,29 @@ export class RingBufferWriter {
    * next write starts a new segment, so a segment exceeds `segmentBytes` only for a single huge record.
    */
   append(type: number, json: string): void {
-    const frameBytes = FRAME_HEADER_BYTES + 1 + Buffer.byteLength(json, 'utf8');
-    if (frameBytes - FRAME_HEADER_BYTES > MAX_RECORD_BYTES) {
+    // Sized by string length (exact for ASCII, the usual case) to spare a Buffer.byteLength pass per record.
+    const estimate = FRAME_HEADER_BYTES + 1 + json.length;
+    if (json.length >= MAX_RECORD_BYTES) {
       this.counters.recordsDropped++;
       return;
     }
     const used = this.segmentSize + this.pendingLength;
-    if (used > 0 && used + frameBytes > this.segmentBytes && (this.pendingLength > 0 || this.fd !== undefined)) {
+    if (used > 0 && used + estimate > this.segmentBytes && (this.pendingLength > 0 || this.fd !== undefined)) {
       this.flush();
       this.rotateRequested = true;
     }
-    if (this.pendingLength + frameBytes > this.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.pendingLength + frameBytes));
+    const worstCase = FRAME_HEADER_BYTES + 1 + json.length * 3;
+    if (this.pendingLength + worstCase > this.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.pendingLength + worstCase));
       this.pending.copy(grown, 0, 0, this.pendingLength);
       this.pending = grown;
     }
-    this.pendingLength = writeFrame(this.pending, this.pendingLength, type, json);
+    const end = writeFrame(this.pending, this.pendingLength, type, json);
+    if (end - this.pendingLength - FRAME_HEADER_BYTES > MAX_RECORD_BYTES) {
+      this.counters.recordsDropped++; // multi-byte text over the limit: leave it out
+      return;
+    }
+    this.pendingLength = end;
     this.pendingRecords++;
   }
 
@@ -244,11 +251,16 @@ export class RingBufferWriter {
     this.fd = undefined;
     this.segmentName = undefined;
     this.segmentSize = 0;
-    try {
-      if (this.dirty) this.fs.fdatasyncSync(fd);
-    } catch { /* the data is in the page cache; nothing more to do */ }
+    const dirty = this.dirty;
     this.dirty = false;
-    try { this.fs.closeSync(fd); } catch { /* ignore */ }
+    if (!dirty) {
+      try { this.fs.closeSync(fd); } catch { /* ignore */ }
+      return;
+    }
+    // A finished segment is made durable in the thread pool, then closed: rotation does not wait for the disk.
+    this.fs.fdatasync(fd, () => {
+      try { this.fs.closeSync(fd); } catch { /* ignore */ }
+    });
   }
 
   /** Evicts the oldest segments until the directory has room for `reserve` more bytes. */

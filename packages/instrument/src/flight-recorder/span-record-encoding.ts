@@ -1,6 +1,6 @@
 import type { HrTime } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { Attributes, RecordedEvent, RecordedLink } from '@stall-why/flight-record';
+import type { Attributes, RecordedLink } from '@stall-why/flight-record';
 
 /** HrTime ([seconds, nanoseconds]) as fractional epoch milliseconds. */
 export function hrTimeToMs(time: HrTime): number {
@@ -18,35 +18,45 @@ export function msToHrTime(ms: number): HrTime {
   return [seconds, nanos];
 }
 
+/** `"scope":…,"scopeVersion":…}` per instrumentation scope object: computed once, not per record. */
+const scopeTails = new WeakMap<object, string>();
+
 /**
- * A span as the JSON of a flight record (RecordedSpan keys). One object literal of a fixed shape
- * and one JSON.stringify: this runs for every record, on the flush timer.
- * `ended`: write the end time and status (an end record). `resource`: only when it differs from the
- * segment header's.
+ * A span as the JSON of a flight record (RecordedSpan keys). Runs for every record, on the flush
+ * timer: the fixed keys are concatenated and only the open-ended parts (name, attributes, event
+ * attributes, status) go through JSON.stringify, which measured about 1.5x faster than
+ * stringifying one object literal (bench/flight-recorder.mjs). Ids are hex and times are finite
+ * numbers, so they need no escaping. `ended`: write the end time and status (an end record).
+ * `resource`: only when it differs from the segment header's.
  */
 export function encodeSpanRecord(span: ReadableSpan, ended: boolean, resource: Attributes | undefined): string {
   const ctx = span.spanContext();
+  let s = '{"traceId":"' + ctx.traceId + '","spanId":"' + ctx.spanId + '"';
+  const parent = span.parentSpanContext;
+  if (parent) s += ',"parentSpanId":"' + parent.spanId + '"';
+  s += ',"name":' + JSON.stringify(span.name) + ',"kind":' + span.kind + ',"startTimeMs":' + hrTimeToMs(span.startTime);
+  if (ended) s += ',"endTimeMs":' + hrTimeToMs(span.endTime);
+  s += ',"attributes":' + JSON.stringify(span.attributes);
+  const events = span.events;
+  if (events.length > 0) {
+    s += ',"events":[';
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      s += (i > 0 ? ',{"name":' : '{"name":') + JSON.stringify(e.name) + ',"timeMs":' + hrTimeToMs(e.time);
+      s += e.attributes ? ',"attributes":' + JSON.stringify(e.attributes) + '}' : '}';
+    }
+    s += ']';
+  }
+  if (ended || span.status.code !== 0) s += ',"status":' + JSON.stringify(span.status);
+  if (span.links.length > 0) s += ',"links":' + JSON.stringify(span.links.map(toRecordedLink));
+  if (resource) s += ',"resource":' + JSON.stringify(resource);
   const scope = span.instrumentationScope;
-  return JSON.stringify({
-    traceId: ctx.traceId,
-    spanId: ctx.spanId,
-    parentSpanId: span.parentSpanContext?.spanId,
-    name: span.name,
-    kind: span.kind,
-    startTimeMs: hrTimeToMs(span.startTime),
-    endTimeMs: ended ? hrTimeToMs(span.endTime) : undefined,
-    attributes: span.attributes,
-    events: span.events.length > 0 ? span.events.map(toRecordedEvent) : undefined,
-    status: ended || span.status.code !== 0 ? span.status : undefined,
-    links: span.links.length > 0 ? span.links.map(toRecordedLink) : undefined,
-    resource,
-    scope: scope.name,
-    scopeVersion: scope.version,
-  });
-}
-
-function toRecordedEvent(event: ReadableSpan['events'][number]): RecordedEvent {
-  return { name: event.name, timeMs: hrTimeToMs(event.time), attributes: event.attributes as Attributes | undefined };
+  let tail = scopeTails.get(scope);
+  if (tail === undefined) {
+    tail = ',' + JSON.stringify({ scope: scope.name, scopeVersion: scope.version }).slice(1);
+    scopeTails.set(scope, tail);
+  }
+  return s + tail;
 }
 
 function toRecordedLink(link: ReadableSpan['links'][number]): RecordedLink {
