@@ -247,7 +247,9 @@ export class TimelineBuilder {
   // that was open when it started (app-servers run one turn per thread at a time).
   private openTurnAt(span: RecordedSpan): TurnTimeline | undefined {
     const threadId = str(span.attributes[ATTR_THREAD_ID]);
-    const threads = threadId !== undefined ? [this.threads.get(threadId)] : this.threads.size === 1 ? [...this.threads.values()] : [];
+    // No thread id either (an upstream proxy knows neither): any thread's turn open at that moment, the
+    // latest started winning.
+    const threads = threadId !== undefined ? [this.threads.get(threadId)] : [...this.threads.values()];
     let best: TurnTimeline | undefined;
     for (const thread of threads) {
       for (const turn of thread?.turns.values() ?? []) {
