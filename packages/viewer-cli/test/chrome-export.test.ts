@@ -15,7 +15,7 @@ describe('buildChromeTrace', () => {
 
   it('is read by the DevTools trace engine: processes, named turn tracks, bounds in µs, the flow arrow', async () => {
     const consumed = await consumeTrace(trace.traceEvents);
-    expect([...consumed.processNames.values()]).toEqual(['codex-app-server · jsonrpc']);
+    expect([...consumed.processNames.values()]).toEqual(['codex-app-server']);
     const threadNames = [...consumed.threadNames.get(1)!.values()];
     expect(threadNames).toContain(`turn ${STUCK_TURN} · stuck · backend_stall`);
     expect(threadNames).toContain('turn turn-1 · completed · healthy');

@@ -243,12 +243,15 @@ function trackName(trackKey: string, turn: TurnReport | undefined): string {
   return turn ? `${trackKey} · ${turn.status} · ${turn.verdict}` : trackKey;
 }
 
-/** One process per emitting app-server (service name and instance) or, failing that, per source. */
+/**
+ * One process per emitting app-server: its `service.name` and, when set, its instance or pid. Spans
+ * without a service (a rollout, a proxy's own) are grouped by their source instead.
+ */
 function processKeyOf(span: RecordedSpan): string {
   const service = span.resource?.[ATTR_SERVICE_NAME];
   const instance = span.resource?.[ATTR_SERVICE_INSTANCE_ID] ?? span.resource?.[ATTR_PROCESS_PID];
+  if (typeof service === 'string') return instance !== undefined ? `${service} (${String(instance)})` : service;
   const source = span.attributes[ATTR_SOURCE];
-  if (typeof service === 'string') return `${service}${instance !== undefined ? ` (${String(instance)})` : ''}${typeof source === 'string' ? ` · ${source}` : ''}`;
   return typeof source === 'string' ? source : 'trace';
 }
 
