@@ -20,7 +20,7 @@ const PAST_STUCK = 60_000;
 let api: FakeResponsesApi | undefined;
 let codex: CodexUnderRecord | undefined;
 
-async function begin(options: { config?: Record<string, string>; lingerSeconds?: number } = {}): Promise<{ api: FakeResponsesApi; codex: CodexUnderRecord; threadId: string }> {
+async function begin(options: { config?: Record<string, string>; lingerSeconds?: number; upstreamProxy?: boolean } = {}): Promise<{ api: FakeResponsesApi; codex: CodexUnderRecord; threadId: string }> {
   api = new FakeResponsesApi();
   const origin = await api.listen();
   codex = new CodexUnderRecord({ apiOrigin: origin, ...options });
@@ -101,8 +101,12 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     expect(turnOf(after, turnId)?.verdict, describeTurn(after)).toBe(VERDICT_TRANSPORT_RETRY);
   });
 
-  it('silence on the post-tool continuation request', async () => {
-    const { api, codex, threadId } = await begin();
+  // The same fault seen two ways. Through stdio alone, the tool result is the last thing anyone
+  // sees: the continuation is lost. With the upstream proxy, the continuation request is seen
+  // leaving and never answered: by the vocabulary's own definitions that is a backend stall (of the
+  // continuation), and the evidence says so.
+  it('silence on the post-tool continuation request (JSON-RPC only)', async () => {
+    const { api, codex, threadId } = await begin({ upstreamProxy: false });
     api.enqueue(functionCallReply('call_1', 'exec_command', { cmd: 'echo tool-ran' }), silentBeforeHeadersReply());
     const turnId = await codex.startTurn(threadId, 'run echo');
     await codex.waitForNotification('item/completed', (p) => p.item?.type === 'commandExecution');
@@ -110,6 +114,18 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     expect(continuation.body).toContain('function_call_output');
     const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_POST_TOOL_CONTINUATION_LOST), { aheadMs: PAST_STUCK });
     expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_POST_TOOL_CONTINUATION_LOST);
+  });
+
+  it('silence on the post-tool continuation request (with the upstream proxy)', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(functionCallReply('call_1', 'exec_command', { cmd: 'echo tool-ran' }), silentBeforeHeadersReply());
+    const turnId = await codex.startTurn(threadId, 'run echo');
+    await codex.waitForNotification('item/completed', (p) => p.item?.type === 'commandExecution');
+    await api.waitForRequests(2);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    const turn = turnOf(report, turnId);
+    expect(turn?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
+    expect(JSON.stringify(turn?.evidence)).toMatch(/continuation/);
   });
 
   it('silence on a compaction request (thread/compact/start)', async () => {

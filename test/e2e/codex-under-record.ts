@@ -32,6 +32,8 @@ export interface CodexOptions {
   readonly lingerSeconds?: number;
   /** Reuse a CODEX_HOME (e.g. one holding a prepared rollout). Default: a fresh temp dir. */
   readonly codexHome?: string;
+  /** Put record's upstream proxy between Codex and the API. Default true; false records JSON-RPC only. */
+  readonly upstreamProxy?: boolean;
 }
 
 /** A free loopback port for the upstream proxy (Codex must know its base_url before it starts). */
@@ -66,10 +68,12 @@ export class CodexUnderRecord {
   }
 
   async start(): Promise<void> {
+    const proxied = this.options.upstreamProxy ?? true;
     const port = await freePort();
+    const apiBase = proxied ? `http://127.0.0.1:${port}` : this.options.apiOrigin;
     const config: Record<string, string> = {
       model_provider: '"fake"',
-      'model_providers.fake': `{name="fake", base_url="http://127.0.0.1:${port}/v1", wire_api="responses", env_key="FAKE_KEY", request_max_retries=2, stream_max_retries=3}`,
+      'model_providers.fake': `{name="fake", base_url="${apiBase}/v1", wire_api="responses", env_key="FAKE_KEY", request_max_retries=2, stream_max_retries=3}`,
       model: '"gpt-fake"',
       approval_policy: '"never"',
       sandbox_mode: '"danger-full-access"',
@@ -77,7 +81,7 @@ export class CodexUnderRecord {
     };
     const args = [
       CLI, 'record', '--out', this.outDir,
-      '--upstream', `127.0.0.1:${port}=${this.options.apiOrigin}`,
+      ...(proxied ? ['--upstream', `127.0.0.1:${port}=${this.options.apiOrigin}`] : []),
       ...(this.options.lingerSeconds ? ['--linger', String(this.options.lingerSeconds)] : []),
       '--', CODEX, 'app-server',
       ...Object.entries(config).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
