@@ -15,13 +15,15 @@ const EXAMPLES = `
 Examples:
   # Record the Codex app-server, with its model API behind a recording proxy on port 8787:
   stall-why record --out ./rec --upstream 127.0.0.1:8787=https://api.openai.com -- \\
-    codex app-server -c 'model_providers.openai.base_url="http://127.0.0.1:8787/v1"'
+    codex app-server -c model_provider='"proxied"' \\
+    -c 'model_providers.proxied={name="OpenAI via stall-why", base_url="http://127.0.0.1:8787/v1", wire_api="responses", env_key="OPENAI_API_KEY"}'
   # Meanwhile, in another terminal:
   stall-why ./rec
 
-Stdio passes through byte for byte; lines longer than --max-line-bytes (default 1 MiB) and a
-last line without newline pass through unobserved and are counted on stderr at exit. The exit
-code is the server's (128+n when it died of signal n; 127 when the command was not found).`;
+Stdio passes through byte for byte; of a line longer than --max-line-bytes (default 1 MiB) only
+the head is observed, a last line without newline is not observed; both are counted on stderr at exit. The exit
+code is the server's (128+n when it died of signal n; 127 when the command was not found).
+See docs/wrap-codex.md.`;
 
 /** `stall-why record`: wraps a JSON-RPC app-server (and its model API) and records its phases. */
 export function registerRecordCommand(program: Command): void {
