@@ -7,7 +7,7 @@ import { FakeResponsesApi, textReply } from './fake-responses-api.js';
 // thread/resume of a thread whose rollout grew to hundreds of MB (tool output, inline images):
 // Codex reads all of it before it answers, seconds during which the UI shows nothing.
 
-const ROLLOUT_MB = 240;
+const ROLLOUT_MB = 300;
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -37,12 +37,17 @@ describe('stall-why on the real Codex app-server: hydration', () => {
     });
     await second.start();
     let resumed = false;
+    const resumeSentAt = Date.now();
     const resumeId = second.fire('thread/resume', { threadId });
-    void second.waitFor((m) => m.id === resumeId && m.method === undefined, 'thread/resume answer', 120_000).then(() => (resumed = true));
+    let resumeMs = 0;
+    const answered = second.waitFor((m) => m.id === resumeId && m.method === undefined, 'thread/resume answer', 120_000).then(() => {
+      resumed = true;
+      resumeMs = Date.now() - resumeSentAt;
+    });
 
     let seenWhileLoading: JudgedTurn | undefined;
     let last = '';
-    const resumeSentAt = Date.now();
+    let judgedAfterMs = 0;
     while (!resumed) {
       let report: ReturnType<typeof judge>;
       try {
@@ -55,11 +60,14 @@ describe('stall-why on the real Codex app-server: hydration', () => {
       }
       last = report.raw;
       seenWhileLoading = report.turns.find((t) => t.threadId === threadId && t.verdict === VERDICT_HYDRATION);
+      judgedAfterMs = Date.now() - resumeSentAt;
       if (seenWhileLoading || resumed) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(resumed, `the resume answered after ${Date.now() - resumeSentAt} ms, before stall-why could judge it; make the rollout larger`).toBe(false);
     expect(seenWhileLoading, last.slice(0, 4000)).toBeDefined();
     expect(seenWhileLoading?.turnId ?? null).toBeNull();
+    await answered;
+    console.info(`hydration: ${(rollout.bytes / 1048576).toFixed(0)} MB rollout, judged after ${judgedAfterMs} ms, resume answered after ${resumeMs} ms`);
   });
 });
