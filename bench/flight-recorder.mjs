@@ -51,6 +51,7 @@ function recorderBandwidth(spans, round) {
   const { bytesWritten, recordsWritten } = recorder.stats();
   void recorder.shutdown();
   const bytes = Buffer.concat(readdirSync(directory).sort().map((n) => readFileSync(join(directory, n))));
+  rmSync(directory, { recursive: true, force: true });
   return { ms, bytesWritten, recordsWritten, bytes };
 }
 
@@ -89,28 +90,32 @@ async function perSpan(kind, n) {
 const spans = makeSpans(N);
 const rec = [];
 const raw = [];
-for (let round = 0; round < 5; round++) {
+const WARMUP = 2; // untimed rounds first, so both sides run optimised code
+for (let round = 0; round < WARMUP + 5; round++) {
   globalThis.gc?.();
   const r = recorderBandwidth(spans, round);
+  const rawMs = rawAppend(r.bytes, r.recordsWritten, round);
+  if (round < WARMUP) continue;
   rec.push(r.ms);
-  raw.push(rawAppend(r.bytes, r.recordsWritten, round));
-  if (round === 0) rec.meta = r;
+  raw.push(rawMs);
+  rec.meta = r;
 }
 const { bytesWritten, recordsWritten } = rec.meta;
 const mb = bytesWritten / 1024 / 1024;
 const recMs = median(rec);
 const rawMs = median(raw);
-console.log(`records: ${recordsWritten} ended spans, ${mb.toFixed(1)} MiB (${(bytesWritten / recordsWritten).toFixed(0)} B/record), median of 5`);
+console.log(`records: ${recordsWritten} ended spans, ${mb.toFixed(1)} MiB (${(bytesWritten / recordsWritten).toFixed(0)} B/record), median of 5 after 2 warm-up rounds`);
 console.log(`recorder   ${(recordsWritten / recMs * 1e3 / 1e3).toFixed(0).padStart(7)} k records/s  ${(mb / recMs * 1e3).toFixed(0).padStart(5)} MiB/s`);
 console.log(`raw append ${(recordsWritten / rawMs * 1e3 / 1e3).toFixed(0).padStart(7)} k records/s  ${(mb / rawMs * 1e3).toFixed(0).padStart(5)} MiB/s  (fs.writeSync of the same bytes, same batch sizes)`);
 console.log(`ratio      recorder / raw append bandwidth = ${(rawMs / recMs).toFixed(2)}  (goal >= 0.50)`);
 
 const PS = Math.max(1000, Math.round(100_000 * scale));
 const results = { none: [], batch: [], recorder: [] };
-for (let round = 0; round < 5; round++) {
+for (let round = 0; round < 1 + 5; round++) {
   for (const kind of ['none', 'batch', 'recorder']) {
     globalThis.gc?.();
-    results[kind].push(await perSpan(kind, PS));
+    const us = await perSpan(kind, PS);
+    if (round > 0) results[kind].push(us); // round 0 warms up
   }
 }
 const none = median(results.none);

@@ -18,6 +18,9 @@ export function msToHrTime(ms: number): HrTime {
   return [seconds, nanos];
 }
 
+/** The usual statuses (no message), by code: most records carry one. */
+const STATUS_JSON: Record<number, string> = { 0: ',"status":{"code":0}', 1: ',"status":{"code":1}', 2: ',"status":{"code":2}' };
+
 /** `"scope":…,"scopeVersion":…}` per instrumentation scope object: computed once, not per record. */
 const scopeTails = new WeakMap<object, string>();
 
@@ -47,7 +50,8 @@ export function encodeSpanRecord(span: ReadableSpan, ended: boolean, resource: A
     }
     s += ']';
   }
-  if (ended || span.status.code !== 0) s += ',"status":' + JSON.stringify(span.status);
+  const status = span.status;
+  if (ended || status.code !== 0) s += status.message === undefined ? STATUS_JSON[status.code] ?? ',"status":' + JSON.stringify(status) : ',"status":' + JSON.stringify(status);
   if (span.links.length > 0) s += ',"links":' + JSON.stringify(span.links.map(toRecordedLink));
   if (resource) s += ',"resource":' + JSON.stringify(resource);
   const scope = span.instrumentationScope;
