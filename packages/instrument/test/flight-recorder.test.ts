@@ -208,6 +208,22 @@ describe('FlightRecorderProcessor', () => {
     }
   });
 
+  it('writes what is queued when the host exits normally, even without shutdown()', async () => {
+    const directory = tempDir();
+    const { spawnSync } = await import('node:child_process');
+    const script = `
+      import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+      import { FlightRecorderProcessor } from '@stall-why/instrument';
+      const recorder = new FlightRecorderProcessor({ directory: process.argv[1], flushIntervalMs: 60000 });
+      const tracer = new BasicTracerProvider({ spanProcessors: [recorder] }).getTracer('exit');
+      tracer.startSpan('left-open');
+      tracer.startSpan('ended').end();
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, directory], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect((await readAll(directory)).map((x) => [x.type, x.span.name])).toEqual([['start', 'left-open'], ['end', 'ended']]);
+  });
+
   it('gives a one-line error for a missing directory', async () => {
     await expect(readAll('/nonexistent/sw')).rejects.toThrow('/nonexistent/sw: no such directory');
     await expect(inspectFlightRecorder('/nonexistent/sw')).rejects.toThrow('/nonexistent/sw: no such directory');
