@@ -3,6 +3,14 @@ import { CommanderError } from 'commander';
 import { createProgram } from './program.js';
 import { EXIT_USAGE } from './exit-codes.js';
 
+// A reader that stops early (`stall-why ... | head`) closes the pipe: later writes fail with EPIPE,
+// which is no error of ours. The rest of the output is dropped and the exit code still counts turns.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') return;
+  process.stderr.write(`stall-why: cannot write to stdout: ${err.code ?? err.message}\n`);
+  process.exit(EXIT_USAGE);
+});
+
 // The one place that turns failures into exit codes: commander's own (usage) errors exit 2, and
 // anything unexpected is one line on stderr, never a stack trace (set STALL_WHY_DEBUG=1 for it).
 try {

@@ -18,3 +18,4 @@ export { renderWatchView, orderForWatch, watchSignature, type WatchViewOptions }
 export { buildChromeTrace, OPEN_MARK, type ChromeExportOptions } from './chrome/chrome-export.js';
 export { assignLanes, type Interval } from './chrome/track-lanes.js';
 export { TRACE_CATEGORY, type ChromeTrace, type TraceEvent } from './chrome/trace-event.js';
+export { ProgressLine, type ProgressLineOptions, type ProgressUpdate } from './progress-line.js';

@@ -3,12 +3,13 @@
  * recorder and OTLP JSON from the real SDK, see recorded-traces.ts), the real Codex 0.169 rollouts
  * in /work/shared/samples (copied beside the test as fixtures), and its own Chrome export.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROME_ARG_VERDICT } from '@stall-why/conventions';
-import { runCli } from './cli-runner.js';
+import { CLI, runCli } from './cli-runner.js';
 import { recordTraces, JUDGED_AT, type RecordedTraces } from './recorded-traces.js';
 import { reportShapeProblems } from './report-shape.js';
 import { consumeTrace } from './trace-engine-consumer.js';
@@ -192,6 +193,14 @@ describe('usage and input errors: exit 2, one line on stderr, no stack', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.startsWith(`${bad}:`)).toBe(true);
     oneLine(r.stderr);
+  });
+});
+
+describe('a reader that stops early', () => {
+  it('closes the pipe without an EPIPE stack; the exit code still counts turns', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" "${rec.flightRecorder}" --all --now ${NOW} | head -c 10`], { encoding: 'utf8' });
+    expect(r.stdout).toBe('stall-why:');
+    expect(r.stderr).toBe('');
   });
 });
 
