@@ -40,7 +40,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe('stall-why <flight-recorder dir>', () => {
+describe.concurrent('stall-why <flight-recorder dir>', () => {
   it('explains the stuck turn: verdict, evidence, waterfall, next step; exit 1', async () => {
     const r = await runCli([rec.flightRecorder, '--now', NOW]);
     expect(r.code).toBe(1);
@@ -100,7 +100,7 @@ describe('stall-why <flight-recorder dir>', () => {
   });
 });
 
-describe('stall-why <OTLP JSON>', () => {
+describe.concurrent('stall-why <OTLP JSON>', () => {
   it('reads ended spans as a collector has them; a failed turn exits 1', async () => {
     const r = await runCli([rec.otlpJson, '--now', NOW, '--json']);
     expect(r.code).toBe(1);
@@ -111,7 +111,7 @@ describe('stall-why <OTLP JSON>', () => {
   });
 });
 
-describe('stall-why <Codex rollout>', () => {
+describe.concurrent('stall-why <Codex rollout>', () => {
   it('a completed Codex 0.169 turn exits 0', async () => {
     const r = await runCli([HEALTHY_ROLLOUT, '--json']);
     expect(r.code).toBe(0);
@@ -134,7 +134,7 @@ describe('stall-why <Codex rollout>', () => {
   });
 });
 
-describe('stall-why --chrome', () => {
+describe.concurrent('stall-why --chrome', () => {
   it('writes a trace the DevTools engine reads and the Trace Event Format allows, and reads it back', async () => {
     const out = join(root, 'turns.json');
     const r = await runCli([rec.flightRecorder, '--now', NOW, '--chrome', out, '--json']);
@@ -165,7 +165,7 @@ describe('stall-why --chrome', () => {
   });
 });
 
-describe('usage and input errors: exit 2, one line on stderr, no stack', () => {
+describe.concurrent('usage and input errors: exit 2, one line on stderr, no stack', () => {
   const oneLine = (stderr: string): void => {
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).not.toMatch(/\n\s+at /);
@@ -196,7 +196,7 @@ describe('usage and input errors: exit 2, one line on stderr, no stack', () => {
   });
 });
 
-describe('a reader that stops early', () => {
+describe.concurrent('a reader that stops early', () => {
   it('closes the pipe without an EPIPE stack; the exit code still counts turns', () => {
     const r = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" "${rec.flightRecorder}" --all --now ${NOW} | head -c 10`], { encoding: 'utf8' });
     expect(r.stdout).toBe('stall-why:');
@@ -204,7 +204,7 @@ describe('a reader that stops early', () => {
   });
 });
 
-describe('help', () => {
+describe.concurrent('help', () => {
   it('shows examples for the program and for watch', async () => {
     const main = await runCli(['--help']);
     expect(main.code).toBe(0);
