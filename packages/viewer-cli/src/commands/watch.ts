@@ -5,7 +5,7 @@
  * changes status or verdict, or shows new activity), with `--json` as one JSON line per change.
  */
 import { stat } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { analyzeTraces, TraceInputError, type Report } from '@stall-why/classifier';
 import { addAnalysisOptions, durationArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -39,7 +39,7 @@ export function registerWatchCommand(program: Command): void {
       .command('watch')
       .description('live view of a flight-recorder directory: stuck turns on top, refreshed every second')
       .argument('<dir>', 'the flight-recorder directory (or any trace path) to watch')
-      .option('--interval <duration>', 'time between refreshes (default 1s)', durationArgument, DEFAULT_WATCH_INTERVAL_MS)
+      .addOption(new Option('--interval <duration>', 'time between refreshes').argParser(durationArgument).default(DEFAULT_WATCH_INTERVAL_MS, '1s'))
       .option('--json', 'when stdout is not a terminal: one JSON report per line, per change'),
   )
     .addHelpText('after', EXAMPLES)

@@ -38,10 +38,16 @@ export function renderWatchView(report: Report, options: WatchViewOptions): stri
   ];
   if (options.problem) lines.push(palette.open(options.problem));
   if (report.turns.length === 0) lines.push('', 'no turns recorded yet');
+  let endedShown = false;
   for (const turn of orderForWatch(report.turns)) {
     const waitingTurn = turn.status === TURN_STATE_STUCK || turn.status === TURN_STATE_IN_PROGRESS;
-    if (waitingTurn) lines.push('', ...renderTurn(turn, { judgedAtMs, palette, columns: options.columns, maxPhases: 8 }));
-    else lines.push(renderVerdictLine(turn, palette));
+    if (waitingTurn) {
+      lines.push('', ...renderTurn(turn, { judgedAtMs, palette, columns: options.columns, maxPhases: 8 }));
+    } else {
+      if (!endedShown) lines.push('');
+      endedShown = true;
+      lines.push(renderVerdictLine(turn, palette));
+    }
   }
   // A pseudo-terminal may report 0 rows: treat anything implausible as unknown.
   if (options.rows !== undefined && options.rows >= 5 && lines.length > options.rows) {
