@@ -180,16 +180,37 @@ export interface PhaseIds {
  */
 export class PhaseHandle {
   private ended = false;
+  private phaseIds: PhaseIds;
 
   constructor(
     protected readonly tracer: TurnTracer,
     readonly span: Span,
-    readonly ids: PhaseIds,
+    ids: PhaseIds,
     readonly source?: string,
-  ) {}
+  ) {
+    this.phaseIds = ids;
+  }
+
+  /** The thread and turn this phase belongs to; child phases inherit them. */
+  get ids(): PhaseIds {
+    return this.phaseIds;
+  }
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /**
+   * Names the thread or turn once it is known. A protocol observer opens a turn when the client
+   * asks for it, before the server has named it (Codex answers `turn/start` with the id); phases
+   * opened after this carry the id, and so does the span itself when it ends.
+   */
+  identify(ids: PhaseIds): this {
+    this.phaseIds = {
+      threadId: ids.threadId ?? this.phaseIds.threadId,
+      turnId: ids.turnId ?? this.phaseIds.turnId,
+    };
+    return this.setAttributes({ [ATTR_THREAD_ID]: ids.threadId, [ATTR_TURN_ID]: ids.turnId });
   }
 
   /** The context whose active span is this phase: pass it as parent to child phases. */

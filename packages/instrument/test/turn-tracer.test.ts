@@ -39,3 +39,23 @@ describe('TurnTracer', () => {
     expect(accepted.parentSpanContext?.spanId).toBe(turnSpan.spanContext().spanId);
   });
 });
+
+describe('TurnHandle.identify', () => {
+  it('names a turn opened before its id was known, on the span and on later phases', () => {
+    const { exporter, turns } = setup();
+    const turn = turns.startTurn({ threadId: 'th1' });
+    const before = turn.startAttempt();
+    turn.identify({ turnId: 'tu9' });
+    const after = turn.startAttempt();
+    before.streamEnd();
+    after.streamEnd();
+    turn.endTurn('completed');
+    const spans = exporter.getFinishedSpans();
+    const attempts = spans.filter((s) => s.name === PHASE_UPSTREAM_ATTEMPT);
+    expect(attempts.map((s) => s.attributes[ATTR_TURN_ID])).toEqual([undefined, 'tu9']);
+    const turnSpan = spans.find((s) => s.name === PHASE_TURN)!;
+    expect(turnSpan.attributes[ATTR_TURN_ID]).toBe('tu9');
+    expect(turnSpan.attributes[ATTR_THREAD_ID]).toBe('th1');
+    expect(turn.turnId).toBe('tu9');
+  });
+});

@@ -26,7 +26,6 @@ import {
   ATTR_TOOL_EXIT_CODE,
   ATTR_TOOL_KIND,
   ATTR_TURN_ERROR,
-  ATTR_TURN_ID,
   ATTR_TURN_KIND,
   CANCEL_RESULT_ALREADY_COMPLETED,
   CANCEL_RESULT_CANCELLED,
@@ -667,7 +666,7 @@ export class CodexJsonRpcObserver {
   private nameTurn(turn: TurnState, turnId: string): void {
     if (turn.turnId === turnId) return;
     turn.turnId = turnId;
-    turn.handle.setAttributes({ [ATTR_TURN_ID]: turnId });
+    turn.handle.identify({ turnId });
     this.turnsById.set(turnId, turn);
   }
 

@@ -274,8 +274,8 @@ export class UpstreamProxy {
           },
         }, owner?.turn.context);
       }
-      // Built here rather than with `owner.turn.startAttempt`: a turn handle opened before the server
-      // named the turn carries no turn id, and every phase must carry it (readers group by ids).
+      // Built here rather than with `owner.turn.startAttempt`: the ids come from Codex's own request
+      // headers, which name the turn even when the observer has not matched it yet.
       const attempt = this.openAttempt(place.attempt, continuation, exchange.startMs, attributes, { threadId, turnId }, owner);
       attempt.requestSent(this.at(sentAt));
       exchange.attempt = attempt;
