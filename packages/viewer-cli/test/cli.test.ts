@@ -100,6 +100,26 @@ describe.concurrent('stall-why <flight-recorder dir>', () => {
   });
 });
 
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+describe.concurrent.skipIf(!hasScript)('on a real terminal (script(1))', () => {
+  const onTty = (extraEnv: string): string => {
+    const command = `${extraEnv} "${process.execPath}" "${CLI}" "${rec.flightRecorder}" --now ${NOW}`;
+    const env = { ...process.env, TERM: 'xterm' };
+    delete env.NO_COLOR;
+    delete env.FORCE_COLOR;
+    return spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env }).stdout;
+  };
+
+  it('colours on a TTY without being asked, and not with NO_COLOR', () => {
+    const tty = onTty('');
+    expect(tty).toContain(`${ESC}31m${ESC}1m✖ STUCK`);
+    const plain = onTty('NO_COLOR=1');
+    expect(plain).toContain('✖ STUCK');
+    expect(plain).not.toContain(ESC);
+  });
+});
+
 describe.concurrent('stall-why <OTLP JSON>', () => {
   it('reads ended spans as a collector has them; a failed turn exits 1', async () => {
     const r = await runCli([rec.otlpJson, '--now', NOW, '--json']);
