@@ -72,6 +72,7 @@ export class FlightRecorderProcessor implements SpanProcessor {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private pendingDropped = 0;
+  private unencodable = 0;
   private isShutdown = false;
 
   constructor(options: FlightRecorderOptions) {
@@ -121,7 +122,8 @@ export class FlightRecorderProcessor implements SpanProcessor {
   }
 
   stats(): FlightRecorderStats {
-    return { ...this.writer.stats(), pendingDropped: this.pendingDropped, upload: this.uploader?.stats() };
+    const writer = this.writer.stats();
+    return { ...writer, recordsDropped: writer.recordsDropped + this.unencodable, pendingDropped: this.pendingDropped, upload: this.uploader?.stats() };
   }
 
   /** Encodes and appends the queued records; with `sync`, also fdatasync. Never throws. */
@@ -131,10 +133,13 @@ export class FlightRecorderProcessor implements SpanProcessor {
     if (spans.length > 0) {
       this.spans = [];
       this.types = [];
-      try {
-        for (let i = 0; i < spans.length; i++) this.appendRecord(spans[i], types[i]);
-      } catch {
-        // A span that cannot be encoded (a cyclic attribute from a foreign processor) must not stop the others.
+      for (let i = 0; i < spans.length; i++) {
+        try {
+          this.appendRecord(spans[i], types[i]);
+        } catch {
+          // A span that cannot be encoded (an attribute JSON cannot hold) must not stop the others.
+          this.unencodable++;
+        }
       }
     }
     this.writer.flush();

@@ -117,7 +117,8 @@ export class OtlpTraceReceiver {
       decoded = decodeOtlpTraceRequest(this.decompress(raw, req.headers['content-encoding']), contentType);
     } catch (err) {
       this.counters.badRequests++;
-      return this.reply(res, err instanceof OtlpRequestError || err instanceof Error ? 400 : 500, (err as Error).message);
+      // Decoding and decompression errors alike: the body is not an OTLP traces request.
+      return this.reply(res, 400, err instanceof OtlpRequestError ? err.message : `undecodable body: ${(err as Error).message}`);
     }
     for (const span of decoded.spans) this.writer.append(RECORD_TYPE_END, JSON.stringify(span));
     if (!this.writer.flush()) {
