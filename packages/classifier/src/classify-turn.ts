@@ -1,11 +1,13 @@
 /**
  * Judges one turn: its status at the judged moment, and the verdict, confidence and evidence of the
- * rules. An open turn is judged by what it waits on now; an ended turn by the renderer, by the wait of
- * its longest quiet stretch replayed, by what dominated it, or healthy.
+ * rules. An open turn is judged by what it waits on now; an ended turn by the renderer, by the wait that
+ * took the dominant share of it (its stretches replayed), by a stretch long enough to be stuck, by what
+ * it waited on when it failed or was interrupted, or healthy when no wait dominated.
  */
 import {
   ATTR_CANCEL_RESULT,
   TURN_STATE_IN_PROGRESS,
+  TURN_END_STATUS_FAILED,
   TURN_STATE_STUCK,
   VERDICT_BACKEND_STALL,
   VERDICT_HEALTHY,
@@ -19,7 +21,8 @@ import type { Sight, ThreadTimeline, TurnTimeline } from './model/timeline.js';
 import { turnScene, type TurnScene } from './model/turn-scene.js';
 import { phaseBars } from './phase-bars.js';
 import type { TurnReport } from './report.js';
-import { DOMINANCE_RULES, WAIT_RULES, rendererDetached, sourceLimits, type Finding } from './rules/index.js';
+import { dominates } from './rules/dominance.js';
+import { DOMINANCE_RULES, accountWaits, rendererDetached, sourceLimits, waitAtEnd, waitFinding, type Finding, type WaitAccount } from './rules/index.js';
 import type { Thresholds } from './thresholds.js';
 import { clockTime, duration, isoTime } from './time-text.js';
 
@@ -33,19 +36,6 @@ export interface JudgeContext {
 
 /** Waits that, below the stuck threshold, are just a turn at work. */
 const ORDINARY_WAITS: ReadonlySet<Verdict> = new Set([VERDICT_BACKEND_STALL, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_UNKNOWN]);
-
-/** The first wait rule that applies to the scene, or unknown. */
-export function waitFinding(scene: TurnScene): Finding {
-  for (const rule of WAIT_RULES) {
-    const finding = rule(scene);
-    if (finding) return finding;
-  }
-  return {
-    verdict: VERDICT_UNKNOWN,
-    confidence: 0.2,
-    evidence: [`nothing open and no rule matches; last phase at ${clockTime(scene.lastActivityMs)}`],
-  };
-}
 
 function judgeOpen(scene: TurnScene): Finding {
   const quietMs = scene.at - scene.lastActivityMs;
@@ -67,50 +57,77 @@ function judgeOpen(scene: TurnScene): Finding {
   return { ...wait, evidence };
 }
 
-/** The longest stretch of an ended turn with no phase boundary: [from, to]. */
-function longestQuiet(scene: TurnScene): { from: number; to: number } {
-  const end = scene.endMs ?? scene.at;
-  const marks = [scene.startMs, end];
-  for (const p of scene.phases) marks.push(p.start, ...(p.end !== undefined ? [p.end] : []));
-  for (const h of scene.hydrations) marks.push(h.start, ...(h.end !== undefined ? [h.end] : []));
-  const sorted = marks.filter((m) => m >= scene.startMs && m <= end).sort((a, b) => a - b);
-  let best = { from: scene.startMs, to: scene.startMs };
-  for (let i = 1; i < sorted.length; i++) if (sorted[i]! - sorted[i - 1]! > best.to - best.from) best = { from: sorted[i - 1]!, to: sorted[i]! };
-  return best;
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/** `tool_running took 8.2 s of the turn's 9.0 s (91 %)`. */
+function shareText(spentMs: number, totalMs: number): string {
+  return `${duration(spentMs)} of the turn's ${duration(totalMs)} (${Math.round((100 * spentMs) / Math.max(1, totalMs))} %)`;
+}
+
+/** The wait that took the dominant share of the turn (`dominates`), named with its longest stretch replayed. */
+function dominantWait(scene: TurnScene, account: WaitAccount): Finding | undefined {
+  const top = account.waits[0];
+  if (!top || !dominates(scene, top.spentMs)) return undefined;
+  const { longest } = top;
+  const stretches = top.stretches > 1 ? ` in ${top.stretches} stretches from ${clockTime(top.firstMs)}` : ` from ${clockTime(top.firstMs)}`;
+  return {
+    verdict: top.verdict,
+    // Replayed, not seen live: a little less sure than the rule was at the moment.
+    confidence: round2(longest.finding.confidence * 0.9),
+    evidence: [
+      `${top.verdict} took ${shareText(top.spentMs, account.totalMs)}${stretches}; the longest stretch, ${duration(longest.to - longest.from)} until ${clockTime(longest.to)}, waiting:`,
+      ...longest.finding.evidence,
+    ],
+  };
+}
+
+/** A stretch that reached the stuck threshold: the turn was stuck then, even if that wait did not dominate. */
+function stuckStretch(scene: TurnScene, account: WaitAccount): Finding | undefined {
+  const stuck = account.waits
+    .filter((w) => w.longest.to - w.longest.from >= scene.thresholds.stuckAfterMs)
+    .sort((a, b) => b.longest.to - b.longest.from - (a.longest.to - a.longest.from))[0];
+  if (!stuck) return undefined;
+  const { longest } = stuck;
+  const endedIt = longest.to === scene.endMs ? `until the turn ended ${scene.endStatus}` : `until ${clockTime(longest.to)}`;
+  return {
+    verdict: stuck.verdict,
+    confidence: round2(longest.finding.confidence * 0.9),
+    evidence: [`quiet for ${duration(longest.to - longest.from)} from ${clockTime(longest.from)} ${endedIt}, waiting:`, ...longest.finding.evidence],
+  };
 }
 
 function judgeEnded(scene: TurnScene, sceneAt: (at: number) => TurnScene): Finding {
   const renderer = rendererDetached(scene);
   if (renderer) return renderer;
-  if (scene.endStatus === 'failed') {
+  if (scene.endStatus === TURN_END_STATUS_FAILED) {
     const retries = DOMINANCE_RULES[0]!(scene);
     if (retries) return retries;
   }
-  const quiet = longestQuiet(scene);
-  if (quiet.to - quiet.from >= scene.thresholds.stuckAfterMs) {
-    // Just before the boundary that ended the stretch: what the turn waited on during it.
-    const replay = waitFinding(sceneAt(quiet.to - 0.001));
-    if (replay.verdict !== VERDICT_UNKNOWN) {
-      const endedIt = quiet.to === scene.endMs ? `until the turn ended ${scene.endStatus}` : `until ${clockTime(quiet.to)}`;
-      return {
-        verdict: replay.verdict,
-        confidence: Math.round(replay.confidence * 0.9 * 100) / 100,
-        evidence: [`quiet for ${duration(quiet.to - quiet.from)} from ${clockTime(quiet.from)} ${endedIt}, waiting:`, ...replay.evidence],
-      };
-    }
-  }
+  const account = accountWaits(scene, sceneAt);
+  const named = dominantWait(scene, account) ?? stuckStretch(scene, account);
+  if (named) return named;
   for (const rule of DOMINANCE_RULES) {
     const finding = rule(scene);
     if (finding) return finding;
   }
-  const total = duration((scene.endMs ?? scene.at) - scene.startMs);
-  if (scene.endStatus === 'failed') {
-    return { verdict: VERDICT_UNKNOWN, confidence: 0.3, evidence: [`the turn failed at ${clockTime(scene.endMs!)} after ${total}; no phase shows why`] };
+  const atEnd = waitAtEnd(scene, sceneAt);
+  if (atEnd) return atEnd;
+  const total = account.totalMs;
+  if (scene.endStatus === TURN_END_STATUS_FAILED) {
+    return { verdict: VERDICT_UNKNOWN, confidence: 0.3, evidence: [`the turn failed at ${clockTime(scene.endMs!)} after ${duration(total)}; no phase shows why`] };
   }
+  const { slowPhaseMs, dominantShare } = scene.thresholds;
+  const top = account.waits[0];
+  const quiet = account.longestStretch;
   return {
     verdict: VERDICT_HEALTHY,
     confidence: scene.seesUpstream ? 0.9 : 0.75,
-    evidence: [`${scene.endStatus} at ${clockTime(scene.endMs!)} after ${total}; longest quiet stretch ${duration(quiet.to - quiet.from)} (from ${clockTime(quiet.from)})`],
+    evidence: [
+      `${scene.endStatus} at ${clockTime(scene.endMs!)} after ${duration(total)}; longest quiet stretch ${duration(quiet.to - quiet.from)} (from ${clockTime(quiet.from)})`,
+      top
+        ? `no wait dominated: the largest, ${top.verdict}, took ${shareText(top.spentMs, total)} (a cause takes at least ${duration(slowPhaseMs)} and ${Math.round(dominantShare * 100)} %)`
+        : 'no wait: the turn was at work throughout',
+    ],
   };
 }
 

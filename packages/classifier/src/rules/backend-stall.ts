@@ -38,7 +38,8 @@ export function upstreamSilent(scene: TurnScene): Finding | undefined {
   if (chain.open) {
     const evidence = attemptLines(chain.open, scene);
     if (chain.failures.length) evidence.push(`after ${chain.failures.length} failed attempts or retries since ${clockTime(chain.failures[0]!.startedAt)}`);
-    return { verdict: VERDICT_BACKEND_STALL, confidence: 0.9, evidence };
+    // Once events flow, a stream still open may be the model writing: not a stall until it is long.
+    return { verdict: VERDICT_BACKEND_STALL, confidence: 0.9, evidence, atWork: chain.open.firstEvent !== undefined };
   }
   const toolEnd = lastToolEnd(scene);
   const continuation = scene.continuations.filter((c) => c.start >= (toolEnd ?? -Infinity)).pop();
@@ -50,6 +51,7 @@ export function upstreamSilent(scene: TurnScene): Finding | undefined {
         `continuation request sent ${duration(scene.at - continuation.start)} ago at ${clockTime(continuation.start)}, no model output since`,
         ...(scene.seesUpstream ? ['no upstream attempt was recorded for it'] : []),
       ],
+      atWork: !scene.seesUpstream,
     };
   }
   if (scene.seesUpstream) return undefined;
@@ -59,6 +61,7 @@ export function upstreamSilent(scene: TurnScene): Finding | undefined {
       verdict: VERDICT_BACKEND_STALL,
       confidence: 0.65,
       evidence: [`${itemText(openOutput)} started ${duration(scene.at - openOutput.start)} ago at ${clockTime(openOutput.start)}, not completed; no phase since`],
+      atWork: true,
     };
   }
   return undefined;
@@ -78,5 +81,6 @@ export function modelSilent(scene: TurnScene): Finding | undefined {
     verdict: VERDICT_BACKEND_STALL,
     confidence: outputs.length === 0 ? 0.55 : 0.45,
     evidence: [`${what} (${duration(scene.at - last)})`],
+    atWork: true,
   };
 }

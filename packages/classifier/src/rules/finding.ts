@@ -7,6 +7,11 @@ export interface Finding {
   /** In [0, 1]. */
   readonly confidence: number;
   readonly evidence: readonly string[];
+  /**
+   * The wait may be the model at work rather than a stall: a stream that has begun, or a source that
+   * cannot see model requests. Such a wait is only a stall once it has lasted `stuckAfterMs`.
+   */
+  readonly atWork?: boolean;
 }
 
 /** A rule reads a scene and returns a finding, or undefined when it does not apply. */

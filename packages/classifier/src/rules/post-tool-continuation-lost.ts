@@ -31,5 +31,7 @@ export function postToolContinuationLost(scene: TurnScene): Finding | undefined 
     evidence.push('no upstream attempt spans: whether the continuation was requested cannot be seen (a silent continuation would look the same)');
     confidence = 0.6;
   }
-  return { verdict: VERDICT_POST_TOOL_CONTINUATION_LOST, confidence, evidence };
+  // Seen from the upstream side, a continuation not sent is a stall at once (it follows the result
+  // within milliseconds); from a source blind to requests, the gap may be the model thinking.
+  return { verdict: VERDICT_POST_TOOL_CONTINUATION_LOST, confidence, evidence, atWork: !scene.seesUpstream };
 }

@@ -1,0 +1,82 @@
+/**
+ * Where an ended turn's time went. The turn is cut at every phase boundary into quiet stretches; each
+ * stretch is replayed (the scene just before the boundary that ended it) and its time is booked to the
+ * wait the rules see then. So any wait the rules know (a person, a tool, a compaction, a history load,
+ * retries, a silent request, a lost continuation) can be what dominated the turn, measured the same
+ * way. A wait that may be the model at work (`Finding.atWork`) is booked only from stretches that
+ * reached `stuckAfterMs`: shorter, it is the turn working, as it is for a live turn.
+ */
+import { VERDICT_UNKNOWN, type Verdict } from '@stall-why/conventions';
+import type { TurnScene } from '../model/turn-scene.js';
+import type { Finding } from './finding.js';
+import { waitFinding } from './wait-finding.js';
+
+/**
+ * Most stretches replayed per turn, the longest first: each replay rebuilds the turn's scene, so a
+ * turn of thousands of short stretches costs at most this many. What is left unreplayed is short and
+ * counted as unaccounted time.
+ */
+export const MAX_REPLAYED_STRETCHES = 256;
+
+export interface QuietStretch {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Time booked to one wait. */
+export interface WaitShare {
+  readonly verdict: Verdict;
+  readonly spentMs: number;
+  readonly stretches: number;
+  readonly firstMs: number;
+  /** The longest stretch booked to it, and what the rules said then. */
+  readonly longest: QuietStretch & { readonly finding: Finding };
+}
+
+export interface WaitAccount {
+  /** Waits by time booked, most first; the model at work and unknown stretches are not waits. */
+  readonly waits: readonly WaitShare[];
+  readonly totalMs: number;
+  /** The longest stretch of the turn, whatever it waited on. */
+  readonly longestStretch: QuietStretch;
+}
+
+/** The stretches of [start, end] between phase boundaries (and history-load boundaries), in time order. */
+export function quietStretches(scene: TurnScene): QuietStretch[] {
+  const end = scene.endMs ?? scene.at;
+  const marks = [scene.startMs, end];
+  for (const p of scene.phases) marks.push(p.start, ...(p.end !== undefined ? [p.end] : []));
+  for (const h of scene.hydrations) marks.push(h.start, ...(h.end !== undefined ? [h.end] : []));
+  const sorted = [...new Set(marks.filter((m) => m >= scene.startMs && m <= end))].sort((a, b) => a - b);
+  const out: QuietStretch[] = [];
+  for (let i = 1; i < sorted.length; i++) out.push({ from: sorted[i - 1]!, to: sorted[i]! });
+  return out;
+}
+
+/** The scene just before `at`: phases that ended at `at` are still open in it. */
+export const JUST_BEFORE_MS = 0.001;
+
+/** Books the ended turn's stretches to the waits the rules see in them. */
+export function accountWaits(scene: TurnScene, sceneAt: (at: number) => TurnScene): WaitAccount {
+  const stretches = quietStretches(scene);
+  const totalMs = (scene.endMs ?? scene.at) - scene.startMs;
+  const longestStretch = stretches.reduce((a, b) => (b.to - b.from > a.to - a.from ? b : a), { from: scene.startMs, to: scene.startMs });
+  const replayed = [...stretches].sort((a, b) => b.to - b.from - (a.to - a.from)).slice(0, MAX_REPLAYED_STRETCHES);
+  const booked = new Map<Verdict, { spentMs: number; stretches: number; firstMs: number; longest: WaitShare['longest'] }>();
+  for (const stretch of replayed) {
+    const length = stretch.to - stretch.from;
+    const finding = waitFinding(sceneAt(stretch.to - JUST_BEFORE_MS));
+    if (finding.verdict === VERDICT_UNKNOWN) continue;
+    if (finding.atWork && length < scene.thresholds.stuckAfterMs) continue;
+    const entry = booked.get(finding.verdict);
+    if (!entry) {
+      booked.set(finding.verdict, { spentMs: length, stretches: 1, firstMs: stretch.from, longest: { ...stretch, finding } });
+      continue;
+    }
+    entry.spentMs += length;
+    entry.stretches++;
+    entry.firstMs = Math.min(entry.firstMs, stretch.from);
+  }
+  const waits = [...booked.entries()].map(([verdict, e]) => ({ verdict, ...e })).sort((a, b) => b.spentMs - a.spentMs);
+  return { waits, totalMs, longestStretch };
+}

@@ -1,0 +1,65 @@
+/**
+ * What a failed or interrupted turn was waiting on when it ended: the scene just before the ending,
+ * replayed, and how long that wait had lasted. The ending is the stop request (a cancel phase), or
+ * else the phases closed in the last `ENDING_WINDOW_MS` before the turn's end: an app that gives up
+ * closes what was open (an approval cancelled, an item aborted) just before it ends the turn, and
+ * what those phases were waiting on is the cause, not what is left after they close.
+ */
+import { PHASE_CANCEL, PHASE_TURN_ERROR, TURN_END_STATUS_FAILED, TURN_END_STATUS_INTERRUPTED, VERDICT_UNKNOWN } from '@stall-why/conventions';
+import type { TurnScene } from '../model/turn-scene.js';
+import { clockTime, duration } from '../time-text.js';
+import type { Finding } from './finding.js';
+import { JUST_BEFORE_MS, MAX_REPLAYED_STRETCHES, quietStretches } from './wait-account.js';
+import { waitFinding } from './wait-finding.js';
+
+/** Phases closed this close to a failed or interrupted turn's end are its ending, not its wait. */
+export const ENDING_WINDOW_MS = 100;
+
+/** When the ending began: the first stop request, else the earliest phase closed (or error raised) in the window. */
+export function endingStart(scene: TurnScene): number {
+  const end = scene.endMs ?? scene.at;
+  let earliest = end;
+  for (const p of scene.phases) {
+    if (p.span.name === PHASE_CANCEL) earliest = Math.min(earliest, p.start);
+    else if (p.span.name === PHASE_TURN_ERROR && p.start >= end - ENDING_WINDOW_MS) earliest = Math.min(earliest, p.start);
+    else if (p.end !== undefined && p.end > p.start && p.end >= end - ENDING_WINDOW_MS) earliest = Math.min(earliest, p.end);
+  }
+  return Math.max(scene.startMs, earliest);
+}
+
+/**
+ * A failed or interrupted turn explained by its last wait, when that wait took `dominantShare` of the
+ * turn or lasted `slowPhaseMs` (either: the turn ended in it). An interruption of a turn at work (the
+ * model writing, as far as can be told) is a person's choice: no cause.
+ */
+export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene): Finding | undefined {
+  const status = scene.endStatus;
+  if (status !== TURN_END_STATUS_FAILED && status !== TURN_END_STATUS_INTERRUPTED) return undefined;
+  const endMs = scene.endMs!;
+  const at = endingStart(scene);
+  const last = waitFinding(sceneAt(at - JUST_BEFORE_MS));
+  if (last.verdict === VERDICT_UNKNOWN) return undefined;
+  if (status === TURN_END_STATUS_INTERRUPTED && last.atWork) return undefined;
+  // Walk back over the stretches that waited on the same thing: how long the turn had waited on it.
+  let from = at;
+  const before = quietStretches(scene).filter((s) => s.to <= at).reverse().slice(0, MAX_REPLAYED_STRETCHES);
+  for (const s of before) {
+    if (s.to < from || waitFinding(sceneAt(s.to - JUST_BEFORE_MS)).verdict !== last.verdict) break;
+    from = s.from;
+  }
+  const waitedMs = at - from;
+  const totalMs = endMs - scene.startMs;
+  const { slowPhaseMs, dominantShare } = scene.thresholds;
+  if (waitedMs <= 0 || (waitedMs < slowPhaseMs && waitedMs < dominantShare * totalMs)) return undefined;
+  // Inferred from how the turn ended, not from a wait that dominated it: less sure.
+  const factor = last.atWork ? 0.5 : status === TURN_END_STATUS_FAILED ? 0.7 : 0.8;
+  const stop = at < endMs ? ` (its ending began at ${clockTime(at)})` : '';
+  return {
+    verdict: last.verdict,
+    confidence: Math.round(last.confidence * factor * 100) / 100,
+    evidence: [
+      `the turn ended ${status} at ${clockTime(endMs)}${stop} after waiting ${duration(waitedMs)} from ${clockTime(from)} (${Math.round((100 * waitedMs) / Math.max(1, totalMs))} % of its ${duration(totalMs)}) on:`,
+      ...last.evidence,
+    ],
+  };
+}
