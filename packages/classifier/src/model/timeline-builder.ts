@@ -51,6 +51,8 @@ export class TimelineBuilder {
   /** spanKey of parent-capable spans → turn key; traceId → turn key. */
   private readonly parentTurn = new Map<string, TurnTimeline>();
   private readonly traceTurn = new Map<string, TurnTimeline | null>();
+  /** spanKey of a parent not (yet) placed in a turn → the thread and turn ids its children carry. */
+  private readonly childTurn = new Map<string, { threadId: string | null; turnId: string }>();
   private pending: Array<{ span: RecordedSpan; source: string | undefined }> = [];
   private retained = 0;
   private upstream = false;
@@ -156,6 +158,11 @@ export class TimelineBuilder {
       const viaParent = this.parentTurn.get(`${span.traceId}/${span.parentSpanId}`);
       if (viaParent) return viaParent;
     }
+    // A span with no turn id adopts the turn its children carry: a turn span opened before the server
+    // named the turn, whose start record was written before the name came.
+    const viaChildren = this.childTurn.get(spanKey(span));
+    const adopted = viaChildren && this.threads.get(viaChildren.threadId ?? '')?.turns.get(viaChildren.turnId);
+    if (adopted) return adopted;
     return this.traceTurn.get(span.traceId) ?? undefined;
   }
 
@@ -179,6 +186,13 @@ export class TimelineBuilder {
     return turn;
   }
 
+  // Remembers the turn of a parent not placed yet (bounded like the pending spans: oldest forgotten).
+  private noteChildTurn(parentKey: string, turn: TurnTimeline): void {
+    if (this.parentTurn.has(parentKey) || this.childTurn.has(parentKey)) return;
+    this.childTurn.set(parentKey, { threadId: turn.threadId, turnId: turn.turnId! });
+    if (this.childTurn.size > this.limits.maxPendingSpans) this.childTurn.delete(this.childTurn.keys().next().value!);
+  }
+
   // A span with a turn id and no thread id (an upstream proxy may know only the turn) joins the thread
   // that already holds that turn.
   private threadOfTurn(turnId: string): string | null {
@@ -199,6 +213,7 @@ export class TimelineBuilder {
       turn.spans.set(key, old ? newerRecord(old, span) : span);
     }
     if (PARENT_PHASES.has(span.name)) this.parentTurn.set(key, turn);
+    if (span.parentSpanId && span.name !== PHASE_TURN && span.attributes[ATTR_TURN_ID] !== undefined) this.noteChildTurn(`${span.traceId}/${span.parentSpanId}`, turn);
     const src = str(span.attributes[ATTR_SOURCE]);
     if (src) turn.sources.add(src);
     if (source) turn.sources.add(source);
