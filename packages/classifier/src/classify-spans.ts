@@ -4,12 +4,13 @@
 import { TURN_STATE_COMPLETED, TURN_STATE_IN_PROGRESS, TURN_STATE_STUCK } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { judgeTurn, type JudgeContext } from './classify-turn.js';
-import { TimelineBuilder, type TimelineLimits } from './model/timeline-builder.js';
+import { DEFAULT_TIMELINE_LIMITS, TimelineBuilder, type TimelineLimits } from './model/timeline-builder.js';
 import type { ThreadTimeline, TurnTimeline } from './model/timeline.js';
 import type { PhaseBar, Report, SourceSummary, TurnReport } from './report.js';
 import { hydrationEntry } from './rules/index.js';
 import { resolveThresholds, type Thresholds } from './thresholds.js';
 import { isoTime } from './time-text.js';
+import { TurnReportBook } from './turn-report-book.js';
 
 export interface ClassifyOptions {
   /** The judged moment, epoch ms. */
@@ -32,14 +33,16 @@ export interface Classification {
 export class SpanClassifier {
   private readonly builder: TimelineBuilder;
   private readonly thresholds: Thresholds;
-  private readonly evicted: TurnReport[] = [];
+  private readonly book: TurnReportBook;
 
   constructor(private readonly options: ClassifyOptions) {
     this.thresholds = resolveThresholds(options.thresholds);
+    this.book = new TurnReportBook(options.limits?.maxReportedTurns ?? DEFAULT_TIMELINE_LIMITS.maxReportedTurns);
     this.builder = new TimelineBuilder(options.limits, (turn, thread, sight) => {
       // Judged now, with what was read so far; its phases are not kept.
       const report = judgeTurn(turn, thread, { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [] });
-      this.evicted.push({ ...report, phases: [] });
+      const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
+      this.book.add({ ...report, evidence, phases: [] });
     });
   }
 
@@ -51,26 +54,29 @@ export class SpanClassifier {
     const { threads, sight } = this.builder.build();
     const globalRenderer = [...(threads.find((t) => t.threadId === null)?.renderer.values() ?? [])];
     const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer };
-    const turns: TurnReport[] = [...this.evicted];
     const spans: RecordedSpan[] = [];
     for (const thread of threads) {
       for (const turn of thread.turns.values()) {
         // Judged at a moment before the turn began (replaying a recording): it does not exist yet.
         if (Math.min(turn.turnSpan?.startTimeMs ?? Infinity, turn.firstMs) > this.options.now) continue;
-        turns.push(judgeTurn(turn, thread, context));
+        this.book.add(judgeTurn(turn, thread, context));
         if (turn.turnSpan) spans.push(turn.turnSpan);
         spans.push(...turn.spans.values());
       }
       spans.push(...thread.hydrations.values(), ...thread.renderer.values());
-      turns.push(...hydrationEntries(thread, context));
+      for (const entry of hydrationEntries(thread, context)) this.book.add(entry);
     }
-    turns.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-    return { report: { judgedAt: isoTime(this.options.now), turns, sources }, spans };
+    const turns = this.book.listed().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    const withCounts = sources.map((s) => ({ ...s, turnsSummarised: this.book.summarisedFrom(s.path) }));
+    return { report: { judgedAt: isoTime(this.options.now), turns, sources: withCounts, summary: this.book.summary() }, spans };
   }
 }
 
+const EVICTED_OPEN =
+  'judged before the end of the input: the turn was still open when the memory bound (maxRetainedSpans) evicted it; later spans of it are reported as a new entry';
+
 /** Judges spans at `now`: the pure core of `analyzeTraces`. */
-export function classifySpans(spans: Iterable<RecordedSpan>, options: { now: number; thresholds?: Partial<Thresholds> }): Report {
+export function classifySpans(spans: Iterable<RecordedSpan>, options: ClassifyOptions): Report {
   const classifier = new SpanClassifier(options);
   for (const span of spans) classifier.add(span);
   return classifier.finish().report;

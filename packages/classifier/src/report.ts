@@ -51,6 +51,28 @@ export interface SourceSummary {
   readonly skipped: number;
   /** Records skipped because they were corrupt (flight recorder checksums). */
   readonly corrupt: number;
+  /**
+   * Turns of this source judged but not listed in `turns` (beyond `maxReportedTurns`): counted in
+   * `Report.summary`. Always set by `analyzeTraces`.
+   */
+  readonly turnsSummarised?: number;
+}
+
+/**
+ * How many turns were judged and how many are listed. A report lists at most `maxReportedTurns`
+ * turns; beyond it, healthy ended turns are summarised first, then the oldest other ended turns, then
+ * open ones: counted here by status and verdict instead of listed.
+ */
+export interface TurnsSummary {
+  /** Every turn (and turnless hydration entry) judged: `listed + summarised`. */
+  readonly judged: number;
+  /** Entries in `turns`. */
+  readonly listed: number;
+  readonly summarised: number;
+  readonly summarisedByVerdict: Readonly<Partial<Record<Verdict, number>>>;
+  readonly summarisedByStatus: Readonly<Partial<Record<TurnState, number>>>;
+  /** One line for people, e.g. `29012 turns judged: 1000 listed, 28012 summarised (…)`. */
+  readonly line: string;
 }
 
 export interface Report {
@@ -58,4 +80,6 @@ export interface Report {
   readonly judgedAt: string;
   readonly turns: readonly TurnReport[];
   readonly sources: readonly SourceSummary[];
+  /** Judged vs listed turns; always set by `classifySpans` and `analyzeTraces`. */
+  readonly summary?: TurnsSummary;
 }

@@ -2,9 +2,10 @@
  * OTLP JSON: an ExportTraceServiceRequest object (pretty-printed or not, any size), or JSON lines
  * of them as the OpenTelemetry Collector's file exporter writes.
  */
-import type { Attributes, RecordedSpan } from '@stall-why/flight-record';
+import type { RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { readJsonValues } from './json-values.js';
+import { OtlpLineDecoder } from './otlp-line-decoder.js';
 import { otlpAttributes, otlpSpan } from './otlp-span.js';
 
 const RESOURCE = '.resourceSpans[].resource';
@@ -23,29 +24,39 @@ export async function importOtlpJson(
   options: ImportOptions,
   emit: (span: RecordedSpan) => void,
 ): Promise<{ spans: number; skipped: number }> {
-  let resource: Attributes | undefined;
-  let scope: string | undefined;
+  // Resource and scope carry over from value to value (and line to line) on both paths.
+  const lines = new OtlpLineDecoder(options.wanted);
   let spans = 0;
   let skipped = 0;
+  const emitCounted = (span: RecordedSpan): void => {
+    spans++;
+    emit(span);
+  };
   const found = await readJsonValues(path, {
     targets: TARGETS,
     maxLineBytes: options.maxLineBytes,
     onProgress: options.onProgress,
+    fastLine: (line) => {
+      const result = lines.decode(line, emitCounted);
+      if (!result) return undefined;
+      skipped += result.skipped;
+      return result.found;
+    },
     onValue: (p, value, position) => {
       const o = (value ?? {}) as Record<string, unknown>;
       if (p === RESOURCE) {
-        resource = otlpAttributes(o.attributes);
+        lines.resource = otlpAttributes(o.attributes);
         return;
       }
       if (!p.endsWith('spans[]')) {
-        scope = typeof o.name === 'string' ? o.name : undefined;
+        lines.scope = typeof o.name === 'string' ? o.name : undefined;
         return;
       }
       if (options.wanted && typeof o.name === 'string' && !options.wanted.has(o.name)) {
         skipped++;
         return;
       }
-      const span = otlpSpan(o, resource, scope);
+      const span = otlpSpan(o, lines.resource, lines.scope);
       if (typeof span === 'string') throw new TraceInputError(path, position, `invalid OTLP span: ${span}`);
       spans++;
       emit(span);

@@ -1,9 +1,11 @@
 /**
  * One OTLP/JSON span (as the OTLP JSON encoding or a protobuf-JSON mapping writes it) to a
  * RecordedSpan: hex or base64 ids, string or number nanoseconds, `intValue` as a string, enum
- * names or numbers.
+ * names or numbers. Only what the classifier reads is kept: span attributes of the vocabulary
+ * (`ATTR_*` of @stall-why/conventions), the status, the resource; events and links are not read.
  */
-import type { AttributeValue, Attributes, RecordedEvent, RecordedSpan } from '@stall-why/flight-record';
+import * as conventions from '@stall-why/conventions';
+import type { AttributeValue, Attributes, RecordedSpan } from '@stall-why/flight-record';
 
 type Json = Record<string, unknown>;
 
@@ -26,7 +28,13 @@ export function nanosToMs(value: unknown): number | undefined {
   return Number(value.slice(0, -6)) + Number(value.slice(-6)) / 1e6;
 }
 
-function anyValue(v: unknown): AttributeValue | undefined {
+/** The attribute keys of the vocabulary: the only span attributes an importer keeps. */
+export const VOCABULARY_ATTRIBUTES: ReadonlySet<string> = new Set(
+  Object.entries(conventions).flatMap(([name, value]) => (name.startsWith('ATTR_') && typeof value === 'string' ? [value] : [])),
+);
+
+/** An OTLP AnyValue to an attribute value (nested lists become null, key/value lists JSON text). */
+export function anyValue(v: unknown): AttributeValue | undefined {
   if (!v || typeof v !== 'object') return undefined;
   const o = v as Json;
   if ('stringValue' in o) return String(o.stringValue);
@@ -45,22 +53,50 @@ function anyValue(v: unknown): AttributeValue | undefined {
   return undefined;
 }
 
-/** OTLP key/value list to attributes. */
-export function otlpAttributes(list: unknown): Attributes {
+/** OTLP key/value list to attributes; with `keys`, only those. */
+export function otlpAttributes(list: unknown, keys?: ReadonlySet<string>): Attributes {
   const out: Attributes = {};
   if (!Array.isArray(list)) return out;
   for (const kv of list as Json[]) {
-    if (!kv || typeof kv.key !== 'string') continue;
+    if (!kv || typeof kv.key !== 'string' || (keys && !keys.has(kv.key))) continue;
     const value = anyValue(kv.value);
     if (value !== undefined) out[kv.key] = value;
   }
   return out;
 }
 
-const KINDS: Record<string, number> = {
+export const KINDS: Record<string, number> = {
   SPAN_KIND_UNSPECIFIED: 0, SPAN_KIND_INTERNAL: 0, SPAN_KIND_SERVER: 1, SPAN_KIND_CLIENT: 2, SPAN_KIND_PRODUCER: 3, SPAN_KIND_CONSUMER: 4,
 };
-const STATUS: Record<string, 0 | 1 | 2> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+export const STATUS: Record<string, 0 | 1 | 2> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+
+/** The parts of a RecordedSpan an OTLP span gives, already decoded. */
+export interface OtlpSpanParts {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  kind: number | undefined;
+  startTimeMs: number;
+  endTimeMs: number | undefined;
+  attributes: Attributes;
+  statusCode: 0 | 1 | 2 | undefined;
+  statusMessage: string | undefined;
+}
+
+type MutableSpan = { -readonly [K in keyof RecordedSpan]: RecordedSpan[K] };
+
+/** The RecordedSpan of decoded parts: built field by field in one order, so every OTLP path makes the same shapes. */
+export function recordedOtlpSpan(p: OtlpSpanParts, resource: Attributes | undefined, scope: string | undefined): RecordedSpan {
+  const span: MutableSpan = { traceId: p.traceId, spanId: p.spanId, name: p.name, startTimeMs: p.startTimeMs, attributes: p.attributes };
+  if (p.parentSpanId) span.parentSpanId = p.parentSpanId;
+  if (p.kind !== undefined) span.kind = p.kind;
+  if (p.endTimeMs !== undefined && p.endTimeMs >= p.startTimeMs) span.endTimeMs = p.endTimeMs;
+  if (p.statusCode !== undefined) span.status = p.statusMessage ? { code: p.statusCode, message: p.statusMessage } : { code: p.statusCode };
+  if (resource) span.resource = resource;
+  if (scope) span.scope = scope;
+  return span;
+}
 
 /**
  * The RecordedSpan of an OTLP span, or a string saying what is missing. OTLP's span kind is 1-based
@@ -73,26 +109,21 @@ export function otlpSpan(s: Json, resource: Attributes | undefined, scope: strin
   if (typeof s.name !== 'string') return 'a span without a name';
   const start = nanosToMs(s.startTimeUnixNano);
   if (start === undefined) return `span ${s.name} has no startTimeUnixNano`;
-  const end = nanosToMs(s.endTimeUnixNano);
-  const parentSpanId = otlpId(s.parentSpanId, 16);
-  const kind = typeof s.kind === 'number' ? Math.max(0, s.kind - 1) : typeof s.kind === 'string' ? KINDS[s.kind] : undefined;
   const st = s.status as Json | undefined;
-  const code = st ? (typeof st.code === 'number' ? (st.code as 0 | 1 | 2) : typeof st.code === 'string' ? STATUS[st.code] : undefined) : undefined;
-  const events = Array.isArray(s.events)
-    ? (s.events as Json[]).map((e): RecordedEvent => ({ name: String(e.name), timeMs: nanosToMs(e.timeUnixNano) ?? start, attributes: otlpAttributes(e.attributes) }))
-    : undefined;
-  return {
-    traceId,
-    spanId,
-    ...(parentSpanId ? { parentSpanId } : {}),
-    name: s.name,
-    ...(kind !== undefined ? { kind } : {}),
-    startTimeMs: start,
-    ...(end !== undefined && end >= start ? { endTimeMs: end } : {}),
-    attributes: otlpAttributes(s.attributes),
-    ...(events && events.length ? { events } : {}),
-    ...(code !== undefined ? { status: { code, ...(typeof st?.message === 'string' && st.message ? { message: st.message } : {}) } } : {}),
-    ...(resource ? { resource } : {}),
-    ...(scope ? { scope } : {}),
-  };
+  return recordedOtlpSpan(
+    {
+      traceId,
+      spanId,
+      parentSpanId: otlpId(s.parentSpanId, 16),
+      name: s.name,
+      kind: typeof s.kind === 'number' ? Math.max(0, s.kind - 1) : typeof s.kind === 'string' ? KINDS[s.kind] : undefined,
+      startTimeMs: start,
+      endTimeMs: nanosToMs(s.endTimeUnixNano),
+      attributes: otlpAttributes(s.attributes, VOCABULARY_ATTRIBUTES),
+      statusCode: st ? (typeof st.code === 'number' ? (st.code as 0 | 1 | 2) : typeof st.code === 'string' ? STATUS[st.code] : undefined) : undefined,
+      statusMessage: typeof st?.message === 'string' ? st.message : undefined,
+    },
+    resource,
+    scope,
+  );
 }

@@ -24,18 +24,29 @@ export interface TimelineLimits {
   readonly maxSpansPerTurn: number;
   /**
    * Most phase spans kept across all turns; beyond it the oldest ended turns are handed to
-   * `onEvict` (judged then, with what was read so far) and forgotten. Default 10 000 (about
-   * 20 MB of heap: a retained span costs about 2 KB).
+   * `onEvict` (judged then, with what was read so far) and forgotten. Open turns are evicted too,
+   * quietest first, only when they alone hold twice this many. Default 10 000 (about 10 MB of heap).
    */
   readonly maxRetainedSpans: number;
-  /** Most spans held while their turn is not known yet (no turn id, parent not seen). Default 50 000. */
+  /**
+   * Most spans held while their turn is not known yet (no turn id, parent not seen). When full, the
+   * oldest half is placed at once in the turn open when each started (as at the end of the input), or
+   * dropped and counted. Default 10 000.
+   */
   readonly maxPendingSpans: number;
+  /**
+   * Most turns listed in a report; beyond it turns are summarised (counted by status and verdict in
+   * `Report.summary`, per file in `sources[].turnsSummarised`): healthy ended turns first, then the
+   * oldest other ended turns, then open ones. Default 1 000.
+   */
+  readonly maxReportedTurns: number;
 }
 
 export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
   maxSpansPerTurn: 5_000,
   maxRetainedSpans: 10_000,
-  maxPendingSpans: 50_000,
+  maxPendingSpans: 10_000,
+  maxReportedTurns: 1_000,
 });
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -54,7 +65,10 @@ export class TimelineBuilder {
   /** spanKey of a parent not (yet) placed in a turn → the thread and turn ids its children carry. */
   private readonly childTurn = new Map<string, { threadId: string | null; turnId: string }>();
   private pending: Array<{ span: RecordedSpan; source: string | undefined }> = [];
+  /** Phase spans held by turns (turn spans included). */
   private retained = 0;
+  /** When eviction could not get under the bound (open turns), the next pass waits until this count. */
+  private nextEvictionAt = 0;
   private upstream = false;
   private renderer = false;
   private approvals = false;
@@ -89,21 +103,31 @@ export class TimelineBuilder {
       return;
     }
     const turn = this.turnOf(span, threadId);
-    if (turn) this.addToTurn(turn, span, source);
-    else if (this.pending.length < this.limits.maxPendingSpans) this.pending.push({ span, source });
-    else this.droppedSpans++;
+    if (turn) {
+      this.addToTurn(turn, span, source);
+      return;
+    }
+    if (this.pending.length >= this.limits.maxPendingSpans) this.placePending(Math.ceil(this.pending.length / 2));
+    this.pending.push({ span, source });
   }
 
   /** The threads, with pending spans placed; call once, after the last `add`. */
   build(): { threads: ThreadTimeline[]; sight: Sight } {
-    for (const { span, source } of this.pending) {
+    this.placePending(this.pending.length);
+    this.mergeThreadlessTurns();
+    return { threads: [...this.threads.values()].filter((t) => t.turns.size + t.hydrations.size + t.renderer.size > 0), sight: this.sight };
+  }
+
+  // Places the oldest `count` pending spans: in their turn if it is known by now, else in the turn of
+  // their thread open when they started; spans that find no turn are dropped and counted.
+  private placePending(count: number): void {
+    const placing = this.pending.slice(0, count);
+    this.pending = this.pending.slice(count);
+    for (const { span, source } of placing) {
       const turn = this.turnOf(span, str(span.attributes[ATTR_THREAD_ID]) ?? null) ?? this.openTurnAt(span);
       if (turn) this.addToTurn(turn, span, source);
       else this.droppedSpans++;
     }
-    this.pending = [];
-    this.mergeThreadlessTurns();
-    return { threads: [...this.threads.values()].filter((t) => t.turns.size + t.hydrations.size + t.renderer.size > 0), sight: this.sight };
   }
 
   // A turn first seen through spans with no thread id lands in the thread-less bucket; when another
@@ -203,6 +227,7 @@ export class TimelineBuilder {
   private addToTurn(turn: TurnTimeline, span: RecordedSpan, source: string | undefined): void {
     const key = spanKey(span);
     if (span.name === PHASE_TURN) {
+      if (!turn.turnSpan) this.retained++;
       turn.turnSpan = turn.turnSpan ? newerRecord(turn.turnSpan, span) : span;
       const known = this.traceTurn.get(span.traceId);
       // Two turns in one trace: the trace no longer identifies a turn.
@@ -220,7 +245,7 @@ export class TimelineBuilder {
     turn.firstMs = Math.min(turn.firstMs, span.startTimeMs);
     turn.lastMs = Math.max(turn.lastMs, span.endTimeMs ?? span.startTimeMs);
     if (turn.spans.size > this.limits.maxSpansPerTurn) this.trimTurn(turn);
-    if (this.retained > this.limits.maxRetainedSpans) this.evictOldestEndedTurns();
+    if (this.retained > this.limits.maxRetainedSpans && this.retained >= this.nextEvictionAt) this.evictOldestEndedTurns();
   }
 
   // Drops the oldest tenth of the turn's ended item and point spans: the rules look at what is open
@@ -230,32 +255,52 @@ export class TimelineBuilder {
       .filter(([, s]) => s.endTimeMs !== undefined && (s.name === PHASE_ITEM || s.endTimeMs === s.startTimeMs))
       .sort((a, b) => a[1].startTimeMs - b[1].startTimeMs);
     const drop = candidates.slice(0, Math.max(1, Math.ceil(this.limits.maxSpansPerTurn / 10)));
-    for (const [key] of drop) turn.spans.delete(key);
+    for (const [key] of drop) {
+      turn.spans.delete(key);
+      this.parentTurn.delete(key);
+    }
     turn.droppedSpans += drop.length;
     this.droppedSpans += drop.length;
     this.retained -= drop.length;
   }
 
+  // Ended turns go first, the least recently active first. Open turns are judged early only when
+  // they alone hold twice the bound (a recording whose turns never end): a turn judged this way and
+  // seen again later starts a new entry.
   private evictOldestEndedTurns(): void {
     const ended: Array<{ thread: ThreadTimeline; turn: TurnTimeline }> = [];
+    const open: Array<{ thread: ThreadTimeline; turn: TurnTimeline }> = [];
     for (const thread of this.threads.values()) {
-      for (const turn of thread.turns.values()) {
-        if (turn.turnSpan?.endTimeMs !== undefined) ended.push({ thread, turn });
-      }
+      for (const turn of thread.turns.values()) (turn.turnSpan?.endTimeMs !== undefined ? ended : open).push({ thread, turn });
     }
-    ended.sort((a, b) => a.turn.lastMs - b.turn.lastMs);
+    const byLastActivity = (a: { turn: TurnTimeline }, b: { turn: TurnTimeline }): number => a.turn.lastMs - b.turn.lastMs;
     const target = this.limits.maxRetainedSpans * 0.8;
-    for (const { thread, turn } of ended) {
-      if (this.retained <= target) break;
-      this.onEvict?.(turn, thread, this.sight);
-      thread.turns.delete(turn.turnId ?? '');
-      this.retained -= turn.spans.size;
-      for (const key of turn.spans.keys()) this.parentTurn.delete(key);
-      if (turn.turnSpan) {
-        this.parentTurn.delete(spanKey(turn.turnSpan));
-        if (this.traceTurn.get(turn.turnSpan.traceId) === turn) this.traceTurn.delete(turn.turnSpan.traceId);
+    // Each pass walks every retained turn: passes are spaced so the walk costs O(1) per span.
+    this.nextEvictionAt = 0;
+    for (const { thread, turn } of ended.sort(byLastActivity)) {
+      if (this.retained <= target) return;
+      this.evict(thread, turn);
+    }
+    if (this.retained > this.limits.maxRetainedSpans * 2) {
+      for (const { thread, turn } of open.sort(byLastActivity)) {
+        if (this.retained <= target) return;
+        this.evict(thread, turn);
       }
     }
+    this.nextEvictionAt = this.retained + Math.ceil(this.limits.maxRetainedSpans / 10);
+  }
+
+  private evict(thread: ThreadTimeline, turn: TurnTimeline): void {
+    this.onEvict?.(turn, thread, this.sight);
+    thread.turns.delete(turn.turnId ?? '');
+    this.retained -= turn.spans.size + (turn.turnSpan ? 1 : 0);
+    for (const key of turn.spans.keys()) this.parentTurn.delete(key);
+    if (turn.turnSpan) {
+      this.parentTurn.delete(spanKey(turn.turnSpan));
+      if (this.traceTurn.get(turn.turnSpan.traceId) === turn) this.traceTurn.delete(turn.turnSpan.traceId);
+    }
+    // A thread left with nothing is forgotten (it comes back if more of it is read).
+    if (thread.turns.size + thread.hydrations.size + thread.renderer.size === 0) this.threads.delete(thread.threadId ?? '');
   }
 
   // Last resort for a span with no turn id, no known parent and no turn trace: the turn of its thread

@@ -1,0 +1,433 @@
+/**
+ * The fast path for OTLP JSON lines: reads an ExportTraceServiceRequest line byte by byte and builds
+ * only what the verdict needs, the spans of the wanted names with their vocabulary attributes. Events,
+ * links, other attributes and unwanted spans are skipped without a string or an object made for them.
+ * `JSON.parse` of a 600 KB line made a few thousand objects per span batch that were thrown away at
+ * once (most of the import's time went to them and to the garbage collector).
+ *
+ * Any line not in the shape read here (or not valid JSON) is left to the generic path, which parses it
+ * whole and reports errors: the two paths give the same spans (tested on every importer fixture).
+ */
+import type { Attributes, RecordedSpan } from '@stall-why/flight-record';
+import { JsonCursor, NOT_THIS_SHAPE, ascii } from './json-cursor.js';
+import { KINDS, STATUS, VOCABULARY_ATTRIBUTES, anyValue, nanosToMs, otlpAttributes, otlpId, recordedOtlpSpan, type OtlpSpanParts } from './otlp-span.js';
+
+const K = {
+  resourceSpans: ascii('resourceSpans'),
+  resource: ascii('resource'),
+  scopeSpans: ascii('scopeSpans'),
+  instrumentationLibrarySpans: ascii('instrumentationLibrarySpans'),
+  scope: ascii('scope'),
+  instrumentationLibrary: ascii('instrumentationLibrary'),
+  spans: ascii('spans'),
+  traceId: ascii('traceId'),
+  spanId: ascii('spanId'),
+  parentSpanId: ascii('parentSpanId'),
+  name: ascii('name'),
+  kind: ascii('kind'),
+  startTimeUnixNano: ascii('startTimeUnixNano'),
+  endTimeUnixNano: ascii('endTimeUnixNano'),
+  attributes: ascii('attributes'),
+  status: ascii('status'),
+  key: ascii('key'),
+  value: ascii('value'),
+  stringValue: ascii('stringValue'),
+  intValue: ascii('intValue'),
+  doubleValue: ascii('doubleValue'),
+  boolValue: ascii('boolValue'),
+  code: ascii('code'),
+  message: ascii('message'),
+};
+
+const QUOTE = 0x22;
+const OPEN_OBJECT = 0x7b;
+const NULL_START = 0x6e; // 'n'
+
+/** What one line gave: values found (as the generic path counts them) and spans skipped by name. */
+export interface LineResult {
+  readonly found: number;
+  readonly skipped: number;
+}
+
+/** The last few distinct strings seen in one place, with their bytes. */
+class RecentStrings {
+  private readonly bytes: Buffer[] = [];
+  private readonly strings: string[] = [];
+  private next = 0;
+
+  constructor(private readonly size: number) {}
+
+  /** The string of the cursor's last string read, when it is one of these; else remembers it and returns undefined. */
+  get(c: JsonCursor): string | undefined {
+    const bytes = this.bytes;
+    for (let i = 0; i < bytes.length; i++) if (c.stringIs(bytes[i]!)) return this.strings[i];
+    if (c.strEscaped) return undefined;
+    const value = c.stringValue();
+    const slot = bytes.length < this.size ? bytes.length : this.next++ % this.size;
+    bytes[slot] = Buffer.from(c.buf.subarray(c.strStart, c.strEnd));
+    this.strings[slot] = value;
+    return value;
+  }
+}
+
+interface KeyEntry {
+  readonly bytes: Buffer;
+  readonly key: string;
+  /** A vocabulary attribute: kept. */
+  readonly kept: boolean;
+  /** Its recent values. */
+  readonly values: RecentStrings;
+}
+
+export class OtlpLineDecoder {
+  private readonly c = new JsonCursor();
+  /** Resource and scope carry over from line to line, as in the generic path. */
+  resource: Attributes | undefined;
+  scope: string | undefined;
+  // Staged while a line is read, committed when it all decodes.
+  private lineResource: Attributes | undefined;
+  private lineScope: string | undefined;
+  private found = 0;
+  private skipped = 0;
+  private readonly spans: RecordedSpan[] = [];
+  private readonly parts: OtlpSpanParts = {
+    traceId: '', spanId: '', parentSpanId: undefined, name: '', kind: undefined, startTimeMs: 0, endTimeMs: undefined,
+    attributes: {}, statusCode: undefined, statusMessage: undefined,
+  };
+  // Strings that repeat from span to span (a turn's trace id, its parents, span names, attribute keys
+  // and values such as thread and turn ids) are matched by their bytes and reused, not decoded again.
+  private readonly keyCache: KeyEntry[] = [];
+  private readonly traceIds = new RecentStrings(2);
+  private readonly parentIds = new RecentStrings(4);
+  private readonly names = new RecentStrings(16);
+
+  constructor(private readonly wanted: ReadonlySet<string> | undefined) {}
+
+  /**
+   * Decodes one line; `emit` gets its spans only when the whole line decoded. Returns undefined when
+   * the line is not in the shape read here: the caller then parses it the generic way.
+   */
+  decode(line: Buffer, emit: (span: RecordedSpan) => void): LineResult | undefined {
+    const c = this.c;
+    c.reset(line, 0, line.length);
+    this.lineResource = this.resource;
+    this.lineScope = this.scope;
+    this.found = 0;
+    this.skipped = 0;
+    this.spans.length = 0;
+    try {
+      if (c.openObject()) {
+        do {
+          c.nextKey();
+          if (c.stringIs(K.resourceSpans)) this.resourceSpans();
+          else c.skipValue();
+        } while (c.endMember());
+      }
+      if (!c.atEnd()) return undefined;
+    } catch (error) {
+      if (error === NOT_THIS_SHAPE) return undefined;
+      throw error;
+    }
+    this.resource = this.lineResource;
+    this.scope = this.lineScope;
+    for (const span of this.spans) emit(span);
+    this.spans.length = 0;
+    return { found: this.found, skipped: this.skipped };
+  }
+
+  // `[{...}, ...]`: calls `member` after each member's key (the cursor on its value), which must read it.
+  private eachMemberOfObjects(member: () => void): void {
+    const c = this.c;
+    if (c.peek() !== 0x5b) throw NOT_THIS_SHAPE;
+    if (!c.openArray()) return;
+    do {
+      if (!c.openObject()) continue;
+      do {
+        c.nextKey();
+        member();
+      } while (c.endMember());
+    } while (c.endElement());
+  }
+
+  private resourceSpans(): void {
+    const c = this.c;
+    this.eachMemberOfObjects(() => {
+      if (c.stringIs(K.resource)) {
+        const [s, e] = c.valueBounds();
+        const o = (c.parse(s, e) ?? {}) as Record<string, unknown>;
+        this.lineResource = otlpAttributes(o.attributes);
+        this.found++;
+      } else if (c.stringIs(K.scopeSpans) || c.stringIs(K.instrumentationLibrarySpans)) this.scopeSpans();
+      else c.skipValue();
+    });
+  }
+
+  private scopeSpans(): void {
+    const c = this.c;
+    this.eachMemberOfObjects(() => {
+      if (c.stringIs(K.scope) || c.stringIs(K.instrumentationLibrary)) {
+        const [s, e] = c.valueBounds();
+        const o = (c.parse(s, e) ?? {}) as Record<string, unknown>;
+        this.lineScope = typeof o.name === 'string' ? o.name : undefined;
+        this.found++;
+      } else if (c.stringIs(K.spans)) {
+        if (c.peek() !== 0x5b) throw NOT_THIS_SHAPE;
+        if (!c.openArray()) return;
+        do this.span();
+        while (c.endElement());
+      } else c.skipValue();
+    });
+  }
+
+  private span(): void {
+    const c = this.c;
+    this.found++;
+    const p = this.parts;
+    p.parentSpanId = undefined;
+    p.kind = undefined;
+    p.endTimeMs = undefined;
+    p.attributes = {};
+    p.statusCode = undefined;
+    p.statusMessage = undefined;
+    let hasTrace = false;
+    let hasSpan = false;
+    let hasName = false;
+    let hasStart = false;
+    if (c.peek() !== OPEN_OBJECT) throw NOT_THIS_SHAPE;
+    if (c.openObject()) {
+      do {
+        c.nextKey();
+        if (c.stringIs(K.traceId)) {
+          p.traceId = this.id(32, this.traceIds);
+          hasTrace = true;
+        } else if (c.stringIs(K.spanId)) {
+          p.spanId = this.id(16, undefined);
+          hasSpan = true;
+        } else if (c.stringIs(K.parentSpanId)) {
+          if (c.peek() === QUOTE) p.parentSpanId = this.parentId();
+          else {
+            c.scalar();
+            p.parentSpanId = undefined;
+          }
+        } else if (c.stringIs(K.name)) {
+          if (c.peek() !== QUOTE) throw NOT_THIS_SHAPE;
+          c.string();
+          p.name = this.names.get(c) ?? c.stringValue();
+          hasName = true;
+        } else if (c.stringIs(K.kind)) {
+          p.kind = this.kind();
+        } else if (c.stringIs(K.startTimeUnixNano)) {
+          const ms = this.nanos();
+          if (ms === undefined) throw NOT_THIS_SHAPE;
+          p.startTimeMs = ms;
+          hasStart = true;
+        } else if (c.stringIs(K.endTimeUnixNano)) {
+          p.endTimeMs = this.nanos();
+        } else if (c.stringIs(K.attributes)) {
+          p.attributes = this.attributes();
+        } else if (c.stringIs(K.status)) {
+          this.status(p);
+        } else c.skipValue();
+      } while (c.endMember());
+    }
+    // What the generic path would reject (with its error) goes to it.
+    if (!hasName) throw NOT_THIS_SHAPE;
+    if (this.wanted && !this.wanted.has(p.name)) {
+      this.skipped++;
+      return;
+    }
+    if (!hasTrace || !hasSpan || !hasStart) throw NOT_THIS_SHAPE;
+    this.spans.push(recordedOtlpSpan(p, this.lineResource, this.lineScope));
+  }
+
+  private id(hexDigits: number, recent: RecentStrings | undefined): string {
+    const c = this.c;
+    if (c.peek() !== QUOTE) throw NOT_THIS_SHAPE;
+    c.string();
+    if (c.stringIsLowerHex(hexDigits)) return recent?.get(c) ?? c.stringValue();
+    const id = otlpId(c.stringValue(), hexDigits);
+    if (id === undefined) throw NOT_THIS_SHAPE;
+    return id;
+  }
+
+  private parentId(): string | undefined {
+    const c = this.c;
+    c.string();
+    if (c.strEnd === c.strStart) return undefined;
+    return c.stringIsLowerHex(16) ? (this.parentIds.get(c) ?? c.stringValue()) : otlpId(c.stringValue(), 16);
+  }
+
+  private kind(): number | undefined {
+    const c = this.c;
+    if (c.peek() === QUOTE) {
+      c.string();
+      return KINDS[c.stringValue()];
+    }
+    if (c.peek() === OPEN_OBJECT || c.peek() === 0x5b) {
+      c.skipValue();
+      return undefined;
+    }
+    c.scalar();
+    const first = c.buf[c.strStart]!;
+    if (first === NULL_START || first === 0x74 || first === 0x66) return undefined;
+    // The usual one-digit kind without a string made for it.
+    if (c.strEnd - c.strStart === 1 && first >= 0x30 && first <= 0x39) return Math.max(0, first - 0x30 - 1);
+    return Math.max(0, c.scalarNumber() - 1);
+  }
+
+  // Nanoseconds as nanosToMs reads them; a string of up to 21 digits without making it a string.
+  private nanos(): number | undefined {
+    const c = this.c;
+    const b = c.peek();
+    if (b === QUOTE) {
+      c.string();
+      const length = c.strEnd - c.strStart;
+      if (!c.strEscaped && length > 0 && length <= 21) {
+        if (length <= 15) {
+          const n = c.stringDigits(c.strStart, c.strEnd);
+          // '0' is "not set"; '00' is epoch 0, as Number() reads it.
+          if (n >= 0) return length === 1 && n === 0 ? undefined : n / 1e6;
+        } else {
+          const high = c.stringDigits(c.strStart, c.strEnd - 6);
+          const low = c.stringDigits(c.strEnd - 6, c.strEnd);
+          if (high >= 0 && low >= 0) return high + low / 1e6;
+        }
+      }
+      return nanosToMs(c.stringValue());
+    }
+    if (b === OPEN_OBJECT || b === 0x5b) {
+      c.skipValue();
+      return undefined;
+    }
+    c.scalar();
+    const first = c.buf[c.strStart]!;
+    if (first === NULL_START || first === 0x74 || first === 0x66) return undefined;
+    return nanosToMs(c.scalarNumber());
+  }
+
+  // `{"code":0}` read by hand; anything else parsed whole, read as the generic path reads it.
+  private status(p: OtlpSpanParts): void {
+    const c = this.c;
+    const b = c.peek();
+    if (b !== OPEN_OBJECT) {
+      if (b !== NULL_START) throw NOT_THIS_SHAPE;
+      c.scalar();
+      return;
+    }
+    const start = c.pos;
+    let code: 0 | 1 | 2 | undefined;
+    let simple = true;
+    if (c.openObject()) {
+      do {
+        c.nextKey();
+        if (simple && c.stringIs(K.code) && c.peek() !== QUOTE) {
+          c.scalar();
+          const digit = c.buf[c.strStart]! - 0x30;
+          if (c.strEnd - c.strStart === 1 && digit >= 0 && digit <= 9) code = digit as 0 | 1 | 2;
+          else simple = false;
+        } else {
+          simple = false;
+          c.skipValue();
+        }
+      } while (c.endMember());
+    }
+    if (simple) {
+      p.statusCode = code;
+      p.statusMessage = undefined;
+      return;
+    }
+    const st = c.parse(start, c.pos) as Record<string, unknown>;
+    p.statusCode = typeof st.code === 'number' ? (st.code as 0 | 1 | 2) : typeof st.code === 'string' ? STATUS[st.code] : undefined;
+    p.statusMessage = typeof st.message === 'string' ? st.message : undefined;
+  }
+
+  // Vocabulary attributes only; a kept value is decoded by hand when it is a plain string, int,
+  // double or bool, else parsed whole.
+  private attributes(): Attributes {
+    const c = this.c;
+    const out: Attributes = {};
+    if (c.peek() !== 0x5b) {
+      c.skipValue();
+      return out;
+    }
+    if (!c.openArray()) return out;
+    do {
+      if (c.peek() !== OPEN_OBJECT) throw NOT_THIS_SHAPE;
+      let entry: KeyEntry | undefined;
+      let valueStart = -1;
+      let valueEnd = -1;
+      let keyCount = 0;
+      if (c.openObject()) {
+        do {
+          c.nextKey();
+          if (c.stringIs(K.key)) {
+            keyCount++;
+            if (c.peek() !== QUOTE) throw NOT_THIS_SHAPE;
+            c.string();
+            entry = this.attributeKey();
+          } else if (c.stringIs(K.value)) {
+            c.peek();
+            valueStart = c.pos;
+            c.skipValue();
+            valueEnd = c.pos;
+          } else c.skipValue();
+        } while (c.endMember());
+      }
+      if (keyCount > 1) throw NOT_THIS_SHAPE;
+      if (entry === undefined || !entry.kept || valueStart < 0) continue;
+      const after = c.pos;
+      const v = this.attributeValue(valueStart, valueEnd, entry.values);
+      c.pos = after;
+      if (v !== undefined) out[entry.key] = v;
+    } while (c.endElement());
+    return out;
+  }
+
+  private attributeKey(): KeyEntry {
+    const c = this.c;
+    const cache = this.keyCache;
+    for (let i = 0; i < cache.length; i++) {
+      const entry = cache[i]!;
+      if (c.stringIs(entry.bytes)) return entry;
+    }
+    const key = c.stringValue();
+    const entry: KeyEntry = { bytes: Buffer.from(c.buf.subarray(c.strStart, c.strEnd)), key, kept: VOCABULARY_ATTRIBUTES.has(key), values: new RecentStrings(4) };
+    // Escaped keys are rare and not worth caching (stringIs never matches them).
+    if (!c.strEscaped) {
+      if (cache.length >= 64) cache.pop();
+      cache.unshift(entry);
+    }
+    return entry;
+  }
+
+  private attributeValue(start: number, end: number, recent: RecentStrings): ReturnType<typeof anyValue> {
+    const c = this.c;
+    c.pos = start;
+    if (c.peek() !== OPEN_OBJECT) return anyValue(c.parse(start, end));
+    if (!c.openObject()) return undefined;
+    c.nextKey();
+    let v: ReturnType<typeof anyValue> | typeof NOT_THIS_SHAPE = NOT_THIS_SHAPE;
+    if (c.stringIs(K.stringValue)) {
+      if (c.peek() === QUOTE) {
+        c.string();
+        v = recent.get(c) ?? c.stringValue();
+      }
+    } else if (c.stringIs(K.intValue) || c.stringIs(K.doubleValue)) {
+      if (c.peek() === QUOTE) {
+        c.string();
+        v = Number(c.stringValue());
+      } else {
+        c.scalar();
+        const first = c.buf[c.strStart]!;
+        if (first !== NULL_START && first !== 0x74 && first !== 0x66) v = c.scalarNumber();
+      }
+    } else if (c.stringIs(K.boolValue)) {
+      c.scalar();
+      const first = c.buf[c.strStart]!;
+      if (first === 0x74 || first === 0x66) v = first === 0x74;
+    }
+    // One member only, else the generic reading (its key precedence) decides.
+    if (v === NOT_THIS_SHAPE || c.peek() !== 0x7d) return anyValue(c.parse(start, end));
+    return v;
+  }
+}

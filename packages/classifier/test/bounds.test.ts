@@ -1,0 +1,172 @@
+/**
+ * Memory bounds and the fast OTLP path, through `analyzeTraces`:
+ * - the JSON-lines fast path gives exactly the spans the generic path (one pretty document, parsed
+ *   value by value) gives, on every OTLP recording of the example app-server and on lines in the odd
+ *   shapes OTLP JSON comes in;
+ * - a report lists at most `maxReportedTurns` turns and counts the rest, with the same verdicts.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeTraces, DEFAULT_TIMELINE_LIMITS } from '@stall-why/classifier';
+import type { RecordedSpan } from '@stall-why/flight-record';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const example = join(import.meta.dirname, '../../../test/corpus/example');
+const dir = mkdtempSync(join(tmpdir(), 'stall-why-bounds-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Json = Record<string, any>;
+const byId = (a: RecordedSpan, b: RecordedSpan) => `${a.traceId}/${a.spanId}/${a.endTimeMs ?? ''}`.localeCompare(`${b.traceId}/${b.spanId}/${b.endTimeMs ?? ''}`);
+const now = Date.parse('2030-01-01T00:00:00Z');
+
+async function spansOf(file: string): Promise<RecordedSpan[]> {
+  return [...(await analyzeTraces([file], { now })).spans].sort(byId);
+}
+
+/** The same requests as one pretty-printed document: read by the generic scanner, value by value. */
+function asDocument(lines: Json[], name: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify({ resourceSpans: lines.flatMap((l) => l.resourceSpans) }, null, 2));
+  return path;
+}
+
+describe('OTLP JSON lines: the fast path reads what the generic path reads', () => {
+  const files = readdirSync(example).filter((f) => f.endsWith('.otlp.jsonl'));
+
+  it.each(files)('%s', async (file) => {
+    const source = join(example, file);
+    const lines = readFileSync(source, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json);
+    const fast = await spansOf(source);
+    expect(fast.length).toBeGreaterThan(0);
+    expect(fast).toEqual(await spansOf(asDocument(lines, `${file}.json`)));
+  });
+
+  it('odd shapes: escapes, unicode, base64 ids, number nanos, enum names, arrays, status messages, foreign attributes', async () => {
+    const attr = (key: string, value: Json) => ({ key, value });
+    const span = (n: number, extra: Json) => ({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: `b7ad6b71692033${String(n).padStart(2, '0')}`,
+      name: 'stall_why.upstream.attempt',
+      startTimeUnixNano: '1795582200540000000',
+      endTimeUnixNano: '1795582201540123456',
+      attributes: [attr('stall_why.turn.id', { stringValue: 'turn-1' }), attr('gen_ai.conversation.id', { stringValue: 'thr-1' })],
+      ...extra,
+    });
+    const request = {
+      resourceSpans: [
+        {
+          resource: { attributes: [attr('service.name', { stringValue: 'odd "one"' })] },
+          schemaUrl: 'https://opentelemetry.io/schemas/1.21.0',
+          scopeSpans: [
+            {
+              scope: { name: 'scope\u00e9', version: '1' },
+              spans: [
+                span(1, { kind: 'SPAN_KIND_CLIENT', status: { code: 'STATUS_CODE_ERROR', message: 'upstream \\ "broke"' } }),
+                span(2, {
+                  traceId: Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex').toString('base64'),
+                  parentSpanId: 'B7AD6B7169203301',
+                  startTimeUnixNano: 1795582200540000000,
+                  endTimeUnixNano: 1795582200940000000,
+                  kind: 3,
+                  status: { code: 2 },
+                  attributes: [
+                    attr('stall_why.turn.id', { stringValue: 'turn-\u00fc\u2603' }),
+                    attr('http.response.status_code', { intValue: 503 }),
+                    attr('stall_why.upstream.attempt', { intValue: '2' }),
+                    attr('stall_why.upstream.continuation', { boolValue: true }),
+                    attr('stall_why.retry.delay_ms', { doubleValue: 1.5 }),
+                    attr('error.type', { arrayValue: { values: [{ stringValue: 'a' }, { intValue: '1' }] } }),
+                    attr('http.request.method', { stringValue: 'POST', intValue: 1 }),
+                    attr('custom.payload', { stringValue: 'x'.repeat(10_000) }),
+                    attr('custom.nested', { kvlistValue: { values: [attr('a', { stringValue: '}]' })] } }),
+                  ],
+                  events: [{ name: 'exception', timeUnixNano: '1795582200600000000', attributes: [attr('exception.message', { stringValue: 'no' })] }],
+                  links: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' }],
+                }),
+                span(3, { name: 'http.client.request', attributes: [] }),
+                span(4, { name: 'stall_why.upstream.headers', endTimeUnixNano: '0', parentSpanId: '', status: null, kind: null }),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const lines = join(dir, 'odd.jsonl');
+    writeFileSync(lines, `${JSON.stringify(request)}\n\n${JSON.stringify({ resourceSpans: [] })}\n`);
+    const fast = await spansOf(lines);
+    expect(fast.map((s) => s.spanId)).toEqual(['b7ad6b7169203301', 'b7ad6b7169203302', 'b7ad6b7169203304']);
+    expect(fast[1]).toMatchObject({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      parentSpanId: 'b7ad6b7169203301',
+      kind: 2,
+      status: { code: 2 },
+      attributes: {
+        'stall_why.turn.id': 'turn-\u00fc\u2603',
+        'http.response.status_code': 503,
+        'stall_why.upstream.attempt': 2,
+        'stall_why.upstream.continuation': true,
+        'stall_why.retry.delay_ms': 1.5,
+        'error.type': ['a', 1],
+        'http.request.method': 'POST',
+      },
+    });
+    // Not in the vocabulary, not read.
+    expect(Object.keys(fast[1]!.attributes)).not.toContain('custom.payload');
+    expect(fast[0]).toMatchObject({ kind: 2, status: { code: 2, message: 'upstream \\ "broke"' }, resource: { 'service.name': 'odd "one"' }, scope: 'scope\u00e9' });
+    expect(fast).toEqual(await spansOf(asDocument([request], 'odd.json')));
+  });
+});
+
+describe('bounded report', () => {
+  // 300 short healthy turns and, among them, 5 that failed: more than the listed bound.
+  function recording(): string {
+    const lines: string[] = [];
+    const t0 = Date.parse('2026-11-24T00:00:00Z') * 1e6;
+    for (let turn = 0; turn < 300; turn++) {
+      const traceId = (turn + 1).toString(16).padStart(32, '0');
+      const start = t0 + turn * 10e9;
+      const attrs = (extra: Json[] = []) => [
+        { key: 'gen_ai.conversation.id', value: { stringValue: `thread-${turn % 7}` } },
+        { key: 'stall_why.turn.id', value: { stringValue: `turn-${turn}` } },
+        ...extra,
+      ];
+      const failed = turn % 60 === 7;
+      const spans = [
+        {
+          traceId, spanId: `${traceId.slice(16)}`, name: 'stall_why.turn', startTimeUnixNano: String(start), endTimeUnixNano: String(start + 3e9),
+          attributes: attrs([{ key: 'stall_why.turn.status', value: { stringValue: failed ? 'failed' : 'completed' } }]),
+        },
+        {
+          traceId, spanId: `${traceId.slice(16, 31)}a`, parentSpanId: traceId.slice(16), name: 'stall_why.upstream.attempt',
+          startTimeUnixNano: String(start + 1e8), endTimeUnixNano: String(start + 2.9e9), attributes: attrs([{ key: 'http.response.status_code', value: { intValue: '200' } }]),
+        },
+      ];
+      lines.push(JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 't' }, spans }] }] }));
+    }
+    const path = join(dir, 'many-turns.otlp.jsonl');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    return path;
+  }
+
+  it('lists at most maxReportedTurns turns, healthy ones summarised first, and counts the rest', async () => {
+    const file = recording();
+    const full = await analyzeTraces([file], { now });
+    expect(DEFAULT_TIMELINE_LIMITS.maxReportedTurns).toBeGreaterThanOrEqual(300);
+    expect(full.report.turns).toHaveLength(300);
+    expect(full.report.summary).toMatchObject({ judged: 300, listed: 300, summarised: 0 });
+
+    const bounded = await analyzeTraces([file], { now, limits: { maxRetainedSpans: 50, maxReportedTurns: 20 } });
+    const { report } = bounded;
+    expect(report.turns).toHaveLength(20);
+    expect(report.summary).toMatchObject({ judged: 300, listed: 20, summarised: 280, summarisedByVerdict: { healthy: 280 }, summarisedByStatus: { completed: 280 } });
+    expect(report.summary!.line).toMatch(/300 turns judged: 20 listed, 280 summarised/);
+    expect(report.sources[0]).toMatchObject({ path: file, turnsSummarised: 280 });
+    // Every failed turn is still listed, judged as without the bound.
+    const failed = (r: typeof report) => r.turns.filter((t) => t.status === 'failed').map((t) => ({ turnId: t.turnId, verdict: t.verdict }));
+    expect(failed(report)).toHaveLength(5);
+    expect(failed(report)).toEqual(failed(full.report));
+    // The window held at most maxRetainedSpans spans: the spans behind the window's turns only.
+    expect(bounded.spans.length).toBeLessThanOrEqual(50);
+  });
+});
