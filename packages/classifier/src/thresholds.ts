@@ -9,11 +9,12 @@ export interface Thresholds {
    */
   readonly stuckAfterMs: number;
   /**
-   * A phase (compaction, hydration, retries) "dominated" an ended turn when it took at least this
-   * share of the turn's duration and at least `slowPhaseMs`. Default 0.5.
+   * A wait (any kind: its quiet stretches replayed) "dominated" an ended turn when it took at least
+   * this share of the turn's duration and at least `slowPhaseMs`. A failed or interrupted turn is
+   * also explained by the wait it ended in when that wait took this share or `slowPhaseMs`. Default 0.5.
    */
   readonly dominantShare: number;
-  /** The least time a phase must take to be named the cause of an ended turn's delay. Default 5 000 ms. */
+  /** The least time a wait must take to be named the cause of an ended turn's delay. Default 5 000 ms. */
   readonly slowPhaseMs: number;
   /**
    * A hydration outside any turn (a thread start or resume) is reported as its own entry

@@ -1,0 +1,91 @@
+/**
+ * Ended turns on spans recorded from the example app-server (test/corpus/ended: stalls of 8 s
+ * released to their end; test/corpus/example: stalls of 4 s): the wait that dominated a turn is
+ * named whatever its kind, a failed or interrupted turn by the wait it ended in, and a turn with no
+ * dominant wait is healthy, with the share and times in the evidence.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeTraces, classifySpans, type Report, type Thresholds } from '@stall-why/classifier';
+import { readFlightRecords, type RecordedSpan } from '@stall-why/flight-record';
+import { describe, expect, it } from 'vitest';
+
+const corpus = join(import.meta.dirname, '../../../test/corpus');
+const ended = JSON.parse(readFileSync(join(corpus, 'ended/recorded.json'), 'utf8')) as Record<string, { endedAt: number }>;
+
+async function spansOf(dir: string): Promise<RecordedSpan[]> {
+  const spans: RecordedSpan[] = [];
+  for await (const r of readFlightRecords(dir)) spans.push(r.span);
+  return spans;
+}
+
+async function judgeEnded(stall: string, thresholds?: Partial<Thresholds>): Promise<Report['turns'][number]> {
+  const report = classifySpans(await spansOf(join(corpus, `ended/${stall}.flight`)), { now: ended[stall]!.endedAt + 1000, thresholds });
+  expect(report.turns).toHaveLength(1);
+  return report.turns[0]!;
+}
+
+const CLOCK = /\d\d:\d\d:\d\d\.\d{3}/;
+
+describe('ended turns: the wait that dominated', () => {
+  it.each([
+    ['tool-running', 'completed', 'tool_running', /^tool call .* started at .*, open for 8\.0 s, no result$/],
+    ['unanswered-approval', 'interrupted', 'awaiting_approval', /^approval request \(command\) started at .*, open for 8\.0 s, no answer$/],
+    ['tool-no-continuation', 'failed', 'post_tool_continuation_lost', /returned its result 8\.0 s ago at .*; no continuation request/],
+    ['slow-compaction', 'completed', 'compaction', /^context compaction started at .*, open for 8\.0 s/],
+    ['slow-history-load', 'completed', 'hydration', /^history load \(resume\).* open for 8\.0 s/],
+    ['backend-silent', 'completed', 'backend_stall', /headers at .* \(HTTP 200\), no body byte since/],
+    ['dropped-connections', 'completed', 'transport_retry', /failed attempts or retries since/],
+  ])('%s: %s, %s, with its share of the turn and the replayed wait', async (stall, status, verdict, line) => {
+    const t = await judgeEnded(stall);
+    expect(t).toMatchObject({ status, verdict });
+    expect(t.evidence[0]).toMatch(new RegExp(`^${verdict} took \\d+(\\.\\d)? s of the turn's .* \\(\\d+ %\\)`));
+    expect(t.evidence[0]).toMatch(CLOCK);
+    expect(t.evidence[1]).toMatch(line);
+    // Replayed, not seen live: less sure than the live rule, more than a guess.
+    expect(t.confidence).toBeGreaterThan(0.7);
+    expect(t.confidence).toBeLessThan(0.9);
+  });
+
+  it('the same turn, judged ten minutes after it ended, keeps its verdict', async () => {
+    const spans = await spansOf(join(corpus, 'ended/unanswered-approval.flight'));
+    const later = classifySpans(spans, { now: ended['unanswered-approval']!.endedAt + 600_000 }).turns[0]!;
+    expect(later).toMatchObject({ status: 'interrupted', verdict: 'awaiting_approval' });
+  });
+
+  it('a dominant wait must also last slowPhaseMs: a short tool that took most of a short turn is healthy, and says so', async () => {
+    const t = await judgeEnded('tool-running', { slowPhaseMs: 60_000 });
+    expect(t.verdict).toBe('healthy');
+    expect(t.evidence[1]).toMatch(/^no wait dominated: the largest, tool_running, took 8\.0 s of the turn's .* \(a cause takes at least 60 s and 50 %\)$/);
+  });
+});
+
+describe('ended turns: failed or interrupted, named by the wait they ended in', () => {
+  const example = JSON.parse(readFileSync(join(corpus, 'example/recorded.json'), 'utf8')) as Record<string, { otlpEndedAt: number }>;
+  async function judgeShort(stall: string): Promise<Report['turns'][number]> {
+    // The 4 s stalls of example/, default thresholds: below slowPhaseMs (5 s), so nothing dominates.
+    const { report } = await analyzeTraces([join(corpus, `example/${stall}.otlp.jsonl`)], { now: example[stall]!.otlpEndedAt });
+    return report.turns[0]!;
+  }
+
+  it('an approval nobody answered, then interrupted: awaiting_approval, less sure than a dominant wait', async () => {
+    const t = await judgeShort('unanswered-approval');
+    expect(t).toMatchObject({ status: 'interrupted', verdict: 'awaiting_approval' });
+    expect(t.evidence[0]).toMatch(/^the turn ended interrupted at .* \(its ending began at .*\) after waiting 4\.0 s from .* \(\d+ % of its .*\) on:$/);
+    expect(t.evidence[1]).toMatch(/^approval request/);
+    expect(t.confidence).toBeLessThan(0.8);
+  });
+
+  it('a continuation never sent, then failed: post_tool_continuation_lost', async () => {
+    const t = await judgeShort('tool-no-continuation');
+    expect(t).toMatchObject({ status: 'failed', verdict: 'post_tool_continuation_lost' });
+    expect(t.evidence[0]).toMatch(/^the turn ended failed at .* after waiting 4\.0 s/);
+    expect(t.evidence.join('\n')).toMatch(/the server reported: continuation never started/);
+  });
+
+  it('a completed turn whose wait stayed under slowPhaseMs is healthy', async () => {
+    const t = await judgeShort('tool-running');
+    expect(t).toMatchObject({ status: 'completed', verdict: 'healthy' });
+    expect(t.evidence[1]).toMatch(/^no wait dominated: the largest, tool_running, took 4\.0 s/);
+  });
+});
