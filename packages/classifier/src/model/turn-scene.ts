@@ -145,6 +145,76 @@ function endStatusOf(turnSpan: RecordedSpan | undefined, at: number): TurnEndSta
   return turnSpan.status?.code === 2 ? TURN_END_STATUS_FAILED : TURN_END_STATUS_COMPLETED;
 }
 
+/**
+ * What a scene needs of a turn's spans that does not depend on the moment: the spans in start order,
+ * each item's kind, each tool's names, each milestone's candidate attempts. A turn is replayed at many
+ * moments (every quiet stretch of an ended turn), so this is worked out once per turn, not per scene;
+ * it is recomputed when the turn's spans change.
+ */
+interface TurnStatics {
+  /** `turn.spans` values in insertion order: the cache is valid while they are the same objects. */
+  readonly inserted: readonly RecordedSpan[];
+  /** The spans in start order (stable: ties keep insertion order). */
+  readonly sorted: readonly RecordedSpan[];
+  readonly info: ReadonlyMap<RecordedSpan, SpanInfo>;
+}
+
+interface SpanInfo {
+  readonly compactionItem: boolean;
+  readonly toolItem: boolean;
+  readonly outputItem: boolean;
+  readonly itemId: string;
+  /** Tool calls and tool items: the names a ToolView carries. */
+  readonly toolName: string | undefined;
+  readonly callId: string | undefined;
+  readonly approvalExpected: boolean;
+  /** Milestones: attempts whose span id is the parent id (start order), and the latest attempt started at or before it. */
+  readonly parentAttempts: readonly RecordedSpan[];
+  readonly previousAttempt: RecordedSpan | undefined;
+}
+
+const statics = new WeakMap<TurnTimeline, TurnStatics>();
+
+function turnStatics(turn: TurnTimeline): TurnStatics {
+  const cached = statics.get(turn);
+  if (cached && cached.inserted.length === turn.spans.size) {
+    let same = true;
+    let i = 0;
+    for (const s of turn.spans.values()) {
+      if (s !== cached.inserted[i++]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const inserted = [...turn.spans.values()];
+  const sorted = [...inserted].sort((a, b) => a.startTimeMs - b.startTimeMs);
+  const attempts = sorted.filter((s) => s.name === PHASE_UPSTREAM_ATTEMPT);
+  const info = new Map<RecordedSpan, SpanInfo>();
+  for (const span of sorted) {
+    const a = span.attributes;
+    const type = str(a[ATTR_ITEM_TYPE]);
+    const milestone = ATTEMPT_MILESTONES.has(span.name);
+    let previousAttempt: RecordedSpan | undefined;
+    if (milestone) for (const attempt of attempts) if (attempt.startTimeMs <= span.startTimeMs) previousAttempt = attempt;
+    info.set(span, {
+      compactionItem: span.name === PHASE_ITEM && isCompactionItemType(type),
+      toolItem: span.name === PHASE_ITEM && isToolItemType(type),
+      outputItem: span.name === PHASE_ITEM && isModelOutputItemType(type),
+      itemId: str(a[ATTR_ITEM_ID]) ?? '',
+      toolName: str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type,
+      callId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID]),
+      approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
+      parentAttempts: milestone && span.parentSpanId ? attempts.filter((x) => x.spanId === span.parentSpanId) : [],
+      previousAttempt,
+    });
+  }
+  const built = { inserted, sorted, info };
+  statics.set(turn, built);
+  return built;
+}
+
 /** Builds the scene of a turn at moment `at` (the judged moment for a live view). */
 export function turnScene(
   turn: TurnTimeline,
@@ -153,41 +223,58 @@ export function turnScene(
   context: { at: number; now: number; thresholds: Thresholds; sight: Sight },
 ): TurnScene {
   const { at } = context;
-  const spans = [...turn.spans.values()].filter((s) => s.startTimeMs <= at).sort((a, b) => a.startTimeMs - b.startTimeMs);
-  const phases = spans.map((s) => view(s, at));
-  const attempts = attemptViews(phases, at);
+  const { sorted, info } = turnStatics(turn);
+  const spans: RecordedSpan[] = [];
+  const phases: PhaseView[] = [];
+  for (const s of sorted) {
+    if (s.startTimeMs > at) continue;
+    spans.push(s);
+    phases.push(view(s, at));
+  }
+  const attempts = attemptViews(phases, at, info);
   const tools: ToolView[] = [];
   const outputs: PhaseView[] = [];
   const compactions: PhaseView[] = [];
-  const byName = (name: string): PhaseView[] => phases.filter((p) => p.span.name === name);
+  const retries: PhaseView[] = [];
+  const continuationPoints: PhaseView[] = [];
+  const approvals: PhaseView[] = [];
+  const cancels: PhaseView[] = [];
+  const errors: PhaseView[] = [];
   const toolIds = new Set<string>();
   for (const p of phases) {
     if (p.span.name === PHASE_TOOL_CALL) {
-      tools.push(toolView(p));
+      tools.push(toolView(p, info.get(p.span)!));
       const id = str(p.span.attributes[ATTR_GEN_AI_TOOL_CALL_ID]);
       if (id) toolIds.add(id);
     }
   }
   for (const p of phases) {
-    const type = str(p.span.attributes[ATTR_ITEM_TYPE]);
-    if (p.span.name === PHASE_COMPACTION || (p.span.name === PHASE_ITEM && isCompactionItemType(type))) compactions.push(p);
-    if (p.span.name === PHASE_ITEM && isToolItemType(type) && !toolIds.has(str(p.span.attributes[ATTR_ITEM_ID]) ?? '')) tools.push(toolView(p));
-    if ((p.span.name === PHASE_ITEM && isModelOutputItemType(type)) || OUTPUT_POINTS.has(p.span.name)) outputs.push(p);
+    const i = info.get(p.span)!;
+    const name = p.span.name;
+    if (name === PHASE_COMPACTION || i.compactionItem) compactions.push(p);
+    if (i.toolItem && !toolIds.has(i.itemId)) tools.push(toolView(p, i));
+    if (i.outputItem || OUTPUT_POINTS.has(name)) outputs.push(p);
+    if (name === PHASE_UPSTREAM_RETRY) retries.push(p);
+    else if (name === PHASE_CONTINUATION_REQUESTED) continuationPoints.push(p);
+    else if (name === PHASE_APPROVAL) approvals.push(p);
+    else if (name === PHASE_CANCEL) cancels.push(p);
+    else if (name === PHASE_TURN_ERROR) errors.push(p);
   }
   tools.sort((a, b) => a.start - b.start);
   const turnSpan = turn.turnSpan && turn.turnSpan.startTimeMs <= at ? turn.turnSpan : undefined;
   const endStatus = endStatusOf(turnSpan, at);
   const startMs = Math.min(turnSpan?.startTimeMs ?? Infinity, turn.firstMs);
   const endMs = endStatus !== undefined ? turnSpan!.endTimeMs : undefined;
-  const hydrations = [...thread.hydrations.values()]
-    .filter((h) => h.startTimeMs <= at && (h.endTimeMs === undefined || h.endTimeMs >= startMs) && h.startTimeMs <= (endMs ?? at))
-    .map((h) => view(h, at));
+  const hydrations: PhaseView[] = [];
+  for (const h of thread.hydrations.values()) {
+    if (h.startTimeMs <= at && (h.endTimeMs === undefined || h.endTimeMs >= startMs) && h.startTimeMs <= (endMs ?? at)) hydrations.push(view(h, at));
+  }
   let lastActivityMs = startMs;
   for (const p of phases) lastActivityMs = Math.max(lastActivityMs, p.end ?? p.start);
   if (endMs !== undefined) lastActivityMs = Math.max(lastActivityMs, endMs);
   for (const h of hydrations) lastActivityMs = Math.max(lastActivityMs, Math.min(h.end ?? h.start, endMs ?? at));
   const sources = [...turn.sources].filter((s) => !s.includes('/') && !s.includes('\\'));
-  const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? byName(PHASE_TURN_ERROR).map((e) => str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR])).find(Boolean);
+  const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? errors.map((e) => str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR])).find(Boolean);
   const rolloutOnly =
     (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || (spans.length > 0 && spans.every((s) => s.attributes[ATTR_SOURCE] === SOURCE_ROLLOUT));
   return {
@@ -208,77 +295,88 @@ export function turnScene(
     lastActivityMs,
     phases,
     attempts,
-    retries: byName(PHASE_UPSTREAM_RETRY),
+    retries,
     tools,
-    continuations: [...byName(PHASE_CONTINUATION_REQUESTED), ...attempts.filter((a) => a.continuation)].sort((a, b) => a.start - b.start),
+    continuations: [...continuationPoints, ...attempts.filter((a) => a.continuation)].sort((a, b) => a.start - b.start),
     outputs,
     compactions,
-    approvals: byName(PHASE_APPROVAL),
+    approvals,
     hydrations,
-    cancels: byName(PHASE_CANCEL),
-    errors: byName(PHASE_TURN_ERROR),
+    cancels,
+    errors,
     // An ended turn's renderer is judged as it stood when the turn ended.
     renderer: rendererView([...thread.renderer.values(), ...globalRenderer], endMs ?? at, context.now, startMs),
     droppedSpans: turn.droppedSpans,
   };
 }
 
-function toolView(p: PhaseView): ToolView {
-  const a = p.span.attributes;
-  return {
-    ...p,
-    toolName: str(a[ATTR_GEN_AI_TOOL_NAME]) ?? str(a[ATTR_ITEM_TYPE]),
-    callId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID]),
-    approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
-  };
+function toolView(p: PhaseView, i: SpanInfo): ToolView {
+  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected };
 }
 
 // Milestones are point phases under their attempt (parent link); without links, a milestone belongs
-// to the latest attempt that started at or before it.
-function attemptViews(phases: readonly PhaseView[], at: number): AttemptView[] {
-  const attemptPhases = phases.filter((p) => p.span.name === PHASE_UPSTREAM_ATTEMPT);
-  const milestones = new Map<PhaseView, PhaseView[]>(attemptPhases.map((a) => [a, []]));
-  const bySpanId = new Map(attemptPhases.map((a) => [a.span.spanId, a]));
+// to the latest attempt that started at or before it. Of several attempts with the parent's span id,
+// the last started by the moment.
+function attemptViews(phases: readonly PhaseView[], at: number, info: ReadonlyMap<RecordedSpan, SpanInfo>): AttemptView[] {
+  const attemptPhases: PhaseView[] = [];
+  const bySpan = new Map<RecordedSpan, PhaseView>();
+  for (const p of phases) {
+    if (p.span.name !== PHASE_UPSTREAM_ATTEMPT) continue;
+    attemptPhases.push(p);
+    bySpan.set(p.span, p);
+  }
+  // Per attempt, the first milestone of each name (in start order).
+  const firsts = new Map<PhaseView, Map<string, PhaseView>>(attemptPhases.map((a) => [a, new Map()]));
   for (const p of phases) {
     if (!ATTEMPT_MILESTONES.has(p.span.name)) continue;
-    let owner = p.span.parentSpanId ? bySpanId.get(p.span.parentSpanId) : undefined;
-    if (!owner) owner = [...attemptPhases].reverse().find((a) => a.start <= p.start);
-    if (owner) milestones.get(owner)!.push(p);
+    const i = info.get(p.span)!;
+    let ownerSpan: RecordedSpan | undefined;
+    for (const candidate of i.parentAttempts) if (candidate.startTimeMs <= at) ownerSpan = candidate;
+    ownerSpan ??= i.previousAttempt;
+    const owner = ownerSpan && bySpan.get(ownerSpan);
+    if (!owner) continue;
+    const marks = firsts.get(owner)!;
+    if (!marks.has(p.span.name)) marks.set(p.span.name, p);
   }
-  return attemptPhases.map((a, index) => {
-    const marks = milestones.get(a)!;
-    const first = (name: string): number | undefined => marks.find((m) => m.span.name === name)?.start;
+  return attemptPhases.map((a, index): AttemptView => {
+    const marks = firsts.get(a)!;
+    const requestSent = marks.get(PHASE_UPSTREAM_REQUEST_SENT)?.start;
+    const headers = marks.get(PHASE_UPSTREAM_HEADERS)?.start;
+    const firstByte = marks.get(PHASE_UPSTREAM_FIRST_BYTE)?.start;
+    const firstEvent = marks.get(PHASE_UPSTREAM_FIRST_EVENT)?.start;
+    const streamEnd = marks.get(PHASE_UPSTREAM_STREAM_END)?.start;
+    const streamErrorMark = marks.get(PHASE_UPSTREAM_STREAM_ERROR);
+    const streamError = streamErrorMark?.start;
     const attrs = a.span.attributes;
     const statusCode = typeof attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] === 'number' ? (attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] as number) : undefined;
-    const streamEnd = first(PHASE_UPSTREAM_STREAM_END);
-    const streamError = first(PHASE_UPSTREAM_STREAM_ERROR);
-    const errorType = str(attrs[ATTR_ERROR_TYPE]) ?? str(marks.find((m) => m.span.name === PHASE_UPSTREAM_STREAM_ERROR)?.span.attributes[ATTR_ERROR_TYPE]);
+    const errorType = str(attrs[ATTR_ERROR_TYPE]) ?? str(streamErrorMark?.span.attributes[ATTR_ERROR_TYPE]);
     const ended = a.end !== undefined;
     const failed =
       streamError !== undefined || (ended && (a.span.status?.code === 2 || (statusCode !== undefined && statusCode >= 400) || (streamEnd === undefined && errorType !== undefined)));
-    const order: Array<[string, number | undefined]> = [
-      [PHASE_UPSTREAM_REQUEST_SENT, first(PHASE_UPSTREAM_REQUEST_SENT)],
-      [PHASE_UPSTREAM_HEADERS, first(PHASE_UPSTREAM_HEADERS)],
-      [PHASE_UPSTREAM_FIRST_BYTE, first(PHASE_UPSTREAM_FIRST_BYTE)],
-      [PHASE_UPSTREAM_FIRST_EVENT, first(PHASE_UPSTREAM_FIRST_EVENT)],
-    ];
-    let lastMilestone = { name: PHASE_UPSTREAM_ATTEMPT, at: a.start };
-    for (const [name, t] of order) if (t !== undefined && t <= at && t >= lastMilestone.at) lastMilestone = { name, at: t };
+    // The last milestone reached by the moment, in protocol order.
+    let lastName = PHASE_UPSTREAM_ATTEMPT;
+    let lastAt = a.start;
+    if (requestSent !== undefined && requestSent <= at && requestSent >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_REQUEST_SENT, requestSent];
+    if (headers !== undefined && headers <= at && headers >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_HEADERS, headers];
+    if (firstByte !== undefined && firstByte <= at && firstByte >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_FIRST_BYTE, firstByte];
+    if (firstEvent !== undefined && firstEvent <= at && firstEvent >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_FIRST_EVENT, firstEvent];
     const attemptNumber = typeof attrs[ATTR_UPSTREAM_ATTEMPT] === 'number' ? (attrs[ATTR_UPSTREAM_ATTEMPT] as number) : index + 1;
     return {
-      ...a,
+      span: a.span,
+      start: a.start,
+      end: a.end,
       number: attemptNumber,
       continuation: attrs[ATTR_UPSTREAM_CONTINUATION] === true,
-      requestSent: first(PHASE_UPSTREAM_REQUEST_SENT),
-      headers: first(PHASE_UPSTREAM_HEADERS),
+      requestSent,
+      headers,
       statusCode,
-      firstByte: first(PHASE_UPSTREAM_FIRST_BYTE),
-      firstEvent: first(PHASE_UPSTREAM_FIRST_EVENT),
+      firstByte,
+      firstEvent,
       streamEnd,
       streamError,
       errorType,
       failed,
-      lastMilestone,
+      lastMilestone: { name: lastName, at: lastAt },
     };
   });
 }
