@@ -12,9 +12,9 @@ import type { Finding } from './finding.js';
 import { waitFinding } from './wait-finding.js';
 
 /**
- * Most stretches replayed per turn, the longest first: each replay rebuilds the turn's scene, so a
- * turn of thousands of short stretches costs at most this many. What is left unreplayed is short and
- * counted as unaccounted time.
+ * Most stretches replayed per turn: each replay rebuilds the turn's scene. A turn cut into more (a
+ * tool running while thousands of items come and go) has its neighbouring stretches merged into this
+ * many windows, each booked to the wait seen at its end.
  */
 export const MAX_REPLAYED_STRETCHES = 256;
 
@@ -53,6 +53,14 @@ export function quietStretches(scene: TurnScene): QuietStretch[] {
   return out;
 }
 
+function mergedStretches(stretches: readonly QuietStretch[]): QuietStretch[] {
+  if (stretches.length <= MAX_REPLAYED_STRETCHES) return [...stretches];
+  const per = Math.ceil(stretches.length / MAX_REPLAYED_STRETCHES);
+  const out: QuietStretch[] = [];
+  for (let i = 0; i < stretches.length; i += per) out.push({ from: stretches[i]!.from, to: stretches[Math.min(i + per, stretches.length) - 1]!.to });
+  return out;
+}
+
 /** The scene just before `at`: phases that ended at `at` are still open in it. */
 export const JUST_BEFORE_MS = 0.001;
 
@@ -61,7 +69,7 @@ export function accountWaits(scene: TurnScene, sceneAt: (at: number) => TurnScen
   const stretches = quietStretches(scene);
   const totalMs = (scene.endMs ?? scene.at) - scene.startMs;
   const longestStretch = stretches.reduce((a, b) => (b.to - b.from > a.to - a.from ? b : a), { from: scene.startMs, to: scene.startMs });
-  const replayed = [...stretches].sort((a, b) => b.to - b.from - (a.to - a.from)).slice(0, MAX_REPLAYED_STRETCHES);
+  const replayed = mergedStretches(stretches).sort((a, b) => b.to - b.from - (a.to - a.from));
   const booked = new Map<Verdict, { spentMs: number; stretches: number; firstMs: number; longest: WaitShare['longest'] }>();
   for (const stretch of replayed) {
     const length = stretch.to - stretch.from;
