@@ -27,7 +27,7 @@ export interface LineReaderOptions {
   readonly maxLineBytes: number;
   /** Longest line handed over whole; longer ones are handed over as their head. Default `maxLineBytes`. */
   readonly keepBytes?: number;
-  /** Read size. Default 8 MiB. */
+  /** Read size. Default 2 MiB (the chunk is resident for the whole read: it counts in the peak RSS). */
   readonly chunkBytes?: number;
   readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
@@ -43,8 +43,8 @@ export async function forEachLine(
 ): Promise<{ bytes: number; lines: number }> {
   const { maxLineBytes } = options;
   const keepBytes = Math.min(options.keepBytes ?? maxLineBytes, maxLineBytes);
-  const chunk = Buffer.allocUnsafe(options.chunkBytes ?? 8 * 1024 * 1024);
-  // A line that spans chunks keeps its head here: one buffer for the whole file, no per-line allocation.
+  const chunk = Buffer.allocUnsafe(options.chunkBytes ?? 2 * 1024 * 1024);
+  // A line that spans chunks keeps its head here: one buffer for the whole file (grown as needed), no per-line allocation.
   let carryBuf: Buffer | undefined;
   // Synchronous reads of large chunks: a thread-pool round trip per chunk costs more than the read
   // on a busy machine. The loop yields to the event loop every few chunks so timers and progress run.
@@ -64,8 +64,10 @@ export async function forEachLine(
       let line: Buffer;
       if (carriedLength === 0) line = tail.length > keepBytes ? tail.subarray(0, keepBytes) : tail;
       else {
-        const copied = tail.copy(carryBuf!, carried, 0, Math.min(tail.length, keepBytes - carried));
-        line = carryBuf!.subarray(0, carried + copied);
+        const take = Math.min(tail.length, keepBytes - carried);
+        carryBuf = roomFor(carryBuf, carried, carried + take);
+        const copied = tail.copy(carryBuf, carried, 0, take);
+        line = carryBuf.subarray(0, carried + copied);
       }
       let last = tail.length ? tail[tail.length - 1]! : lastByte;
       if (last === 0x0d) {
@@ -98,8 +100,9 @@ export async function forEachLine(
         carriedLength += rest.length;
         if (carriedLength > maxLineBytes) tooLong(path, lineNo, maxLineBytes);
         if (carried < keepBytes) {
-          carryBuf ??= Buffer.allocUnsafe(keepBytes);
-          carried += rest.copy(carryBuf, carried, 0, Math.min(rest.length, keepBytes - carried));
+          const take = Math.min(rest.length, keepBytes - carried);
+          carryBuf = roomFor(carryBuf, carried, carried + take);
+          carried += rest.copy(carryBuf, carried, 0, take);
         }
         lastByte = rest[rest.length - 1]!;
       }
@@ -112,6 +115,15 @@ export async function forEachLine(
   } finally {
     closeSync(fd);
   }
+}
+
+// The carry buffer grows with the longest line carried (doubling, so a long line is copied O(1) times
+// per byte): memory follows the lines read, not maxLineBytes.
+function roomFor(buf: Buffer | undefined, used: number, needed: number): Buffer {
+  if (buf && buf.length >= needed) return buf;
+  const grown = Buffer.allocUnsafe(Math.max(needed, 2 * (buf?.length ?? 0), 64 * 1024));
+  if (buf && used > 0) buf.copy(grown, 0, 0, used);
+  return grown;
 }
 
 function tooLong(path: string, lineNo: number, max: number): never {

@@ -25,7 +25,9 @@ export interface TimelineLimits {
   /**
    * Most phase spans kept across all turns; beyond it the oldest ended turns are handed to
    * `onEvict` (judged then, with what was read so far) and forgotten. Open turns are evicted too,
-   * quietest first, only when they alone hold twice this many. Default 10 000 (about 10 MB of heap).
+   * quietest first, only when they alone hold twice this many. Default 5 000: a retained span costs
+   * about 700 bytes of heap, and V8 lets the old generation grow to about four times what is live
+   * between full collections, so the window is what the peak RSS follows.
    */
   readonly maxRetainedSpans: number;
   /**
@@ -37,16 +39,17 @@ export interface TimelineLimits {
   /**
    * Most turns listed in a report; beyond it turns are summarised (counted by status and verdict in
    * `Report.summary`, per file in `sources[].turnsSummarised`): healthy ended turns first, then the
-   * oldest other ended turns, then open ones. Default 1 000.
+   * oldest other ended turns, then open ones. Default 500 (a listed turn evicted from the window keeps
+   * its evidence, about 2 KB, but not its phases).
    */
   readonly maxReportedTurns: number;
 }
 
 export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
   maxSpansPerTurn: 5_000,
-  maxRetainedSpans: 10_000,
+  maxRetainedSpans: 5_000,
   maxPendingSpans: 10_000,
-  maxReportedTurns: 1_000,
+  maxReportedTurns: 500,
 });
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);

@@ -160,6 +160,9 @@ interface TurnStatics {
 }
 
 interface SpanInfo {
+  /** The span's views: open (before its end), ended (from its end on; undefined while it has none). */
+  readonly openView: PhaseView;
+  readonly endedView: PhaseView | undefined;
   readonly compactionItem: boolean;
   readonly toolItem: boolean;
   readonly outputItem: boolean;
@@ -199,6 +202,8 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
     let previousAttempt: RecordedSpan | undefined;
     if (milestone) for (const attempt of attempts) if (attempt.startTimeMs <= span.startTimeMs) previousAttempt = attempt;
     info.set(span, {
+      openView: { span, start: span.startTimeMs, end: undefined },
+      endedView: span.endTimeMs === undefined ? undefined : { span, start: span.startTimeMs, end: Math.max(span.endTimeMs, span.startTimeMs) },
       compactionItem: span.name === PHASE_ITEM && isCompactionItemType(type),
       toolItem: span.name === PHASE_ITEM && isToolItemType(type),
       outputItem: span.name === PHASE_ITEM && isModelOutputItemType(type),
@@ -226,10 +231,12 @@ export function turnScene(
   const { sorted, info } = turnStatics(turn);
   const spans: RecordedSpan[] = [];
   const phases: PhaseView[] = [];
+  // Views are shared by every scene of the turn (read-only): a replay allocates arrays, not views.
   for (const s of sorted) {
     if (s.startTimeMs > at) continue;
     spans.push(s);
-    phases.push(view(s, at));
+    const i = info.get(s)!;
+    phases.push(s.endTimeMs !== undefined && s.endTimeMs <= at ? i.endedView! : i.openView);
   }
   const attempts = attemptViews(phases, at, info);
   const tools: ToolView[] = [];
