@@ -4,12 +4,16 @@
 //   - a flight-recorder directory of 1M spans (written by @stall-why/instrument's FlightRecorderProcessor),
 // each against references on the same file in the same run: per-line JSON.parse (Buffer.indexOf line
 // split) and jq (Debian package). Every measurement runs in its own child process; node children
-// report process.resourceUsage().maxRSS, jq is measured with /usr/bin/time.
+// report process.resourceUsage().maxRSS, jq is measured with /usr/bin/time. stall-why runs twice: with
+// Node's default heap flags, and with --max-semi-space-size=1 (a young generation of 1 MB semispaces
+// instead of up to 16 MB: what a long-running import needs, at no cost in speed). Each run also reports
+// the heap still live after a full GC at its end (the window and the report: what the bounds hold),
+// and the turns judged, listed and summarised.
 //
-//   npm run build && node bench/classifier.mjs [--scale 0.1]
+//   npx tsc -b packages/classifier packages/instrument && node bench/classifier.mjs [--scale 0.1]
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,10 +28,13 @@ if (process.argv[2] === '--child') {
   const { readFlightRecords } = await import('@stall-why/flight-record');
   const t0 = process.hrtime.bigint();
   let spans = 0;
+  let extra = {};
   if (mode === 'ours') {
     const { report } = await analyzeTraces([path], { now: Date.parse('2030-01-01T00:00:00Z') });
     spans = report.sources.reduce((n, s) => n + s.spans, 0);
-    process.stderr.write(`turns judged: ${report.turns.length}\n`);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    globalThis.gc?.();
+    extra = { ms, summary: report.summary, liveHeapMb: process.memoryUsage().heapUsed / MB };
   } else if (mode === 'jsonparse') {
     const { open } = await import('node:fs/promises');
     const h = await open(path, 'r');
@@ -52,7 +59,7 @@ if (process.argv[2] === '--child') {
     for await (const _ of readFlightRecords(path)) spans++;
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(JSON.stringify({ ms, spans, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, spans, maxRssKb: process.resourceUsage().maxRSS, ...extra }) + '\n');
   process.exit(0);
 }
 
@@ -179,8 +186,8 @@ async function flightDir(path, spans) {
 }
 
 // --- measurement ---------------------------------------------------------------------------------
-function child(mode, path) {
-  const r = spawnSync(process.execPath, [self, '--child', mode, path], { encoding: 'utf8', maxBuffer: 16 * MB });
+function child(mode, path, nodeFlags = []) {
+  const r = spawnSync(process.execPath, [...nodeFlags, self, '--child', mode, path], { encoding: 'utf8', maxBuffer: 16 * MB });
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] };
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -195,11 +202,19 @@ function jq(filter, path) {
 
 const rows = [];
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-function report(name, bytes, ours, refs) {
+const SMALL_YOUNG_GEN = ['--max-semi-space-size=1'];
+function ours(path) {
+  return [child('ours', path, ['--expose-gc']), child('ours', path, ['--expose-gc', ...SMALL_YOUNG_GEN])];
+}
+
+function report(name, bytes, [ours, oursSmall], refs) {
   if (ours.error) { rows.push(`${name}: ours failed: ${ours.error}`); return; }
   const mbs = bytes / MB / (ours.ms / 1000);
-  rows.push(`${name}: ${(bytes / MB).toFixed(0)} MB, ${ours.spans} spans/records`);
-  rows.push(`  stall-why analyzeTraces  ${fmt(ours.ms / 1000)} s  ${fmt(mbs)} MB/s  ${fmt(ours.spans / (ours.ms / 1000))} spans/s  peak RSS ${fmt(ours.maxRssKb / 1024)} MB`);
+  rows.push(`${name}: ${(bytes / MB).toFixed(0)} MB, ${ours.spans} spans/records; ${ours.summary?.line ?? ''}`);
+  const line = (label, r) =>
+    `  ${label.padEnd(24)} ${fmt(r.ms / 1000)} s  ${fmt(bytes / MB / (r.ms / 1000))} MB/s  ${fmt(r.spans / (r.ms / 1000))} spans/s  peak RSS ${fmt(r.maxRssKb / 1024)} MB  (live heap after the run ${fmt(r.liveHeapMb)} MB)`;
+  rows.push(line('stall-why analyzeTraces', ours));
+  if (oursSmall && !oursSmall.error) rows.push(line(`  ${SMALL_YOUNG_GEN.join(' ')}`, oursSmall));
   for (const [label, ref] of refs) {
     if (!ref) continue;
     if (ref.error) { rows.push(`  ${label.padEnd(24)} failed: ${ref.error}`); continue; }
@@ -209,23 +224,24 @@ function report(name, bytes, ours, refs) {
 
 const dirSize = (d) => readdirSync(d).reduce((n, f) => n + statSync(join(d, f)).size, 0);
 try {
-  process.stdout.write(`scale ${scale}; files in ${dir}\n`);
+  process.stdout.write(`scale ${scale}; files in ${dir}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores\n`);
   const otlp = join(dir, 'spans.otlp.jsonl');
   const otlpBytes = otlpFile(otlp, 1024 * MB * scale);
-  report('OTLP JSON lines', otlpBytes, child('ours', otlp), [['per-line JSON.parse', child('jsonparse', otlp)], ['jq', jq('.resourceSpans|length', otlp)]]);
+  report('OTLP JSON lines', otlpBytes, ours(otlp), [['per-line JSON.parse', child('jsonparse', otlp)], ['jq', jq('.resourceSpans|length', otlp)]]);
   rmSync(otlp);
 
   const rollout = join(dir, 'rollout-2026-11-24T00-00-00-01a20e18-aeae-7061-9f5c-2b1b8a03f3e6.jsonl');
   const rolloutBytes = rolloutFile(rollout, 300 * MB * scale);
-  report('bloated Codex rollout', rolloutBytes, child('ours', rollout), [['per-line JSON.parse', child('jsonparse', rollout)], ['jq', jq('.type', rollout)]]);
+  report('bloated Codex rollout', rolloutBytes, ours(rollout), [['per-line JSON.parse', child('jsonparse', rollout)], ['jq', jq('.type', rollout)]]);
   rmSync(rollout);
 
   const flight = join(dir, 'flight');
   const made = await flightDir(flight, Math.round(1_000_000 * scale));
   if (made.skipped) rows.push(`flight recorder: skipped: ${made.skipped}`);
-  else if (existsSync(flight)) report('flight-recorder directory', dirSize(flight), child('ours', flight), [['raw record reader', child('rawreader', flight)]]);
+  else if (existsSync(flight)) report('flight-recorder directory', dirSize(flight), ours(flight), [['raw record reader', child('rawreader', flight)]]);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 process.stdout.write(rows.join('\n') + '\n');
+process.stdout.write(`load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 process.stdout.write('Goal: >= 10x jq on the bloated rollout; peak RSS < 150 MB.\n');

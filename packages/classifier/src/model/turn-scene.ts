@@ -156,7 +156,8 @@ interface TurnStatics {
   readonly inserted: readonly RecordedSpan[];
   /** The spans in start order (stable: ties keep insertion order). */
   readonly sorted: readonly RecordedSpan[];
-  readonly info: ReadonlyMap<RecordedSpan, SpanInfo>;
+  /** What each span of `sorted` is, at the same index. */
+  readonly infos: readonly SpanInfo[];
 }
 
 interface SpanInfo {
@@ -167,6 +168,10 @@ interface SpanInfo {
   readonly toolItem: boolean;
   readonly outputItem: boolean;
   readonly itemId: string;
+  /** A tool call's `gen_ai.tool.call.id`, when it is a non-empty string or a number. */
+  readonly toolCallId: string | undefined;
+  /** `stall_why.source` says the span came from a Codex rollout. */
+  readonly rolloutSource: boolean;
   /** Tool calls and tool items: the names a ToolView carries. */
   readonly toolName: string | undefined;
   readonly callId: string | undefined;
@@ -194,20 +199,22 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
   const inserted = [...turn.spans.values()];
   const sorted = [...inserted].sort((a, b) => a.startTimeMs - b.startTimeMs);
   const attempts = sorted.filter((s) => s.name === PHASE_UPSTREAM_ATTEMPT);
-  const info = new Map<RecordedSpan, SpanInfo>();
+  const infos: SpanInfo[] = [];
   for (const span of sorted) {
     const a = span.attributes;
     const type = str(a[ATTR_ITEM_TYPE]);
     const milestone = ATTEMPT_MILESTONES.has(span.name);
     let previousAttempt: RecordedSpan | undefined;
     if (milestone) for (const attempt of attempts) if (attempt.startTimeMs <= span.startTimeMs) previousAttempt = attempt;
-    info.set(span, {
+    infos.push({
       openView: { span, start: span.startTimeMs, end: undefined },
       endedView: span.endTimeMs === undefined ? undefined : { span, start: span.startTimeMs, end: Math.max(span.endTimeMs, span.startTimeMs) },
       compactionItem: span.name === PHASE_ITEM && isCompactionItemType(type),
       toolItem: span.name === PHASE_ITEM && isToolItemType(type),
       outputItem: span.name === PHASE_ITEM && isModelOutputItemType(type),
       itemId: str(a[ATTR_ITEM_ID]) ?? '',
+      toolCallId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]),
+      rolloutSource: a[ATTR_SOURCE] === SOURCE_ROLLOUT,
       toolName: str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type,
       callId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID]),
       approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
@@ -215,9 +222,20 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
       previousAttempt,
     });
   }
-  const built = { inserted, sorted, info };
+  const built = { inserted, sorted, infos };
   statics.set(turn, built);
   return built;
+}
+
+const sourceCache = new WeakMap<Set<string>, { size: number; names: string[] }>();
+
+/** The turn's source names (`stall_why.source` values, not file paths), worked out again only when a source is added. */
+function sourceNames(turn: TurnTimeline): string[] {
+  const cached = sourceCache.get(turn.sources);
+  if (cached && cached.size === turn.sources.size) return cached.names;
+  const names = [...turn.sources].filter((s) => !s.includes('/') && !s.includes('\\'));
+  sourceCache.set(turn.sources, { size: turn.sources.size, names });
+  return names;
 }
 
 /** Builds the scene of a turn at moment `at` (the judged moment for a live view). */
@@ -228,17 +246,20 @@ export function turnScene(
   context: { at: number; now: number; thresholds: Thresholds; sight: Sight },
 ): TurnScene {
   const { at } = context;
-  const { sorted, info } = turnStatics(turn);
-  const spans: RecordedSpan[] = [];
-  const phases: PhaseView[] = [];
+  const { sorted, infos } = turnStatics(turn);
   // Views are shared by every scene of the turn (read-only): a replay allocates arrays, not views.
-  for (const s of sorted) {
+  const phases: PhaseView[] = [];
+  const phaseInfos: SpanInfo[] = [];
+  let allRollout = true;
+  for (let k = 0; k < sorted.length; k++) {
+    const s = sorted[k]!;
     if (s.startTimeMs > at) continue;
-    spans.push(s);
-    const i = info.get(s)!;
+    const i = infos[k]!;
     phases.push(s.endTimeMs !== undefined && s.endTimeMs <= at ? i.endedView! : i.openView);
+    phaseInfos.push(i);
+    if (!i.rolloutSource) allRollout = false;
   }
-  const attempts = attemptViews(phases, at, info);
+  const attempts = attemptViews(phases, phaseInfos, at);
   const tools: ToolView[] = [];
   const outputs: PhaseView[] = [];
   const compactions: PhaseView[] = [];
@@ -247,19 +268,20 @@ export function turnScene(
   const approvals: PhaseView[] = [];
   const cancels: PhaseView[] = [];
   const errors: PhaseView[] = [];
-  const toolIds = new Set<string>();
-  for (const p of phases) {
-    if (p.span.name === PHASE_TOOL_CALL) {
-      tools.push(toolView(p, info.get(p.span)!));
-      const id = str(p.span.attributes[ATTR_GEN_AI_TOOL_CALL_ID]);
-      if (id) toolIds.add(id);
-    }
+  let toolIds: Set<string> | undefined;
+  for (let k = 0; k < phases.length; k++) {
+    const p = phases[k]!;
+    if (p.span.name !== PHASE_TOOL_CALL) continue;
+    const i = phaseInfos[k]!;
+    tools.push(toolView(p, i));
+    if (i.toolCallId) (toolIds ??= new Set()).add(i.toolCallId);
   }
-  for (const p of phases) {
-    const i = info.get(p.span)!;
+  for (let k = 0; k < phases.length; k++) {
+    const p = phases[k]!;
+    const i = phaseInfos[k]!;
     const name = p.span.name;
     if (name === PHASE_COMPACTION || i.compactionItem) compactions.push(p);
-    if (i.toolItem && !toolIds.has(i.itemId)) tools.push(toolView(p, i));
+    if (i.toolItem && !toolIds?.has(i.itemId)) tools.push(toolView(p, i));
     if (i.outputItem || OUTPUT_POINTS.has(name)) outputs.push(p);
     if (name === PHASE_UPSTREAM_RETRY) retries.push(p);
     else if (name === PHASE_CONTINUATION_REQUESTED) continuationPoints.push(p);
@@ -280,10 +302,10 @@ export function turnScene(
   for (const p of phases) lastActivityMs = Math.max(lastActivityMs, p.end ?? p.start);
   if (endMs !== undefined) lastActivityMs = Math.max(lastActivityMs, endMs);
   for (const h of hydrations) lastActivityMs = Math.max(lastActivityMs, Math.min(h.end ?? h.start, endMs ?? at));
-  const sources = [...turn.sources].filter((s) => !s.includes('/') && !s.includes('\\'));
+  const sources = sourceNames(turn);
   const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? errors.map((e) => str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR])).find(Boolean);
   const rolloutOnly =
-    (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || (spans.length > 0 && spans.every((s) => s.attributes[ATTR_SOURCE] === SOURCE_ROLLOUT));
+    (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || (phases.length > 0 && allRollout);
   return {
     at,
     now: context.now,
@@ -324,7 +346,7 @@ function toolView(p: PhaseView, i: SpanInfo): ToolView {
 // Milestones are point phases under their attempt (parent link); without links, a milestone belongs
 // to the latest attempt that started at or before it. Of several attempts with the parent's span id,
 // the last started by the moment.
-function attemptViews(phases: readonly PhaseView[], at: number, info: ReadonlyMap<RecordedSpan, SpanInfo>): AttemptView[] {
+function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], at: number): AttemptView[] {
   const attemptPhases: PhaseView[] = [];
   const bySpan = new Map<RecordedSpan, PhaseView>();
   for (const p of phases) {
@@ -332,11 +354,13 @@ function attemptViews(phases: readonly PhaseView[], at: number, info: ReadonlyMa
     attemptPhases.push(p);
     bySpan.set(p.span, p);
   }
+  if (attemptPhases.length === 0) return [];
   // Per attempt, the first milestone of each name (in start order).
   const firsts = new Map<PhaseView, Map<string, PhaseView>>(attemptPhases.map((a) => [a, new Map()]));
-  for (const p of phases) {
+  for (let k = 0; k < phases.length; k++) {
+    const p = phases[k]!;
     if (!ATTEMPT_MILESTONES.has(p.span.name)) continue;
-    const i = info.get(p.span)!;
+    const i = infos[k]!;
     let ownerSpan: RecordedSpan | undefined;
     for (const candidate of i.parentAttempts) if (candidate.startTimeMs <= at) ownerSpan = candidate;
     ownerSpan ??= i.previousAttempt;
