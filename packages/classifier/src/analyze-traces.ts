@@ -17,6 +17,7 @@ import type { Report, SourceSummary } from './report.js';
 import type { Thresholds } from './thresholds.js';
 import { DETECT_BYTES, TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
 import { TraceInputError } from './trace-input-error.js';
+import { analyzeInWorker } from './analyze-worker-client.js';
 
 export interface AnalyzeOptions {
   /** The judged moment, epoch ms. Default `Date.now()`. */
@@ -29,6 +30,21 @@ export interface AnalyzeOptions {
   /** Longest line (JSON lines, rollouts) or single JSON value accepted. Default 64 MiB. */
   maxLineBytes?: number;
   onProgress?: (p: { path: string; bytesRead: number; totalBytes: number }) => void;
+  /**
+   * Read and judge inputs larger than `isolateAboveBytes` in a worker thread whose heap V8 caps
+   * (`heapLimitMb`), so the process's memory stays bounded whatever the input and whatever the host's
+   * heap flags. An input that needs more heap than the cap (a single JSON value of tens of MB) is read
+   * again in the calling thread. Default true.
+   */
+  isolate?: boolean;
+  /**
+   * Inputs up to this size (all paths, directories summed; Codex rollouts not counted: their payloads
+   * are skipped, not parsed, so they hold little whatever their size) are read in the calling thread:
+   * starting a worker costs ~0.1 s. Default 16 MiB.
+   */
+  isolateAboveBytes?: number;
+  /** The worker's old-generation cap, MB. Default 64 (what is live is about 10 MB; see docs/classifier.md). */
+  heapLimitMb?: number;
 }
 
 export interface Analysis {
@@ -79,8 +95,42 @@ function describeFormats(): string {
   return TRACE_FORMATS.join(', ');
 }
 
+/** Default `heapLimitMb`: 64. */
+export const DEFAULT_HEAP_LIMIT_MB = 64;
+/** Default `isolateAboveBytes`: 16 MiB. */
+export const DEFAULT_ISOLATE_ABOVE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The inputs' total size in bytes, counted until it passes `enough`; rollouts and unreadable paths
+ * count 0 (reading them reports why).
+ */
+async function inputBytes(paths: readonly string[], enough: number, format: TraceFormat | undefined): Promise<number> {
+  let total = 0;
+  const visit = async (path: string): Promise<void> => {
+    if (total > enough) return;
+    try {
+      const info = await stat(path);
+      if (info.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
+      else if ((format ?? detectFormat(await firstBytes(path))) !== 'codex-rollout') total += info.size;
+    } catch {
+      // Left to the reader, which names the file and what is wrong.
+    }
+  };
+  for (const path of paths) await visit(path);
+  return total;
+}
+
 /** Reads the traces and judges every turn in them at `now`. */
 export async function analyzeTraces(paths: string[], options: AnalyzeOptions = {}): Promise<Analysis> {
+  const now = options.now ?? Date.now();
+  const threshold = options.isolateAboveBytes ?? DEFAULT_ISOLATE_ABOVE_BYTES;
+  if (options.isolate === false || (await inputBytes(paths, threshold, options.format)) <= threshold) return analyzeInThisThread(paths, { ...options, now });
+  const inWorker = await analyzeInWorker(paths, { ...options, now }, options.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB);
+  return inWorker ?? analyzeInThisThread(paths, { ...options, now });
+}
+
+/** `analyzeTraces` in the calling thread: what the worker runs. */
+export async function analyzeInThisThread(paths: string[], options: AnalyzeOptions = {}): Promise<Analysis> {
   const now = options.now ?? Date.now();
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const classifier = new SpanClassifier({ now, thresholds: options.thresholds, limits: options.limits });

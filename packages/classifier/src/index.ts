@@ -9,5 +9,5 @@ export { TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js
 export { TraceInputError } from './trace-input-error.js';
 export { classifySpans, SpanClassifier, type ClassifyOptions, type Classification } from './classify-spans.js';
 export { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './model/timeline-builder.js';
-export { analyzeTraces, DEFAULT_MAX_LINE_BYTES, type AnalyzeOptions, type Analysis } from './analyze-traces.js';
+export { analyzeTraces, DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES, DEFAULT_MAX_LINE_BYTES, type AnalyzeOptions, type Analysis } from './analyze-traces.js';
 export { clockTime, duration } from './time-text.js';

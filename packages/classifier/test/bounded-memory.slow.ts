@@ -2,7 +2,8 @@
  * Memory bounded by design, shown the way V8 enforces it: `analyzeTraces` reads 300 MB of OTLP JSON
  * lines (about 10 000 turns, half a million phase spans) in a child process whose old generation is
  * capped at 20 MB. V8 aborts a process whose live data outgrows the cap, so the run finishing is the
- * proof: the window, the pending spans and the report stay bounded whatever the input. (Before the
+ * proof: the window, the pending spans and the report stay bounded whatever the input (read in the
+ * calling thread: `isolate: false`, so the cap is the process's own, not the worker's). (Before the
  * report was bounded, every turn kept a report and the same run died with "heap out of memory".)
  */
 import { spawnSync } from 'node:child_process';
@@ -59,7 +60,7 @@ describe('bounded memory', () => {
 
     const script = `
       const { analyzeTraces } = await import('@stall-why/classifier');
-      const { report } = await analyzeTraces([process.argv[1]], { now: Date.parse('2030-01-01T00:00:00Z') });
+      const { report } = await analyzeTraces([process.argv[1]], { now: Date.parse('2030-01-01T00:00:00Z'), isolate: false });
       process.stdout.write(JSON.stringify({ summary: report.summary, listed: report.turns.length, sources: report.sources }));
     `;
     const run = spawnSync(process.execPath, ['--max-old-space-size=20', '--max-semi-space-size=1', '--input-type=module', '-e', script, file], {

@@ -8,7 +8,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyzeTraces, DEFAULT_TIMELINE_LIMITS } from '@stall-why/classifier';
+import { analyzeTraces, DEFAULT_TIMELINE_LIMITS, TraceInputError } from '@stall-why/classifier';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -168,5 +168,29 @@ describe('bounded report', () => {
     expect(failed(report)).toEqual(failed(full.report));
     // The window held at most maxRetainedSpans spans: the spans behind the window's turns only.
     expect(bounded.spans.length).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('analysis in a worker with a capped heap', () => {
+  const source = join(example, 'dropped-connections.otlp.jsonl');
+
+  it('gives what the calling thread gives, relays progress, and reads again in the thread when the cap is too small', async () => {
+    const inThread = await analyzeTraces([source], { now, isolate: false });
+    const progress: number[] = [];
+    const inWorker = await analyzeTraces([source], { now, isolateAboveBytes: 0, onProgress: (p) => progress.push(p.bytesRead) });
+    expect(inWorker).toEqual(inThread);
+    expect(progress.length).toBeGreaterThan(0);
+    // 1 MB of old generation cannot even load the modules: the worker dies of it, the thread reads.
+    expect(await analyzeTraces([source], { now, isolateAboveBytes: 0, heapLimitMb: 1 })).toEqual(inThread);
+  });
+
+  it('bad input from the worker is the same one-line TraceInputError', async () => {
+    const bad = join(dir, 'truncated.otlp.jsonl');
+    writeFileSync(bad, '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":');
+    const inThread = await analyzeTraces([bad], { now, isolate: false }).catch((e: Error) => e);
+    const inWorker = await analyzeTraces([bad], { now, isolateAboveBytes: 0 }).catch((e: Error) => e);
+    expect(inWorker).toBeInstanceOf(TraceInputError);
+    expect((inWorker as Error).message).toBe((inThread as Error).message);
+    expect((inWorker as Error).message).toMatch(/truncated\.otlp\.jsonl:@?\d+: /);
   });
 });
