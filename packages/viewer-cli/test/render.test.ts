@@ -88,6 +88,13 @@ describe('renderReport', () => {
     expect(all).not.toContain('folded');
   });
 
+  it('says how many turns a bounded report counted instead of listing', () => {
+    const line = '29012 turns judged: 500 listed, 28512 summarised (28512 healthy)';
+    const summary = { judged: 29012, listed: 500, summarised: 28512, summarisedByVerdict: { healthy: 28512 }, summarisedByStatus: { completed: 28512 }, line };
+    expect(renderReport({ ...stuckReport(), summary }, { palette: plain }).join('')).toContain(line);
+    expect(renderReport({ ...stuckReport(), summary: { ...summary, summarised: 0 } }, { palette: plain }).join('')).not.toContain(line);
+  });
+
   it('has no escape codes without colour, and colours the verdict with it', () => {
     expect(renderReport(stuckReport(), { palette: plain }).join('')).not.toContain(ESC);
     const coloured = renderReport(stuckReport(), { palette: createPalette(true) }).join('');

@@ -33,6 +33,8 @@ export function renderReport(report: Report, options: ReportViewOptions): string
     chunks.push(`\n${lines.join('\n')}\n`);
   }
   if (folded.length > 0) chunks.push(`\n${foldedLine(folded, palette)}\n`);
+  // Very large inputs: the classifier lists a bounded number of turns and counts the rest.
+  if (report.summary && report.summary.summarised > 0) chunks.push(`\n${palette.dim(report.summary.line)}\n`);
   return chunks;
 }
 
