@@ -72,6 +72,24 @@ describe('FlightRecorderProcessor', () => {
     await provider.shutdown();
   });
 
+  it('writes attribute maps exactly as JSON.stringify would: escapes, surrogates, non-finite numbers, arrays', async () => {
+    const { directory, tracer, provider } = setup();
+    const attributes = {
+      plain: 'upstream.attempt', quote: 'say "hi"', backslash: 'C:\\tmp', control: 'a\nb\u0001', lone: 'x\ud800y', emoji: 'ok \u{1f600}',
+      accents: 'café', '"quoted key"': 1, 'ctl\tkey': 2, zero: -0, big: 1e21, small: 5e-7, nan: Number.NaN, inf: Number.POSITIVE_INFINITY,
+      yes: true, no: false, strings: ['a', '"b"'], numbers: [1, 2.5], bools: [true, false], empty: '',
+    };
+    const span = tracer.startSpan('s', { attributes });
+    span.addEvent('e', attributes);
+    span.end();
+    await provider.shutdown();
+    const [record] = await readAll(directory);
+    const expected = JSON.parse(JSON.stringify(span.attributes)) as Record<string, unknown>;
+    expect(record.span.attributes).toEqual(expected);
+    expect(Object.keys(record.span.attributes)).toEqual(Object.keys(expected));
+    expect(record.span.events?.[0].attributes).toEqual(expected);
+  });
+
   it('reaches the file within flushIntervalMs without forceFlush, readable while being written', async () => {
     const { directory, tracer, provider } = setup({ flushIntervalMs: 50 });
     const span = tracer.startSpan('stuck');
