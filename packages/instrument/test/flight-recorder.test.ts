@@ -106,6 +106,20 @@ describe('FlightRecorderProcessor', () => {
     expect(await inspectFlightRecorder(directory)).toMatchObject({ spans: 1, openSpans: 0, uploadBacklog: 1 });
   });
 
+  it('writes the first records at once, so a new recording is readable before the first flush interval', async () => {
+    const { directory, tracer, provider } = setup({ flushIntervalMs: 60_000 });
+    const span = tracer.startSpan('first');
+    await new Promise((r) => setImmediate(r));
+    expect(await isFlightRecorderDir(directory)).toBe(true);
+    expect((await readAll(directory)).map((r) => [r.type, r.span.name])).toEqual([['start', 'first']]);
+    // Later records wait for the timer (or a full batch) as before.
+    tracer.startSpan('second');
+    await new Promise((r) => setImmediate(r));
+    expect((await readAll(directory)).map((r) => r.span.name)).toEqual(['first']);
+    span.end();
+    await provider.shutdown();
+  });
+
   it('creates the directory 0700 and segments 0600, recognised by content', async () => {
     const { directory, tracer, provider } = setup();
     tracer.startSpan('a').end();

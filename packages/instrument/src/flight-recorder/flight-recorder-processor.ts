@@ -146,6 +146,8 @@ export class FlightRecorderProcessor implements SpanProcessor {
     if (sync) this.writer.syncNow();
   }
 
+  private firstWriteScheduled = false;
+
   private enqueue(span: ReadableSpan, type: number): void {
     if (this.isShutdown) return;
     if (this.spans.length >= this.maxPending) {
@@ -154,7 +156,10 @@ export class FlightRecorderProcessor implements SpanProcessor {
     }
     this.spans.push(span);
     this.types.push(type);
-    if (this.spans.length >= this.flushBatch && !this.immediate) {
+    // The first records are written at once, not on the timer: a directory being recorded is
+    // recognisable (and judged) from its first span, not only after `flushIntervalMs`.
+    if ((this.spans.length >= this.flushBatch || !this.firstWriteScheduled) && !this.immediate) {
+      this.firstWriteScheduled = true;
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
         this.flushSync(false);
