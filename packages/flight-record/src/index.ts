@@ -10,3 +10,4 @@ export * from './segment-reader.js';
 export * from './flight-records.js';
 export * from './upload-cursor.js';
 export * from './inspect-flight-recorder.js';
+export * from './otlp-values.js';

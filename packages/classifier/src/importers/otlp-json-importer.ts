@@ -6,7 +6,8 @@ import type { RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { readJsonValues } from './json-values.js';
 import { OtlpLineDecoder } from './otlp-line-decoder.js';
-import { otlpAttributes, otlpSpan } from './otlp-span.js';
+import { otlpAttributes } from '@stall-why/flight-record';
+import { otlpSpan } from './otlp-span.js';
 
 const RESOURCE = '.resourceSpans[].resource';
 const SCOPES = ['scopeSpans', 'instrumentationLibrarySpans'];

@@ -10,7 +10,8 @@
  */
 import type { Attributes, RecordedSpan } from '@stall-why/flight-record';
 import { JsonCursor, NOT_THIS_SHAPE, ascii } from './json-cursor.js';
-import { KINDS, STATUS, VOCABULARY_ATTRIBUTES, anyValue, nanosToMs, otlpAttributes, otlpId, recordedOtlpSpan, type OtlpSpanParts } from './otlp-span.js';
+import { anyValue, nanosToMs, otlpAttributes, otlpId, otlpSpanKind, otlpStatusCode } from '@stall-why/flight-record';
+import { VOCABULARY_ATTRIBUTES, recordedOtlpSpan, type OtlpSpanParts } from './otlp-span.js';
 
 const K = {
   resourceSpans: ascii('resourceSpans'),
@@ -261,7 +262,7 @@ export class OtlpLineDecoder {
     const c = this.c;
     if (c.peek() === QUOTE) {
       c.string();
-      return KINDS[c.stringValue()];
+      return otlpSpanKind(c.stringValue());
     }
     if (c.peek() === OPEN_OBJECT || c.peek() === 0x5b) {
       c.skipValue();
@@ -337,7 +338,7 @@ export class OtlpLineDecoder {
       return;
     }
     const st = c.parse(start, c.pos) as Record<string, unknown>;
-    p.statusCode = typeof st.code === 'number' ? (st.code as 0 | 1 | 2) : typeof st.code === 'string' ? STATUS[st.code] : undefined;
+    p.statusCode = otlpStatusCode(st.code);
     p.statusMessage = typeof st.message === 'string' ? st.message : undefined;
   }
 

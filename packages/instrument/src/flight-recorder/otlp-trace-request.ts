@@ -1,4 +1,7 @@
-import type { AttributeValue, Attributes, RecordedEvent, RecordedLink, RecordedSpan } from '@stall-why/flight-record';
+import {
+  nanosToMs, otlpAttributes, otlpId, otlpSpanKind, otlpStatusCode,
+  type Attributes, type RecordedEvent, type RecordedLink, type RecordedSpan,
+} from '@stall-why/flight-record';
 import { decodeOtlpProtobufRequest } from './otlp-trace-proto.js';
 
 /** A request body that is not an OTLP traces request; its message names what is wrong. */
@@ -46,7 +49,7 @@ function toRecordedSpans(request: unknown): DecodedTraceRequest {
   const spans: RecordedSpan[] = [];
   let rejectedSpans = 0;
   for (const rs of asArray(asObj(request).resourceSpans)) {
-    const resource = toAttributes(asObj(asObj(rs).resource).attributes);
+    const resource = otlpAttributes(asObj(asObj(rs).resource).attributes);
     for (const ss of asArray(asObj(rs).scopeSpans)) {
       const scope = asObj(asObj(ss).scope);
       for (const s of asArray(asObj(ss).spans)) {
@@ -70,25 +73,23 @@ function toRecordedSpan(s: Obj, resource: Attributes, scope: Obj): RecordedSpan 
   const events = asArray(s.events).map((e): RecordedEvent => ({
     name: String(asObj(e).name ?? ''),
     timeMs: nanosToMs(asObj(e).timeUnixNano) ?? startTimeMs,
-    attributes: toAttributes(asObj(e).attributes),
+    attributes: otlpAttributes(asObj(e).attributes),
   }));
   const links = asArray(s.links).flatMap((l): RecordedLink[] => {
     const t = toHexId(asObj(l).traceId, 16);
     const i = toHexId(asObj(l).spanId, 8);
-    return t && i ? [{ traceId: t, spanId: i, attributes: toAttributes(asObj(l).attributes) }] : [];
+    return t && i ? [{ traceId: t, spanId: i, attributes: otlpAttributes(asObj(l).attributes) }] : [];
   });
-  const kind = Number(s.kind ?? 0);
-  const statusCode = Number(status.code ?? 0);
+  const statusCode = otlpStatusCode(status.code);
   return {
     traceId,
     spanId,
     parentSpanId,
     name: String(s.name ?? ''),
-    // OTLP counts kinds from 1 (0 is unspecified); RecordedSpan uses the API's SpanKind.
-    kind: kind > 0 ? kind - 1 : 0,
+    kind: otlpSpanKind(s.kind) ?? 0,
     startTimeMs,
-    endTimeMs: endTimeMs && endTimeMs > 0 ? endTimeMs : undefined,
-    attributes: toAttributes(s.attributes),
+    endTimeMs,
+    attributes: otlpAttributes(s.attributes),
     events: events.length ? events : undefined,
     status: statusCode === 1 || statusCode === 2 ? { code: statusCode, message: status.message ? String(status.message) : undefined } : undefined,
     links: links.length ? links : undefined,
@@ -98,54 +99,8 @@ function toRecordedSpan(s: Obj, resource: Attributes, scope: Obj): RecordedSpan 
   };
 }
 
-/** Ids: bytes (protobuf), hex (OTLP/JSON) or base64 (some older JSON exporters). */
+/** An id of `bytes` bytes; all-zero ids (an exporter's "none") are no id. */
 function toHexId(value: unknown, bytes: number): string | undefined {
-  let hex: string | undefined;
-  if (value instanceof Uint8Array) hex = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
-  else if (typeof value === 'string' && value.length === bytes * 2 && /^[0-9a-fA-F]+$/.test(value)) hex = value.toLowerCase();
-  else if (typeof value === 'string' && value.length > 0) hex = Buffer.from(value, 'base64').toString('hex');
-  if (!hex || hex.length !== bytes * 2 || /^0+$/.test(hex)) return undefined;
-  return hex;
-}
-
-/** Unix nanoseconds (decimal string or number) as fractional epoch ms, exact to the microsecond. */
-function nanosToMs(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value / 1e6 : undefined;
-  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(BigInt(value) / 1000n) / 1000;
-  if (typeof value === 'object' && value !== null && 'low' in value && 'high' in value) {
-    const { low, high } = value as { low: number; high: number };
-    return Number((BigInt(high >>> 0) << 32n) | BigInt(low >>> 0)) / 1e6;
-  }
-  return undefined;
-}
-
-function toAttributes(list: unknown): Attributes {
-  const out: Record<string, AttributeValue> = {};
-  for (const kv of asArray(list)) {
-    const key = asObj(kv).key;
-    if (typeof key !== 'string') continue;
-    const value = toAttributeValue(asObj(kv).value);
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
-}
-
-function toAttributeValue(any: unknown): AttributeValue | undefined {
-  const v = asObj(any);
-  if (v.stringValue !== undefined) return String(v.stringValue);
-  if (v.boolValue !== undefined) return Boolean(v.boolValue);
-  if (v.intValue !== undefined) return Number(v.intValue);
-  if (v.doubleValue !== undefined) return Number(v.doubleValue);
-  if (v.arrayValue !== undefined) {
-    return asArray(asObj(v.arrayValue).values).map((item) => {
-      const x = toAttributeValue(item);
-      return x === undefined || Array.isArray(x) ? (x === undefined ? null : JSON.stringify(x)) : x;
-    });
-  }
-  if (v.kvlistValue !== undefined) return JSON.stringify(toAttributes(asObj(v.kvlistValue).values));
-  if (v.bytesValue !== undefined) {
-    const b = v.bytesValue;
-    return b instanceof Uint8Array ? Buffer.from(b).toString('base64') : String(b);
-  }
-  return undefined;
+  const hex = otlpId(value, bytes * 2);
+  return hex === undefined || /^0+$/.test(hex) ? undefined : hex;
 }
