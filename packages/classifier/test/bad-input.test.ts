@@ -95,7 +95,8 @@ describe('bad input', () => {
   it('a file forced into the wrong format', async () => {
     const good = rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' });
     const e = await failure('rollout-as-chrome.jsonl', `${good}\n`, 'chrome-trace');
-    expect(e.message).toBeDefined();
+    expect(e.position).toBe('1');
+    expect(e.message).toContain('no trace events in this file');
   });
 
   it('a missing file', async () => {

@@ -8,6 +8,44 @@
  * Every phase span carries `ATTR_THREAD_ID` and, inside a turn, `ATTR_TURN_ID`, so a reader can
  * group phases without relying on parent links (which break across processes and proxies).
  */
+import {
+  ATTR_APPROVAL_DECISION,
+  ATTR_APPROVAL_KIND,
+  ATTR_APPROVAL_REQUEST_ID,
+  ATTR_CANCEL_RESULT,
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_TOOL_CALL_ID,
+  ATTR_GEN_AI_TOOL_NAME,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HYDRATION_BYTES,
+  ATTR_HYDRATION_ITEMS,
+  ATTR_HYDRATION_TRIGGER,
+  ATTR_ITEM_ID,
+  ATTR_ITEM_STATUS,
+  ATTR_ITEM_TYPE,
+  ATTR_RENDERER_ID,
+  ATTR_RENDERER_REASON,
+  ATTR_RETRY_ATTEMPT,
+  ATTR_RETRY_DELAY_MS,
+  ATTR_RETRY_MAX,
+  ATTR_RETRY_REASON,
+  ATTR_RETRY_WILL_RETRY,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_TOOL_EXIT_CODE,
+  ATTR_TOOL_KIND,
+  ATTR_TURN_ERROR,
+  ATTR_TURN_KIND,
+  ATTR_TURN_STATUS,
+  ATTR_UPSTREAM_ATTEMPT,
+  ATTR_UPSTREAM_BYTES,
+  ATTR_UPSTREAM_CONTINUATION,
+  ATTR_UPSTREAM_EVENTS,
+  ATTR_URL_PATH,
+} from './attributes.js';
 import { PHASE_KIND_POINT, PHASE_KIND_SPAN, type PhaseKind } from './values.js';
 
 // --- Turn ---------------------------------------------------------------------------------
@@ -87,39 +125,39 @@ const d = (name: string, kind: PhaseKind, meaning: string, attributes: string[] 
 /** Every phase, in the order a turn usually meets them. The docs table is generated from this list. */
 export const PHASES: readonly PhaseDescriptor[] = Object.freeze([
   d(PHASE_THREAD_HYDRATION, PHASE_KIND_SPAN, "Loading or resuming a thread's history.", [
-    'stall_why.hydration.trigger', 'stall_why.hydration.bytes', 'stall_why.hydration.items',
+    ATTR_HYDRATION_TRIGGER, ATTR_HYDRATION_BYTES, ATTR_HYDRATION_ITEMS,
   ]),
-  d(PHASE_TURN, PHASE_KIND_SPAN, 'The whole turn, from accepted to its terminal status.', ['stall_why.turn.status', 'stall_why.turn.error', 'stall_why.turn.kind']),
+  d(PHASE_TURN, PHASE_KIND_SPAN, 'The whole turn, from accepted to its terminal status.', [ATTR_TURN_STATUS, ATTR_TURN_ERROR, ATTR_TURN_KIND]),
   d(PHASE_TURN_ACCEPTED, PHASE_KIND_POINT, "The app-server accepted the user's request."),
   d(PHASE_UPSTREAM_ATTEMPT, PHASE_KIND_SPAN, 'One attempt at a model request, from sent to stream end or error.', [
-    'stall_why.upstream.attempt', 'http.request.resend_count', 'stall_why.upstream.continuation', 'http.request.method',
-    'server.address', 'server.port', 'url.path', 'http.response.status_code', 'gen_ai.request.model', 'error.type',
+    ATTR_UPSTREAM_ATTEMPT, ATTR_HTTP_REQUEST_RESEND_COUNT, ATTR_UPSTREAM_CONTINUATION, ATTR_HTTP_REQUEST_METHOD,
+    ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_PATH, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_GEN_AI_REQUEST_MODEL, ATTR_ERROR_TYPE,
   ]),
   d(PHASE_UPSTREAM_REQUEST_SENT, PHASE_KIND_POINT, "The attempt's request was sent."),
-  d(PHASE_UPSTREAM_HEADERS, PHASE_KIND_POINT, "The attempt's response headers arrived.", ['http.response.status_code']),
+  d(PHASE_UPSTREAM_HEADERS, PHASE_KIND_POINT, "The attempt's response headers arrived.", [ATTR_HTTP_RESPONSE_STATUS_CODE]),
   d(PHASE_UPSTREAM_FIRST_BYTE, PHASE_KIND_POINT, "The first byte of the attempt's response body arrived."),
   d(PHASE_UPSTREAM_FIRST_EVENT, PHASE_KIND_POINT, 'The first streamed (SSE) event of the attempt arrived.'),
-  d(PHASE_UPSTREAM_STREAM_END, PHASE_KIND_POINT, "The attempt's stream ended normally.", ['stall_why.upstream.events', 'stall_why.upstream.bytes']),
-  d(PHASE_UPSTREAM_STREAM_ERROR, PHASE_KIND_POINT, "The attempt's stream broke or the request failed.", ['error.type']),
+  d(PHASE_UPSTREAM_STREAM_END, PHASE_KIND_POINT, "The attempt's stream ended normally.", [ATTR_UPSTREAM_EVENTS, ATTR_UPSTREAM_BYTES]),
+  d(PHASE_UPSTREAM_STREAM_ERROR, PHASE_KIND_POINT, "The attempt's stream broke or the request failed.", [ATTR_ERROR_TYPE]),
   d(PHASE_UPSTREAM_RETRY, PHASE_KIND_POINT, 'A retry or reconnect was announced.', [
-    'stall_why.retry.reason', 'stall_why.retry.attempt', 'stall_why.retry.max', 'stall_why.retry.will_retry', 'stall_why.retry.delay_ms', 'error.type',
+    ATTR_RETRY_REASON, ATTR_RETRY_ATTEMPT, ATTR_RETRY_MAX, ATTR_RETRY_WILL_RETRY, ATTR_RETRY_DELAY_MS, ATTR_ERROR_TYPE,
   ]),
-  d(PHASE_ITEM, PHASE_KIND_SPAN, 'One item of the turn, from started to completed.', ['stall_why.item.type', 'stall_why.item.id', 'stall_why.item.status']),
+  d(PHASE_ITEM, PHASE_KIND_SPAN, 'One item of the turn, from started to completed.', [ATTR_ITEM_TYPE, ATTR_ITEM_ID, ATTR_ITEM_STATUS]),
   d(PHASE_FIRST_REASONING_ITEM, PHASE_KIND_POINT, "The turn's first reasoning item started."),
   d(PHASE_FIRST_ASSISTANT_ITEM, PHASE_KIND_POINT, "The turn's first assistant output item started."),
   d(PHASE_FIRST_TOOL_ITEM, PHASE_KIND_POINT, "The turn's first tool item started."),
   d(PHASE_TOOL_CALL, PHASE_KIND_SPAN, 'A tool call, from started to its result returned.', [
-    'gen_ai.tool.name', 'gen_ai.tool.call.id', 'stall_why.tool.kind', 'stall_why.tool.exit_code',
+    ATTR_GEN_AI_TOOL_NAME, ATTR_GEN_AI_TOOL_CALL_ID, ATTR_TOOL_KIND, ATTR_TOOL_EXIT_CODE,
   ]),
   d(PHASE_CONTINUATION_REQUESTED, PHASE_KIND_POINT, 'After a tool result, the continuation request to the model was sent.'),
   d(PHASE_COMPACTION, PHASE_KIND_SPAN, 'Context compaction, from started to completed.'),
   d(PHASE_APPROVAL, PHASE_KIND_SPAN, 'An approval asked of a person, from requested to resolved.', [
-    'stall_why.approval.kind', 'stall_why.approval.decision', 'stall_why.approval.request_id',
+    ATTR_APPROVAL_KIND, ATTR_APPROVAL_DECISION, ATTR_APPROVAL_REQUEST_ID,
   ]),
-  d(PHASE_RENDERER_ATTACHED, PHASE_KIND_POINT, 'A renderer (a client that displays the thread) attached.', ['stall_why.renderer.id']),
-  d(PHASE_RENDERER_DETACHED, PHASE_KIND_POINT, 'A renderer detached.', ['stall_why.renderer.id', 'stall_why.renderer.reason']),
-  d(PHASE_CANCEL, PHASE_KIND_SPAN, 'A stop/cancel request, from requested to its result.', ['stall_why.cancel.result']),
-  d(PHASE_TURN_ERROR, PHASE_KIND_POINT, 'The server reported an error inside the turn that it will not retry.', ['error.type', 'stall_why.turn.error']),
+  d(PHASE_RENDERER_ATTACHED, PHASE_KIND_POINT, 'A renderer (a client that displays the thread) attached.', [ATTR_RENDERER_ID]),
+  d(PHASE_RENDERER_DETACHED, PHASE_KIND_POINT, 'A renderer detached.', [ATTR_RENDERER_ID, ATTR_RENDERER_REASON]),
+  d(PHASE_CANCEL, PHASE_KIND_SPAN, 'A stop/cancel request, from requested to its result.', [ATTR_CANCEL_RESULT]),
+  d(PHASE_TURN_ERROR, PHASE_KIND_POINT, 'The server reported an error inside the turn that it will not retry.', [ATTR_ERROR_TYPE, ATTR_TURN_ERROR]),
 ]);
 
 const byName = new Map(PHASES.map((p) => [p.name, p]));
