@@ -89,7 +89,9 @@ describe.skipIf(!hasScript)('stall-why watch on a terminal (script(1))', () => {
     tracer.startTurn({ threadId: 'thread-t', turnId: 'turn-done' }).endTurn(TURN_END_STATUS_COMPLETED);
     tracer.startTurn({ threadId: 'thread-t', turnId: 'turn-hung' }).startAttempt({ attempt: 1 }).requestSent();
     await recorder.forceFlush();
-    const command = `${process.execPath} ${CLI} watch ${join(dir, 'rec')} --interval 100ms --stuck-after 200ms`;
+    // `exec`: script(1) runs the command through $SHELL, and a shell that stays as the parent
+    // (dash does) dies of the Ctrl-C itself, so its exit status would not be watch's.
+    const command = `exec ${process.execPath} ${CLI} watch ${join(dir, 'rec')} --interval 100ms --stuck-after 200ms`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' } });
     children.push(child);
     const output = collect(child);
