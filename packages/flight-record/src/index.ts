@@ -5,6 +5,8 @@
  */
 export * from './recorded-span.js';
 export * from './segment-format.js';
+export * from './record-encoder.js';
+export * from './record-decoder.js';
 export * from './segment-files.js';
 export * from './segment-reader.js';
 export * from './flight-records.js';

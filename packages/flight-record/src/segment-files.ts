@@ -9,6 +9,8 @@ export interface SegmentFile {
   /** Size when listed; a live segment may have grown since. */
   readonly size: number;
   readonly header: SegmentHeader;
+  /** Format version (1: JSON record bodies, 2: binary). */
+  readonly version: number;
   /** Where the first record starts. */
   readonly recordsOffset: number;
 }
@@ -52,7 +54,7 @@ function compareSegments(a: SegmentFile, b: SegmentFile): number {
   return a.header.createdMs - b.header.createdMs || (a.header.seq ?? 0) - (b.header.seq ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
-type Probe = { size: number; header: SegmentHeader; recordsOffset: number } | { reason: string } | undefined;
+type Probe = { size: number; header: SegmentHeader; version: number; recordsOffset: number } | { reason: string } | undefined;
 
 /** Reads a file's header if it is a segment; undefined when it is not one (or is gone). */
 async function probeSegment(path: string): Promise<Probe> {
@@ -76,7 +78,7 @@ async function probeSegment(path: string): Promise<Probe> {
       await handle.read(bytes, 0, bytes.length, 0);
       parsed = parseSegmentHeader(bytes);
     }
-    if (parsed.kind === 'header') return { size, header: parsed.header, recordsOffset: parsed.recordsOffset };
+    if (parsed.kind === 'header') return { size, header: parsed.header, version: parsed.version, recordsOffset: parsed.recordsOffset };
     return { reason: parsed.kind === 'invalid' ? parsed.reason : 'torn segment header' };
   } finally {
     await handle.close();

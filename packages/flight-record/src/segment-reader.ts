@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { RecordedSpan } from './recorded-span.js';
+import { decodeRecordBody } from './record-decoder.js';
 import { parseFrameAt, RECORD_TYPE_START } from './segment-format.js';
 import type { SegmentFile } from './segment-files.js';
 
@@ -46,15 +47,16 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
   try {
     const window = new ByteWindow(handle, Math.max(options.fromOffset ?? 0, segment.recordsOffset), chunkBytes);
     const defaultResource = segment.header.resource;
+    const version = segment.version;
     let pos = 0;
     for (;;) {
-      const parsed = parseFrameAt(window.buf, pos, window.length);
+      const parsed = parseFrameAt(window.buf, pos, window.length, version);
       if (parsed.kind === 'incomplete' && !window.eof) {
         pos = await window.fill(pos);
         continue;
       }
       if (parsed.kind === 'record') {
-        const span = decodeSpan(window.buf.toString('utf8', parsed.payloadStart + 1, parsed.end), defaultResource);
+        const span = decodeRecordBody(window.buf, parsed.payloadStart + 1, parsed.end, version, defaultResource);
         const offset = window.start + pos;
         const end = window.start + parsed.end;
         pos = parsed.end;
@@ -68,7 +70,7 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
       if (pos >= window.length && window.eof) return;
       // A bad frame: find the next valid one; what lies between is skipped and counted.
       const badStart = window.start + pos;
-      const next = await resync(window, pos + 1);
+      const next = await resync(window, pos + 1, version);
       if (next === undefined) {
         options.onCorrupt?.({ segment: segment.name, offset: badStart, bytes: window.start + window.length - badStart, reason: parsed.kind === 'incomplete' ? 'torn' : 'checksum' });
         return;
@@ -82,14 +84,14 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
 }
 
 /** Scans forward from `pos` for a valid frame; returns its position in the (possibly refilled) window. */
-async function resync(window: ByteWindow, pos: number): Promise<number | undefined> {
+async function resync(window: ByteWindow, pos: number, version: number): Promise<number | undefined> {
   for (;;) {
     if (pos >= window.length) {
       if (window.eof) return undefined;
       pos = await window.fill(pos);
       continue;
     }
-    const parsed = parseFrameAt(window.buf, pos, window.length);
+    const parsed = parseFrameAt(window.buf, pos, window.length, version);
     if (parsed.kind === 'record') return pos;
     if (parsed.kind === 'incomplete' && !window.eof) {
       pos = await window.fill(pos);
@@ -124,25 +126,4 @@ class ByteWindow {
     if (bytesRead === 0) this.eof = true;
     return 0;
   }
-}
-
-const HEX32 = /^[0-9a-f]{32}$/;
-const HEX16 = /^[0-9a-f]{16}$/;
-
-/** Parses and checks a record's JSON; undefined when it is not a span. */
-function decodeSpan(json: string, defaultResource: RecordedSpan['resource']): RecordedSpan | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const span = value as { -readonly [K in keyof RecordedSpan]: RecordedSpan[K] };
-  if (typeof span.traceId !== 'string' || !HEX32.test(span.traceId)) return undefined;
-  if (typeof span.spanId !== 'string' || !HEX16.test(span.spanId)) return undefined;
-  if (typeof span.name !== 'string' || typeof span.startTimeMs !== 'number') return undefined;
-  if (typeof span.attributes !== 'object' || span.attributes === null) span.attributes = {};
-  if (span.resource === undefined && defaultResource !== undefined) span.resource = defaultResource;
-  return span;
 }

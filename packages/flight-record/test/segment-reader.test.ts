@@ -1,12 +1,15 @@
 // The format and reader on their own (no OpenTelemetry SDK): segments written by hand with the
-// exported format functions, then damaged at random.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// exported encoder (format version 2) or framed as JSON (version 1, which the reader still reads),
+// then damaged at random.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  encodeSegmentHeader, inspectFlightRecorder, isFlightRecorderDir, looksLikeFlightSegment, newFlightReadStats, readFlightRecords,
-  RECORD_TYPE_END, RECORD_TYPE_START, writeFrame, type RecordedSpan,
+  encodeSegmentHeader, inspectFlightRecorder, isFlightRecorderDir, listSegments, looksLikeFlightSegment, newFlightReadStats,
+  readFlightRecords, RecordEncoder, RECORD_TYPE_END, RECORD_TYPE_START, SEGMENT_FORMAT_VERSION, writeRecordedSpanBody,
+  type CorruptRecord, type RecordedSpan, type SegmentHeader,
 } from '@stall-why/flight-record';
 
 const root = mkdtempSync(join(tmpdir(), 'sw-fmt-'));
@@ -15,53 +18,83 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 function span(i: number): RecordedSpan {
   return {
     traceId: i.toString(16).padStart(32, '0'), spanId: (i + 1).toString(16).padStart(16, 'a'), name: `s${i}`, startTimeMs: 1_700_000_000_000 + i,
-    endTimeMs: i % 3 === 0 ? undefined : 1_700_000_000_500 + i, attributes: { i, text: 'é€'.repeat(i % 5) },
+    ...(i % 3 === 0 ? {} : { endTimeMs: 1_700_000_000_500 + i }), attributes: { i, text: 'é€'.repeat(i % 5) },
   };
 }
 
-function segmentBytes(count: number): { bytes: Buffer; spans: RecordedSpan[] } {
-  const spans = Array.from({ length: count }, (_, i) => span(i));
-  const body = Buffer.alloc(64 * 1024);
-  let off = 0;
-  for (const s of spans) off = writeFrame(body, off, s.endTimeMs === undefined ? RECORD_TYPE_START : RECORD_TYPE_END, JSON.stringify(s));
-  const header = encodeSegmentHeader({ pid: 42, createdMs: 1_700_000_000_000, seq: 0, resource: { 'service.name': 'fmt' } });
-  return { bytes: Buffer.concat([header, body.subarray(0, off)]), spans };
+const HEADER: SegmentHeader = { pid: 42, createdMs: 1_700_000_000_000, seq: 0, resource: { 'service.name': 'fmt' } };
+const typeOf = (s: RecordedSpan) => (s.endTimeMs === undefined ? RECORD_TYPE_START : RECORD_TYPE_END);
+
+/** A version 2 segment, as the writers make it. */
+function binarySegment(spans: RecordedSpan[], header = HEADER): Buffer {
+  const encoder = new RecordEncoder();
+  for (const s of spans) expect(encoder.appendRecord(typeOf(s), s, writeRecordedSpanBody)).toBe(true);
+  return Buffer.concat([encodeSegmentHeader(header), encoder.buffer.subarray(0, encoder.length)]);
+}
+
+/** A version 1 segment, framed as writers before format version 2 did: the span as JSON. */
+function jsonSegment(spans: RecordedSpan[]): Buffer {
+  const header = encodeSegmentHeader(HEADER);
+  header.writeUInt16LE(1, 8); // the header checksum covers its JSON only
+  const frames = spans.map((s) => {
+    const payload = Buffer.concat([Buffer.from([typeOf(s)]), Buffer.from(JSON.stringify(s), 'utf8')]);
+    const frame = Buffer.alloc(8);
+    frame.writeUInt32LE(payload.length, 0);
+    frame.writeUInt32LE(crc32(payload), 4);
+    return Buffer.concat([frame, payload]);
+  });
+  return Buffer.concat([header, ...frames]);
 }
 
 async function readDir(dir: string) {
   const stats = newFlightReadStats();
+  const corrupt: CorruptRecord[] = [];
   const out: { type: string; span: RecordedSpan }[] = [];
-  for await (const r of readFlightRecords(dir, { stats })) out.push(r);
-  return { out, stats };
+  for await (const r of readFlightRecords(dir, { stats, onCorrupt: (c) => corrupt.push(c) })) out.push(r);
+  return { out, stats, corrupt };
 }
 
-describe('segment format and reader', () => {
+function freshDir(name: string): string {
+  const dir = join(root, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const FORMATS = [
+  { version: 2, encode: binarySegment },
+  { version: 1, encode: jsonSegment },
+];
+
+describe.each(FORMATS)('segment format version $version and reader', ({ version, encode }) => {
   it('reads back what was framed, with the header resource, and recognises segments by content', async () => {
-    const dir = join(root, 'plain');
-    const { bytes, spans } = segmentBytes(30);
-    rmSync(dir, { recursive: true, force: true });
-    (await import('node:fs')).mkdirSync(dir);
+    const dir = freshDir(`plain-${version}`);
+    const spans = Array.from({ length: 30 }, (_, i) => span(i));
+    const bytes = encode(spans);
     writeFileSync(join(dir, 'any-name.bin'), bytes);
     writeFileSync(join(dir, 'notes.txt'), 'not a segment');
+    expect(bytes.readUInt16LE(8)).toBe(version);
     expect(looksLikeFlightSegment(bytes.subarray(0, 10))).toBe(true);
     expect(looksLikeFlightSegment(bytes.subarray(0, 9))).toBe(false);
     expect(await isFlightRecorderDir(dir)).toBe(true);
+    expect((await listSegments(dir)).segments.map((s) => s.version)).toEqual([version]);
     const { out, stats } = await readDir(dir);
     expect(stats.corruptRecords).toBe(0);
-    expect(out.map((r) => r.span)).toEqual(spans.map((s) => ({ ...s, resource: { 'service.name': 'fmt' } })));
+    expect(out.map((r) => r.span)).toStrictEqual(spans.map((s) => ({ ...s, resource: { 'service.name': 'fmt' } })));
     expect(out.map((r) => r.type)).toEqual(spans.map((s) => (s.endTimeMs === undefined ? 'start' : 'end')));
     expect(await inspectFlightRecorder(dir)).toMatchObject({ spans: 30, openSpans: 10, segments: 1, writerPids: [42], bytes: bytes.length });
   });
 
   it('never returns a damaged record: 300 random byte flips, truncations and splices', async () => {
-    const { bytes, spans } = segmentBytes(40);
-    const originals = new Set(spans.map((s) => JSON.stringify({ ...s, resource: { 'service.name': 'fmt' } })));
-    const dir = join(root, 'fuzz');
-    (await import('node:fs')).mkdirSync(dir, { recursive: true });
+    const spans = Array.from({ length: 40 }, (_, i) => span(i));
+    const bytes = encode(spans);
+    const originals = new Map(spans.map((s) => [s.spanId, { ...s, resource: { 'service.name': 'fmt' } }]));
+    const dir = freshDir(`fuzz-${version}`);
+    writeFileSync(join(dir, 'seg.swfr'), bytes);
+    const headerEnd = (await listSegments(dir)).segments[0].recordsOffset;
     let skipped = 0;
     for (let trial = 0; trial < 300; trial++) {
       const damaged = Buffer.from(bytes);
-      const headerEnd = bytes.indexOf('}') + 1;
       const kind = trial % 3;
       let data: Buffer = damaged;
       const flips = 1 + (trial % 4);
@@ -79,7 +112,7 @@ describe('segment format and reader', () => {
       }
       writeFileSync(join(dir, 'seg.swfr'), data);
       const { out, stats } = await readDir(dir);
-      for (const r of out) expect(originals.has(JSON.stringify(r.span))).toBe(true);
+      for (const r of out) expect(r.span).toStrictEqual(originals.get(r.span.spanId));
       // A flipped byte costs at most the record it is in: the reader resynchronises on the next frame.
       if (kind === 0) expect(out.length).toBeGreaterThanOrEqual(spans.length - flips);
       skipped += stats.corruptRecords;
@@ -88,13 +121,50 @@ describe('segment format and reader', () => {
   });
 
   it('skips a segment whose header is damaged and counts it', async () => {
-    const dir = join(root, 'header');
-    (await import('node:fs')).mkdirSync(dir, { recursive: true });
-    const { bytes } = segmentBytes(3);
+    const dir = freshDir(`header-${version}`);
+    const bytes = encode([span(1), span(2), span(3)]);
     bytes[25] ^= 0xff; // inside the header JSON
     writeFileSync(join(dir, 'seg.swfr'), bytes);
     const { out, stats } = await readDir(dir);
     expect(out).toEqual([]);
     expect(stats.corruptRecords).toBe(1);
+  });
+});
+
+describe('format versions side by side', () => {
+  it('writes version 2', () => {
+    expect(SEGMENT_FORMAT_VERSION).toBe(2);
+    expect(encodeSegmentHeader(HEADER).readUInt16LE(8)).toBe(2);
+  });
+
+  it('reads a directory holding a version 1 and a version 2 segment, in creation order', async () => {
+    const dir = freshDir('mixed');
+    // Named so that name order is the reverse of creation order: the reader goes by the headers.
+    writeFileSync(join(dir, 'a.swfr'), binarySegment([span(3), span(4)], { ...HEADER, createdMs: HEADER.createdMs + 1 }));
+    writeFileSync(join(dir, 'b.swfr'), jsonSegment([span(1), span(2)]));
+    const { out, stats } = await readDir(dir);
+    expect(stats).toMatchObject({ segments: 2, records: 4, corruptRecords: 0 });
+    expect(out.map((r) => r.span.name)).toEqual(['s1', 's2', 's3', 's4']);
+  });
+
+  it('reads a committed version 1 recording exactly as its JSON says', async () => {
+    const dir = resolve(import.meta.dirname, '../../../test/corpus/ended/backend-silent.flight');
+    const [file] = readdirSync(dir).filter((n) => n.endsWith('.swfr'));
+    const bytes = readFileSync(join(dir, file));
+    expect(bytes.readUInt16LE(8)).toBe(1);
+    // The version 1 layout walked by hand: JSON.parse of each frame's body, plus the header's resource.
+    const headerLength = bytes.readUInt32LE(12);
+    const { resource } = JSON.parse(bytes.toString('utf8', 20, 20 + headerLength)) as SegmentHeader;
+    const expected: { type: string; span: RecordedSpan }[] = [];
+    for (let pos = 20 + headerLength; pos < bytes.length;) {
+      const length = bytes.readUInt32LE(pos);
+      const parsed = JSON.parse(bytes.toString('utf8', pos + 9, pos + 8 + length)) as RecordedSpan;
+      expected.push({ type: bytes[pos + 8] === RECORD_TYPE_START ? 'start' : 'end', span: parsed.resource ? parsed : { ...parsed, resource } });
+      pos += 8 + length;
+    }
+    const { out, stats } = await readDir(dir);
+    expect(stats.corruptRecords).toBe(0);
+    expect(out.length).toBeGreaterThan(10);
+    expect(out).toStrictEqual(expected);
   });
 });

@@ -6,7 +6,7 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import {
-  inspectFlightRecorder, isFlightRecorderDir, listSegments, looksLikeFlightSegment, newFlightReadStats, readFlightRecords,
+  inspectFlightRecorder, isFlightRecorderDir, listSegments, looksLikeFlightSegment, newFlightReadStats, readFlightRecords, readSegment,
   type CorruptRecord, type FlightRecord,
 } from '@stall-why/flight-record';
 import { FlightRecorderProcessor, type FlightRecorderOptions } from '@stall-why/instrument';
@@ -72,22 +72,35 @@ describe('FlightRecorderProcessor', () => {
     await provider.shutdown();
   });
 
-  it('writes attribute maps exactly as JSON.stringify would: escapes, surrogates, non-finite numbers, arrays', async () => {
-    const { directory, tracer, provider } = setup();
+  it('records attribute values as the span holds them: escapes, lone surrogates, non-finite numbers, -0, arrays with nulls', async () => {
+    const { directory, recorder, tracer, provider } = setup();
     const attributes = {
       plain: 'upstream.attempt', quote: 'say "hi"', backslash: 'C:\\tmp', control: 'a\nb\u0001', lone: 'x\ud800y', emoji: 'ok \u{1f600}',
       accents: 'café', '"quoted key"': 1, 'ctl\tkey': 2, zero: -0, big: 1e21, small: 5e-7, nan: Number.NaN, inf: Number.POSITIVE_INFINITY,
-      yes: true, no: false, strings: ['a', '"b"'], numbers: [1, 2.5], bools: [true, false], empty: '',
+      yes: true, no: false, strings: ['a', '"b"'], numbers: [1, 2.5], bools: [true, false], withNull: ['a', null, 'b'], empty: '', int: -(2 ** 31),
     };
     const span = tracer.startSpan('s', { attributes });
     span.addEvent('e', attributes);
     span.end();
     await provider.shutdown();
     const [record] = await readAll(directory);
-    const expected = JSON.parse(JSON.stringify(span.attributes)) as Record<string, unknown>;
-    expect(record.span.attributes).toEqual(expected);
-    expect(Object.keys(record.span.attributes)).toEqual(Object.keys(expected));
-    expect(record.span.events?.[0].attributes).toEqual(expected);
+    expect(record.span.attributes).toStrictEqual(span.attributes);
+    expect(Object.keys(record.span.attributes)).toEqual(Object.keys(attributes));
+    expect(Object.is(record.span.attributes.zero, -0)).toBe(true);
+    expect(record.span.attributes.lone).toBe('x\ud800y');
+    expect(record.span.events?.[0].attributes).toStrictEqual(span.events[0].attributes);
+    expect(recorder.stats().recordsDropped).toBe(0);
+  });
+
+  it('drops and counts a span it cannot record (over 4 MiB) and records the others', async () => {
+    const { directory, recorder, tracer, provider } = setup();
+    tracer.startSpan('before').end();
+    tracer.startSpan('huge', { attributes: { blob: 'x'.repeat(5 * 1024 * 1024) } }).end();
+    tracer.startSpan('after').end();
+    await recorder.forceFlush();
+    expect(recorder.stats()).toMatchObject({ recordsDropped: 1, recordsWritten: 2 });
+    expect((await readAll(directory)).map((r) => r.span.name)).toEqual(['before', 'after']);
+    await provider.shutdown();
   });
 
   it('reaches the file within flushIntervalMs without forceFlush, readable while being written', async () => {
@@ -147,19 +160,23 @@ describe('FlightRecorderProcessor', () => {
     const size = statSync(path).size;
     // Flip a byte inside the 5th record, then tear the last record in half.
     const offsets: number[] = [];
-    const stats = newFlightReadStats();
-    for await (const r of readFlightRecords(directory, { stats })) offsets.push(r.span.attributes.i as number);
+    const frames: { offset: number; end: number }[] = [];
+    for await (const r of readSegment(segments[0])) {
+      offsets.push(r.span.attributes.i as number);
+      frames.push({ offset: r.offset, end: r.end });
+    }
     expect(offsets).toEqual([...Array(20).keys()]);
-    const bytes = Buffer.alloc(size);
+    expect(frames[19].end).toBe(size);
+    const fifth = frames[4];
+    const at = fifth.offset + Math.floor((fifth.end - fifth.offset) / 2);
+    const bytes = Buffer.alloc(1);
     const fd = openSync(path, 'r+');
-    readSync(fd, bytes, 0, size, 0);
-    const fifth = bytes.indexOf('"name":"s4"');
-    bytes[fifth + 9] ^= 0x01;
-    writeSync(fd, bytes, fifth + 9, 1, fifth + 9);
+    readSync(fd, bytes, 0, 1, at);
+    bytes[0] ^= 0x01;
+    writeSync(fd, bytes, 0, 1, at);
     closeSync(fd);
     const { truncateSync } = await import('node:fs');
-    const last = bytes.lastIndexOf('"name":"s19"');
-    truncateSync(path, last);
+    truncateSync(path, frames[19].offset + Math.floor((frames[19].end - frames[19].offset) / 2));
     const corrupt: CorruptRecord[] = [];
     const after = newFlightReadStats();
     const names: string[] = [];

@@ -1,9 +1,9 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { RECORD_TYPE_END, RECORD_TYPE_START, type Attributes } from '@stall-why/flight-record';
+import { RECORD_TYPE_END, RECORD_TYPE_START, type Attributes, type RecordBodyWriter } from '@stall-why/flight-record';
 import { FlightRecorderUploader, type FlightRecorderUploaderOptions, type FlightRecorderUploaderStats } from './flight-recorder-uploader.js';
 import { RingBufferWriter, type RingBufferFileSystem, type RingBufferWriterStats } from './ring-buffer-writer.js';
-import { encodeSpanRecord } from './span-record-encoding.js';
+import { writeSpanRecordBody } from './span-record-encoding.js';
 
 /** Upload settings: everything of FlightRecorderUploaderOptions except the directory. */
 export type FlightRecorderOtlpOptions = Omit<FlightRecorderUploaderOptions, 'directory'>;
@@ -72,8 +72,10 @@ export class FlightRecorderProcessor implements SpanProcessor {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private pendingDropped = 0;
-  private unencodable = 0;
   private isShutdown = false;
+  /** One function per processor, not a closure per record. */
+  private readonly writeBody: RecordBodyWriter<ReadableSpan> = (encoder, span, type) =>
+    writeSpanRecordBody(encoder, span, type === RECORD_TYPE_END, this.headerResource);
 
   constructor(options: FlightRecorderOptions) {
     this.writer = new RingBufferWriter({
@@ -122,8 +124,7 @@ export class FlightRecorderProcessor implements SpanProcessor {
   }
 
   stats(): FlightRecorderStats {
-    const writer = this.writer.stats();
-    return { ...writer, recordsDropped: writer.recordsDropped + this.unencodable, pendingDropped: this.pendingDropped, upload: this.uploader?.stats() };
+    return { ...this.writer.stats(), pendingDropped: this.pendingDropped, upload: this.uploader?.stats() };
   }
 
   /** Encodes and appends the queued records; with `sync`, also fdatasync. Never throws. */
@@ -133,14 +134,8 @@ export class FlightRecorderProcessor implements SpanProcessor {
     if (spans.length > 0) {
       this.spans = [];
       this.types = [];
-      for (let i = 0; i < spans.length; i++) {
-        try {
-          this.appendRecord(spans[i], types[i]);
-        } catch {
-          // A span that cannot be encoded (an attribute JSON cannot hold) must not stop the others.
-          this.unencodable++;
-        }
-      }
+      // A span that cannot be encoded is counted by the writer (recordsDropped) and does not stop the others.
+      for (let i = 0; i < spans.length; i++) this.appendRecord(spans[i], types[i]);
     }
     this.writer.flush();
     if (sync) this.writer.syncNow();
@@ -168,14 +163,12 @@ export class FlightRecorderProcessor implements SpanProcessor {
   }
 
   private appendRecord(span: ReadableSpan, type: number): void {
-    const ended = type === RECORD_TYPE_END;
-    if (!ended && span.ended) return; // its end record follows in this batch
+    if (type !== RECORD_TYPE_END && span.ended) return; // its end record follows in this batch
     if (this.headerResource === undefined) {
       this.headerResource = span.resource;
       this.headerAttributes = span.resource.attributes as Attributes;
       this.writer.setResource(this.headerAttributes);
     }
-    const resource = span.resource === this.headerResource ? undefined : (span.resource.attributes as Attributes);
-    this.writer.append(type, encodeSpanRecord(span, ended, resource));
+    this.writer.append(type, span, this.writeBody);
   }
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
 import {
-  encodeSegmentHeader, FRAME_HEADER_BYTES, MAX_RECORD_BYTES, segmentFileName, writeFrame,
-  type Attributes,
+  encodeSegmentHeader, RecordEncoder, segmentFileName,
+  type Attributes, type RecordBodyWriter,
 } from '@stall-why/flight-record';
 
 /** The file-system calls the writer makes; replaceable only to inject faults where a test cannot mount a full disk. */
@@ -35,7 +35,7 @@ export interface RingBufferWriterOptions {
 export interface RingBufferWriterStats {
   recordsWritten: number;
   bytesWritten: number;
-  /** Records lost to write faults (disk full, read-only, deleted directory) or oversize. */
+  /** Records lost to write faults (disk full, read-only, deleted directory), oversize, or values that cannot be encoded. */
   recordsDropped: number;
   faults: number;
   segmentsCreated: number;
@@ -72,8 +72,8 @@ export class RingBufferWriter {
   private segmentName: string | undefined;
   private segmentSize = 0;
   private rotateRequested = false;
-  private pending = Buffer.allocUnsafe(64 * 1024);
-  private pendingLength = 0;
+  /** The pending batch: records are encoded straight into it, `pending.buffer[0, pending.length)`. */
+  private readonly pending = new RecordEncoder(64 * 1024);
   private pendingRecords = 0;
   private dirty = false;
   private lastSyncMs = Date.now();
@@ -112,35 +112,25 @@ export class RingBufferWriter {
   }
 
   /**
-   * Frames one record into the pending batch (`type` is RECORD_TYPE_START or RECORD_TYPE_END).
-   * When the batch would overflow the current segment, what is pending is written first and the
-   * next write starts a new segment, so a segment exceeds `segmentBytes` only for a single huge record.
+   * Encodes one record into the pending batch (`type` is RECORD_TYPE_START or RECORD_TYPE_END,
+   * `writeBody` writes the body from `value`). When the record would overflow the current segment,
+   * the batch before it is written first and the record starts a new segment, so a segment exceeds
+   * `segmentBytes` only for a single huge record. A record that cannot be encoded (`writeBody`
+   * throws) or is over MAX_RECORD_BYTES is left out and counted in `recordsDropped`.
    */
-  append(type: number, json: string): void {
-    // Sized by string length (exact for ASCII, the usual case) to spare a Buffer.byteLength pass per record.
-    const estimate = FRAME_HEADER_BYTES + 1 + json.length;
-    if (json.length >= MAX_RECORD_BYTES) {
+  append<T>(type: number, value: T, writeBody: RecordBodyWriter<T>): void {
+    const pending = this.pending;
+    const start = pending.length;
+    if (!pending.appendRecord(type, value, writeBody)) {
       this.counters.recordsDropped++;
       return;
     }
-    const used = this.segmentSize + this.pendingLength;
-    if (used > 0 && used + estimate > this.segmentBytes && (this.pendingLength > 0 || this.fd !== undefined)) {
-      this.flush();
+    this.pendingRecords++;
+    const used = this.segmentSize + start;
+    if (used > 0 && used + (pending.length - start) > this.segmentBytes && (start > 0 || this.fd !== undefined)) {
+      this.writePending(start, this.pendingRecords - 1);
       this.rotateRequested = true;
     }
-    const worstCase = FRAME_HEADER_BYTES + 1 + json.length * 3;
-    if (this.pendingLength + worstCase > this.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.pendingLength + worstCase));
-      this.pending.copy(grown, 0, 0, this.pendingLength);
-      this.pending = grown;
-    }
-    const end = writeFrame(this.pending, this.pendingLength, type, json);
-    if (end - this.pendingLength - FRAME_HEADER_BYTES > MAX_RECORD_BYTES) {
-      this.counters.recordsDropped++; // multi-byte text over the limit: leave it out
-      return;
-    }
-    this.pendingLength = end;
-    this.pendingRecords++;
   }
 
   /** Records framed and not yet written. */
@@ -150,26 +140,33 @@ export class RingBufferWriter {
 
   /** Writes the pending batch to the file (page cache); true when it is there. */
   flush(): boolean {
+    return this.writePending(this.pending.length, this.pendingRecords);
+  }
+
+  /** Writes the first `length` bytes (`records` records) of the pending batch; what follows stays pending. */
+  private writePending(length: number, records: number): boolean {
     const now = Date.now();
-    if (this.pendingLength === 0) {
+    if (length === 0) {
       if (!this.counters.degraded) this.maybeSync(now);
       return true;
     }
     if (this.counters.degraded && now < this.retryAtMs) {
-      this.dropPending();
+      this.counters.recordsDropped += records;
+      this.pendingRecords -= records;
+      this.pending.discardBefore(length);
       return false;
     }
     try {
       this.checkStillLinked(now);
       if (this.fd === undefined || this.rotateRequested) this.openSegment(now);
-      this.writeAll(this.fd!, this.pending, this.pendingLength);
-      this.segmentSize += this.pendingLength;
-      this.counters.bytesWritten += this.pendingLength;
-      this.counters.recordsWritten += this.pendingRecords;
-      this.pendingLength = 0;
-      this.pendingRecords = 0;
+      this.writeAll(this.fd!, this.pending.buffer, length);
+      this.segmentSize += length;
+      this.counters.bytesWritten += length;
+      this.counters.recordsWritten += records;
+      this.pendingRecords -= records;
+      if (length === this.pending.length) this.pending.clear(4 * 1024 * 1024);
+      else this.pending.discardBefore(length);
       this.dirty = true;
-      if (this.pending.length > 4 * 1024 * 1024) this.pending = Buffer.allocUnsafe(64 * 1024);
       if (this.counters.degraded) this.recovered();
       this.maybeSync(now);
       return true;
@@ -287,7 +284,7 @@ export class RingBufferWriter {
 
   private dropPending(): void {
     this.counters.recordsDropped += this.pendingRecords;
-    this.pendingLength = 0;
+    this.pending.clear(4 * 1024 * 1024);
     this.pendingRecords = 0;
   }
 
