@@ -40,6 +40,14 @@ function toolCall(res, args) {
 }
 const silentAfterHeaders = (res) => head(res); // headers and response.created, then nothing
 const brokenAfterHeaders = (res) => { head(res); setTimeout(() => res.socket?.destroy(), 50); };
+const status500 = (res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom","type":"server_error"}}');
+const failed = (code, message) => (res) => { head(res); sse(res, 'response.failed', { response: { id: 'resp', error: { code, message } } }); res.end(); };
+function stalledMidAnswer(res) {
+  head(res);
+  const item = { type: 'message', role: 'assistant', id: `msg_${Date.now()}`, content: [] };
+  sse(res, 'response.output_item.added', { output_index: 0, item });
+  sse(res, 'response.output_text.delta', { output_index: 0, content_index: 0, item_id: item.id, delta: 'partial' });
+}
 
 // Each scenario: how the fake model answers the n-th request, what the client does, when to stop.
 const SCENARIOS = {
@@ -58,6 +66,10 @@ const SCENARIOS = {
   },
   compaction: { model: [(r) => text(r, 'hello'), (r) => text(r, 'summary of the conversation')], compactAfterTurn: true, until: 'compacted' },
   compaction_silent: { model: [(r) => text(r, 'hello'), silentAfterHeaders], compactAfterTurn: true, killAfterMs: 3000 },
+  http_500_gave_up: { model: [status500], repeat: true, until: 'turn/completed' },
+  response_failed: { model: [failed('server_error', 'the fake model failed')], repeat: true, until: 'turn/completed' },
+  context_window: { model: [failed('context_length_exceeded', 'Your input exceeds the context window of this model.')], repeat: true, until: 'turn/completed' },
+  stalled_mid_answer: { model: [stalledMidAnswer], killAfterMs: 2500 },
 };
 
 async function record(name, sc) {

@@ -1,13 +1,16 @@
-import { VERDICT_AWAITING_APPROVAL, VERDICT_BACKEND_STALL, VERDICT_COMPACTION, VERDICT_HEALTHY, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_RENDERER_DETACHED, VERDICT_TRANSPORT_RETRY, TURN_STATE_COMPLETED, TURN_STATE_INTERRUPTED } from '@stall-why/conventions';
+import { VERDICT_AWAITING_APPROVAL, VERDICT_BACKEND_STALL, VERDICT_COMPACTION, VERDICT_HEALTHY, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_RENDERER_DETACHED, VERDICT_TOOL_RUNNING, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, TURN_STATE_COMPLETED, TURN_STATE_FAILED, TURN_STATE_INTERRUPTED, TURN_STATE_STUCK } from '@stall-why/conventions';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CodexUnderRecord, judgeWhileLive, turnOf, type JudgedTurn } from './codex-under-record.js';
+import { CodexUnderRecord, judgeRollouts, judgeWhileLive, turnOf, type JudgedTurn } from './codex-under-record.js';
 import {
   FakeResponsesApi,
   functionCallReply,
+  responseFailedReply,
   silentAfterHeadersReply,
   silentBeforeHeadersReply,
   slowDropReply,
   slowTextReply,
+  stallMidStreamReply,
+  statusReply,
   textReply,
 } from './fake-responses-api.js';
 
@@ -99,6 +102,87 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     expect(failed.params.turn.status).toBe('failed');
     const after = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === 'failed');
     expect(turnOf(after, turnId)?.verdict, describeTurn(after)).toBe(VERDICT_TRANSPORT_RETRY);
+  });
+
+  it('the model API answers HTTP 500 until Codex gives up', async () => {
+    const { api, codex, threadId } = await begin();
+    for (let i = 0; i < 40; i++) api.enqueue(statusReply(500));
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    await api.waitForRequests(2);
+    const live = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_TRANSPORT_RETRY), { timeoutMs: 5_000 });
+    expect(turnOf(live, turnId)?.verdict, describeTurn(live)).toBe(VERDICT_TRANSPORT_RETRY);
+    expect(JSON.stringify(turnOf(live, turnId)?.evidence)).toMatch(/answered HTTP 500/);
+    const done = await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId, 120_000);
+    expect(done.params.turn.status).toBe('failed');
+    const after = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_FAILED);
+    expect(turnOf(after, turnId)?.verdict, describeTurn(after)).toBe(VERDICT_TRANSPORT_RETRY);
+    // Codex's own record shows no attempts, only the error it gave up with: still named, less surely.
+    const rollout = await judgeRollouts(codex.codexHome);
+    expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_FAILED, verdict: VERDICT_TRANSPORT_RETRY });
+  });
+
+  it('HTTP 429 with a long Retry-After', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(statusReply(429, { 'retry-after': '8' }), textReply('finally'));
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    await api.waitForRequests(1);
+    const live = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_TRANSPORT_RETRY), { aheadMs: PAST_STUCK, timeoutMs: 5_000 });
+    expect(turnOf(live, turnId)?.verdict, describeTurn(live)).toBe(VERDICT_TRANSPORT_RETRY);
+    expect(JSON.stringify(turnOf(live, turnId)?.evidence)).toMatch(/answered HTTP 429 .*Retry-After 8\.0 s/);
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId, 30_000);
+    // The wait for the retry was most of the turn, and long: it is what the turn waited on.
+    const after = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_COMPLETED);
+    expect(turnOf(after, turnId), describeTurn(after)).toMatchObject({ status: TURN_STATE_COMPLETED, verdict: VERDICT_TRANSPORT_RETRY });
+  });
+
+  it('the model stops mid-answer with the stream open', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(stallMidStreamReply());
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    await codex.waitForNotification('item/agentMessage/delta', (p) => p.turnId === turnId);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
+    expect(JSON.stringify(turnOf(report, turnId)?.evidence)).toMatch(/first event at/);
+    const rollout = await judgeRollouts(codex.codexHome, PAST_STUCK);
+    expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_BACKEND_STALL });
+  });
+
+  it('every response ends in response.failed', async () => {
+    const { api, codex, threadId } = await begin();
+    for (let i = 0; i < 10; i++) api.enqueue(responseFailedReply());
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    const done = await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId, 120_000);
+    expect(done.params.turn.status).toBe('failed');
+    expect(api.requests.length).toBeGreaterThan(1);
+    const after = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_FAILED);
+    expect(turnOf(after, turnId)?.verdict, describeTurn(after)).toBe(VERDICT_TRANSPORT_RETRY);
+    const rollout = await judgeRollouts(codex.codexHome);
+    expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_FAILED, verdict: VERDICT_TRANSPORT_RETRY });
+  });
+
+  // A failure no wait explains: the verdict must not invent a stall or a retry, and the evidence
+  // must carry the server's own words.
+  it('the context window is exceeded', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(responseFailedReply('context_length_exceeded', 'Your input exceeds the context window of this model.'));
+    const turnId = await codex.startTurn(threadId, 'hello?');
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId, 60_000);
+    const after = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_FAILED);
+    expect(turnOf(after, turnId)?.verdict, describeTurn(after)).toBe(VERDICT_UNKNOWN);
+    expect(JSON.stringify(turnOf(after, turnId)?.evidence)).toMatch(/context window/);
+    const rollout = await judgeRollouts(codex.codexHome);
+    expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_FAILED, verdict: VERDICT_UNKNOWN });
+  });
+
+  it('a tool that runs and runs', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(functionCallReply('call_sleep', 'exec_command', { cmd: 'sleep 30', yield_time_ms: 60_000 }), textReply('done'));
+    const turnId = await codex.startTurn(threadId, 'wait a while');
+    await codex.waitForNotification('item/started', (p) => p.item?.type === 'commandExecution');
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_TOOL_RUNNING), { aheadMs: PAST_STUCK });
+    expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_TOOL_RUNNING);
+    const rollout = await judgeRollouts(codex.codexHome, PAST_STUCK);
+    expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_TOOL_RUNNING });
   });
 
   // The same fault seen two ways. Through stdio alone, the tool result is the last thing anyone

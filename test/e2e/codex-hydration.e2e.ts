@@ -49,9 +49,9 @@ describe('stall-why on the real Codex app-server: hydration', () => {
     let last = '';
     let judgedAfterMs = 0;
     while (!resumed) {
-      let report: ReturnType<typeof judge>;
+      let report: Awaited<ReturnType<typeof judge>>;
       try {
-        report = judge(second.outDir);
+        report = await judge(second.outDir);
       } catch (error) {
         // The recorder writes its first segment within a second; until then there is nothing to judge.
         last = String(error);

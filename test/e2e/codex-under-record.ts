@@ -1,5 +1,5 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -216,16 +216,32 @@ export interface JudgedTurn {
   evidence?: unknown;
 }
 
+/** Runs the built CLI without blocking this process: the fake API and the Codex client live on its event loop. */
+function runCli(args: string[], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolvePromise({ status, stdout, stderr });
+    });
+  });
+}
+
 /**
  * Judges the recording the way a person would while the fault is live: the built CLI, `--json`.
  * `aheadMs` moves the judged moment forward (`--now`), so a stall is judged as it will look once
  * it has lasted past the stuck threshold, without the test waiting for it.
  */
-export function judge(dir: string, aheadMs = 0): { turns: JudgedTurn[]; raw: string; code: number | null; nowMs: number } {
+export async function judge(dir: string, aheadMs = 0): Promise<{ turns: JudgedTurn[]; raw: string; code: number | null; nowMs: number }> {
   const nowMs = Date.now() + aheadMs;
-  const args = [CLI, dir, '--json'];
+  const args = [dir, '--json'];
   if (aheadMs > 0) args.push('--now', String(nowMs));
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+  const r = await runCli(args);
   if (r.status === 2 || !r.stdout.trim()) throw new Error(`stall-why ${dir} --json failed (${r.status}): ${r.stderr}`);
   const report = JSON.parse(r.stdout) as { turns: JudgedTurn[] };
   return { turns: report.turns, raw: r.stdout, code: r.status, nowMs };
@@ -253,7 +269,7 @@ export async function judgeWhileLive(
   let last: { turns: JudgedTurn[]; raw: string; nowMs?: number } = { turns: [], raw: '' };
   for (;;) {
     try {
-      last = judge(dir, options.aheadMs);
+      last = await judge(dir, options.aheadMs);
       if (settled(last)) break;
     } catch (error) {
       last = { turns: [], raw: String(error) };
@@ -279,4 +295,24 @@ function keepSnapshot(dir: string, judged: { turns: JudgedTurn[]; nowMs?: number
   cpSync(dir, join(target, 'recording'), { recursive: true });
   const turns = judged.turns.map(({ threadId, turnId, status, verdict }) => ({ threadId, turnId, status, verdict }));
   writeFileSync(join(target, 'judged.json'), `${JSON.stringify({ scenario: name, codexVersion: '0.169.0', nowMs: judged.nowMs, turns }, null, 2)}\n`);
+}
+
+/** The rollout files Codex wrote under a CODEX_HOME (`sessions/YYYY/MM/DD/rollout-*.jsonl`). */
+export function rolloutFiles(codexHome: string): string[] {
+  const root = join(codexHome, 'sessions');
+  if (!existsSync(root)) return [];
+  return (readdirSync(root, { recursive: true }) as string[]).filter((p) => /rollout-.*\.jsonl$/.test(p)).map((p) => join(root, p));
+}
+
+/**
+ * Judges what Codex itself wrote (its rollouts), the way a person would who has nothing else:
+ * `stall-why <rollout...> --json`, optionally at a later moment.
+ */
+export async function judgeRollouts(codexHome: string, aheadMs = 0): Promise<{ turns: JudgedTurn[]; raw: string; code: number | null; nowMs: number }> {
+  const files = rolloutFiles(codexHome);
+  if (files.length === 0) throw new Error(`no rollout under ${codexHome}`);
+  const nowMs = Date.now() + aheadMs;
+  const r = await runCli([...files, '--json', '--now', String(nowMs)]);
+  if (r.status === 2 || !r.stdout.trim()) throw new Error(`stall-why <rollouts> --json failed (${r.status}): ${r.stderr}`);
+  return { turns: (JSON.parse(r.stdout) as { turns: JudgedTurn[] }).turns, raw: r.stdout, code: r.status, nowMs };
 }

@@ -182,3 +182,28 @@ export function slowDropReply(delayMs: number): Reply {
     res.once('close', () => clearTimeout(timer));
   };
 }
+
+/** An HTTP error status with a JSON error body (and extra headers such as Retry-After): Codex retries 429 and 5xx. */
+export function statusReply(status: number, headers: Record<string, string> = {}): Reply {
+  return (res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify({ error: { message: `fake API answered ${status}`, type: status === 429 ? 'rate_limit_exceeded' : 'server_error' } }));
+  };
+}
+
+/** Headers, the first events and part of the text, then silence with the connection open: the model stalls mid-answer. */
+export function stallMidStreamReply(): Reply {
+  return (res, request) => {
+    startStream(res);
+    res.write(messageEvents('partial answer', `resp_${request.index + 1}`).slice(0, 3).join(''));
+  };
+}
+
+/** A stream that ends with `response.failed` (the model refused the request). */
+export function responseFailedReply(code = 'server_error', message = 'the fake model failed'): Reply {
+  return (res, request) => {
+    startStream(res);
+    const id = `resp_${request.index + 1}`;
+    res.end(sseEvent({ type: 'response.created', response: { id } }) + sseEvent({ type: 'response.failed', response: { id, error: { code, message } } }));
+  };
+}

@@ -134,7 +134,7 @@ export const PHASES: readonly PhaseDescriptor[] = Object.freeze([
     ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_PATH, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_GEN_AI_REQUEST_MODEL, ATTR_ERROR_TYPE,
   ]),
   d(PHASE_UPSTREAM_REQUEST_SENT, PHASE_KIND_POINT, "The attempt's request was sent."),
-  d(PHASE_UPSTREAM_HEADERS, PHASE_KIND_POINT, "The attempt's response headers arrived.", [ATTR_HTTP_RESPONSE_STATUS_CODE]),
+  d(PHASE_UPSTREAM_HEADERS, PHASE_KIND_POINT, "The attempt's response headers arrived; on an error status, the Retry-After it asked for.", [ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_RETRY_DELAY_MS]),
   d(PHASE_UPSTREAM_FIRST_BYTE, PHASE_KIND_POINT, "The first byte of the attempt's response body arrived."),
   d(PHASE_UPSTREAM_FIRST_EVENT, PHASE_KIND_POINT, 'The first streamed (SSE) event of the attempt arrived.'),
   d(PHASE_UPSTREAM_STREAM_END, PHASE_KIND_POINT, "The attempt's stream ended normally.", [ATTR_UPSTREAM_EVENTS, ATTR_UPSTREAM_BYTES]),
@@ -157,7 +157,7 @@ export const PHASES: readonly PhaseDescriptor[] = Object.freeze([
   d(PHASE_RENDERER_ATTACHED, PHASE_KIND_POINT, 'A renderer (a client that displays the thread) attached.', [ATTR_RENDERER_ID]),
   d(PHASE_RENDERER_DETACHED, PHASE_KIND_POINT, 'A renderer detached.', [ATTR_RENDERER_ID, ATTR_RENDERER_REASON]),
   d(PHASE_CANCEL, PHASE_KIND_SPAN, 'A stop/cancel request, from requested to its result.', [ATTR_CANCEL_RESULT]),
-  d(PHASE_TURN_ERROR, PHASE_KIND_POINT, 'The server reported an error inside the turn that it will not retry.', [ATTR_ERROR_TYPE, ATTR_TURN_ERROR]),
+  d(PHASE_TURN_ERROR, PHASE_KIND_POINT, 'The server reported an error inside the turn that it will not retry; when it gave up retrying a transport failure, why it was retrying.', [ATTR_ERROR_TYPE, ATTR_TURN_ERROR, ATTR_RETRY_REASON]),
 ]);
 
 const byName = new Map(PHASES.map((p) => [p.name, p]));

@@ -28,7 +28,7 @@ function emitEveryPhase(turns: TurnTracer) {
   turn.accepted();
   const upstream = { [ATTR_HTTP_REQUEST_METHOD]: 'POST', [ATTR_SERVER_ADDRESS]: '127.0.0.1', [ATTR_SERVER_PORT]: 8080, [ATTR_URL_PATH]: '/v1/responses', [ATTR_GEN_AI_REQUEST_MODEL]: 'gpt-fake' };
   const first = turn.startAttempt({ attributes: upstream });
-  first.requestSent().headers(200).firstByte();
+  first.requestSent().headers(429, { attributes: { [conventions.ATTR_RETRY_DELAY_MS]: 2000 } }).firstByte();
   first.streamError('UND_ERR_SOCKET');
   turn.retry({ reason: RETRY_REASON_STREAM_DISCONNECTED, attempt: 1, max: 3, delayMs: 200, errorType: 'UND_ERR_SOCKET' });
   const second = turn.startAttempt({ attributes: upstream });
@@ -46,7 +46,9 @@ function emitEveryPhase(turns: TurnTracer) {
   turn.startPhase(PHASE_COMPACTION).end();
   const cancel = turn.startCancel();
   cancel.end({ attributes: { [ATTR_CANCEL_RESULT]: 'still_running' } });
-  turn.mark(PHASE_TURN_ERROR, { attributes: { [ATTR_ERROR_TYPE]: 'usage_limit', [ATTR_TURN_ERROR]: 'usage limit reached' } });
+  turn.mark(PHASE_TURN_ERROR, {
+    attributes: { [ATTR_ERROR_TYPE]: 'internalServerError', [ATTR_TURN_ERROR]: 'high demand', [conventions.ATTR_RETRY_REASON]: conventions.RETRY_REASON_HTTP_STATUS },
+  });
   const approval = turn.startPhase(PHASE_APPROVAL, { attributes: { [ATTR_APPROVAL_KIND]: 'command', [ATTR_APPROVAL_REQUEST_ID]: '42' } });
   turns.rendererDetached('tty-1', { threadId, turnId: 'turn-1', attributes: { [ATTR_RENDERER_REASON]: 'eof' } });
   return { turn, approval };

@@ -34,8 +34,11 @@ import {
   PHASE_TURN_ACCEPTED,
   PHASE_TURN_ERROR,
   PHASE_UPSTREAM_RETRY,
+  RETRY_REASON_CONNECT_ERROR,
+  RETRY_REASON_HTTP_STATUS,
   RETRY_REASON_STREAM_DISCONNECTED,
   RETRY_REASON_UNKNOWN,
+  type RetryReason,
   SOURCE_ROLLOUT,
   TURN_END_STATUS_COMPLETED,
   TURN_END_STATUS_FAILED,
@@ -59,6 +62,28 @@ const HEAD_BYTES = 8192;
 /** Longest error text kept from a rollout (server messages, never prompt text). */
 const MAX_ERROR_CHARS = 300;
 
+/**
+ * Codex error kinds (`codex_error_info`, snake_case in rollouts) that end a turn only after Codex
+ * retried the model request: the wait was spent retrying. Any other kind (the context window, a usage
+ * limit, credentials, a bad request) no retry would have helped.
+ */
+const EXHAUSTED_RETRY_REASONS: ReadonlyMap<string, RetryReason> = new Map([
+  ['internal_server_error', RETRY_REASON_HTTP_STATUS],
+  ['server_overloaded', RETRY_REASON_HTTP_STATUS],
+  ['response_too_many_failed_attempts', RETRY_REASON_HTTP_STATUS],
+  ['http_connection_failed', RETRY_REASON_CONNECT_ERROR],
+  ['response_stream_connection_failed', RETRY_REASON_CONNECT_ERROR],
+  ['response_stream_disconnected', RETRY_REASON_STREAM_DISCONNECTED],
+]);
+
+/** `codex_error_info` is a bare string (`"other"`) or an object with one key (`{"http_connection_failed":{…}}`). */
+function errorKind(info: unknown): string | undefined {
+  if (typeof info === 'string') return info.slice(0, 64);
+  if (info !== null && typeof info === 'object' && !Array.isArray(info)) return Object.keys(info)[0]?.slice(0, 64);
+  return undefined;
+}
+
+const TOKEN_COUNT_WITHOUT_USAGE = /"type":"token_count","info":null/;
 const HEADER = /^\{"timestamp":"([^"]+)",(?:"ordinal":\d+,)?"type":"([A-Za-z_]+)"(?:,"payload":\{"type":"([A-Za-z_]+)")?/;
 const field = (head: string, name: string): string | undefined => {
   const m = new RegExp(`"${name}":"((?:[^"\\\\]|\\\\.){0,400})"`).exec(head);
@@ -264,19 +289,24 @@ export class RolloutImporter {
 
   private event(sub: string | undefined, head: string, parse: () => Record<string, unknown> | undefined, ts: number): void {
     switch (sub) {
+      // Codex names these TurnStarted/TurnComplete inside and accepts `turn_*` as aliases when it reads a rollout.
       case 'task_started':
+      case 'turn_started':
         this.startTurn(field(head, 'turn_id') ?? `turn${++this.seq}`, ts);
         return;
-      case 'task_complete': {
+      case 'task_complete':
+      case 'turn_complete': {
         if (!this.turn) return;
         const payload = parse()?.payload as Record<string, unknown> | undefined;
         const error = payload?.error as { message?: unknown; codex_error_info?: unknown } | undefined | null;
         if (error && typeof error === 'object') {
           this.turn.failed = true;
           this.turn.error = typeof error.message === 'string' ? error.message : 'error';
+          this.errorPoint(this.turn, ts, this.turn.error, errorKind(error.codex_error_info));
         } else if (!payload && /"error":\{/.test(head)) {
           this.turn.failed = true;
           this.turn.error = field(head, 'message') ?? 'error';
+          this.errorPoint(this.turn, ts, this.turn.error, field(head, 'codex_error_info'));
         }
         this.endTurn(ts, this.turn.failed ? TURN_END_STATUS_FAILED : TURN_END_STATUS_COMPLETED);
         return;
@@ -289,9 +319,14 @@ export class RolloutImporter {
     if (!turn) return;
     switch (sub) {
       case 'token_count':
-        // A rate-limit snapshot comes with each model response's headers: a second one with no output
-        // in between is the same request sent again.
         this.maybeCompactionTurn(turn);
+        // Codex 0.169 writes a token_count with usage (`info`) after a response that completed, and one
+        // with `"info":null` (a rate-limit snapshot) for a response stream that did not: a second of
+        // those with no output in between is the same request sent again.
+        if (!TOKEN_COUNT_WITHOUT_USAGE.test(head)) {
+          turn.requestsWithoutOutput = 0;
+          return;
+        }
         if (++turn.requestsWithoutOutput >= 2) {
           this.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.requestsWithoutOutput - 1 });
         }
@@ -300,8 +335,7 @@ export class RolloutImporter {
         const message = field(head, 'message') ?? 'error';
         turn.error = message;
         turn.failed = true;
-        const info = field(head, 'codex_error_info');
-        this.point(turn, PHASE_TURN_ERROR, ts, { [ATTR_TURN_ERROR]: message.slice(0, MAX_ERROR_CHARS), ...(info ? { [ATTR_ERROR_TYPE]: info } : {}) });
+        this.errorPoint(turn, ts, message, field(head, 'codex_error_info') ?? /"codex_error_info":\{"([a-z_]+)"/.exec(head)?.[1]);
         return;
       }
       case 'stream_error': {
@@ -334,6 +368,16 @@ export class RolloutImporter {
         this.compacted(ts);
         return;
     }
+  }
+
+  /** The server's error in the turn; a transport failure it stopped retrying says why it was retrying. */
+  private errorPoint(turn: OpenTurn, ts: number, message: string, kind: string | undefined): void {
+    const reason = kind === undefined ? undefined : EXHAUSTED_RETRY_REASONS.get(kind);
+    this.point(turn, PHASE_TURN_ERROR, ts, {
+      [ATTR_TURN_ERROR]: message.slice(0, MAX_ERROR_CHARS),
+      ...(kind ? { [ATTR_ERROR_TYPE]: kind } : {}),
+      ...(reason ? { [ATTR_RETRY_REASON]: reason } : {}),
+    });
   }
 
   // A manual compaction runs as a turn with no user message: the first sign of a model request in such

@@ -11,6 +11,7 @@ import {
   ATTR_GEN_AI_TOOL_CALL_ID,
   ATTR_GEN_AI_TOOL_NAME,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_RETRY_DELAY_MS,
   ATTR_ITEM_ID,
   ATTR_ITEM_TYPE,
   ATTR_RENDERER_ID,
@@ -61,12 +62,14 @@ export interface AttemptView extends PhaseView {
   readonly requestSent?: number;
   readonly headers?: number;
   readonly statusCode?: number;
+  /** The delay an error response asked for (Retry-After), as recorded on its headers milestone. */
+  readonly retryAfterMs?: number;
   readonly firstByte?: number;
   readonly firstEvent?: number;
   readonly streamEnd?: number;
   readonly streamError?: number;
   readonly errorType?: string;
-  /** Ended without a normal stream end (an error, a broken stream, an HTTP error status). */
+  /** Ended without a normal stream end (an error, a broken stream, an HTTP error status), or was retried. */
   readonly failed: boolean;
   /** The last milestone reached, and when. */
   readonly lastMilestone: { readonly name: string; readonly at: number };
@@ -259,7 +262,7 @@ export function turnScene(
     phaseInfos.push(i);
     if (!i.rolloutSource) allRollout = false;
   }
-  const attempts = attemptViews(phases, phaseInfos, at);
+  const attemptsSeen = attemptViews(phases, phaseInfos, at);
   const tools: ToolView[] = [];
   const outputs: PhaseView[] = [];
   const compactions: PhaseView[] = [];
@@ -290,6 +293,7 @@ export function turnScene(
     else if (name === PHASE_TURN_ERROR) errors.push(p);
   }
   tools.sort((a, b) => a.start - b.start);
+  const attempts = markRetried(attemptsSeen, retries, at);
   const turnSpan = turn.turnSpan && turn.turnSpan.startTimeMs <= at ? turn.turnSpan : undefined;
   const endStatus = endStatusOf(turnSpan, at);
   const startMs = Math.min(turnSpan?.startTimeMs ?? Infinity, turn.firstMs);
@@ -372,7 +376,9 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
   return attemptPhases.map((a, index): AttemptView => {
     const marks = firsts.get(a)!;
     const requestSent = marks.get(PHASE_UPSTREAM_REQUEST_SENT)?.start;
-    const headers = marks.get(PHASE_UPSTREAM_HEADERS)?.start;
+    const headersMark = marks.get(PHASE_UPSTREAM_HEADERS);
+    const headers = headersMark?.start;
+    const retryAfter = headersMark?.span.attributes[ATTR_RETRY_DELAY_MS];
     const firstByte = marks.get(PHASE_UPSTREAM_FIRST_BYTE)?.start;
     const firstEvent = marks.get(PHASE_UPSTREAM_FIRST_EVENT)?.start;
     const streamEnd = marks.get(PHASE_UPSTREAM_STREAM_END)?.start;
@@ -401,6 +407,7 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
       requestSent,
       headers,
       statusCode,
+      retryAfterMs: typeof retryAfter === 'number' ? retryAfter : undefined,
       firstByte,
       firstEvent,
       streamEnd,
@@ -409,6 +416,20 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
       failed,
       lastMilestone: { name: lastName, at: lastAt },
     };
+  });
+}
+
+/**
+ * An attempt that ended and was followed by a retry announcement (before the next attempt began)
+ * failed, whatever its status line said: Codex 0.169 retries a `response.failed` that came in an
+ * HTTP 200 stream, and the proxy announces a repeated request as a retry of the one before it.
+ */
+function markRetried(attempts: AttemptView[], retries: readonly PhaseView[], at: number): AttemptView[] {
+  if (retries.length === 0) return attempts;
+  return attempts.map((a, i) => {
+    if (a.failed || a.end === undefined) return a;
+    const until = attempts[i + 1]?.start ?? at;
+    return retries.some((r) => r.start >= a.start && r.start <= until) ? { ...a, failed: true } : a;
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { ATTR_RETRY_ATTEMPT, ATTR_RETRY_MAX, ATTR_RETRY_REASON, ATTR_ERROR_TYPE } from '@stall-why/conventions';
 import type { AttemptView, PhaseView, TurnScene } from '../model/turn-scene.js';
-import { clockTime } from '../time-text.js';
+import { clockTime, duration } from '../time-text.js';
 import { attemptText } from './phase-text.js';
 
 export interface RequestChain {
@@ -19,7 +19,7 @@ export interface RequestChain {
   readonly failures: ReadonlyArray<{ readonly at: number; readonly startedAt: number; readonly text: string }>;
 }
 
-function retryText(r: PhaseView): string {
+export function retryText(r: PhaseView): string {
   const a = r.span.attributes;
   const n = a[ATTR_RETRY_ATTEMPT];
   const m = a[ATTR_RETRY_MAX];
@@ -28,13 +28,19 @@ function retryText(r: PhaseView): string {
 }
 
 export function failureText(a: AttemptView): string {
+  const at = a.streamError ?? a.end ?? a.start;
+  if (a.statusCode !== undefined && a.statusCode >= 400) {
+    const wait = a.retryAfterMs !== undefined ? `, Retry-After ${duration(a.retryAfterMs)}` : '';
+    return `${attemptText(a)} sent at ${clockTime(a.start)} answered HTTP ${a.statusCode} at ${clockTime(a.headers ?? at)}${wait}`;
+  }
   const where =
     a.headers === undefined
       ? 'before response headers'
       : a.firstEvent === undefined && a.firstByte === undefined
         ? `after headers (${a.statusCode ?? '?'})`
-        : 'mid-stream';
-  const at = a.streamError ?? a.end ?? a.start;
+        : a.streamEnd !== undefined && a.streamError === undefined
+          ? 'in its stream (it ended, then a retry was announced)'
+          : 'mid-stream';
   return `${attemptText(a)} sent at ${clockTime(a.start)} failed ${where} at ${clockTime(at)}${a.errorType ? ` (${a.errorType})` : ''}`;
 }
 

@@ -6,9 +6,10 @@
  * way. A wait that may be the model at work (`Finding.atWork`) is booked only from stretches that
  * reached `stuckAfterMs`: shorter, it is the turn working, as it is for a live turn.
  */
-import { VERDICT_UNKNOWN, type Verdict } from '@stall-why/conventions';
+import { VERDICT_BACKEND_STALL, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, type Verdict } from '@stall-why/conventions';
 import type { TurnScene } from '../model/turn-scene.js';
 import type { Finding } from './finding.js';
+import { currentChain, failureText } from './request-chain.js';
 import { waitFinding } from './wait-finding.js';
 
 /**
@@ -73,7 +74,8 @@ export function accountWaits(scene: TurnScene, sceneAt: (at: number) => TurnScen
   const booked = new Map<Verdict, { spentMs: number; stretches: number; firstMs: number; longest: WaitShare['longest'] }>();
   for (const stretch of replayed) {
     const length = stretch.to - stretch.from;
-    const finding = waitFinding(sceneAt(stretch.to - JUST_BEFORE_MS));
+    const then = sceneAt(stretch.to - JUST_BEFORE_MS);
+    const finding = inHindsight(waitFinding(then), then, scene);
     if (finding.verdict === VERDICT_UNKNOWN) continue;
     if (finding.atWork && length < scene.thresholds.stuckAfterMs) continue;
     const entry = booked.get(finding.verdict);
@@ -87,4 +89,17 @@ export function accountWaits(scene: TurnScene, sceneAt: (at: number) => TurnScen
   }
   const waits = [...booked.entries()].map(([verdict, e]) => ({ verdict, ...e })).sort((a, b) => b.spentMs - a.spentMs);
   return { waits, totalMs, longestStretch };
+}
+
+/**
+ * A silent attempt is a backend stall while it lasts; once the turn has ended, an attempt that
+ * went on to fail (an HTTP error after a long wait for headers, a stream that broke) was time spent
+ * in a failed attempt: transport_retry, as the verdict is defined.
+ */
+function inHindsight(finding: Finding, then: TurnScene, whole: TurnScene): Finding {
+  if (finding.verdict !== VERDICT_BACKEND_STALL) return finding;
+  const open = currentChain(then).open;
+  const final = open && whole.attempts.find((a) => a.span === open.span);
+  if (!final?.failed) return finding;
+  return { verdict: VERDICT_TRANSPORT_RETRY, confidence: finding.confidence, evidence: [failureText(final)], atWork: false };
 }

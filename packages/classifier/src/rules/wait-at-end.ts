@@ -50,7 +50,9 @@ export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene):
   const waitedMs = at - from;
   const totalMs = endMs - scene.startMs;
   const { slowPhaseMs, dominantShare } = scene.thresholds;
-  if (waitedMs <= 0 || (waitedMs < slowPhaseMs && waitedMs < dominantShare * totalMs)) return undefined;
+  // A wait that may be the model at work names a cause only once it was slow: a turn that failed
+  // 200 ms in, with the server's own error, did not stall.
+  if (waitedMs <= 0 || (waitedMs < slowPhaseMs && (last.atWork || waitedMs < dominantShare * totalMs))) return undefined;
   // Inferred from how the turn ended, not from a wait that dominated it: less sure.
   const factor = last.atWork ? 0.5 : status === TURN_END_STATUS_FAILED ? 0.7 : 0.8;
   const stop = at < endMs ? ` (its ending began at ${clockTime(at)})` : '';

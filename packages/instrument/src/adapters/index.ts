@@ -4,6 +4,6 @@ export { createHttpTurnStarter, getTurn, instrumentHttpHandler, type HttpRequest
 export { stallWhyExpress, EXPRESS_TURN_LOCAL, type ExpressMiddleware } from './express-middleware.js';
 export { stallWhyFastify, FASTIFY_TURN_PROPERTY, type FastifyLike } from './fastify-plugin.js';
 export { instrumentFetch, tracedModelFetch, type FetchFunction, type InstrumentFetchOptions, type ModelFetchOptions } from './model-fetch.js';
-export { DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy } from './retry-policy.js';
+export { DEFAULT_RETRY_POLICY, parseRetryAfterMs, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 export { ERROR_TYPE_BODY_CANCELLED } from './observed-body.js';
 export { errorTypeOf } from './error-type.js';

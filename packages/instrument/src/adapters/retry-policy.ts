@@ -36,7 +36,8 @@ export function retryDelayMs(policy: RetryPolicy, retry: number, retryAfter?: st
   return Math.round(exponential * (1 - jitter) + exponential * jitter * Math.random());
 }
 
-function parseRetryAfterMs(value: string | null | undefined): number | undefined {
+/** A Retry-After header (delay-seconds or an HTTP date) as milliseconds from now; undefined when absent or unreadable. */
+export function parseRetryAfterMs(value: string | null | undefined): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;

@@ -42,6 +42,15 @@ const REASON_BY_KEY: ReadonlyMap<string, RetryReason> = new Map([
   ['timeout', RETRY_REASON_TIMEOUT],
 ]);
 
+/**
+ * Why the server was retrying, for an error that ends a turn: a transport failure it gave up on
+ * (5xx, overloaded, streams that kept breaking), or undefined for any other error (the context
+ * window, credentials, a bad request), which no retry would have helped.
+ */
+export function exhaustedRetryReason(info: CodexErrorInfo): RetryReason | undefined {
+  return REASON_BY_KEY.has(info.key) ? retryReason(info) : undefined;
+}
+
 /** The retry reason of an error the server will retry. A connection failure that got an HTTP status is a status retry. */
 export function retryReason(info: CodexErrorInfo): RetryReason {
   const reason = REASON_BY_KEY.get(info.key) ?? RETRY_REASON_UNKNOWN;

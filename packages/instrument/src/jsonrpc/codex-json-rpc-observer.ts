@@ -68,7 +68,7 @@ import {
   CODEX_SERVER_NOTIFICATION_METHODS,
   CODEX_SERVER_REQUEST_METHODS,
 } from './codex-methods.js';
-import { parseReconnecting, readCodexErrorInfo, retryReason } from './codex-error.js';
+import { exhaustedRetryReason, parseReconnecting, readCodexErrorInfo, retryReason } from './codex-error.js';
 import { MethodHeadMatcher, responseAtHead } from './line-head.js';
 
 /** Which way a message went between the client (a renderer) and the Codex app-server. */
@@ -623,7 +623,10 @@ export class CodexJsonRpcObserver {
         },
       }, turn?.handle.context);
     } else {
-      this.tracer.point(PHASE_TURN_ERROR, ids, { time, attributes: { ...common, [ATTR_TURN_ERROR]: message } }, turn?.handle.context);
+      this.tracer.point(PHASE_TURN_ERROR, ids, {
+        time,
+        attributes: { ...common, [ATTR_TURN_ERROR]: message, [ATTR_RETRY_REASON]: exhaustedRetryReason(info) },
+      }, turn?.handle.context);
     }
   }
 

@@ -8,6 +8,7 @@ import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_REQUEST_RESEND_COUNT,
   ATTR_RETRY_ATTEMPT,
+  ATTR_RETRY_DELAY_MS,
   ATTR_RETRY_REASON,
   ATTR_RETRY_WILL_RETRY,
   ATTR_UPSTREAM_ATTEMPT,
@@ -28,7 +29,7 @@ import {
   PHASE_UPSTREAM_ATTEMPT,
   SOURCE_UPSTREAM_PROXY,
 } from '@stall-why/conventions';
-import { UpstreamAttempt, type PhaseAttributes, type TurnHandle, type TurnTracer } from '@stall-why/instrument';
+import { parseRetryAfterMs, UpstreamAttempt, type PhaseAttributes, type TurnHandle, type TurnTracer } from '@stall-why/instrument';
 import { AttemptLedger } from './attempt-ledger.js';
 import { BytePatternWatch } from './byte-pattern-watch.js';
 import { SseEventCounter } from './sse-event-counter.js';
@@ -205,7 +206,10 @@ export class UpstreamProxy {
     const status = upstreamRes.statusCode ?? 0;
     const at = this.now();
     exchange.headersAt = at;
-    this.milestone(exchange, (a) => a.headers(status, this.at(at)));
+    // An error answer's Retry-After is what the server will wait before it asks again: worth keeping (a number, no header text).
+    const retryAfterMs = status >= 400 ? parseRetryAfterMs(headerText(upstreamRes.headers['retry-after'])) : undefined;
+    const delay = retryAfterMs !== undefined ? { [ATTR_RETRY_DELAY_MS]: Math.round(retryAfterMs) } : undefined;
+    this.milestone(exchange, (a) => a.headers(status, this.at(at, delay)));
     res.writeHead(status, upstreamRes.statusMessage, forwardedRawHeaders(upstreamRes.rawHeaders));
     // Send the headers now: a stream that stays silent after its headers must look like that downstream.
     res.flushHeaders();
