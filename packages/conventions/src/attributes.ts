@@ -91,7 +91,7 @@ export const ATTR_ITEM_TYPE = 'stall_why.item.type';
 export const ATTR_ITEM_ID = 'stall_why.item.id';
 /** The item's terminal status as the server reported it, e.g. `completed`, `failed`, `declined`. */
 export const ATTR_ITEM_STATUS = 'stall_why.item.status';
-/** The kind of a tool call: `commandExecution`, `mcpToolCall`, `fileChange`, `dynamicToolCall`, `function_call`, ... */
+/** The kind of a tool call: `commandExecution`, `mcpToolCall`, `fileChange`, `dynamicToolCall`, `function_call`, ..., or `hook` (`TOOL_KIND_HOOK`) */
 export const ATTR_TOOL_KIND = 'stall_why.tool.kind';
 /** A tool's exit code, when it has one. */
 export const ATTR_TOOL_EXIT_CODE = 'stall_why.tool.exit_code';

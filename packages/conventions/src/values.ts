@@ -115,6 +115,14 @@ export const APPROVAL_DECISION_CANCELLED = 'cancelled';
 /** The client answered with an error. */
 export const APPROVAL_DECISION_ERROR = 'error';
 
+// --- ATTR_TOOL_KIND ---------------------------------------------------------------------------
+
+/**
+ * A hook: a handler the server runs at a point of the turn (before a model request, around a tool
+ * call, when a prompt is submitted) and waits for. Its end is no tool result: no continuation follows it.
+ */
+export const TOOL_KIND_HOOK = 'hook';
+
 // --- ATTR_SOURCE ---------------------------------------------------------------------------
 
 /** Emitted in-process through the TurnTracer API. */

@@ -17,6 +17,7 @@ import {
   ATTR_RENDERER_ID,
   ATTR_SOURCE,
   ATTR_TOOL_APPROVAL_EXPECTED,
+  ATTR_TOOL_KIND,
   ATTR_TURN_ERROR,
   ATTR_TURN_STATUS,
   ATTR_UPSTREAM_ATTEMPT,
@@ -38,6 +39,7 @@ import {
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
   SOURCE_ROLLOUT,
+  TOOL_KIND_HOOK,
   TURN_END_STATUS_COMPLETED,
   TURN_END_STATUS_FAILED,
   TURN_END_STATUSES,
@@ -80,6 +82,8 @@ export interface ToolView extends PhaseView {
   readonly callId?: string;
   /** The source says this call needs a person's approval (a rollout infers it from the policy). */
   readonly approvalExpected: boolean;
+  /** A hook run (ATTR_TOOL_KIND hook): the turn waits for it, but its end is no tool result. */
+  readonly hook: boolean;
 }
 
 export interface RendererView {
@@ -344,7 +348,7 @@ export function turnScene(
 }
 
 function toolView(p: PhaseView, i: SpanInfo): ToolView {
-  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected };
+  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected, hook: p.span.attributes[ATTR_TOOL_KIND] === TOOL_KIND_HOOK };
 }
 
 // Milestones are point phases under their attempt (parent link); without links, a milestone belongs

@@ -5,8 +5,9 @@ import type { Finding } from './finding.js';
 import { attemptText, itemText } from './phase-text.js';
 import { currentChain } from './request-chain.js';
 
+/** When the last tool result came back (a hook's end is none). */
 function lastToolEnd(scene: TurnScene): number | undefined {
-  const ends = scene.tools.map((t) => t.end).filter((e): e is number => e !== undefined);
+  const ends = scene.tools.filter((t) => !t.hook).map((t) => t.end).filter((e): e is number => e !== undefined);
   return ends.length ? Math.max(...ends) : undefined;
 }
 

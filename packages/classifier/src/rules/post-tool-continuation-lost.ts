@@ -11,8 +11,11 @@ import { toolText } from './phase-text.js';
  * says what it could not see.
  */
 export function postToolContinuationLost(scene: TurnScene): Finding | undefined {
-  if (scene.tools.length === 0 || scene.tools.some((t) => t.end === undefined)) return undefined;
-  const last = scene.tools.reduce((a, b) => ((b.end ?? 0) > (a.end ?? 0) ? b : a));
+  if (scene.tools.some((t) => t.end === undefined)) return undefined;
+  // A hook's end hands nothing back to the model: only tool results call for a continuation.
+  const results = scene.tools.filter((t) => !t.hook);
+  if (results.length === 0) return undefined;
+  const last = results.reduce((a, b) => ((b.end ?? 0) > (a.end ?? 0) ? b : a));
   const returned = last.end!;
   const followed =
     scene.continuations.some((c) => c.start >= returned) ||

@@ -8,7 +8,7 @@ export function toolRunning(scene: TurnScene): Finding | undefined {
   const open = scene.tools.filter((t) => t.end === undefined);
   const tool = open[open.length - 1];
   if (!tool) return undefined;
-  const evidence = [`tool call ${toolText(tool)} ${openText(tool, scene)}, no result`];
+  const evidence = [tool.hook ? `hook ${toolText(tool)} ${openText(tool, scene)}, not finished: the turn waits for it` : `tool call ${toolText(tool)} ${openText(tool, scene)}, no result`];
   if (open.length > 1) evidence.push(`${open.length} tool calls are open`);
   if (!scene.seesApprovals) evidence.push('the source does not record approval requests: the tool may be waiting for one');
   return { verdict: VERDICT_TOOL_RUNNING, confidence: !scene.seesApprovals ? 0.75 : 0.9, evidence };

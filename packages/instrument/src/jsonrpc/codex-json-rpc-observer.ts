@@ -45,6 +45,7 @@ import {
   PHASE_RENDERER_ATTACHED,
   PHASE_RENDERER_DETACHED,
   PHASE_TOOL_CALL,
+  TOOL_KIND_HOOK,
   PHASE_TURN_ACCEPTED,
   PHASE_TURN_ERROR,
   PHASE_UPSTREAM_RETRY,
@@ -156,6 +157,8 @@ interface TurnState {
   accepted: boolean;
   readonly items: Map<string, ItemState>;
   readonly approvals: Set<PhaseHandle>;
+  /** Sync hook runs of the turn still going, by run id. */
+  readonly hooks: Map<string, PhaseHandle>;
   sawAssistant: boolean;
   sawReasoning: boolean;
   sawTool: boolean;
@@ -519,6 +522,10 @@ export class CodexJsonRpcObserver {
         return this.onThreadCompacted(params, time);
       case 'serverRequest/resolved':
         return this.onServerRequestResolved(params, time);
+      case 'hook/started':
+        return this.onHookStarted(params, time);
+      case 'hook/completed':
+        return this.onHookCompleted(params, time);
       default:
         return;
     }
@@ -630,6 +637,38 @@ export class CodexJsonRpcObserver {
     }
   }
 
+  /**
+   * A sync hook run of a turn (a handler Codex runs before a model request, around a tool, when a
+   * prompt is submitted) holds the turn until it finishes: a tool call of kind hook. Async runs hold
+   * nothing, and thread-scope runs (session start) belong to no turn.
+   */
+  private onHookStarted(params: Fields, time: number): void {
+    const run = fieldsOf(params.run);
+    const id = str(run.id);
+    if (id === undefined || str(run.executionMode) === 'async' || str(run.scope) === 'thread') return;
+    const turn = this.turnFor(str(params.threadId), str(params.turnId), time, false);
+    if (turn === undefined) return;
+    turn.hooks.get(id)?.end({ time });
+    const hook = this.childPhase(turn, PHASE_TOOL_CALL, time, {
+      [ATTR_SOURCE]: SOURCE_JSONRPC,
+      [ATTR_GEN_AI_TOOL_NAME]: (str(run.eventName) ?? 'unknown').slice(0, 64),
+      [ATTR_GEN_AI_TOOL_CALL_ID]: id.slice(0, 128),
+      [ATTR_TOOL_KIND]: TOOL_KIND_HOOK,
+    });
+    boundedSet(turn.hooks, id, hook, this.maxPending);
+  }
+
+  private onHookCompleted(params: Fields, time: number): void {
+    const run = fieldsOf(params.run);
+    const id = str(run.id);
+    const turn = this.turnFor(str(params.threadId), str(params.turnId), time, false);
+    if (turn === undefined || id === undefined) return;
+    const hook = turn.hooks.get(id);
+    if (hook === undefined) return;
+    turn.hooks.delete(id);
+    hook.end({ time, attributes: { [ATTR_ITEM_STATUS]: str(run.status) } });
+  }
+
   /** The deprecated whole-thread notification: ends the turn's compaction, or marks one that had no item. */
   private onThreadCompacted(params: Fields, time: number): void {
     const turn = this.turnFor(str(params.threadId), str(params.turnId), time, false);
@@ -658,7 +697,7 @@ export class CodexJsonRpcObserver {
       threadId, turnId, time, attributes: { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_TURN_KIND]: kind },
     });
     const turn: TurnState = {
-      handle, threadId, kind, accepted: false, items: new Map(), approvals: new Set(),
+      handle, threadId, kind, accepted: false, items: new Map(), approvals: new Set(), hooks: new Map(),
       sawAssistant: false, sawReasoning: false, sawTool: false, sawCompaction: false,
     };
     this.turns.add(turn);
@@ -714,6 +753,7 @@ export class CodexJsonRpcObserver {
     for (const approval of turn.approvals) {
       approval.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_CANCELLED } });
     }
+    for (const hook of turn.hooks.values()) hook.end({ time, attributes: { [ATTR_ITEM_STATUS]: status } });
     if (turn.turnId !== undefined) this.resolveCancel(turn.turnId, status, time);
     const unknown = this.counts.unknownMethods + this.counts.malformed;
     turn.handle.endTurn(status, { time, error, attributes: { [ATTR_OBSERVER_UNKNOWN]: unknown > 0 ? unknown : undefined } });
