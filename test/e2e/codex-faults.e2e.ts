@@ -185,6 +185,24 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_TOOL_RUNNING });
   });
 
+  it('a session of several turns: the earlier ones healthy, the last one stuck', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(textReply('one'), functionCallReply('call_2', 'exec_command', { cmd: 'echo two' }), textReply('two'), silentAfterHeadersReply());
+    const first = await codex.startTurn(threadId, 'first');
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === first);
+    const second = await codex.startTurn(threadId, 'second');
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === second);
+    const third = await codex.startTurn(threadId, 'third');
+    await api.waitForRequests(4);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(third, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    const rollout = await judgeRollouts(codex.codexHome, PAST_STUCK);
+    for (const judged of [report, rollout]) {
+      expect(turnOf(judged, first), describeTurn(judged)).toMatchObject({ status: TURN_STATE_COMPLETED, verdict: VERDICT_HEALTHY });
+      expect(turnOf(judged, second), describeTurn(judged)).toMatchObject({ status: TURN_STATE_COMPLETED, verdict: VERDICT_HEALTHY });
+      expect(turnOf(judged, third), describeTurn(judged)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_BACKEND_STALL });
+    }
+  });
+
   // The same fault seen two ways. Through stdio alone, the tool result is the last thing anyone
   // sees: the continuation is lost. With the upstream proxy, the continuation request is seen
   // leaving and never answered: by the vocabulary's own definitions that is a backend stall (of the
