@@ -83,6 +83,9 @@ function errorKind(info: unknown): string | undefined {
   return undefined;
 }
 
+/** A user-role message whose first text is a tag or heading Codex writes: `<environment_context>`, `<user_instructions>`, `# AGENTS.md instructions`, `<turn_aborted>`. */
+const INJECTED_CONTEXT = /"content":\[\{"type":"input_text","text":"(?:<(?:environment_context|user_instructions|turn_aborted|user_shell_command)>|# AGENTS\.md)/;
+
 const TOKEN_COUNT_WITHOUT_USAGE = /"type":"token_count","info":null/;
 const HEADER = /^\{"timestamp":"([^"]+)",(?:"ordinal":\d+,)?"type":"([A-Za-z_]+)"(?:,"payload":\{"type":"([A-Za-z_]+)")?/;
 const field = (head: string, name: string): string | undefined => {
@@ -246,7 +249,9 @@ export class RolloutImporter {
     switch (sub) {
       case 'message': {
         const role = field(head, 'role');
-        if (role === 'user') {
+        if (role === 'user' && INJECTED_CONTEXT.test(head)) {
+          // Context Codex adds as a user message (environment, AGENTS.md, a note that the last turn was aborted): not the person's.
+        } else if (role === 'user') {
           turn.userSeen = true;
           this.item(turn, 'userMessage', id, ts, ts);
         } else if (role === 'assistant') {
