@@ -116,19 +116,33 @@ export class RecordEncoder {
 
   /** A lowercase hex id of `bytes` bytes as raw bytes; throws on anything else. */
   writeId(hex: string, bytes: number): void {
-    if (hex.length !== bytes * 2) throw new TypeError('not a hex id of the expected length');
     this.reserve(bytes);
+    this.length = writeHexId(this.buffer, this.length, hex, bytes);
+  }
+
+  /**
+   * The fixed start of a body: both flag bytes, ids, times, kind and status code, with one bounds
+   * check. FLAG_PARENT, FLAG_END, FLAG_KIND and FLAG_STATUS are set here from what is given
+   * (undefined: absent); `flags` and `flags2` carry the others.
+   */
+  writeHead(
+    flags: number, flags2: number, traceId: string, spanId: string, parentSpanId: string | undefined,
+    startTimeMs: number, endTimeMs: number | undefined, kind: number | undefined, statusCode: number | undefined,
+  ): void {
+    this.reserve(2 + 16 + 8 + 8 + 8 + 8 + 2);
     const buf = this.buffer;
-    const pos = this.length;
-    for (let i = 0; i < bytes; i++) {
-      const c1 = hex.charCodeAt(2 * i);
-      const c2 = hex.charCodeAt(2 * i + 1);
-      const hi = c1 < 128 ? HEX_NIBBLE[c1] : -1;
-      const lo = c2 < 128 ? HEX_NIBBLE[c2] : -1;
-      if ((hi | lo) < 0) throw new TypeError('not a lowercase hex id');
-      buf[pos + i] = (hi << 4) | lo;
-    }
-    this.length = pos + bytes;
+    let pos = this.length;
+    buf[pos] = flags | (parentSpanId !== undefined ? FLAG_PARENT : 0) | (endTimeMs !== undefined ? FLAG_END : 0) |
+      (kind !== undefined ? FLAG_KIND : 0) | (statusCode !== undefined ? FLAG_STATUS : 0);
+    buf[pos + 1] = flags2;
+    pos = writeHexId(buf, pos + 2, traceId, 16);
+    pos = writeHexId(buf, pos, spanId, 8);
+    if (parentSpanId !== undefined) pos = writeHexId(buf, pos, parentSpanId, 8);
+    pos = buf.writeDoubleLE(startTimeMs, pos);
+    if (endTimeMs !== undefined) pos = buf.writeDoubleLE(endTimeMs, pos);
+    if (kind !== undefined) buf[pos++] = kind;
+    if (statusCode !== undefined) buf[pos++] = statusCode;
+    this.length = pos;
   }
 
   /** varint (byte length << 1 | encoding) + bytes: UTF-8, or UTF-16LE for a string with a lone surrogate. */
@@ -180,20 +194,20 @@ export class RecordEncoder {
   }
 
   private writeAttributeMap(attributes: object, countBias: number): void {
-    const keys = Object.keys(attributes);
     const countAt = this.length;
-    this.writeVarint(keys.length + countBias); // an upper bound, rewritten when entries were left out
-    const bodyAt = this.length;
+    this.writeU8(0); // the count's place: one byte below 128 entries, widened below when more
     let count = 0;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
+    // for-in, not Object.keys: no array per map (attribute maps are plain objects, nothing inherited).
+    for (const key in attributes) {
       const value = (attributes as Record<string, unknown>)[key];
       if (!isRecordable(value)) continue;
       this.writeString(key);
       this.writeValue(value);
       count++;
     }
-    if (count !== keys.length) this.rewriteVarint(countAt, bodyAt, count + countBias);
+    count += countBias;
+    if (count < 0x80) this.buffer[countAt] = count;
+    else this.rewriteVarint(countAt, countAt + 1, count);
   }
 
   /** A tagged value; anything but a string, number, boolean or array is a null (array items: nested arrays too). */
@@ -251,6 +265,20 @@ export class RecordEncoder {
   }
 }
 
+/** Writes `hex` (2 * `bytes` lowercase hex digits) as bytes at `pos`; returns the position after them. */
+function writeHexId(buf: Buffer, pos: number, hex: string, bytes: number): number {
+  if (hex.length !== bytes * 2) throw new TypeError('not a hex id of the expected length');
+  for (let i = 0; i < bytes; i++) {
+    const c1 = hex.charCodeAt(2 * i);
+    const c2 = hex.charCodeAt(2 * i + 1);
+    const hi = c1 < 128 ? HEX_NIBBLE[c1] : -1;
+    const lo = c2 < 128 ? HEX_NIBBLE[c2] : -1;
+    if ((hi | lo) < 0) throw new TypeError('not a lowercase hex id');
+    buf[pos + i] = (hi << 4) | lo;
+  }
+  return pos + bytes;
+}
+
 function isRecordable(value: unknown): boolean {
   const type = typeof value;
   return type === 'string' || type === 'number' || type === 'boolean' || value === null || Array.isArray(value);
@@ -268,24 +296,17 @@ function varintSize(value: number): number {
 /** The version 2 body of a RecordedSpan (the record front end for spans that come from OTLP, or from tests). */
 export function writeRecordedSpanBody(encoder: RecordEncoder, span: RecordedSpan): void {
   const { status, events, links, resource, scope, scopeVersion, kind } = span;
-  const hasKind = kind !== undefined && isByte(kind);
-  const hasStatus = status !== undefined && isStatusCode(status.code);
-  const flags =
-    (span.parentSpanId !== undefined ? FLAG_PARENT : 0) | (span.endTimeMs !== undefined ? FLAG_END : 0) | (hasKind ? FLAG_KIND : 0) |
-    (hasStatus ? FLAG_STATUS : 0) | (hasStatus && status.message !== undefined ? FLAG_STATUS_MESSAGE : 0) |
-    (scope !== undefined ? FLAG_SCOPE : 0) | (scopeVersion !== undefined ? FLAG_SCOPE_VERSION : 0) | (events !== undefined ? FLAG_EVENTS : 0);
-  encoder.writeU8(flags);
-  encoder.writeU8((links !== undefined ? FLAG2_LINKS : 0) | (resource !== undefined ? FLAG2_RESOURCE : 0));
-  encoder.writeId(span.traceId, 16);
-  encoder.writeId(span.spanId, 8);
-  if (span.parentSpanId !== undefined) encoder.writeId(span.parentSpanId, 8);
-  encoder.writeF64(span.startTimeMs);
-  if (span.endTimeMs !== undefined) encoder.writeF64(span.endTimeMs);
-  if (hasKind) encoder.writeU8(kind!);
-  if (hasStatus) encoder.writeU8(status.code);
+  const statusCode = status !== undefined && isStatusCode(status.code) ? status.code : undefined;
+  const message = statusCode !== undefined ? status!.message : undefined;
+  encoder.writeHead(
+    (message !== undefined ? FLAG_STATUS_MESSAGE : 0) | (scope !== undefined ? FLAG_SCOPE : 0) |
+      (scopeVersion !== undefined ? FLAG_SCOPE_VERSION : 0) | (events !== undefined ? FLAG_EVENTS : 0),
+    (links !== undefined ? FLAG2_LINKS : 0) | (resource !== undefined ? FLAG2_RESOURCE : 0),
+    span.traceId, span.spanId, span.parentSpanId, span.startTimeMs, span.endTimeMs, kind !== undefined && isByte(kind) ? kind : undefined, statusCode,
+  );
   encoder.writeString(span.name);
   encoder.writeAttributes(span.attributes ?? {});
-  if (hasStatus && status.message !== undefined) encoder.writeString(status.message);
+  if (message !== undefined) encoder.writeString(message);
   if (events !== undefined) {
     encoder.writeVarint(events.length);
     for (const event of events) {

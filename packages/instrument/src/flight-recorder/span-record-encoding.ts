@@ -1,8 +1,7 @@
 import type { HrTime } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
-  FLAG2_LINKS, FLAG2_RESOURCE, FLAG_END, FLAG_EVENTS, FLAG_KIND, FLAG_PARENT, FLAG_SCOPE, FLAG_SCOPE_VERSION, FLAG_STATUS,
-  FLAG_STATUS_MESSAGE, type RecordEncoder,
+  FLAG2_LINKS, FLAG2_RESOURCE, FLAG_EVENTS, FLAG_SCOPE, FLAG_SCOPE_VERSION, FLAG_STATUS_MESSAGE, type RecordEncoder,
 } from '@stall-why/flight-record';
 
 /** HrTime ([seconds, nanoseconds]) as fractional epoch milliseconds. */
@@ -32,28 +31,21 @@ export function msToHrTime(ms: number): HrTime {
 export function writeSpanRecordBody(encoder: RecordEncoder, span: ReadableSpan, ended: boolean, headerResource: ReadableSpan['resource'] | undefined): void {
   const ctx = span.spanContext();
   const resource = span.resource === headerResource ? undefined : span.resource.attributes;
-  const parent = span.parentSpanContext;
   const status = span.status;
-  const hasStatus = (ended || status.code !== 0) && (status.code === 0 || status.code === 1 || status.code === 2);
-  const hasMessage = hasStatus && status.message !== undefined;
+  const code = status.code;
+  const statusCode = (ended || code !== 0) && (code === 0 || code === 1 || code === 2) ? code : undefined;
+  const message = statusCode !== undefined ? status.message : undefined;
   const events = span.events;
   const links = span.links;
   const scope = span.instrumentationScope;
-  encoder.writeU8(
-    (parent ? FLAG_PARENT : 0) | (ended ? FLAG_END : 0) | FLAG_KIND | (hasStatus ? FLAG_STATUS : 0) | (hasMessage ? FLAG_STATUS_MESSAGE : 0) |
-    FLAG_SCOPE | (scope.version !== undefined ? FLAG_SCOPE_VERSION : 0) | (events.length > 0 ? FLAG_EVENTS : 0),
+  encoder.writeHead(
+    (message !== undefined ? FLAG_STATUS_MESSAGE : 0) | FLAG_SCOPE | (scope.version !== undefined ? FLAG_SCOPE_VERSION : 0) | (events.length > 0 ? FLAG_EVENTS : 0),
+    (links.length > 0 ? FLAG2_LINKS : 0) | (resource ? FLAG2_RESOURCE : 0),
+    ctx.traceId, ctx.spanId, span.parentSpanContext?.spanId, hrTimeToMs(span.startTime), ended ? hrTimeToMs(span.endTime) : undefined, (span.kind & 0xff) === span.kind ? span.kind : undefined, statusCode,
   );
-  encoder.writeU8((links.length > 0 ? FLAG2_LINKS : 0) | (resource ? FLAG2_RESOURCE : 0));
-  encoder.writeId(ctx.traceId, 16);
-  encoder.writeId(ctx.spanId, 8);
-  if (parent) encoder.writeId(parent.spanId, 8);
-  encoder.writeF64(hrTimeToMs(span.startTime));
-  if (ended) encoder.writeF64(hrTimeToMs(span.endTime));
-  encoder.writeU8(span.kind);
-  if (hasStatus) encoder.writeU8(status.code);
   encoder.writeString(span.name);
   encoder.writeAttributes(span.attributes);
-  if (hasMessage) encoder.writeString(status.message!);
+  if (message !== undefined) encoder.writeString(message);
   if (events.length > 0) {
     encoder.writeVarint(events.length);
     for (let i = 0; i < events.length; i++) {
