@@ -139,7 +139,7 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
   const readFile = async (path: string, format: TraceFormat): Promise<void> => {
     const add = (span: RecordedSpan): void => classifier.add(span, path);
     const onProgress = options.onProgress ? (bytesRead: number, totalBytes: number) => options.onProgress!({ path, bytesRead, totalBytes }) : undefined;
-    let result: { spans: number; skipped: number; corrupt?: number };
+    let result: { spans: number; skipped: number; corrupt?: number; notes?: string[] };
     switch (format) {
       case 'otlp-json':
         result = await importOtlpJson(path, { maxLineBytes, onProgress, wanted: KNOWN_PHASES }, add);
@@ -151,14 +151,15 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         const importer = new RolloutImporter(path, add);
         await forEachLine(path, { maxLineBytes, keepBytes: ROLLOUT_PARSE_BYTES, onProgress }, (line, info) => importer.line(line, info));
         importer.finish();
-        result = { spans: importer.spans, skipped: importer.skipped };
+        result = { spans: importer.spans, skipped: importer.skipped, notes: importer.notes() };
         break;
       }
       case 'flight-recorder':
         result = await importFlightRecords(path, add);
         break;
     }
-    sources.push({ path, format, spans: result.spans, skipped: result.skipped, corrupt: result.corrupt ?? 0 });
+    const notes = result.notes?.length ? { notes: result.notes } : {};
+    sources.push({ path, format, spans: result.spans, skipped: result.skipped, corrupt: result.corrupt ?? 0, ...notes });
   };
 
   for (const path of paths) {

@@ -56,6 +56,8 @@ export interface SourceSummary {
    * `Report.summary`. Always set by `analyzeTraces`.
    */
   readonly turnsSummarised?: number;
+  /** What a person should know about this source to read its turns (or their absence) right. */
+  readonly notes?: readonly string[];
 }
 
 /**

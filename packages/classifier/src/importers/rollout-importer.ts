@@ -125,6 +125,9 @@ export class RolloutImporter {
   /** Lines whose type is not a known rollout line type. */
   skipped = 0;
   spans = 0;
+  /** Items and events seen while no turn was open (before the first task_started, or in a rollout that marks none). */
+  private outsideTurns = 0;
+  private turnsSeen = 0;
 
   constructor(
     private readonly file: string,
@@ -166,10 +169,12 @@ export class RolloutImporter {
         if (this.turn) this.turn.approvalPolicy = field(head, 'approval_policy') ?? this.turn.approvalPolicy;
         break;
       case 'response_item':
+        if (!this.turn) this.outsideTurns++;
         this.responseItem(sub, head, ts);
         break;
       case 'event_msg':
         this.event(sub, head, parse, ts);
+        if (!this.turn && sub !== 'task_complete' && sub !== 'turn_complete' && sub !== 'turn_aborted') this.outsideTurns++;
         break;
       case 'token_usage_record':
         if (this.turn) this.turn.requestsWithoutOutput = 0;
@@ -179,6 +184,12 @@ export class RolloutImporter {
         break;
     }
     if (this.turn) this.turn.lastTs = Math.max(this.turn.lastTs, ts);
+  }
+
+  /** What the report should say about this rollout beyond its turns. */
+  notes(): string[] {
+    if (this.turnsSeen > 0 || this.outsideTurns === 0) return [];
+    return [`${this.outsideTurns} items and events but no turn start (task_started): older Codex versions did not write them, so no turn can be judged`];
   }
 
   /** Emits what is still open (a stuck turn, a running tool) as open spans. */
@@ -213,6 +224,7 @@ export class RolloutImporter {
       this.endTurn(ts, TURN_END_STATUS_INTERRUPTED, 'no end recorded in the rollout; a later turn started');
     }
     const threadId = this.threadId ?? 'unknown-thread';
+    this.turnsSeen++;
     this.turn = {
       turnId,
       traceId: stableId(`${threadId}/${turnId}`, 32),

@@ -22,6 +22,7 @@ export function renderReport(report: Report, options: ReportViewOptions): string
   const { palette } = options;
   const judgedAtMs = Date.parse(report.judgedAt);
   const chunks = [`${palette.dim(headerLine(report))}\n`];
+  for (const source of report.sources) for (const note of source.notes ?? []) chunks.push(`${palette.dim(`note: ${source.path}: ${note}`)}\n`);
   if (report.turns.length === 0) {
     chunks.push('no turns found in the trace\n');
     return chunks;
