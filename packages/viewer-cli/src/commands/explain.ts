@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { analyzeTraces, TraceInputError, type Report } from '@stall-why/classifier';
+import { SpoolError, spoolInputs, type SpooledInputs } from '../spooled-inputs.js';
 import { addAnalysisOptions, momentArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { buildChromeTrace } from '../chrome/chrome-export.js';
 import { EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
@@ -38,14 +39,18 @@ Examples:
       export one turn's timeline; open turn.json in https://ui.perfetto.dev
   $ stall-why ./recordings --stuck-after 2m --all
       call a turn stuck only after 2 minutes of quiet, and show healthy turns too
+  $ zcat old-rollout.jsonl.gz | stall-why -     (or: stall-why old-rollout.jsonl.gz)
+      read standard input, a pipe or a gzip file
 
 Exit codes: 0 no turn stuck or failed, 1 at least one stuck or failed, 2 usage or input error.
-Formats: flight-recorder (a directory), otlp-json, codex-rollout, chrome-trace; detected from content.`;
+Formats: flight-recorder (a directory), otlp-json, codex-rollout, chrome-trace; detected from content.
+A trace may also be - (standard input), a pipe, or gzip-compressed: it is copied to a private
+temporary file first (at most 8 GiB) and removed after.`;
 
 export function registerExplainCommand(program: Command): void {
   addAnalysisOptions(
     program
-      .argument('[trace...]', 'trace files or directories (flight recorder, OTLP JSON, Codex rollout, Chrome trace)')
+      .argument('[trace...]', 'trace files or directories (flight recorder, OTLP JSON, Codex rollout, Chrome trace); - for standard input')
       .option('--json', 'print the report as JSON on stdout, and nothing else')
       .option('--all', 'show healthy turns in full instead of one summary line')
       .option('--now <moment>', 'judge the trace at this moment: ISO-8601 or epoch ms (default: now)', momentArgument)
@@ -61,23 +66,33 @@ export function registerExplainCommand(program: Command): void {
 }
 
 async function explain(traces: string[], options: ExplainOptions): Promise<number> {
+  let inputs: SpooledInputs;
+  try {
+    inputs = await spoolInputs(traces);
+  } catch (err) {
+    if (err instanceof SpoolError) return fail(err.message, false);
+    throw err;
+  }
   const progress = new ProgressLine({ stream: process.stderr });
   let report: Report;
   let spans;
   try {
-    const analysis = await analyzeTraces(traces, {
+    const analysis = await analyzeTraces([...inputs.paths], {
       now: options.now ?? Date.now(),
       format: options.format,
       thresholds: thresholdsFrom(options),
-      onProgress: (p) => progress.update(p),
+      onProgress: (p) => progress.update({ ...p, path: inputs.displayName(p.path) }),
     });
-    report = analysis.report;
+    report = withInputNames(analysis.report, inputs.displayName);
     spans = analysis.spans;
   } catch (err) {
-    if (err instanceof TraceInputError) return fail(err.message, false);
+    if (err instanceof TraceInputError) {
+      return fail(`${inputs.displayName(err.file)}${err.position === undefined ? '' : `:${err.position}`}: ${err.reason}`, false);
+    }
     throw err;
   } finally {
     progress.done();
+    await inputs.cleanup();
   }
 
   const filter = { turnId: options.turn, threadId: options.thread };
@@ -103,6 +118,15 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
     for (const chunk of renderReport(filtered, { palette, all: options.all, columns })) process.stdout.write(chunk);
   }
   return exitCodeFor(filtered);
+}
+
+/** The report with the inputs named as the user gave them (`-`, `trace.json.gz`), not by their spooled copies. */
+function withInputNames(report: Report, name: (path: string) => string): Report {
+  return {
+    ...report,
+    sources: report.sources.map((s) => ({ ...s, path: name(s.path) })),
+    turns: report.turns.map((t) => ({ ...t, sources: t.sources.map(name) })),
+  };
 }
 
 function fail(message: string, prefix = true): number {

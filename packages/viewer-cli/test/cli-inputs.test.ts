@@ -1,0 +1,90 @@
+/**
+ * Inputs the importers cannot read in place, through the built CLI: standard input (`-`), a FIFO
+ * (what `<(zcat …)` gives), and gzip files by their magic bytes. Each reads like the plain file, is
+ * named as the user named it, and leaves no copy behind; a broken gzip is one line and exit 2.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from './cli-runner.js';
+
+const ROLLOUT = new URL('./fixtures/healthy_tool.rollout.jsonl', import.meta.url).pathname;
+const NOW = '2026-11-24T15:30:00Z';
+let root: string;
+let plain: { turns: Array<{ turnId: string; status: string; verdict: string }> };
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'stall-why-inputs-'));
+  const r = await runCli([ROLLOUT, '--json', '--now', NOW]);
+  expect(r.code).toBe(0);
+  plain = JSON.parse(r.stdout);
+  expect(plain.turns).toHaveLength(1);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** The CLI with `TMPDIR` of its own (to see that it leaves nothing there) and stdin from a file. */
+function runWithStdin(args: string[], stdinFile: string, tmp: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TMPDIR: tmp }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    createReadStream(stdinFile).pipe(child.stdin);
+  });
+}
+
+const judged = (stdout: string) => (JSON.parse(stdout) as typeof plain).turns.map(({ turnId, status, verdict }) => ({ turnId, status, verdict }));
+
+describe('inputs that are not plain files', () => {
+  it('- reads standard input, named "-", and leaves no copy in TMPDIR', async () => {
+    const tmp = mkdtempSync(join(root, 'tmp-'));
+    const r = await runWithStdin(['-', '--json', '--now', NOW], ROLLOUT, tmp);
+    expect(r.code, r.stderr).toBe(0);
+    expect(judged(r.stdout)).toEqual(judged(JSON.stringify(plain)));
+    expect(JSON.parse(r.stdout).sources[0].path).toBe('-');
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('a FIFO (as <(…) gives) is read as its content', async () => {
+    const fifo = join(root, 'trace.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `cat "${ROLLOUT}" > "${fifo}"`]);
+    const r = await runCli([fifo, '--json', '--now', NOW]);
+    writer.kill();
+    expect(r.code, r.stderr).toBe(0);
+    expect(judged(r.stdout)).toEqual(judged(JSON.stringify(plain)));
+    expect(JSON.parse(r.stdout).sources[0].path).toBe(fifo);
+  });
+
+  it('a gzip file is read decompressed, by its magic bytes, under its own name', async () => {
+    const gz = join(root, 'rollout-2026-11-24T14-52-42-01a20e18-aeae-7061-9f5c-2b1b8a03f3e6.jsonl.gz');
+    writeFileSync(gz, gzipSync(readFileSync(ROLLOUT)));
+    const r = await runCli([gz, '--json', '--now', NOW]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(judged(r.stdout)).toEqual(judged(JSON.stringify(plain)));
+    expect(JSON.parse(r.stdout).sources[0]).toMatchObject({ path: gz, format: 'codex-rollout' });
+  });
+
+  it('a truncated gzip file is one line naming it, exit 2', async () => {
+    const gz = join(root, 'cut.jsonl.gz');
+    const whole = gzipSync(readFileSync(ROLLOUT));
+    writeFileSync(gz, whole.subarray(0, whole.length >> 1));
+    const r = await runCli([gz, '--now', NOW]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`${gz}: cannot read (corrupt or truncated gzip data)\n`);
+  });
+
+  it('bad content on standard input is named "-" with its position', async () => {
+    const bad = join(root, 'bad.jsonl');
+    writeFileSync(bad, '{"timestamp":"2026-11-24T14:52:42.444Z","type":"session_meta","payload":{}}\n{"timestamp":"2026-11-24T14:52:43.000Z","type":"event_msg","pay');
+    const r = await runWithStdin(['-', '--now', NOW], bad, mkdtempSync(join(root, 'tmp-')));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^-:2: .+\n$/);
+  });
+});
