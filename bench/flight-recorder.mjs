@@ -2,7 +2,10 @@
 //  1. bandwidth: FlightRecorderProcessor writing N ended spans (encode + frame + crc32 + write) vs
 //     raw fs.writeSync appends of the very bytes it wrote, replaying its writes (same files, same sizes),
 //     to the page cache and durably (fdatasync);
-//  2. per-span cost: create+end a span with the recorder vs with the SDK's BatchSpanProcessor and an
+//  2. per-record encode cost: format v2 (binary, RecordEncoder) vs format v1 (JSON, the encoder as it
+//     was before v2, kept below as the reference), both framed with crc32 into a batch buffer, and the
+//     cost of the crc32 alone: the floor a per-record checksum puts under the recorder;
+//  3. per-span cost: create+end a span with the recorder vs with the SDK's BatchSpanProcessor and an
 //     InMemorySpanExporter (both including their flush), and each over a no-processor baseline.
 // Usage: node bench/flight-recorder.mjs [--scale 0.1]   (run `npm run build` first)
 import * as fs from 'node:fs';
@@ -11,8 +14,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { crc32 } from 'node:zlib';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { FlightRecorderProcessor } from '@stall-why/instrument';
+import { RecordEncoder, RECORD_TYPE_END } from '@stall-why/flight-record';
+import { FlightRecorderProcessor, hrTimeToMs, writeSpanRecordBody } from '@stall-why/instrument';
 
 const scaleArg = process.argv.indexOf('--scale');
 const scale = scaleArg > 0 ? Number(process.argv[scaleArg + 1]) : 1;
@@ -137,7 +142,114 @@ function rawAppend(rec, round, size) {
   return { ms, durableMs };
 }
 
-// --- 2. per-span cost -----------------------------------------------------------------------------
+// --- 2. per-record encode cost --------------------------------------------------------------------
+// Format v1's encoder (span-record-encoding.ts and attributes-json.ts before format v2, for the
+// parts these spans use: no links, no status message, resource in the segment header), framed as its
+// writeFrame did: Buffer utf8 write into the batch, then crc32.
+const STATUS_JSON = { 0: ',"status":{"code":0}', 1: ',"status":{"code":1}', 2: ',"status":{"code":2}' };
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const keyPrefixes = new Map();
+function attributesJsonV1(attributes) {
+  let json = '';
+  for (const key of Object.keys(attributes)) {
+    const v = attributes[key];
+    let value;
+    if (typeof v === 'string') value = NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : '"' + v + '"';
+    else if (typeof v === 'number') value = Number.isFinite(v) ? '' + v : 'null';
+    else if (typeof v === 'boolean') value = v ? 'true' : 'false';
+    else value = JSON.stringify(v);
+    if (value === undefined) continue;
+    let prefix = keyPrefixes.get(key);
+    if (prefix === undefined) keyPrefixes.set(key, (prefix = JSON.stringify(key) + ':'));
+    json += (json === '' ? '{' : ',') + prefix + value;
+  }
+  return json === '' ? '{}' : json + '}';
+}
+const scopeTails = new WeakMap();
+function encodeSpanRecordV1(span) {
+  const ctx = span.spanContext();
+  let s = '{"traceId":"' + ctx.traceId + '","spanId":"' + ctx.spanId + '"';
+  if (span.parentSpanContext) s += ',"parentSpanId":"' + span.parentSpanContext.spanId + '"';
+  s += ',"name":' + JSON.stringify(span.name) + ',"kind":' + span.kind + ',"startTimeMs":' + hrTimeToMs(span.startTime);
+  s += ',"endTimeMs":' + hrTimeToMs(span.endTime) + ',"attributes":' + attributesJsonV1(span.attributes);
+  if (span.events.length > 0) {
+    s += ',"events":[';
+    span.events.forEach((e, i) => {
+      s += (i > 0 ? ',{"name":' : '{"name":') + JSON.stringify(e.name) + ',"timeMs":' + hrTimeToMs(e.time);
+      s += e.attributes ? ',"attributes":' + attributesJsonV1(e.attributes) + '}' : '}';
+    });
+    s += ']';
+  }
+  s += STATUS_JSON[span.status.code];
+  let tail = scopeTails.get(span.instrumentationScope);
+  if (tail === undefined) {
+    tail = ',' + JSON.stringify({ scope: span.instrumentationScope.name, scopeVersion: span.instrumentationScope.version }).slice(1);
+    scopeTails.set(span.instrumentationScope, tail);
+  }
+  return s + tail;
+}
+
+function encodeV1(spans, target) {
+  let off = 0;
+  for (const span of spans) {
+    const json = encodeSpanRecordV1(span);
+    const payloadStart = off + 8;
+    target[payloadStart] = RECORD_TYPE_END;
+    const end = payloadStart + 1 + target.write(json, payloadStart + 1, 'utf8');
+    target.writeUInt32LE(end - payloadStart, off);
+    target.writeUInt32LE(crc32(target.subarray(payloadStart, end)), off + 4);
+    off = end;
+  }
+  return off;
+}
+
+function encodeV2(spans, encoder) {
+  encoder.truncate(0);
+  const header = spans[0].resource;
+  const writeBody = (e, span) => writeSpanRecordBody(e, span, true, header);
+  for (const span of spans) encoder.appendRecord(RECORD_TYPE_END, span, writeBody);
+  return encoder.length;
+}
+
+/** crc32 of every record's payload in `buf[0, length)`, as the writer computes it: one zlib.crc32 call per record. */
+function crcEach(buf, length) {
+  let sum = 0;
+  for (let off = 0; off < length;) {
+    const payload = buf.readUInt32LE(off);
+    sum ^= crc32(buf.subarray(off + 8, off + 8 + payload));
+    off += 8 + payload;
+  }
+  return sum;
+}
+
+function encodeCosts(spans) {
+  const v1Buffer = Buffer.allocUnsafe(spans.length * 600);
+  const encoder = new RecordEncoder(spans.length * 300);
+  const times = { v1: [], v2: [], crc: [] };
+  let v1Bytes = 0;
+  let v2Bytes = 0;
+  for (let round = 0; round < 2 + 5; round++) {
+    globalThis.gc?.();
+    let t0 = performance.now();
+    v1Bytes = encodeV1(spans, v1Buffer);
+    const v1 = performance.now() - t0;
+    globalThis.gc?.();
+    t0 = performance.now();
+    v2Bytes = encodeV2(spans, encoder);
+    const v2 = performance.now() - t0;
+    t0 = performance.now();
+    crcEach(encoder.buffer, v2Bytes);
+    const crc = performance.now() - t0;
+    if (round < 2) continue;
+    times.v1.push(v1);
+    times.v2.push(v2);
+    times.crc.push(crc);
+  }
+  const us = (ms) => (ms * 1e3) / spans.length;
+  return { v1: us(median(times.v1)), v2: us(median(times.v2)), crc: us(median(times.crc)), v1Bytes: v1Bytes / spans.length, v2Bytes: v2Bytes / spans.length };
+}
+
+// --- 3. per-span cost -----------------------------------------------------------------------------
 async function perSpan(kind, n) {
   let processor;
   if (kind === 'batch') processor = new BatchSpanProcessor(new InMemorySpanExporter(), { maxQueueSize: 1 << 20, maxExportBatchSize: 512 });
@@ -158,7 +270,8 @@ async function perSpan(kind, n) {
 }
 
 const spans = makeSpans(N);
-const sizeEstimate = N * 470;
+const costs = encodeCosts(spans);
+const sizeEstimate = Math.ceil(N * costs.v2Bytes);
 const rec = [];
 const raw = [];
 const WARMUP = 2; // untimed rounds first, so both sides run optimised code
@@ -192,6 +305,12 @@ console.log('durable (plus fdatasync of every file written, both sides):');
 console.log(`  recorder   ${rate(med(rec, 'durableMs'))}  (${range(rec, 'durableMs')})`);
 console.log(`  raw append ${rate(med(raw, 'durableMs'))}  (${range(raw, 'durableMs')})`);
 console.log(`  ratio      recorder / raw append bandwidth = ${(med(raw, 'durableMs') / med(rec, 'durableMs')).toFixed(2)}`);
+const rawUs = (med(raw, 'ms') * 1e3) / recordsWritten;
+console.log(`\nper record (encode + frame + crc32 into the batch buffer; ${N} spans, median of 5):`);
+console.log(`format v1 (JSON)                      ${costs.v1.toFixed(3)} µs, ${costs.v1Bytes.toFixed(0)} B/record`);
+console.log(`format v2 (binary)                    ${costs.v2.toFixed(3)} µs, ${costs.v2Bytes.toFixed(0)} B/record  (${(costs.v1 / costs.v2).toFixed(1)}x faster, ${(costs.v2Bytes / costs.v1Bytes * 100).toFixed(0)}% of the bytes)`);
+console.log(`  of which zlib.crc32 of the payload  ${costs.crc.toFixed(3)} µs  (the floor of a per-record checksum)`);
+console.log(`raw append of the same v2 bytes       ${rawUs.toFixed(3)} µs per record (page cache): crc32 alone is ${(costs.crc / rawUs).toFixed(1)}x that, so recorder / raw stays under ${(rawUs / (rawUs + costs.crc)).toFixed(2)} however fast the rest`);
 
 const PS = Math.max(1000, Math.round(100_000 * scale));
 const results = { none: [], batch: [], recorder: [] };
