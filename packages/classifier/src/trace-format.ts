@@ -8,10 +8,12 @@ export const DETECT_BYTES = 4096;
 
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
+const ROLLOUT_TYPE = /"type"\s*:\s*"(?:session_meta|turn_context|world_state|response_item|event_msg|token_usage_record|compacted)"/;
+
 /**
  * The format of a file from its first bytes (up to `DETECT_BYTES`), by content, never by name:
  * - a Codex rollout line starts `{"timestamp":…,"type":…` (with `ordinal` since 0.16x) and names a
- *   rollout line type;
+ *   rollout line type (in another key order, its first line has both);
  * - OTLP JSON has `resourceSpans` near the start;
  * - a Chrome trace is `{"traceEvents":[…` or a bare array of events with `"ph":`;
  * - a flight-recorder segment is binary: detected on the directory, not here.
@@ -24,6 +26,9 @@ export function detectFormat(firstBytes: Uint8Array): TraceFormat | undefined {
   const text = head.slice(start);
   if (text[0] === '{') {
     if (/^\{\s*"timestamp"\s*:\s*"[^"]*"\s*,\s*("ordinal"\s*:\s*\d+\s*,\s*)?"type"\s*:\s*"[a-z_]+"/.test(text)) return 'codex-rollout';
+    // Another key order (another Codex version, a tool that rewrote the file): a rollout line type and a timestamp in the first line.
+    const firstLine = text.slice(0, text.indexOf('\n') >>> 0);
+    if (ROLLOUT_TYPE.test(firstLine) && /"timestamp"\s*:\s*"/.test(firstLine) && !/"resourceSpans"|"traceEvents"/.test(firstLine)) return 'codex-rollout';
     if (/^\{\s*"resourceSpans"\s*:/.test(text) || /"resourceSpans"\s*:\s*\[/.test(text)) return 'otlp-json';
     if (/^\{\s*"traceEvents"\s*:/.test(text) || /"traceEvents"\s*:\s*\[/.test(text)) return 'chrome-trace';
     return undefined;

@@ -84,13 +84,25 @@ function errorKind(info: unknown): string | undefined {
 }
 
 /** A user-role message whose first text is a tag or heading Codex writes: `<environment_context>`, `<user_instructions>`, `# AGENTS.md instructions`, `<turn_aborted>`. */
-const INJECTED_CONTEXT = /"content":\[\{"type":"input_text","text":"(?:<(?:environment_context|user_instructions|turn_aborted|user_shell_command)>|# AGENTS\.md)/;
+const INJECTED_CONTEXT = /"content"\s*:\s*\[\s*\{\s*"type"\s*:\s*"input_text"\s*,\s*"text"\s*:\s*"(?:<(?:environment_context|user_instructions|turn_aborted|user_shell_command)>|# AGENTS\.md)/;
 
-const TOKEN_COUNT_WITHOUT_USAGE = /"type":"token_count","info":null/;
+const TOKEN_COUNT_WITHOUT_USAGE = /"type"\s*:\s*"token_count"\s*,\s*"info"\s*:\s*null/;
 const HEADER = /^\{"timestamp":"([^"]+)",(?:"ordinal":\d+,)?"type":"([A-Za-z_]+)"(?:,"payload":\{"type":"([A-Za-z_]+)")?/;
+const fieldPatterns = new Map<string, RegExp>();
+/** The first string value of `name` in a line's head, JSON escapes undone; read without parsing the line. */
 const field = (head: string, name: string): string | undefined => {
-  const m = new RegExp(`"${name}":"((?:[^"\\\\]|\\\\.){0,400})"`).exec(head);
-  return m ? m[1] : undefined;
+  let pattern = fieldPatterns.get(name);
+  if (pattern === undefined) {
+    pattern = new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.){0,400})"`);
+    fieldPatterns.set(name, pattern);
+  }
+  const raw = pattern.exec(head)?.[1];
+  if (raw === undefined || !raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
+  }
 };
 
 interface OpenTool {
@@ -139,8 +151,9 @@ export class RolloutImporter {
 
   line(buf: Buffer, info: LineInfo): void {
     if (info.length === 0) return;
-    const head = buf.toString('latin1', 0, Math.min(buf.length, HEAD_BYTES));
-    const m = HEADER.exec(head);
+    // UTF-8, so the messages taken from the head (errors) keep their characters; a character cut at the end is harmless.
+    const head = buf.toString('utf8', 0, Math.min(buf.length, HEAD_BYTES));
+    const m = HEADER.exec(head) ?? (info.lastByte === 0x7d ? this.otherKeyOrder(buf, info) : undefined);
     if (!m || info.lastByte !== 0x7d) {
       this.invalid(buf, info);
       return;
@@ -200,6 +213,25 @@ export class RolloutImporter {
     if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, undefined);
     this.out(turn, PHASE_TURN, turn.spanId, turn.start, undefined, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
     this.turn = undefined;
+  }
+
+  /**
+   * A rollout line whose keys are not in the order Codex 0.169 writes them (another version, a tool
+   * that rewrote the file): parsed whole when small enough, and read the same way.
+   */
+  private otherKeyOrder(buf: Buffer, info: LineInfo): [string, string, string, string | undefined] | undefined {
+    if (info.truncated || info.length > ROLLOUT_PARSE_BYTES) return undefined;
+    let o: unknown;
+    try {
+      o = JSON.parse(buf.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+    if (o === null || typeof o !== 'object') return undefined;
+    const { timestamp, type, payload } = o as { timestamp?: unknown; type?: unknown; payload?: { type?: unknown } };
+    if (typeof timestamp !== 'string' || typeof type !== 'string' || !/^[A-Za-z_]+$/.test(type)) return undefined;
+    const sub = payload !== null && typeof payload === 'object' && typeof payload.type === 'string' ? payload.type : undefined;
+    return ['', timestamp, type, sub];
   }
 
   private invalid(buf: Buffer, info: LineInfo): never {
@@ -320,7 +352,7 @@ export class RolloutImporter {
           this.turn.failed = true;
           this.turn.error = typeof error.message === 'string' ? error.message : 'error';
           this.errorPoint(this.turn, ts, this.turn.error, errorKind(error.codex_error_info));
-        } else if (!payload && /"error":\{/.test(head)) {
+        } else if (!payload && /"error"\s*:\s*\{/.test(head)) {
           this.turn.failed = true;
           this.turn.error = field(head, 'message') ?? 'error';
           this.errorPoint(this.turn, ts, this.turn.error, field(head, 'codex_error_info'));
@@ -352,7 +384,7 @@ export class RolloutImporter {
         const message = field(head, 'message') ?? 'error';
         turn.error = message;
         turn.failed = true;
-        this.errorPoint(turn, ts, message, field(head, 'codex_error_info') ?? /"codex_error_info":\{"([a-z_]+)"/.exec(head)?.[1]);
+        this.errorPoint(turn, ts, message, field(head, 'codex_error_info') ?? /"codex_error_info"\s*:\s*\{\s*"([a-z_]+)"/.exec(head)?.[1]);
         return;
       }
       case 'stream_error': {
@@ -367,7 +399,7 @@ export class RolloutImporter {
       case 'item_started':
       case 'item_completed': {
         const payload = parse()?.payload as { item?: { type?: string; id?: string }; started_at_ms?: number; completed_at_ms?: number } | undefined;
-        const itemType = payload?.item?.type ?? /"item":\{"type":"([A-Za-z]+)"/.exec(head)?.[1];
+        const itemType = payload?.item?.type ?? /"item"\s*:\s*\{\s*"type"\s*:\s*"([A-Za-z]+)"/.exec(head)?.[1];
         if (itemType === 'ContextCompaction') {
           if (sub === 'item_started') turn.compactionStart ??= payload?.started_at_ms ?? ts;
           else this.compacted(payload?.completed_at_ms ?? ts, payload?.started_at_ms);
