@@ -110,7 +110,8 @@ describe('flight recorder upload through an outage', () => {
     expect(firstArrivals).toEqual([...Array(300).keys()]);
     const duplicates = received.length - firstArrivals.length;
     expect(duplicates).toBeLessThanOrEqual(batchSize);
-    expect(receiver.requests.every((r) => r.contentType.startsWith('application/json'))).toBe(true);
+    // OTLP/HTTP's default encoding, as the OpenTelemetry exporters have it.
+    expect(receiver.requests.every((r) => r.contentType.startsWith('application/x-protobuf'))).toBe(true);
     console.log(`outage: ${receiver.requests.length} requests, ${refused.length} answered 503, ${duplicates} duplicate spans`);
 
     // 4. A permanent refusal drops that batch from the queue, once; later spans still go.

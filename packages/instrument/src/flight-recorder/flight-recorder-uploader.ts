@@ -2,7 +2,8 @@ import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } 
 import { join, resolve } from 'node:path';
 import { context, diag } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { listSegments, readSegment, readUploadCursor, writeUploadCursor, type RecordedSpan, type UploadCursor } from '@stall-why/flight-record';
 import { RecordedSpanConverter } from './recorded-to-readable-span.js';
@@ -30,8 +31,21 @@ export interface FlightRecorderUploaderOptions {
   readonly initialBackoffMs?: number;
   /** Longest wait between attempts. Default 300000 ms (5 minutes). */
   readonly maxBackoffMs?: number;
-  /** Exporter to send with; default an OTLPTraceExporter for `url`. */
+  /**
+   * OTLP/HTTP encoding. Default: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`,
+   * else `http/protobuf` (the OpenTelemetry default). `grpc` is not supported: it falls back to the default.
+   */
+  readonly protocol?: OtlpHttpProtocol;
+  /** Exporter to send with; default an OTLP/HTTP trace exporter for `url` in `protocol`. */
   readonly exporter?: SpanExporter;
+}
+
+export type OtlpHttpProtocol = 'http/protobuf' | 'http/json';
+
+/** The OTLP/HTTP encoding asked for by the option or the standard environment variables. */
+export function otlpHttpProtocol(option?: OtlpHttpProtocol, env: NodeJS.ProcessEnv = process.env): OtlpHttpProtocol {
+  const asked = option ?? env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() ?? env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
+  return asked === 'http/json' ? 'http/json' : 'http/protobuf';
 }
 
 export interface FlightRecorderUploaderStats {
@@ -96,12 +110,15 @@ export class FlightRecorderUploader {
     this.intervalMs = options.intervalMs ?? 1000;
     this.initialBackoffMs = options.initialBackoffMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 300_000;
-    this.exporter = options.exporter ?? new OTLPTraceExporter({
+    const exporterOptions = {
       url: options.url,
       headers: options.headers,
       timeoutMillis: options.timeoutMillis ?? 10_000,
       httpAgentOptions: this.retryAfter.agentFactory(),
-    });
+    };
+    this.exporter = options.exporter ?? (otlpHttpProtocol(options.protocol) === 'http/json'
+      ? new OtlpJsonTraceExporter(exporterOptions)
+      : new OtlpProtobufTraceExporter(exporterOptions));
   }
 
   /** Uploads in the background on an unref'ed timer until `shutdown()`. */
