@@ -7,7 +7,7 @@
  *
  * Runs for every span a host records, so it is written for speed: short ASCII strings (keys, names,
  * most values) are copied by a charCodeAt loop, which beats Buffer#write's call overhead on them;
- * hex ids go through a lookup table; nothing is allocated per record.
+ * hex ids go through a lookup table; nothing is allocated per record but the view crc32 reads.
  */
 import { crc32 } from 'node:zlib';
 import type { RecordedSpan } from './recorded-span.js';
@@ -58,6 +58,11 @@ export class RecordEncoder {
       return false;
     }
     const payloadStart = start + FRAME_HEADER_BYTES;
+    // reserve() refuses to grow the buffer for a record over the limit; one that fit in room already there is caught here.
+    if (this.length - payloadStart > MAX_RECORD_BYTES) {
+      this.length = start;
+      return false;
+    }
     const buf = this.buffer;
     buf.writeUInt32LE(this.length - payloadStart, start);
     buf.writeUInt32LE(crc32(buf.subarray(payloadStart, this.length)), start + 4);
@@ -123,7 +128,7 @@ export class RecordEncoder {
   /**
    * The fixed start of a body: both flag bytes, ids, times, kind and status code, with one bounds
    * check. FLAG_PARENT, FLAG_END, FLAG_KIND and FLAG_STATUS are set here from what is given
-   * (undefined: absent); `flags` and `flags2` carry the others.
+   * (undefined: absent; `kind` a byte, `statusCode` 0-2); `flags` and `flags2` carry the others.
    */
   writeHead(
     flags: number, flags2: number, traceId: string, spanId: string, parentSpanId: string | undefined,

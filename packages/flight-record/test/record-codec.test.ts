@@ -149,6 +149,10 @@ describe('format version 2 records', () => {
     }
     expect(encoder.buffer.subarray(0, length)).toEqual(before);
     expect(encoder.appendRecord(RECORD_TYPE_END, { ...good, attributes: { big: 'x'.repeat(MAX_RECORD_BYTES - 100) } }, writeRecordedSpanBody)).toBe(true);
+    // A buffer with room for a record over the limit, so nothing needs to grow: still refused.
+    const roomy = new RecordEncoder(2 * MAX_RECORD_BYTES);
+    expect(roomy.appendRecord(RECORD_TYPE_END, { ...good, attributes: { big: 'x'.repeat(MAX_RECORD_BYTES - 100), more: 'y'.repeat(200) } }, writeRecordedSpanBody)).toBe(false);
+    expect(roomy.length).toBe(0);
   });
 
   it('skips and counts a record whose checksum matches but whose body does not decode, and never throws on random bodies', async () => {
