@@ -1,6 +1,7 @@
 /**
  * stall-why (the CLI package): the program, and the pieces it is made of for those who embed them:
- * terminal rendering, the `--json` report, the Chrome trace export, next steps, exit codes.
+ * terminal rendering, the `--json` report, the Chrome trace export, next steps, exit codes, and the
+ * incremental flight-recorder reader behind `watch`.
  */
 export { createProgram, VERSION } from './program.js';
 export * from './exit-codes.js';
@@ -19,3 +20,4 @@ export { buildChromeTrace, OPEN_MARK, type ChromeExportOptions } from './chrome/
 export { assignLanes, type Interval } from './chrome/track-lanes.js';
 export { TRACE_CATEGORY, type ChromeTrace, type TraceEvent } from './chrome/trace-event.js';
 export { ProgressLine, type ProgressLineOptions, type ProgressUpdate } from './progress-line.js';
+export { LiveRecording, DEFAULT_LIVE_WINDOW_MS, DEFAULT_LIVE_MAX_ENDED_TURNS, type LiveRecordingStats } from './live-recording.js';

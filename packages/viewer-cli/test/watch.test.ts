@@ -75,6 +75,30 @@ describe('stall-why watch, stdout not a TTY', () => {
     expect(await exited(child)).toBe(0);
   });
 
+  it('follows a busy recorder incrementally: the stuck turn, the most recent 200 ended turns, and turns that end later', async () => {
+    for (let i = 0; i < 250; i++) tracer.startTurn({ threadId: 'thread-busy', turnId: `done-${i}` }).endTurn(TURN_END_STATUS_COMPLETED);
+    tracer.startTurn({ threadId: 'thread-busy', turnId: 'hung' }).startAttempt({ attempt: 1 }).requestSent();
+    await recorder.forceFlush();
+    const child = spawn(process.execPath, [CLI, 'watch', join(dir, 'rec'), '--interval', '100ms', '--stuck-after', '300ms', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const output = collect(child);
+    type Turn = { turnId: string; status: string };
+    const reports = (out: string) => out.split('\n').slice(0, -1).map((l) => JSON.parse(l) as { turns: Turn[]; summary: { judged: number } });
+    const stuck = await until(output, (out) => reports(out).some((r) => r.turns.some((t) => t.turnId === 'hung' && t.status === 'stuck')));
+    const first = reports(stuck).at(-1)!;
+    expect(first.summary.judged).toBe(201);
+    expect(first.turns.some((t) => t.turnId === 'done-249')).toBe(true);
+    expect(first.turns.some((t) => t.turnId === 'done-0')).toBe(false);
+    tracer.startTurn({ threadId: 'thread-busy', turnId: 'later' }).endTurn(TURN_END_STATUS_COMPLETED);
+    await recorder.forceFlush();
+    const later = await until(output, (out) => reports(out).some((r) => r.turns.some((t) => t.turnId === 'later')));
+    const last = reports(later).at(-1)!;
+    expect(last.summary.judged).toBe(201);
+    expect(last.turns.some((t) => t.turnId === 'hung' && t.status === 'stuck')).toBe(true);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+  });
+
   it('a missing directory is exit 2 with one line', async () => {
     const r = spawnSync(process.execPath, [CLI, 'watch', join(dir, 'nope')], { encoding: 'utf8' });
     expect(r.status).toBe(2);

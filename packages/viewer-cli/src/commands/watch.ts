@@ -6,7 +6,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { analyzeTraces, TraceInputError, type Report } from '@stall-why/classifier';
+import { analyzeTraces, classifySpans, TraceInputError, type Report } from '@stall-why/classifier';
+import { isFlightRecorderDir } from '@stall-why/flight-record';
 import { addAnalysisOptions, durationArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { toJsonReport } from '../json-report.js';
@@ -15,9 +16,11 @@ import { createPalette } from '../render/palette.js';
 import { shouldColour } from '../render/colour-choice.js';
 import { renderWatchView, watchSignature } from '../render/watch-view.js';
 import { TerminalScreen } from '../terminal-screen.js';
+import { DEFAULT_LIVE_WINDOW_MS, LiveRecording } from '../live-recording.js';
 
 interface WatchOptions extends AnalysisOptionValues {
   interval: number;
+  window: number;
   json?: boolean;
 }
 
@@ -31,7 +34,11 @@ Examples:
   $ stall-why watch ./flight-recorder --interval 5s --stuck-after 2m
       refresh every 5 seconds; call a turn stuck after 2 minutes of quiet
   $ stall-why watch ./flight-recorder --json > changes.ndjson
-      not a terminal: one JSON report per change, one per line`;
+      not a terminal: one JSON report per change, one per line
+  $ stall-why watch ./flight-recorder --window 1h
+      keep turns that ended in the last hour in view (default 15 minutes; open turns always)
+
+A flight recorder is read incrementally: each refresh decodes only the records written since the last.`;
 
 export function registerWatchCommand(program: Command): void {
   addAnalysisOptions(
@@ -40,6 +47,7 @@ export function registerWatchCommand(program: Command): void {
       .description('live view of a flight-recorder directory: stuck turns on top, refreshed every second')
       .argument('<dir>', 'the flight-recorder directory (or any trace path) to watch')
       .addOption(new Option('--interval <duration>', 'time between refreshes').argParser(durationArgument).default(DEFAULT_WATCH_INTERVAL_MS, '1s'))
+      .addOption(new Option('--window <duration>', 'a flight recorder: keep ended turns this long after their last activity (open turns always)').argParser(durationArgument).default(DEFAULT_LIVE_WINDOW_MS, '15m'))
       .option('--json', 'when stdout is not a terminal: one JSON report per line, per change'),
   )
     .addHelpText('after', EXAMPLES)
@@ -65,12 +73,23 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
+  // A flight recorder is followed record by record; anything else is read whole at each refresh.
+  const live = (options.format === undefined || options.format === 'flight-recorder') && (await isFlightRecorderDir(dir).catch(() => false))
+    ? new LiveRecording(dir, options.window)
+    : undefined;
+  const judge = async (now: number): Promise<Report> => {
+    if (!live) return (await analyzeTraces([dir], { now, format: options.format, thresholds: thresholdsFrom(options) })).report;
+    const spans = await live.refresh(now);
+    const report = classifySpans(spans, { now, thresholds: thresholdsFrom(options) });
+    const { corruptRecords } = live.stats();
+    return { ...report, sources: [{ path: dir, format: 'flight-recorder', spans: spans.length, skipped: 0, corrupt: corruptRecords }] };
+  };
+
   const refresh = async (): Promise<void> => {
     let report: Report | undefined;
     let problem: string | undefined;
     try {
-      const analysis = await analyzeTraces([dir], { now: Date.now(), format: options.format, thresholds: thresholdsFrom(options) });
-      report = analysis.report;
+      report = await judge(Date.now());
     } catch (err) {
       // A segment caught mid-write reads as corrupt for one refresh: say so and keep watching.
       problem = err instanceof TraceInputError ? err.message : `cannot read: ${(err as Error).message.split('\n')[0]}`;
