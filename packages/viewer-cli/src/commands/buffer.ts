@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { inspectFlightRecorder, isFlightRecorderDir, type FlightRecorderStats } from '@stall-why/flight-record';
-import { FlightRecorderUploader, type FlightRecorderUploaderStats } from '@stall-why/instrument';
+import type { FlightRecorderUploaderStats } from '@stall-why/instrument';
 import { EXIT_USAGE } from '../exit-codes.js';
 
 interface BufferOptions {
@@ -61,6 +61,8 @@ async function replayBacklog(dir: string, options: BufferOptions): Promise<Repla
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--replay ${options.replay}: use an http:// or https:// URL`);
   const headers = Object.fromEntries((options.header ?? []).map((h) => [h.slice(0, h.indexOf('=')), h.slice(h.indexOf('=') + 1)]));
+  // Loaded here, not at startup: the OTLP exporters are needed by --replay only.
+  const { FlightRecorderUploader } = await import('@stall-why/instrument');
   const uploader = new FlightRecorderUploader({ directory: dir, url: url.href, headers, timeoutMillis: options.timeout, maxBackoffMs: 30_000 });
   try {
     const result = await uploader.uploadBacklog({ maxRetries: options.maxRetries });

@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { OtlpTraceReceiver } from '@stall-why/instrument';
 
 interface CollectOptions {
   out: string;
@@ -29,6 +28,8 @@ export function registerCollectCommand(program: Command): void {
     .option('--max-bytes <n>', 'byte budget of the directory, oldest segment evicted first (default 64 MiB)', byteCount)
     .addHelpText('after', EXAMPLES)
     .action(async (options: CollectOptions) => {
+      // Loaded here, not at startup: the OpenTelemetry SDK and protobufjs cost every other command ~0.2 s.
+      const { OtlpTraceReceiver } = await import('@stall-why/instrument');
       const receiver = new OtlpTraceReceiver({ directory: options.out, port: options.port, host: options.host, maxBytes: options.maxBytes });
       let url: string;
       try {
