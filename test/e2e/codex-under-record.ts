@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
+// Async (not spawnSync): the fake API and the Codex client live on this process's event loop.
+import { runCli } from '../../packages/viewer-cli/test/cli-runner.js';
 
 /**
  * The real Codex app-server (native binary, so signals reach it), wrapped by the built
@@ -216,35 +218,27 @@ export interface JudgedTurn {
   evidence?: unknown;
 }
 
-/** Runs the built CLI without blocking this process: the fake API and the Codex client live on its event loop. */
-function runCli(args: string[], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolvePromise({ status, stdout, stderr });
-    });
-  });
-}
-
 /**
  * Judges the recording the way a person would while the fault is live: the built CLI, `--json`.
  * `aheadMs` moves the judged moment forward (`--now`), so a stall is judged as it will look once
  * it has lasted past the stuck threshold, without the test waiting for it.
  */
-export async function judge(dir: string, aheadMs = 0): Promise<{ turns: JudgedTurn[]; raw: string; code: number | null; nowMs: number }> {
-  const nowMs = Date.now() + aheadMs;
-  const args = [dir, '--json'];
-  if (aheadMs > 0) args.push('--now', String(nowMs));
-  const r = await runCli(args);
-  if (r.status === 2 || !r.stdout.trim()) throw new Error(`stall-why ${dir} --json failed (${r.status}): ${r.stderr}`);
-  const report = JSON.parse(r.stdout) as { turns: JudgedTurn[] };
-  return { turns: report.turns, raw: r.stdout, code: r.status, nowMs };
+export function judge(dir: string, aheadMs = 0): Promise<JudgedReport> {
+  return judgeJson(dir, [dir], Date.now() + aheadMs);
+}
+
+export interface JudgedReport {
+  turns: JudgedTurn[];
+  raw: string;
+  code: number | null;
+  nowMs: number;
+}
+
+/** `stall-why <traces...> --json --now <nowMs>`, parsed; an input error throws with its line. */
+async function judgeJson(label: string, traces: string[], nowMs: number): Promise<JudgedReport> {
+  const r = await runCli([...traces, '--json', '--now', String(nowMs)]);
+  if (r.code === 2 || !r.stdout.trim()) throw new Error(`stall-why ${label} --json failed (${r.code}): ${r.stderr}`);
+  return { turns: (JSON.parse(r.stdout) as { turns: JudgedTurn[] }).turns, raw: r.stdout, code: r.code, nowMs };
 }
 
 export function turnOf(report: { turns: JudgedTurn[] }, turnId: string): JudgedTurn | undefined {
@@ -308,11 +302,8 @@ export function rolloutFiles(codexHome: string): string[] {
  * Judges what Codex itself wrote (its rollouts), the way a person would who has nothing else:
  * `stall-why <rollout...> --json`, optionally at a later moment.
  */
-export async function judgeRollouts(codexHome: string, aheadMs = 0): Promise<{ turns: JudgedTurn[]; raw: string; code: number | null; nowMs: number }> {
+export function judgeRollouts(codexHome: string, aheadMs = 0): Promise<JudgedReport> {
   const files = rolloutFiles(codexHome);
   if (files.length === 0) throw new Error(`no rollout under ${codexHome}`);
-  const nowMs = Date.now() + aheadMs;
-  const r = await runCli([...files, '--json', '--now', String(nowMs)]);
-  if (r.status === 2 || !r.stdout.trim()) throw new Error(`stall-why <rollouts> --json failed (${r.status}): ${r.stderr}`);
-  return { turns: (JSON.parse(r.stdout) as { turns: JudgedTurn[] }).turns, raw: r.stdout, code: r.status, nowMs };
+  return judgeJson('<rollouts>', files, Date.now() + aheadMs);
 }

@@ -37,7 +37,6 @@ export class LiveRecording {
   private readonly offsets = new Map<string, number>();
   private readonly spans = new Map<string, RecordedSpan>();
   private readonly turns = new Map<string, TurnEntry>();
-  private readonly turnOf = new Map<string, string>();
   private readonly counters: LiveRecordingStats = { spans: 0, recordsRead: 0, corruptRecords: 0 };
 
   constructor(
@@ -84,7 +83,6 @@ export class LiveRecording {
       this.turns.set(turnKey, turn);
     }
     turn.keys.add(key);
-    this.turnOf.set(key, turnKey);
     turn.lastActivityMs = Math.max(turn.lastActivityMs, span.endTimeMs ?? span.startTimeMs);
     if (span.name === PHASE_TURN && span.endTimeMs !== undefined) turn.endedAtMs = span.endTimeMs;
   }
@@ -102,17 +100,14 @@ export class LiveRecording {
       ended.sort((a, b) => a[1].lastActivityMs - b[1].lastActivityMs);
       for (const entry of ended.slice(0, ended.length - this.maxEndedTurns)) this.forget(...entry);
     }
+    // Spans of no turn (history loads, renderer points) leave with the window.
     for (const [key, span] of this.spans) {
-      if (this.turnOf.has(key)) continue;
-      if (span.endTimeMs !== undefined && span.endTimeMs < horizon) this.spans.delete(key);
+      if (span.endTimeMs !== undefined && span.endTimeMs < horizon && turnKeyOf(span) === undefined) this.spans.delete(key);
     }
   }
 
   private forget(turnKey: string, turn: TurnEntry): void {
-    for (const key of turn.keys) {
-      this.spans.delete(key);
-      this.turnOf.delete(key);
-    }
+    for (const key of turn.keys) this.spans.delete(key);
     this.turns.delete(turnKey);
   }
 }

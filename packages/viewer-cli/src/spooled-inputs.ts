@@ -6,11 +6,10 @@
  * directory (0700) under its own name without `.gz` (a rollout's name carries its thread id), and
  * removed afterwards. The copy is bounded: an input past `maxBytes` is refused with one line.
  */
-import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -100,8 +99,9 @@ function spoolName(input: string): string {
   return name === '' || name === '.' ? 'input' : name;
 }
 
+/** Copies `input` to `copy` (inflating a gzip file); pipeline closes every stream, on success or failure. */
 async function spool(input: string, kind: InputKind, copy: string, maxBytes: number, stdin: Readable): Promise<void> {
-  await mkdir(join(copy, '..'), { mode: 0o700 });
+  await mkdir(dirname(copy), { mode: 0o700 });
   const source = input === '-' ? stdin : createReadStream(input);
   const out = createWriteStream(copy, { mode: 0o600 });
   try {
@@ -112,11 +112,6 @@ async function spool(input: string, kind: InputKind, copy: string, maxBytes: num
     const code = (err as NodeJS.ErrnoException).code;
     const what = code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' ? 'corrupt or truncated gzip data' : code ?? (err as Error).message;
     throw new SpoolError(`${input}: cannot read (${what})`);
-  } finally {
-    if (!out.closed) {
-      out.destroy();
-      await once(out, 'close').catch(() => undefined);
-    }
   }
 }
 

@@ -3,14 +3,13 @@
  * (what `<(zcat …)` gives), and gzip files by their magic bytes. Each reads like the plain file, is
  * named as the user named it, and leaves no copy behind; a broken gzip is one line and exit 2.
  */
-import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, runCli } from './cli-runner.js';
+import { runCli } from './cli-runner.js';
 
 const ROLLOUT = new URL('./fixtures/healthy_tool.rollout.jsonl', import.meta.url).pathname;
 const NOW = '2026-11-24T15:30:00Z';
@@ -26,25 +25,12 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** The CLI with `TMPDIR` of its own (to see that it leaves nothing there) and stdin from a file. */
-function runWithStdin(args: string[], stdinFile: string, tmp: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TMPDIR: tmp }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    createReadStream(stdinFile).pipe(child.stdin);
-  });
-}
-
 const judged = (stdout: string) => (JSON.parse(stdout) as typeof plain).turns.map(({ turnId, status, verdict }) => ({ turnId, status, verdict }));
 
 describe('inputs that are not plain files', () => {
   it('- reads standard input, named "-", and leaves no copy in TMPDIR', async () => {
     const tmp = mkdtempSync(join(root, 'tmp-'));
-    const r = await runWithStdin(['-', '--json', '--now', NOW], ROLLOUT, tmp);
+    const r = await runCli(['-', '--json', '--now', NOW], { TMPDIR: tmp }, { stdinFile: ROLLOUT });
     expect(r.code, r.stderr).toBe(0);
     expect(judged(r.stdout)).toEqual(judged(JSON.stringify(plain)));
     expect(JSON.parse(r.stdout).sources[0].path).toBe('-');
@@ -83,7 +69,7 @@ describe('inputs that are not plain files', () => {
   it('bad content on standard input is named "-" with its position', async () => {
     const bad = join(root, 'bad.jsonl');
     writeFileSync(bad, '{"timestamp":"2026-11-24T14:52:42.444Z","type":"session_meta","payload":{}}\n{"timestamp":"2026-11-24T14:52:43.000Z","type":"event_msg","pay');
-    const r = await runWithStdin(['-', '--now', NOW], bad, mkdtempSync(join(root, 'tmp-')));
+    const r = await runCli(['-', '--now', NOW], { TMPDIR: mkdtempSync(join(root, 'tmp-')) }, { stdinFile: bad });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^-:2: .+\n$/);
   });

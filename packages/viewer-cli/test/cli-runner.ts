@@ -1,5 +1,6 @@
 /** Runs the built CLI, `node packages/viewer-cli/bin/stall-why.js`, as a subprocess. */
 import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../bin/stall-why.js', import.meta.url));
@@ -10,13 +11,14 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** The CLI's result; colour variables are cleared unless `env` sets them. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** The CLI's result; colour variables are cleared unless `env` sets them. `stdinFile` is piped to its stdin. */
+export function runCli(args: readonly string[], env: Record<string, string> = {}, options: { stdinFile?: string } = {}): Promise<CliResult> {
   const base = { ...process.env };
   delete base.NO_COLOR;
   delete base.FORCE_COLOR;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, stdio: [options.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (options.stdinFile) createReadStream(options.stdinFile).pipe(child.stdin!);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -105,6 +105,10 @@ const field = (head: string, name: string): string | undefined => {
   }
 };
 
+/** `codex_error_info` read from a line's head when the line is not parsed (see `errorKind`). */
+const headErrorKind = (head: string): string | undefined =>
+  field(head, 'codex_error_info') ?? /"codex_error_info"\s*:\s*\{\s*"([a-z_]+)"/.exec(head)?.[1];
+
 interface OpenTool {
   readonly spanId: string;
   readonly start: number;
@@ -293,9 +297,8 @@ export class RolloutImporter {
     switch (sub) {
       case 'message': {
         const role = field(head, 'role');
-        if (role === 'user' && INJECTED_CONTEXT.test(head)) {
-          // Context Codex adds as a user message (environment, AGENTS.md, a note that the last turn was aborted): not the person's.
-        } else if (role === 'user') {
+        // Context Codex adds as a user message (environment, AGENTS.md, a note that the last turn was aborted) is not the person's.
+        if (role === 'user' && !INJECTED_CONTEXT.test(head)) {
           turn.userSeen = true;
           this.item(turn, 'userMessage', id, ts, ts);
         } else if (role === 'assistant') {
@@ -355,7 +358,7 @@ export class RolloutImporter {
         } else if (!payload && /"error"\s*:\s*\{/.test(head)) {
           this.turn.failed = true;
           this.turn.error = field(head, 'message') ?? 'error';
-          this.errorPoint(this.turn, ts, this.turn.error, field(head, 'codex_error_info'));
+          this.errorPoint(this.turn, ts, this.turn.error, headErrorKind(head));
         }
         this.endTurn(ts, this.turn.failed ? TURN_END_STATUS_FAILED : TURN_END_STATUS_COMPLETED);
         return;
@@ -384,7 +387,7 @@ export class RolloutImporter {
         const message = field(head, 'message') ?? 'error';
         turn.error = message;
         turn.failed = true;
-        this.errorPoint(turn, ts, message, field(head, 'codex_error_info') ?? /"codex_error_info"\s*:\s*\{\s*"([a-z_]+)"/.exec(head)?.[1]);
+        this.errorPoint(turn, ts, message, headErrorKind(head));
         return;
       }
       case 'stream_error': {

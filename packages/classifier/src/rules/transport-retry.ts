@@ -1,4 +1,4 @@
-import { ATTR_ERROR_TYPE, ATTR_RETRY_REASON, VERDICT_TRANSPORT_RETRY } from '@stall-why/conventions';
+import { ATTR_ERROR_TYPE, ATTR_RETRY_REASON, TURN_END_STATUS_FAILED, VERDICT_TRANSPORT_RETRY } from '@stall-why/conventions';
 import type { TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import { dominates } from './dominance.js';
@@ -42,7 +42,7 @@ export function retriesDominated(scene: TurnScene): Finding | undefined {
   const failed = scene.attempts.filter((a) => a.failed);
   if (failed.length === 0 && scene.retries.length === 0) return gaveUpRetrying(scene);
   const spent = retrySpentMs(scene);
-  const failedTurn = scene.endStatus === 'failed';
+  const failedTurn = scene.endStatus === TURN_END_STATUS_FAILED;
   if (!failedTurn && !dominates(scene, spent)) return undefined;
   // A failed attempt and the retry announced for it are one failure: count attempts where they were seen.
   const counted = failed.length > 0 ? `${failed.length} failed attempt${failed.length > 1 ? 's' : ''}` : `${scene.retries.length} retr${scene.retries.length > 1 ? 'ies' : 'y'} announced`;
@@ -60,7 +60,7 @@ export function retriesDominated(scene: TurnScene): Finding | undefined {
  * error it raised after it stopped retrying a transport failure (a Codex rollout records no attempts).
  */
 function gaveUpRetrying(scene: TurnScene): Finding | undefined {
-  if (scene.endStatus !== 'failed') return undefined;
+  if (scene.endStatus !== TURN_END_STATUS_FAILED) return undefined;
   const error = scene.errors.find((e) => typeof e.span.attributes[ATTR_RETRY_REASON] === 'string');
   if (!error) return undefined;
   const reason = error.span.attributes[ATTR_RETRY_REASON] as string;
