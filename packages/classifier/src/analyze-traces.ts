@@ -151,6 +151,7 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         const importer = new RolloutImporter(path, add);
         await forEachLine(path, { maxLineBytes, keepBytes: ROLLOUT_PARSE_BYTES, onProgress }, (line, info) => importer.line(line, info));
         importer.finish();
+        if (importer.lastLineMs !== undefined) classifier.noteWrite(path, importer.lastLineMs);
         result = { spans: importer.spans, skipped: importer.skipped, notes: importer.notes() };
         break;
       }

@@ -40,7 +40,7 @@ export class SpanClassifier {
     this.book = new TurnReportBook(options.limits?.maxReportedTurns ?? DEFAULT_TIMELINE_LIMITS.maxReportedTurns);
     this.builder = new TimelineBuilder(options.limits, (turn, thread, sight) => {
       // Judged now, with what was read so far; its phases are not kept.
-      const report = judgeTurn(turn, thread, { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [] });
+      const report = judgeTurn(turn, thread, { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [], writers: this.builder.writers });
       const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
       this.book.add({ ...report, evidence, phases: [] });
     });
@@ -50,10 +50,15 @@ export class SpanClassifier {
     this.builder.add(span, source);
   }
 
+  /** The source was written at `atMs` though no span says so (a rollout's last line): an open turn's writer is judged by it. */
+  noteWrite(source: string, atMs: number): void {
+    this.builder.noteWrite(source, atMs);
+  }
+
   finish(sources: readonly SourceSummary[] = []): Classification {
     const { threads, sight } = this.builder.build();
     const globalRenderer = [...(threads.find((t) => t.threadId === null)?.renderer.values() ?? [])];
-    const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer };
+    const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer, writers: this.builder.writers };
     const spans: RecordedSpan[] = [];
     for (const thread of threads) {
       for (const turn of thread.turns.values()) {

@@ -1,23 +1,35 @@
 /**
  * Judges one turn: its status at the judged moment, and the verdict, confidence and evidence of the
- * rules. An open turn is judged by what it waits on now; an ended turn by the renderer, by the wait that
- * took the dominant share of it (its stretches replayed), by a stretch long enough to be stuck, by what
- * it waited on when it failed or was interrupted, or healthy when no wait dominated.
+ * rules. An open turn is judged by what it waits on now, from its first millisecond (`in_progress`
+ * below the stuck threshold, `stuck` from it); an open turn whose writer is gone is `abandoned`,
+ * judged by what it waited on when the writer stopped. An ended turn is judged by the renderer, by the
+ * wait that took the dominant share of it (its stretches replayed; the model at work is never a wait),
+ * by a stretch long enough to be abnormal, by what it waited on when it failed or was interrupted, or
+ * healthy.
  */
 import {
   ATTR_CANCEL_RESULT,
+  ATTR_PROCESS_EXIT_CODE,
+  ATTR_PROCESS_PID,
+  ATTR_PROCESS_SIGNAL,
+  ATTR_WRITER_STOP_REASON,
+  TURN_STATE_ABANDONED,
   TURN_STATE_IN_PROGRESS,
   TURN_END_STATUS_FAILED,
+  TURN_END_STATUS_INTERRUPTED,
   TURN_STATE_STUCK,
-  VERDICT_BACKEND_STALL,
   VERDICT_HEALTHY,
-  VERDICT_POST_TOOL_CONTINUATION_LOST,
+  VERDICT_RENDERER_DETACHED,
+  VERDICT_TRANSPORT_RETRY,
   VERDICT_UNKNOWN,
+  WRITER_STOP_REASON_PROCESS_GONE,
+  WRITER_STOP_REASON_SERVER_EXIT,
+  WRITER_STOP_REASON_SHUTDOWN,
   type TurnState,
-  type Verdict,
 } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
-import type { Sight, ThreadTimeline, TurnTimeline } from './model/timeline.js';
+import type { Sight, SourceWriter, ThreadTimeline, TurnTimeline } from './model/timeline.js';
+import { ANONYMOUS_SOURCE } from './model/timeline-builder.js';
 import { turnScene, type TurnScene } from './model/turn-scene.js';
 import { phaseBars } from './phase-bars.js';
 import type { TurnReport } from './report.js';
@@ -32,15 +44,20 @@ export interface JudgeContext {
   readonly sight: Sight;
   /** Renderer phases with no thread id: a client that renders every thread. */
   readonly globalRenderer: readonly RecordedSpan[];
+  /** What is known of the writers of the input's sources (files, directories), by source. */
+  readonly writers?: ReadonlyMap<string, SourceWriter>;
 }
 
-/** Waits that, below the stuck threshold, are just a turn at work. */
-const ORDINARY_WAITS: ReadonlySet<Verdict> = new Set([VERDICT_BACKEND_STALL, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_UNKNOWN]);
+/** Below the stuck threshold, a wait that may be the model at work is named with no more than this confidence. */
+const AT_WORK_CONFIDENCE = 0.5;
+/** From a source that records only ended spans, no verdict on an open turn is surer than this. */
+const BLIND_CONFIDENCE = 0.5;
 
-function judgeOpen(scene: TurnScene): Finding {
+/** An open turn: what it waits on at the scene's moment, named from its first millisecond. */
+function judgeOpen(scene: TurnScene, abandoned: boolean): Finding {
   const quietMs = scene.at - scene.lastActivityMs;
   const stuck = quietMs >= scene.thresholds.stuckAfterMs;
-  const wait = waitFinding(scene);
+  const wait = scene.recordsOpen ? waitFinding(scene) : blindWait(scene);
   const renderer = rendererDetached(scene);
   // The renderer left first (the turn was not yet stuck when it did): nobody receives the turn, whatever
   // the backend does now. A renderer that left a turn already stuck is a consequence, not the cause.
@@ -48,13 +65,38 @@ function judgeOpen(scene: TurnScene): Finding {
   if (renderer && (leftFirst || !stuck || wait.verdict === VERDICT_UNKNOWN)) {
     return { ...renderer, evidence: [...renderer.evidence, ...wait.evidence.map((l) => `meanwhile: ${l}`)] };
   }
-  const quietLine = `no phase boundary for ${duration(quietMs)} (last at ${clockTime(scene.lastActivityMs)}); stuck after ${duration(scene.thresholds.stuckAfterMs)}`;
-  if (!stuck && ORDINARY_WAITS.has(wait.verdict)) {
-    return { verdict: VERDICT_HEALTHY, confidence: 0.6, evidence: [`in progress: ${wait.evidence[0]}`, quietLine] };
-  }
+  const quietLine = abandoned
+    ? `no phase boundary for ${duration(quietMs)} before that (last at ${clockTime(scene.lastActivityMs)})`
+    : `no phase boundary for ${duration(quietMs)} (last at ${clockTime(scene.lastActivityMs)}); ${stuck ? 'stuck' : 'in progress: stuck'} after ${duration(scene.thresholds.stuckAfterMs)}`;
   const evidence = [...wait.evidence, quietLine];
   if (renderer) evidence.push(renderer.evidence[0]!);
-  return { ...wait, evidence };
+  // Not yet stuck, and the wait may be the model thinking or writing: named, with the doubt in the confidence.
+  const confidence = !stuck && wait.atWork ? Math.min(wait.confidence, AT_WORK_CONFIDENCE) : wait.confidence;
+  return { ...wait, confidence, evidence };
+}
+
+/**
+ * An open turn read from a source that records spans only when they end (a standard OTLP exporter):
+ * the phase the turn waits on is open, so it is not in the source. Ended spans can still show a
+ * renderer that left (a point) and failed attempts with nothing after them; anything else is unknown.
+ */
+function blindWait(scene: TurnScene): Finding {
+  const limit = 'this source records spans only when they end (a standard OTLP exporter): the phase the turn waits on now (a tool, an approval, a model request) is open, so it is not in it';
+  const seen = waitFinding(scene);
+  if (seen.verdict === VERDICT_TRANSPORT_RETRY) {
+    return { ...seen, confidence: Math.min(seen.confidence, BLIND_CONFIDENCE), evidence: [...seen.evidence, limit] };
+  }
+  const last = scene.phases.filter((p) => p.end !== undefined).reduce<(typeof scene.phases)[number] | undefined>((a, p) => (!a || p.end! >= a.end! ? p : a), undefined);
+  return {
+    verdict: VERDICT_UNKNOWN,
+    confidence: 0.3,
+    evidence: [
+      limit,
+      last ? `the last ended phase, ${last.span.name.replace(/^stall_why\./, '')}, ended at ${clockTime(last.end!)}` : `nothing ended since the turn started at ${clockTime(scene.startMs)}`,
+      `what the ended spans alone suggest, unconfirmed: ${seen.evidence[0]}`,
+    ],
+    atWork: true,
+  };
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
@@ -81,10 +123,10 @@ function dominantWait(scene: TurnScene, account: WaitAccount): Finding | undefin
   };
 }
 
-/** A stretch that reached the stuck threshold: the turn was stuck then, even if that wait did not dominate. */
+/** A stretch in one wait that reached `slowStretchMs`: abnormal for that wait, even if it did not dominate. */
 function stuckStretch(scene: TurnScene, account: WaitAccount): Finding | undefined {
   const stuck = account.waits
-    .filter((w) => w.longest.to - w.longest.from >= scene.thresholds.stuckAfterMs)
+    .filter((w) => w.longest.to - w.longest.from >= scene.thresholds.slowStretchMs)
     .sort((a, b) => b.longest.to - b.longest.from - (a.longest.to - a.longest.from))[0];
   if (!stuck) return undefined;
   const { longest } = stuck;
@@ -94,6 +136,13 @@ function stuckStretch(scene: TurnScene, account: WaitAccount): Finding | undefin
     confidence: round2(longest.finding.confidence * 0.9),
     evidence: [`quiet for ${duration(longest.to - longest.from)} from ${clockTime(longest.from)} ${endedIt}, waiting:`, ...longest.finding.evidence],
   };
+}
+
+/** `model working 91 s (longest 60 s, until 12:01:10 (reasoning item))`: time the model spent, which is no wait. */
+function modelWorkText(account: WaitAccount): string | undefined {
+  const longest = account.longestModelWork;
+  if (!longest || account.modelWorkMs <= 0) return undefined;
+  return `model working ${duration(account.modelWorkMs)} of the turn (thinking, writing or a request this source cannot see; longest ${duration(longest.to - longest.from)}, until ${clockTime(longest.to)}): not a wait`;
 }
 
 function judgeEnded(scene: TurnScene, sceneAt: (at: number) => TurnScene): Finding {
@@ -119,6 +168,8 @@ function judgeEnded(scene: TurnScene, sceneAt: (at: number) => TurnScene): Findi
   const { slowPhaseMs, dominantShare } = scene.thresholds;
   const top = account.waits[0];
   const quiet = account.longestStretch;
+  const work = modelWorkText(account);
+  const interrupted = scene.endStatus === TURN_END_STATUS_INTERRUPTED ? ['interrupted while the turn was at work: a person\'s choice, not a stall'] : [];
   return {
     verdict: VERDICT_HEALTHY,
     confidence: scene.seesUpstream ? 0.9 : 0.75,
@@ -127,6 +178,8 @@ function judgeEnded(scene: TurnScene, sceneAt: (at: number) => TurnScene): Findi
       top
         ? `no wait dominated: the largest, ${top.verdict}, took ${shareText(top.spentMs, total)} (a cause takes at least ${duration(slowPhaseMs)} and ${Math.round(dominantShare * 100)} %)`
         : 'no wait: the turn was at work throughout',
+      ...(work ? [work] : []),
+      ...interrupted,
     ],
   };
 }
@@ -142,16 +195,78 @@ function contextLines(scene: TurnScene): string[] {
   return lines;
 }
 
+/** Why the writer of a turn's sources is known to have stopped, and when; undefined while it may still write. */
+export interface WriterGone {
+  readonly atMs: number;
+  readonly text: string;
+}
+
+function stopText(stop: RecordedSpan): string {
+  const a = stop.attributes;
+  const pid = typeof a[ATTR_PROCESS_PID] === 'number' ? ` ${a[ATTR_PROCESS_PID]}` : '';
+  switch (a[ATTR_WRITER_STOP_REASON]) {
+    case WRITER_STOP_REASON_SERVER_EXIT: {
+      const code = a[ATTR_PROCESS_EXIT_CODE];
+      const signal = a[ATTR_PROCESS_SIGNAL];
+      const how = typeof signal === 'string' ? `killed by ${signal}` : typeof code === 'number' ? `exit code ${code}` : 'exited';
+      return `the wrapped server${pid} exited at ${clockTime(stop.startTimeMs)} (${how})`;
+    }
+    case WRITER_STOP_REASON_SHUTDOWN:
+      return `the flight recorder${pid ? ` of process${pid}` : ''} was shut down at ${clockTime(stop.startTimeMs)}`;
+    case WRITER_STOP_REASON_PROCESS_GONE:
+      return `the process${pid} that wrote the recording no longer runs (its last record at ${clockTime(stop.startTimeMs)})`;
+    default:
+      return `the writer stopped at ${clockTime(stop.startTimeMs)}`;
+  }
+}
+
+/**
+ * Whether what wrote an open turn is gone: a stop recorded in one of its sources after the turn began,
+ * or its sources not written for `abandonedAfterMs`.
+ */
+export function writerGone(turn: TurnTimeline, startMs: number, context: JudgeContext): WriterGone | undefined {
+  if (!context.writers) return undefined;
+  let lastWriteMs = -Infinity;
+  let stop: RecordedSpan | undefined;
+  for (const source of [...turn.sources, ANONYMOUS_SOURCE]) {
+    const writer = context.writers.get(source);
+    if (!writer) continue;
+    lastWriteMs = Math.max(lastWriteMs, writer.lastWriteMs);
+    for (const s of writer.stops) {
+      if (s.startTimeMs >= startMs && s.startTimeMs <= context.now && (!stop || s.startTimeMs < stop.startTimeMs)) stop = s;
+    }
+  }
+  if (stop) return { atMs: stop.startTimeMs, text: stopText(stop) };
+  if (Number.isFinite(lastWriteMs) && context.now - lastWriteMs >= context.thresholds.abandonedAfterMs) {
+    return {
+      atMs: lastWriteMs,
+      text: `its source was last written at ${isoTime(lastWriteMs).replace('T', ' ').slice(0, 19)}Z, ${duration(context.now - lastWriteMs)} before the judged moment (abandoned after ${duration(context.thresholds.abandonedAfterMs)}): the writer is presumed gone`,
+    };
+  }
+  return undefined;
+}
+
 /** The report entry of one turn at the judged moment. */
 export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: JudgeContext): TurnReport {
-  const sceneAt = (at: number): TurnScene =>
-    turnScene(turn, thread, context.globalRenderer, { at, now: context.now, thresholds: context.thresholds, sight: context.sight });
-  const scene = sceneAt(context.now);
+  const sceneAt = (at: number, replay = true): TurnScene =>
+    turnScene(turn, thread, context.globalRenderer, { at, now: context.now, thresholds: context.thresholds, sight: context.sight, replay });
+  let scene = sceneAt(context.now, false);
   const ended = scene.endMs !== undefined;
-  const finding = ended ? judgeEnded(scene, sceneAt) : judgeOpen(scene);
+  const gone = ended ? undefined : writerGone(turn, scene.startMs, context);
+  // An abandoned turn is judged as it stood when its writer stopped: what it waited on then.
+  if (gone) scene = sceneAt(Math.max(scene.startMs, Math.min(context.now, gone.atMs)), false);
+  let finding = ended ? judgeEnded(scene, sceneAt) : judgeOpen(scene, gone !== undefined);
   let status: TurnState;
   if (ended) status = scene.endStatus!;
+  else if (gone) status = TURN_STATE_ABANDONED;
   else status = context.now - scene.lastActivityMs >= context.thresholds.stuckAfterMs ? TURN_STATE_STUCK : TURN_STATE_IN_PROGRESS;
+  if (gone) {
+    finding = {
+      ...finding,
+      confidence: Math.round(finding.confidence * 0.8 * 100) / 100,
+      evidence: [`the turn never ended: ${gone.text}; it was left waiting:`, ...finding.evidence],
+    };
+  }
   return {
     threadId: turn.threadId,
     turnId: turn.turnId,
@@ -160,7 +275,7 @@ export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: J
     confidence: finding.confidence,
     startedAt: isoTime(scene.startMs),
     lastActivityAt: isoTime(scene.lastActivityMs),
-    stuckForMs: ended ? null : Math.max(0, Math.round(context.now - scene.lastActivityMs)),
+    stuckForMs: ended || gone ? null : Math.max(0, Math.round(context.now - scene.lastActivityMs)),
     evidence: [...finding.evidence, ...contextLines(scene), ...sourceLimits(scene, finding.verdict)],
     endedAt: ended ? isoTime(scene.endMs!) : null,
     sources: [...turn.sources].sort(),

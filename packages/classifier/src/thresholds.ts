@@ -4,18 +4,34 @@
  */
 export interface Thresholds {
   /**
-   * An open turn quiet (no phase boundary) for this long at the judged moment is `stuck`; an ended
-   * turn whose longest quiet stretch reached it is judged by what it waited on then. Default 30 000 ms.
+   * Open turns only: an open turn quiet (no phase boundary) for this long at the judged moment is
+   * `stuck`; below it, `in_progress`. Either way its verdict names what it waits on. Ended turns are
+   * judged by `slowPhaseMs`, `dominantShare` and `slowStretchMs`, never by this. Default 30 000 ms.
    */
   readonly stuckAfterMs: number;
   /**
-   * A wait (any kind: its quiet stretches replayed) "dominated" an ended turn when it took at least
-   * this share of the turn's duration and at least `slowPhaseMs`. A failed or interrupted turn is
-   * also explained by the wait it ended in when that wait took this share or `slowPhaseMs`. Default 0.5.
+   * Ended turns: a wait (any kind but the model at work: its quiet stretches replayed) "dominated"
+   * the turn when it took at least this share of the turn's duration and at least `slowPhaseMs`. A
+   * failed or interrupted turn is also explained by the wait it ended in when that wait took this
+   * share or `slowPhaseMs`. Default 0.5.
    */
   readonly dominantShare: number;
-  /** The least time a wait must take to be named the cause of an ended turn's delay. Default 5 000 ms. */
+  /** Ended turns: the least time a wait must take to be named the cause of the turn's delay. Default 5 000 ms. */
   readonly slowPhaseMs: number;
+  /**
+   * Ended turns: a single quiet stretch this long spent in a wait other than the model at work (a
+   * silent request the upstream side shows, a tool, a person, a compaction, retries) names the turn
+   * even when that wait did not dominate it. Default 30 000 ms.
+   */
+  readonly slowStretchMs: number;
+  /**
+   * An open turn whose source has not been written for this long at the judged moment is
+   * `abandoned`: its writer is presumed gone (a killed session's rollout, a recorder that stopped
+   * without a word). A recorded stop (the recorder's shutdown, the wrapped server's exit) abandons
+   * it at once. Default 21 600 000 ms (6 h: longer than any turn's quiet wait, approval left
+   * over a lunch break included).
+   */
+  readonly abandonedAfterMs: number;
   /**
    * A hydration outside any turn (a thread start or resume) is reported as its own entry
    * (`turnId` null) when it is still open or took at least this long. Default 2 000 ms.
@@ -32,6 +48,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   stuckAfterMs: 30_000,
   dominantShare: 0.5,
   slowPhaseMs: 5_000,
+  slowStretchMs: 30_000,
+  abandonedAfterMs: 6 * 3_600_000,
   slowHydrationMs: 2_000,
   rendererGraceMs: 0,
 });

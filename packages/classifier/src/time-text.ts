@@ -18,12 +18,15 @@ export function duration(ms: number): string {
   if (v < 10_000) return `${(Math.round(v / 100) / 10).toFixed(1)} s`;
   if (v < 120_000) return `${Math.round(v / 1000)} s`;
   if (v < 7_200_000) {
-    const min = Math.floor(v / 60_000);
-    const s = Math.round((v - min * 60_000) / 1000);
+    // Rounded to the second first, so 239 999 ms is `4 min`, not `3 min 60 s`.
+    const total = Math.round(v / 1000);
+    const min = Math.floor(total / 60);
+    const s = total - min * 60;
     return s ? `${min} min ${s} s` : `${min} min`;
   }
-  const h = Math.floor(v / 3_600_000);
-  const min = Math.round((v - h * 3_600_000) / 60_000);
+  const totalMin = Math.round(v / 60_000);
+  const h = Math.floor(totalMin / 60);
+  const min = totalMin - h * 60;
   return min ? `${h} h ${min} min` : `${h} h`;
 }
 

@@ -79,11 +79,27 @@ describe('bad input', () => {
     expect(e.message).toMatch(/invalid JSON/);
   });
 
-  it('a truncated rollout (its last line cut mid-object)', async () => {
+  it('a rollout whose last line is cut short (being appended) is judged up to the line before, with a note', async () => {
     const good = rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' });
-    const e = await failure('rollout-cut.jsonl', `${good}\n${good.slice(0, 40)}`);
+    const path = join(dir, 'rollout-cut.jsonl');
+    writeFileSync(path, `${good}\n${good.slice(0, 40)}`);
+    const { report } = await analyzeTraces([path], { now: Date.parse('2026-11-24T15:08:00Z') });
+    expect(report.turns).toMatchObject([{ turnId: 't1', status: 'stuck' }]);
+    expect(report.sources[0]!.notes).toEqual(['line 2, the last, is cut short (no newline, not complete JSON: a writer still appending it, or a copy cut short); judged up to line 1']);
+  });
+
+  it('a rollout line cut short in the middle is an error naming it', async () => {
+    const good = rolloutLine('event_msg', { type: 'task_started', turn_id: 't1' });
+    const e = await failure('rollout-cut-mid.jsonl', `${good}\n${good.slice(0, 40)}\n${good}\n`);
     expect(e.position).toBe('2');
-    expect(e.message).toMatch(/truncated/);
+  });
+
+  it('OTLP JSON lines whose last line is cut short are judged up to the line before, with a note', async () => {
+    const line = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 's' }, spans: [] }] }] });
+    const path = join(dir, 'cut-tail.otlp.jsonl');
+    writeFileSync(path, `${line}\n${line.slice(0, 10)}`);
+    const { report } = await analyzeTraces([path], { now: 0 });
+    expect(report.sources[0]!.notes?.[0]).toMatch(/^line 2, the last, is cut short/);
   });
 
   it('garbage in the middle of a rollout', async () => {

@@ -66,12 +66,15 @@ describe('rules on recorded spans', () => {
     expect(t.evidence[1]).toMatch(/backend turn is still open/);
   });
 
-  it('a turn judged before anything happened is not reported; judged early it is in progress', async () => {
+  it('a turn judged before anything happened is not reported; judged early it is in progress, named by what it waits on', async () => {
     const spans = await spansOf('backend-silent');
     const first = Math.min(...spans.map((s) => s.startTimeMs));
     expect(classifySpans(spans, { now: first - 1000, thresholds }).turns).toHaveLength(0);
     const early = classifySpans(spans, { now: recorded['backend-silent']!.liveAt, thresholds: { stuckAfterMs: 60_000 } }).turns[0]!;
-    expect(early).toMatchObject({ status: 'in_progress', verdict: 'healthy' });
+    // Six seconds into a silent request: not "healthy", the wait is named from its first millisecond.
+    expect(early).toMatchObject({ status: 'in_progress', verdict: 'backend_stall' });
+    expect(early.evidence.join('\n')).toMatch(/no body byte since|no response headers/);
+    expect(early.evidence.join('\n')).toMatch(/in progress: stuck after 1m 0s|in progress: stuck after 60/);
   });
 
   it('waterfall phases in start order, open ones with endMs null', async () => {

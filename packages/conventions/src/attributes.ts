@@ -43,6 +43,8 @@ export const ATTR_SERVICE_NAME = 'service.name';
 export const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 /** The process id of the emitter (semconv resource attribute `process.pid`). */
 export const ATTR_PROCESS_PID = 'process.pid';
+/** The exit code of a process that exited (semconv `process.exit.code`). */
+export const ATTR_PROCESS_EXIT_CODE = 'process.exit.code';
 
 // --- stall-why attributes ---------------------------------------------------------------------
 
@@ -115,6 +117,11 @@ export const ATTR_RENDERER_REASON = 'stall_why.renderer.reason';
 
 /** Outcome of a stop/cancel request: see `CANCEL_RESULT_*`. */
 export const ATTR_CANCEL_RESULT = 'stall_why.cancel.result';
+
+/** Why the writer of a recording stopped: see `WRITER_STOP_REASON_*`. */
+export const ATTR_WRITER_STOP_REASON = 'stall_why.writer.stop_reason';
+/** The signal that ended a process (`SIGKILL`), when a signal did. */
+export const ATTR_PROCESS_SIGNAL = 'stall_why.process.signal';
 
 /** Count of protocol messages an observer could not parse or did not know. */
 export const ATTR_OBSERVER_UNKNOWN = 'stall_why.observer.unknown_messages';

@@ -45,6 +45,10 @@ import {
   ATTR_UPSTREAM_CONTINUATION,
   ATTR_UPSTREAM_EVENTS,
   ATTR_URL_PATH,
+  ATTR_WRITER_STOP_REASON,
+  ATTR_PROCESS_EXIT_CODE,
+  ATTR_PROCESS_SIGNAL,
+  ATTR_PROCESS_PID,
 } from './attributes.js';
 import { PHASE_KIND_POINT, PHASE_KIND_SPAN, type PhaseKind } from './values.js';
 
@@ -109,6 +113,15 @@ export const PHASE_RENDERER_DETACHED = 'stall_why.renderer.detached';
 /** A stop/cancel request, from requested to its result (`ATTR_CANCEL_RESULT`). */
 export const PHASE_CANCEL = 'stall_why.cancel';
 
+// --- The recording itself -------------------------------------------------------------------
+
+/**
+ * What wrote the recording stopped (`ATTR_WRITER_STOP_REASON`): the recorder shut down, the wrapped
+ * server exited (`ATTR_PROCESS_EXIT_CODE`, `ATTR_PROCESS_SIGNAL`), or the writing process is gone.
+ * Turns of the same source still open then are abandoned, not stuck for ever. Carries no thread id.
+ */
+export const PHASE_WRITER_STOPPED = 'stall_why.writer.stopped';
+
 /** What the phase vocabulary says about one span name. */
 export interface PhaseDescriptor {
   readonly name: string;
@@ -157,6 +170,9 @@ export const PHASES: readonly PhaseDescriptor[] = Object.freeze([
   d(PHASE_RENDERER_ATTACHED, PHASE_KIND_POINT, 'A renderer (a client that displays the thread) attached.', [ATTR_RENDERER_ID]),
   d(PHASE_RENDERER_DETACHED, PHASE_KIND_POINT, 'A renderer detached.', [ATTR_RENDERER_ID, ATTR_RENDERER_REASON]),
   d(PHASE_CANCEL, PHASE_KIND_SPAN, 'A stop/cancel request, from requested to its result.', [ATTR_CANCEL_RESULT]),
+  d(PHASE_WRITER_STOPPED, PHASE_KIND_POINT, 'What wrote the recording stopped: the recorder shut down, the wrapped server exited, or the writing process is gone.', [
+    ATTR_WRITER_STOP_REASON, ATTR_PROCESS_EXIT_CODE, ATTR_PROCESS_SIGNAL, ATTR_PROCESS_PID,
+  ]),
   d(PHASE_TURN_ERROR, PHASE_KIND_POINT, 'The server reported an error inside the turn that it will not retry; when it gave up retrying a transport failure, why it was retrying.', [ATTR_ERROR_TYPE, ATTR_TURN_ERROR, ATTR_RETRY_REASON]),
 ]);
 

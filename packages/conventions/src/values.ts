@@ -137,3 +137,13 @@ export const SOURCE_JSONRPC = 'jsonrpc';
 export const SOURCE_UPSTREAM_PROXY = 'upstream_proxy';
 /** Synthesised from a Codex rollout file. */
 export const SOURCE_ROLLOUT = 'rollout';
+
+// --- ATTR_WRITER_STOP_REASON -------------------------------------------------------------------
+
+/** The flight recorder was shut down (its processor's `shutdown()`). */
+export const WRITER_STOP_REASON_SHUTDOWN = 'shutdown';
+/** The server that `stall-why record` wraps exited (`ATTR_PROCESS_EXIT_CODE`, `ATTR_PROCESS_SIGNAL`). */
+export const WRITER_STOP_REASON_SERVER_EXIT = 'server_exit';
+/** The process that wrote the recording no longer runs (found by its pid on the same host). */
+export const WRITER_STOP_REASON_PROCESS_GONE = 'process_gone';
+export type WriterStopReason = typeof WRITER_STOP_REASON_SHUTDOWN | typeof WRITER_STOP_REASON_SERVER_EXIT | typeof WRITER_STOP_REASON_PROCESS_GONE;

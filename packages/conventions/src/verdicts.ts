@@ -13,14 +13,21 @@ export const TURN_STATE_INTERRUPTED = 'interrupted';
 export const TURN_STATE_IN_PROGRESS = 'in_progress';
 /** The turn has no terminal phase and has been quiet longer than the stuck threshold. */
 export const TURN_STATE_STUCK = 'stuck';
+/**
+ * The turn has no terminal phase and never will: what wrote it is gone (the recorder shut down, the
+ * wrapped server exited, the writing process no longer runs, or the source has not been written for
+ * far longer than a turn lasts). Its verdict is what it waited on when the writer stopped.
+ */
+export const TURN_STATE_ABANDONED = 'abandoned';
 export type TurnState =
   | typeof TURN_STATE_COMPLETED
   | typeof TURN_STATE_FAILED
   | typeof TURN_STATE_INTERRUPTED
   | typeof TURN_STATE_IN_PROGRESS
-  | typeof TURN_STATE_STUCK;
+  | typeof TURN_STATE_STUCK
+  | typeof TURN_STATE_ABANDONED;
 export const TURN_STATES: readonly TurnState[] = [
-  TURN_STATE_COMPLETED, TURN_STATE_FAILED, TURN_STATE_INTERRUPTED, TURN_STATE_IN_PROGRESS, TURN_STATE_STUCK,
+  TURN_STATE_COMPLETED, TURN_STATE_FAILED, TURN_STATE_INTERRUPTED, TURN_STATE_IN_PROGRESS, TURN_STATE_STUCK, TURN_STATE_ABANDONED,
 ];
 
 /** Nothing held the turn up. */

@@ -15,6 +15,9 @@ import {
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HYDRATION_TRIGGER,
   ATTR_PHASE_KIND,
+  ATTR_PROCESS_EXIT_CODE,
+  ATTR_PROCESS_PID,
+  ATTR_PROCESS_SIGNAL,
   ATTR_RENDERER_ID,
   ATTR_RETRY_ATTEMPT,
   ATTR_RETRY_DELAY_MS,
@@ -28,6 +31,7 @@ import {
   ATTR_TURN_STATUS,
   ATTR_UPSTREAM_ATTEMPT,
   ATTR_UPSTREAM_CONTINUATION,
+  ATTR_WRITER_STOP_REASON,
   PHASE_CANCEL,
   PHASE_KIND_POINT,
   PHASE_KIND_SPAN,
@@ -44,10 +48,12 @@ import {
   PHASE_UPSTREAM_RETRY,
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
+  PHASE_WRITER_STOPPED,
   SOURCE_API,
   TURN_END_STATUS_FAILED,
   type RetryReason,
   type TurnEndStatus,
+  type WriterStopReason,
 } from '@stall-why/conventions';
 import { limitAttributes, resolveAttributeLimits, type AttributeLimits } from './attribute-limits.js';
 
@@ -137,6 +143,18 @@ export class TurnTracer {
       ...options,
       attributes: { [ATTR_RENDERER_ID]: rendererId, ...options.attributes },
     });
+  }
+
+  /**
+   * Marks that what writes this recording stopped (the wrapped server exited, the process is
+   * shutting down): turns still open then are abandoned, not stuck for ever. Belongs to no thread.
+   */
+  writerStopped(reason: WriterStopReason, options: PhaseOptions & { exitCode?: number | null; signal?: string | null; pid?: number } = {}): void {
+    const attributes: Record<string, AttributeValue | undefined | null> = { [ATTR_WRITER_STOP_REASON]: reason, ...options.attributes };
+    if (typeof options.exitCode === 'number') attributes[ATTR_PROCESS_EXIT_CODE] = options.exitCode;
+    if (typeof options.signal === 'string') attributes[ATTR_PROCESS_SIGNAL] = options.signal;
+    if (typeof options.pid === 'number') attributes[ATTR_PROCESS_PID] = options.pid;
+    this.point(PHASE_WRITER_STOPPED, {}, { ...options, attributes });
   }
 
   /** Emits a point phase: a zero-duration span, ended at once. */

@@ -51,6 +51,7 @@ function emitEveryPhase(turns: TurnTracer) {
   });
   const approval = turn.startPhase(PHASE_APPROVAL, { attributes: { [ATTR_APPROVAL_KIND]: 'command', [ATTR_APPROVAL_REQUEST_ID]: '42' } });
   turns.rendererDetached('tty-1', { threadId, turnId: 'turn-1', attributes: { [ATTR_RENDERER_REASON]: 'eof' } });
+  turns.writerStopped(conventions.WRITER_STOP_REASON_SERVER_EXIT, { exitCode: 1, signal: 'SIGKILL', pid: 4242 });
   return { turn, approval };
 }
 
@@ -64,6 +65,8 @@ describe('the phase vocabulary through the public TurnTracer API', () => {
       for (const span of spans) {
         expect(span.attributes[ATTR_PHASE_KIND], phase.name).toBe(phase.kind);
         expect(span.attributes[ATTR_SOURCE]).toBe(SOURCE_API);
+        // The writer's stop belongs to no thread: it ends every open turn of its recording.
+        if (phase.name === conventions.PHASE_WRITER_STOPPED) continue;
         expect(span.attributes[ATTR_THREAD_ID]).toBe('thread-1');
         if (phase.name !== conventions.PHASE_THREAD_HYDRATION) expect(span.attributes[ATTR_TURN_ID]).toBe('turn-1');
         if (phase.kind === 'point') {

@@ -68,7 +68,8 @@ describe('inputs that are not plain files', () => {
 
   it('bad content on standard input is named "-" with its position', async () => {
     const bad = join(root, 'bad.jsonl');
-    writeFileSync(bad, '{"timestamp":"2026-11-24T14:52:42.444Z","type":"session_meta","payload":{}}\n{"timestamp":"2026-11-24T14:52:43.000Z","type":"event_msg","pay');
+    // A line cut short in the middle (a cut last line is judged up to the line before, with a note).
+    writeFileSync(bad, '{"timestamp":"2026-11-24T14:52:42.444Z","type":"session_meta","payload":{}}\n{"timestamp":"2026-11-24T14:52:43.000Z","type":"event_msg","pay\n{"timestamp":"2026-11-24T14:52:44.000Z","type":"event_msg","payload":{"type":"task_started","turn_id":"t"}}\n');
     const r = await runCli(['-', '--now', NOW], { TMPDIR: mkdtempSync(join(root, 'tmp-')) }, { stdinFile: bad });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^-:2: .+\n$/);

@@ -21,6 +21,12 @@ export interface JsonValuesOptions {
    * or undefined to leave the line to `JSON.parse` and `onValue`.
    */
   readonly fastLine?: (line: Buffer) => number | undefined;
+  /**
+   * The file's last line has no newline after it and is not valid JSON: a writer appending it (a
+   * Collector's file exporter, a live recording) or a copy cut short. It is skipped, and this is told
+   * its line number; without it, it is an error like any invalid line.
+   */
+  readonly onTornTail?: (lineNo: number) => void;
 }
 
 /** Walks a parsed value down the target paths (the JSON-lines case). */
@@ -83,6 +89,10 @@ async function readValues(path: string, options: JsonValuesOptions, foundFast: (
         value = JSON.parse(line.toString('utf8'));
       } catch (error) {
         if (line.toString('latin1').trim() === '') return;
+        if (info.atEof && options.onTornTail) {
+          options.onTornTail(info.lineNo);
+          return;
+        }
         throw new TraceInputError(path, info.lineNo, `invalid JSON: ${(error as Error).message}`);
       }
       walk(value, '', options, prefixes, String(info.lineNo));

@@ -129,3 +129,8 @@ function roomFor(buf: Buffer | undefined, used: number, needed: number): Buffer 
 function tooLong(path: string, lineNo: number, max: number): never {
   throw new TraceInputError(path, lineNo, `line is longer than ${Math.round(max / 1048576)} MiB (the limit; raise maxLineBytes if this is a real trace)`);
 }
+
+/** The note for a last line cut short: what was judged, and why the line may be cut. */
+export function tornTailNote(lineNo: number): string {
+  return `line ${lineNo}, the last, is cut short (no newline, not complete JSON: a writer still appending it, or a copy cut short); judged up to line ${lineNo - 1}`;
+}

@@ -5,6 +5,7 @@
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { readJsonValues } from './json-values.js';
+import { tornTailNote } from './line-reader.js';
 import { OtlpLineDecoder } from './otlp-line-decoder.js';
 import { otlpAttributes } from '@stall-why/flight-record';
 import { otlpSpan } from './otlp-span.js';
@@ -24,11 +25,12 @@ export async function importOtlpJson(
   path: string,
   options: ImportOptions,
   emit: (span: RecordedSpan) => void,
-): Promise<{ spans: number; skipped: number }> {
+): Promise<{ spans: number; skipped: number; notes: string[] }> {
   // Resource and scope carry over from value to value (and line to line) on both paths.
   const lines = new OtlpLineDecoder(options.wanted);
   let spans = 0;
   let skipped = 0;
+  const notes: string[] = [];
   const emitCounted = (span: RecordedSpan): void => {
     spans++;
     emit(span);
@@ -37,6 +39,7 @@ export async function importOtlpJson(
     targets: TARGETS,
     maxLineBytes: options.maxLineBytes,
     onProgress: options.onProgress,
+    onTornTail: (lineNo) => notes.push(tornTailNote(lineNo)),
     fastLine: (line) => {
       const result = lines.decode(line, emitCounted);
       if (!result) return undefined;
@@ -63,6 +66,7 @@ export async function importOtlpJson(
       emit(span);
     },
   });
-  if (found === 0) throw new TraceInputError(path, 1, 'no OTLP resourceSpans in this file');
-  return { spans, skipped };
+  if (found === 0) throw new TraceInputError(path, 1, notes.length ? `no complete OTLP line in this file (${notes[0]})` : 'no OTLP resourceSpans in this file');
+  return { spans, skipped, notes };
 }
+

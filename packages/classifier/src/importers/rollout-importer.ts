@@ -47,7 +47,7 @@ import {
 } from '@stall-why/conventions';
 import type { Attributes, RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
-import type { LineInfo } from './line-reader.js';
+import { tornTailNote, type LineInfo } from './line-reader.js';
 import { stableId } from './stable-id.js';
 
 /** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
@@ -144,6 +144,10 @@ export class RolloutImporter {
   /** Items and events seen while no turn was open (before the first task_started, or in a rollout that marks none). */
   private outsideTurns = 0;
   private turnsSeen = 0;
+  /** The latest timestamp of any line: when the rollout was last written (an open turn's writer is judged by it). */
+  lastLineMs: number | undefined;
+  /** The line number of a last line cut short, if any. */
+  private tornTail: number | undefined;
 
   constructor(
     private readonly file: string,
@@ -164,6 +168,7 @@ export class RolloutImporter {
     }
     const ts = Date.parse(m[1]!);
     if (!Number.isFinite(ts)) throw new TraceInputError(this.file, info.lineNo, `bad timestamp "${m[1]}" in a rollout line`);
+    if (this.lastLineMs === undefined || ts > this.lastLineMs) this.lastLineMs = ts;
     const type = m[2]!;
     const sub = m[3];
     if (!ROLLOUT_LINE_TYPES.has(type)) {
@@ -205,8 +210,10 @@ export class RolloutImporter {
 
   /** What the report should say about this rollout beyond its turns. */
   notes(): string[] {
-    if (this.turnsSeen > 0 || this.outsideTurns === 0) return [];
-    return [`${this.outsideTurns} items and events but no turn start (task_started): older Codex versions did not write them, so no turn can be judged`];
+    const notes: string[] = [];
+    if (this.tornTail !== undefined) notes.push(tornTailNote(this.tornTail));
+    if (this.turnsSeen === 0 && this.outsideTurns > 0) notes.push(`${this.outsideTurns} items and events but no turn start (task_started): older Codex versions did not write them, so no turn can be judged`);
+    return notes;
   }
 
   /** Emits what is still open (a stuck turn, a running tool) as open spans. */
@@ -238,8 +245,12 @@ export class RolloutImporter {
     return ['', timestamp, type, sub];
   }
 
-  private invalid(buf: Buffer, info: LineInfo): never {
-    if (info.atEof && info.lastByte !== 0x7d) throw new TraceInputError(this.file, info.lineNo, 'the last line is truncated (the file ends inside a JSON object)');
+  private invalid(buf: Buffer, info: LineInfo): void {
+    // A live rollout is appended line by line: its last line may be half-written. Judged up to the line before.
+    if (info.atEof && info.lastByte !== 0x7d) {
+      this.tornTail = info.lineNo;
+      return;
+    }
     if (!info.truncated) {
       try {
         const o = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;

@@ -9,11 +9,12 @@ import {
   PHASE_TURN,
   PHASE_UPSTREAM_ATTEMPT,
   PHASE_APPROVAL,
+  PHASE_WRITER_STOPPED,
   SOURCE_ROLLOUT,
 } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
-import { KNOWN_PHASES, PARENT_PHASES, THREAD_PHASES } from './phase-groups.js';
-import { newerRecord, spanKey, type Sight, type ThreadTimeline, type TurnTimeline } from './timeline.js';
+import { ATTEMPT_MILESTONES, KNOWN_PHASES, PARENT_PHASES, THREAD_PHASES } from './phase-groups.js';
+import { newerRecord, spanKey, type Sight, type SourceWriter, type ThreadTimeline, type TurnTimeline } from './timeline.js';
 
 /** Bounds on what a timeline keeps in memory, whatever the input's size. */
 export interface TimelineLimits {
@@ -52,6 +53,9 @@ export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
   maxReportedTurns: 500,
 });
 
+/** The writer key of spans added with no source (`classifySpans` over spans in memory). */
+export const ANONYMOUS_SOURCE = '';
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
 /**
@@ -79,6 +83,10 @@ export class TimelineBuilder {
   foreignSpans = 0;
   /** Spans dropped: pending overflow and per-turn caps. */
   droppedSpans = 0;
+  /** Per source (file or directory): when it was last written and the stops it recorded. */
+  readonly writers = new Map<string, SourceWriter>();
+  /** Most stops kept per source: a ring restarted thousands of times needs only its latest. */
+  private static readonly MAX_STOPS_PER_SOURCE = 64;
 
   constructor(
     limits: Partial<TimelineLimits> = {},
@@ -93,6 +101,8 @@ export class TimelineBuilder {
 
   /** Adds one span record (a start record, an end record, or a finished span). `source` is the file it came from. */
   add(span: RecordedSpan, source?: string): void {
+    this.noteWrite(source ?? ANONYMOUS_SOURCE, span.endTimeMs ?? span.startTimeMs, span.name === PHASE_WRITER_STOPPED ? span : undefined);
+    if (span.name === PHASE_WRITER_STOPPED) return;
     if (!KNOWN_PHASES.has(span.name)) {
       this.foreignSpans++;
       return;
@@ -112,6 +122,23 @@ export class TimelineBuilder {
     }
     if (this.pending.length >= this.limits.maxPendingSpans) this.placePending(Math.ceil(this.pending.length / 2));
     this.pending.push({ span, source });
+  }
+
+  /**
+   * The source was written at `atMs` (a line or record the importer did not turn into a span counts
+   * too: a rollout's last line), and, with `stop`, says its writer stopped.
+   */
+  noteWrite(source: string, atMs: number, stop?: RecordedSpan): void {
+    let writer = this.writers.get(source);
+    if (!writer) {
+      writer = { lastWriteMs: atMs, stops: [] };
+      this.writers.set(source, writer);
+    }
+    if (atMs > writer.lastWriteMs) writer.lastWriteMs = atMs;
+    if (stop) {
+      writer.stops.push(stop);
+      if (writer.stops.length > TimelineBuilder.MAX_STOPS_PER_SOURCE) writer.stops.shift();
+    }
   }
 
   /** The threads, with pending spans placed; call once, after the last `add`. */
@@ -148,6 +175,8 @@ export class TimelineBuilder {
         target.spans.set(key, old ? newerRecord(old, span) : span);
       }
       for (const src of turn.sources) target.sources.add(src);
+      target.recordsOpen ||= turn.recordsOpen;
+      target.version++;
       target.firstMs = Math.min(target.firstMs, turn.firstMs);
       target.lastMs = Math.max(target.lastMs, turn.lastMs);
       orphanThread.turns.delete(turnId);
@@ -207,6 +236,8 @@ export class TimelineBuilder {
         droppedSpans: 0,
         firstMs: span.startTimeMs,
         lastMs: span.startTimeMs,
+        recordsOpen: false,
+        version: 0,
       };
       thread.turns.set(turnId, turn);
     }
@@ -229,6 +260,7 @@ export class TimelineBuilder {
 
   private addToTurn(turn: TurnTimeline, span: RecordedSpan, source: string | undefined): void {
     const key = spanKey(span);
+    turn.version++;
     if (span.name === PHASE_TURN) {
       if (!turn.turnSpan) this.retained++;
       turn.turnSpan = turn.turnSpan ? newerRecord(turn.turnSpan, span) : span;
@@ -242,6 +274,7 @@ export class TimelineBuilder {
     }
     if (PARENT_PHASES.has(span.name)) this.parentTurn.set(key, turn);
     if (span.parentSpanId && span.name !== PHASE_TURN && span.attributes[ATTR_TURN_ID] !== undefined) this.noteChildTurn(`${span.traceId}/${span.parentSpanId}`, turn);
+    if (span.endTimeMs === undefined) turn.recordsOpen = true;
     const src = str(span.attributes[ATTR_SOURCE]);
     if (src) turn.sources.add(src);
     if (source) turn.sources.add(source);
@@ -251,20 +284,27 @@ export class TimelineBuilder {
     if (this.retained > this.limits.maxRetainedSpans && this.retained >= this.nextEvictionAt) this.evictOldestEndedTurns();
   }
 
-  // Drops the oldest tenth of the turn's ended item and point spans: the rules look at what is open
-  // and at the latest boundaries, which stay.
+  // Drops the oldest tenth of the turn's ended spans, whole phases of any kind (an attempt goes with its
+  // milestones): what the rules replay of the turn's start is then missing, never half there (an
+  // attempt whose headers were dropped would read as silent). The rules look at what is open and at
+  // the latest boundaries, which stay; the dropped stretch is booked to nothing.
   private trimTurn(turn: TurnTimeline): void {
-    const candidates = [...turn.spans.entries()]
-      .filter(([, s]) => s.endTimeMs !== undefined && (s.name === PHASE_ITEM || s.endTimeMs === s.startTimeMs))
-      .sort((a, b) => a[1].startTimeMs - b[1].startTimeMs);
-    const drop = candidates.slice(0, Math.max(1, Math.ceil(this.limits.maxSpansPerTurn / 10)));
-    for (const [key] of drop) {
+    const ended = [...turn.spans.values()].filter((s) => s.endTimeMs !== undefined).map((s) => s.endTimeMs!).sort((a, b) => a - b);
+    const cutoff = ended[Math.min(ended.length - 1, Math.max(0, Math.ceil(this.limits.maxSpansPerTurn / 10) - 1))];
+    if (cutoff === undefined) return;
+    let dropped = 0;
+    for (const [key, s] of turn.spans) {
+      if (s.endTimeMs === undefined || s.endTimeMs > cutoff) continue;
+      // A milestone of an attempt that stays, stays with it.
+      if (ATTEMPT_MILESTONES.has(s.name) && s.parentSpanId && turn.spans.get(`${s.traceId}/${s.parentSpanId}`)?.endTimeMs === undefined) continue;
       turn.spans.delete(key);
       this.parentTurn.delete(key);
+      dropped++;
     }
-    turn.droppedSpans += drop.length;
-    this.droppedSpans += drop.length;
-    this.retained -= drop.length;
+    turn.version++;
+    turn.droppedSpans += dropped;
+    this.droppedSpans += dropped;
+    this.retained -= dropped;
   }
 
   // Ended turns go first, the least recently active first. Open turns are judged early only when

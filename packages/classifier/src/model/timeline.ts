@@ -21,6 +21,14 @@ export interface TurnTimeline {
   /** Earliest and latest boundary seen, epoch ms. */
   firstMs: number;
   lastMs: number;
+  /**
+   * Some span of the turn was recorded while open (a start record, an open span): its source shows
+   * what is open. A turn read only from ended spans (a standard OTLP exporter) cannot show what an
+   * open turn waits on.
+   */
+  recordsOpen: boolean;
+  /** Bumped on every change to `spans` or `turnSpan`: what is worked out from them once is valid while it is the same. */
+  version: number;
 }
 
 /** One thread: its turns and the phases that belong to the thread (hydrations, renderer sessions). */
@@ -40,6 +48,14 @@ export interface Sight {
   readonly renderer: boolean;
   /** Some source can show approvals (anything but a rollout). */
   readonly approvals: boolean;
+}
+
+/** What is known of whatever wrote one source (a file or a flight-recorder directory). */
+export interface SourceWriter {
+  /** The source's latest boundary (or last line), epoch ms. */
+  lastWriteMs: number;
+  /** Recorded stops (`PHASE_WRITER_STOPPED`), in the order read. */
+  readonly stops: RecordedSpan[];
 }
 
 /** The span's key in a timeline: span ids are unique within a trace. */

@@ -99,6 +99,12 @@ export interface RendererView {
 
 export interface TurnScene {
   readonly at: number;
+  /**
+   * A replay of an ended turn at one of its quiet stretches (not the judged moment). A replay may
+   * hold only the phases the wait rules can look at then (see `ReplayWindow`): what is open, and
+   * what started or ended since the last tool result.
+   */
+  readonly replay: boolean;
   /** The moment the whole report is judged at (≥ at). */
   readonly now: number;
   readonly thresholds: Thresholds;
@@ -119,6 +125,10 @@ export interface TurnScene {
   readonly turnError: string | undefined;
   /** The last phase boundary at or before the moment. */
   readonly lastActivityMs: number;
+  /** When the turn's first model output began (an output item or point), if it had by the moment. */
+  readonly firstOutputMs: number | undefined;
+  /** Some span of the turn was recorded while open: the source shows what is open (see `TurnTimeline.recordsOpen`). */
+  readonly recordsOpen: boolean;
   /** Every phase of the turn (not the turn span), in start order. */
   readonly phases: readonly PhaseView[];
   readonly attempts: readonly AttemptView[];
@@ -159,12 +169,26 @@ function endStatusOf(turnSpan: RecordedSpan | undefined, at: number): TurnEndSta
  * it is recomputed when the turn's spans change.
  */
 interface TurnStatics {
-  /** `turn.spans` values in insertion order: the cache is valid while they are the same objects. */
-  readonly inserted: readonly RecordedSpan[];
+  /** `turn.version` when this was worked out: valid while it is the same. */
+  readonly version: number;
   /** The spans in start order (stable: ties keep insertion order). */
   readonly sorted: readonly RecordedSpan[];
   /** What each span of `sorted` is, at the same index. */
   readonly infos: readonly SpanInfo[];
+  /** Every start and end of the spans, ascending: the last boundary at a moment is a binary search. */
+  readonly boundaries: Float64Array;
+  /** Ends of the tool calls whose result goes back to the model (not hooks), ascending: a replay's window starts at the last one. */
+  readonly toolEnds: Float64Array;
+  /** Earliest start of a model output (item or point). */
+  readonly firstOutputMs: number;
+  /** Every span came from a Codex rollout. */
+  readonly allRollout: boolean;
+  /** Start times of `sorted`, for binary search. */
+  readonly starts: Float64Array;
+  /** Indices (ascending) of the spans with a duration or still open: the only ones a replay window keeps from before its horizon, besides milestones. */
+  readonly durables: Int32Array;
+  /** Per attempt, the indices of the milestones that may belong to it (by parent id, or as the latest attempt before them). */
+  readonly milestonesOf: ReadonlyMap<RecordedSpan, readonly number[]>;
 }
 
 interface SpanInfo {
@@ -186,40 +210,58 @@ interface SpanInfo {
   /** Milestones: attempts whose span id is the parent id (start order), and the latest attempt started at or before it. */
   readonly parentAttempts: readonly RecordedSpan[];
   readonly previousAttempt: RecordedSpan | undefined;
+  /** Attempts: their number by start order (1-based), when the span carries none. */
+  readonly attemptIndex: number;
+  /** Attempts: when the next attempt started, and the first retry announced at or after this one's start. */
+  readonly nextAttemptStart: number;
+  readonly firstRetryFrom: number;
+  /** Tool items: when a tool call with the same id started (the item then repeats that call), else Infinity. */
+  readonly sameCallStart: number;
+  /** A hook run (`ATTR_TOOL_KIND` hook). */
+  readonly hook: boolean;
 }
 
 const statics = new WeakMap<TurnTimeline, TurnStatics>();
 
 function turnStatics(turn: TurnTimeline): TurnStatics {
   const cached = statics.get(turn);
-  if (cached && cached.inserted.length === turn.spans.size) {
-    let same = true;
-    let i = 0;
-    for (const s of turn.spans.values()) {
-      if (s !== cached.inserted[i++]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return cached;
-  }
-  const inserted = [...turn.spans.values()];
-  const sorted = [...inserted].sort((a, b) => a.startTimeMs - b.startTimeMs);
+  if (cached && cached.version === turn.version) return cached;
+  const sorted = [...turn.spans.values()].sort((a, b) => a.startTimeMs - b.startTimeMs);
   const attempts = sorted.filter((s) => s.name === PHASE_UPSTREAM_ATTEMPT);
+  const retryStarts = sorted.filter((s) => s.name === PHASE_UPSTREAM_RETRY).map((s) => s.startTimeMs);
+  const callStarts = new Map<string, number>();
+  for (const span of sorted) {
+    const id = span.name === PHASE_TOOL_CALL ? str(span.attributes[ATTR_GEN_AI_TOOL_CALL_ID]) : undefined;
+    if (id !== undefined && !callStarts.has(id)) callStarts.set(id, span.startTimeMs);
+  }
   const infos: SpanInfo[] = [];
+  const durables: number[] = [];
+  const milestonesOf = new Map<RecordedSpan, number[]>();
+  const boundaries: number[] = [];
+  const toolEnds: number[] = [];
+  let firstOutputMs = Infinity;
+  let allRollout = true;
+  let attemptNo = 0;
   for (const span of sorted) {
     const a = span.attributes;
     const type = str(a[ATTR_ITEM_TYPE]);
     const milestone = ATTEMPT_MILESTONES.has(span.name);
+    const isAttempt = span.name === PHASE_UPSTREAM_ATTEMPT;
     let previousAttempt: RecordedSpan | undefined;
     if (milestone) for (const attempt of attempts) if (attempt.startTimeMs <= span.startTimeMs) previousAttempt = attempt;
+    const toolItem = span.name === PHASE_ITEM && isToolItemType(type);
+    const outputItem = span.name === PHASE_ITEM && isModelOutputItemType(type);
+    const itemId = str(a[ATTR_ITEM_ID]) ?? '';
+    const hook = a[ATTR_TOOL_KIND] === TOOL_KIND_HOOK;
+    const sameCallStart = toolItem ? (callStarts.get(itemId) ?? Infinity) : Infinity;
+    if (isAttempt) attemptNo++;
     infos.push({
       openView: { span, start: span.startTimeMs, end: undefined },
       endedView: span.endTimeMs === undefined ? undefined : { span, start: span.startTimeMs, end: Math.max(span.endTimeMs, span.startTimeMs) },
       compactionItem: span.name === PHASE_ITEM && isCompactionItemType(type),
-      toolItem: span.name === PHASE_ITEM && isToolItemType(type),
-      outputItem: span.name === PHASE_ITEM && isModelOutputItemType(type),
-      itemId: str(a[ATTR_ITEM_ID]) ?? '',
+      toolItem,
+      outputItem,
+      itemId,
       toolCallId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]),
       rolloutSource: a[ATTR_SOURCE] === SOURCE_ROLLOUT,
       toolName: str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type,
@@ -227,11 +269,100 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
       approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
       parentAttempts: milestone && span.parentSpanId ? attempts.filter((x) => x.spanId === span.parentSpanId) : [],
       previousAttempt,
+      attemptIndex: attemptNo,
+      nextAttemptStart: isAttempt ? (attempts[attemptNo]?.startTimeMs ?? Infinity) : Infinity,
+      firstRetryFrom: isAttempt ? (retryStarts.find((r) => r >= span.startTimeMs) ?? Infinity) : Infinity,
+      sameCallStart,
+      hook,
     });
+    boundaries.push(span.startTimeMs);
+    if (span.endTimeMs !== undefined) boundaries.push(Math.max(span.endTimeMs, span.startTimeMs));
+    const k = infos.length - 1;
+    if (span.endTimeMs === undefined || span.endTimeMs > span.startTimeMs) durables.push(k);
+    if (milestone) {
+      const info = infos[k]!;
+      for (const owner of [...info.parentAttempts, ...(info.previousAttempt ? [info.previousAttempt] : [])]) {
+        const list = milestonesOf.get(owner);
+        if (list) list.push(k);
+        else milestonesOf.set(owner, [k]);
+      }
+    }
+    // Tool items that repeat a call are left out: the window must start no later than any tool end the rules see.
+    if (span.endTimeMs !== undefined && !hook && (span.name === PHASE_TOOL_CALL || (toolItem && sameCallStart === Infinity))) {
+      toolEnds.push(Math.max(span.endTimeMs, span.startTimeMs));
+    }
+    if (outputItem || OUTPUT_POINTS.has(span.name)) firstOutputMs = Math.min(firstOutputMs, span.startTimeMs);
+    if (a[ATTR_SOURCE] !== SOURCE_ROLLOUT) allRollout = false;
   }
-  const built = { inserted, sorted, infos };
+  const built: TurnStatics = {
+    version: turn.version,
+    sorted,
+    infos,
+    boundaries: Float64Array.from(boundaries).sort(),
+    toolEnds: Float64Array.from(toolEnds).sort(),
+    firstOutputMs,
+    allRollout: sorted.length > 0 && allRollout,
+    starts: Float64Array.from(sorted, (s) => s.startTimeMs),
+    durables: Int32Array.from(durables),
+    milestonesOf,
+  };
   statics.set(turn, built);
   return built;
+}
+
+/** The index of the first value of an ascending array that is at least `at` (the length when none is). */
+function firstAtLeast(values: Float64Array, at: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The indices of the spans in a replay's window, in start order: spans from before the horizon that
+ * were still open at it (with the milestones of such attempts), then every span started since.
+ */
+function windowIndices(st: TurnStatics, at: number, horizon: number): number[] {
+  const first = firstAtLeast(st.starts, horizon);
+  const out: number[] = [];
+  let milestones = false;
+  for (const k of st.durables) {
+    if (k >= first) break;
+    const s = st.sorted[k]!;
+    if (s.endTimeMs !== undefined && s.endTimeMs < horizon) continue;
+    out.push(k);
+    for (const m of st.milestonesOf.get(s) ?? []) {
+      if (m < first) {
+        out.push(m);
+        milestones = true;
+      }
+    }
+  }
+  if (milestones) {
+    out.sort((a, b) => a - b);
+    // A milestone may be listed under two candidate attempts.
+    let w = 0;
+    for (let r = 0; r < out.length; r++) if (r === 0 || out[r] !== out[r - 1]) out[w++] = out[r]!;
+    out.length = w;
+  }
+  for (let k = first; k < st.sorted.length && st.sorted[k]!.startTimeMs <= at; k++) out.push(k);
+  return out;
+}
+
+/** The largest value of an ascending array that is at most `at`, or undefined. */
+function lastAtMost(values: Float64Array, at: number): number | undefined {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? values[lo - 1] : undefined;
 }
 
 const sourceCache = new WeakMap<Set<string>, { size: number; names: string[] }>();
@@ -245,26 +376,37 @@ function sourceNames(turn: TurnTimeline): string[] {
   return names;
 }
 
-/** Builds the scene of a turn at moment `at` (the judged moment for a live view). */
+/**
+ * Builds the scene of a turn at moment `at` (the judged moment for a live view). With `replay`, the
+ * scene holds only what the wait rules can look at then: phases open at `at`, and phases that started
+ * or ended at or after the last tool result before it (the rules look back no further: a request
+ * chain begins at the last completed step, a continuation follows the last result). A turn with
+ * thousands of boundaries is then replayed at every one of them in about linear time, and the wait of
+ * each stretch is the one the whole scene would give (`test/replay-window.test.ts` checks it).
+ */
 export function turnScene(
   turn: TurnTimeline,
   thread: ThreadTimeline,
   globalRenderer: readonly RecordedSpan[],
-  context: { at: number; now: number; thresholds: Thresholds; sight: Sight },
+  context: { at: number; now: number; thresholds: Thresholds; sight: Sight; replay?: boolean },
 ): TurnScene {
   const { at } = context;
-  const { sorted, infos } = turnStatics(turn);
+  const st = turnStatics(turn);
+  const { sorted, infos } = st;
+  const horizon = context.replay ? (lastAtMost(st.toolEnds, at) ?? -Infinity) : -Infinity;
   // Views are shared by every scene of the turn (read-only): a replay allocates arrays, not views.
   const phases: PhaseView[] = [];
   const phaseInfos: SpanInfo[] = [];
-  let allRollout = true;
-  for (let k = 0; k < sorted.length; k++) {
+  const push = (k: number): void => {
     const s = sorted[k]!;
-    if (s.startTimeMs > at) continue;
     const i = infos[k]!;
     phases.push(s.endTimeMs !== undefined && s.endTimeMs <= at ? i.endedView! : i.openView);
     phaseInfos.push(i);
-    if (!i.rolloutSource) allRollout = false;
+  };
+  if (horizon === -Infinity) {
+    for (let k = 0; k < sorted.length && sorted[k]!.startTimeMs <= at; k++) push(k);
+  } else {
+    for (const k of windowIndices(st, at, horizon)) push(k);
   }
   const attemptsSeen = attemptViews(phases, phaseInfos, at);
   const tools: ToolView[] = [];
@@ -275,20 +417,13 @@ export function turnScene(
   const approvals: PhaseView[] = [];
   const cancels: PhaseView[] = [];
   const errors: PhaseView[] = [];
-  let toolIds: Set<string> | undefined;
-  for (let k = 0; k < phases.length; k++) {
-    const p = phases[k]!;
-    if (p.span.name !== PHASE_TOOL_CALL) continue;
-    const i = phaseInfos[k]!;
-    tools.push(toolView(p, i));
-    if (i.toolCallId) (toolIds ??= new Set()).add(i.toolCallId);
-  }
   for (let k = 0; k < phases.length; k++) {
     const p = phases[k]!;
     const i = phaseInfos[k]!;
     const name = p.span.name;
+    if (name === PHASE_TOOL_CALL) tools.push(toolView(p, i));
+    else if (i.toolItem && i.sameCallStart > at) tools.push(toolView(p, i));
     if (name === PHASE_COMPACTION || i.compactionItem) compactions.push(p);
-    if (i.toolItem && !toolIds?.has(i.itemId)) tools.push(toolView(p, i));
     if (i.outputItem || OUTPUT_POINTS.has(name)) outputs.push(p);
     if (name === PHASE_UPSTREAM_RETRY) retries.push(p);
     else if (name === PHASE_CONTINUATION_REQUESTED) continuationPoints.push(p);
@@ -297,7 +432,7 @@ export function turnScene(
     else if (name === PHASE_TURN_ERROR) errors.push(p);
   }
   tools.sort((a, b) => a.start - b.start);
-  const attempts = markRetried(attemptsSeen, retries, at);
+  const attempts = attemptsSeen;
   const turnSpan = turn.turnSpan && turn.turnSpan.startTimeMs <= at ? turn.turnSpan : undefined;
   const endStatus = endStatusOf(turnSpan, at);
   const startMs = Math.min(turnSpan?.startTimeMs ?? Infinity, turn.firstMs);
@@ -306,16 +441,15 @@ export function turnScene(
   for (const h of thread.hydrations.values()) {
     if (h.startTimeMs <= at && (h.endTimeMs === undefined || h.endTimeMs >= startMs) && h.startTimeMs <= (endMs ?? at)) hydrations.push(view(h, at));
   }
-  let lastActivityMs = startMs;
-  for (const p of phases) lastActivityMs = Math.max(lastActivityMs, p.end ?? p.start);
+  let lastActivityMs = Math.max(startMs, lastAtMost(st.boundaries, at) ?? -Infinity);
   if (endMs !== undefined) lastActivityMs = Math.max(lastActivityMs, endMs);
   for (const h of hydrations) lastActivityMs = Math.max(lastActivityMs, Math.min(h.end ?? h.start, endMs ?? at));
   const sources = sourceNames(turn);
   const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? errors.map((e) => str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR])).find(Boolean);
-  const rolloutOnly =
-    (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || (phases.length > 0 && allRollout);
+  const rolloutOnly = (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || st.allRollout;
   return {
     at,
+    replay: context.replay === true,
     now: context.now,
     thresholds: context.thresholds,
     sight: context.sight,
@@ -330,6 +464,8 @@ export function turnScene(
     endStatus,
     turnError: str(errorText),
     lastActivityMs,
+    firstOutputMs: st.firstOutputMs <= at ? st.firstOutputMs : undefined,
+    recordsOpen: turn.recordsOpen,
     phases,
     attempts,
     retries,
@@ -342,13 +478,13 @@ export function turnScene(
     cancels,
     errors,
     // An ended turn's renderer is judged as it stood when the turn ended.
-    renderer: rendererView([...thread.renderer.values(), ...globalRenderer], endMs ?? at, context.now, startMs),
+    renderer: rendererView(thread, globalRenderer, endMs ?? at, context.now, startMs),
     droppedSpans: turn.droppedSpans,
   };
 }
 
 function toolView(p: PhaseView, i: SpanInfo): ToolView {
-  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected, hook: p.span.attributes[ATTR_TOOL_KIND] === TOOL_KIND_HOOK };
+  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected, hook: i.hook };
 }
 
 // Milestones are point phases under their attempt (parent link); without links, a milestone belongs
@@ -356,10 +492,13 @@ function toolView(p: PhaseView, i: SpanInfo): ToolView {
 // the last started by the moment.
 function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], at: number): AttemptView[] {
   const attemptPhases: PhaseView[] = [];
+  const attemptInfos: SpanInfo[] = [];
   const bySpan = new Map<RecordedSpan, PhaseView>();
-  for (const p of phases) {
+  for (let k = 0; k < phases.length; k++) {
+    const p = phases[k]!;
     if (p.span.name !== PHASE_UPSTREAM_ATTEMPT) continue;
     attemptPhases.push(p);
+    attemptInfos.push(infos[k]!);
     bySpan.set(p.span, p);
   }
   if (attemptPhases.length === 0) return [];
@@ -392,8 +531,15 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
     const statusCode = typeof attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] === 'number' ? (attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] as number) : undefined;
     const errorType = str(attrs[ATTR_ERROR_TYPE]) ?? str(streamErrorMark?.span.attributes[ATTR_ERROR_TYPE]);
     const ended = a.end !== undefined;
+    const info = attemptInfos[index]!;
+    // An attempt that ended and was followed by a retry announcement (before the next attempt began)
+    // failed, whatever its status line said: Codex 0.169 retries a `response.failed` that came in an
+    // HTTP 200 stream, and the proxy announces a repeated request as a retry of the one before it.
+    const retried = ended && info.firstRetryFrom <= Math.min(info.nextAttemptStart, at);
     const failed =
-      streamError !== undefined || (ended && (a.span.status?.code === 2 || (statusCode !== undefined && statusCode >= 400) || (streamEnd === undefined && errorType !== undefined)));
+      retried ||
+      streamError !== undefined ||
+      (ended && (a.span.status?.code === 2 || (statusCode !== undefined && statusCode >= 400) || (streamEnd === undefined && errorType !== undefined)));
     // The last milestone reached by the moment, in protocol order.
     let lastName = PHASE_UPSTREAM_ATTEMPT;
     let lastAt = a.start;
@@ -401,7 +547,7 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
     if (headers !== undefined && headers <= at && headers >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_HEADERS, headers];
     if (firstByte !== undefined && firstByte <= at && firstByte >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_FIRST_BYTE, firstByte];
     if (firstEvent !== undefined && firstEvent <= at && firstEvent >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_FIRST_EVENT, firstEvent];
-    const attemptNumber = typeof attrs[ATTR_UPSTREAM_ATTEMPT] === 'number' ? (attrs[ATTR_UPSTREAM_ATTEMPT] as number) : index + 1;
+    const attemptNumber = typeof attrs[ATTR_UPSTREAM_ATTEMPT] === 'number' ? (attrs[ATTR_UPSTREAM_ATTEMPT] as number) : info.attemptIndex;
     return {
       span: a.span,
       start: a.start,
@@ -423,23 +569,20 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
   });
 }
 
-/**
- * An attempt that ended and was followed by a retry announcement (before the next attempt began)
- * failed, whatever its status line said: Codex 0.169 retries a `response.failed` that came in an
- * HTTP 200 stream, and the proxy announces a repeated request as a retry of the one before it.
- */
-function markRetried(attempts: AttemptView[], retries: readonly PhaseView[], at: number): AttemptView[] {
-  if (retries.length === 0) return attempts;
-  return attempts.map((a, i) => {
-    if (a.failed || a.end === undefined) return a;
-    const until = attempts[i + 1]?.start ?? at;
-    return retries.some((r) => r.start >= a.start && r.start <= until) ? { ...a, failed: true } : a;
-  });
+const rendererCache = new WeakMap<ThreadTimeline, { size: number; global: readonly RecordedSpan[]; sorted: readonly RecordedSpan[] }>();
+
+/** The thread's renderer points and the global ones, in time order: sorted once per thread, not per replay. */
+function rendererPoints(thread: ThreadTimeline, global: readonly RecordedSpan[]): readonly RecordedSpan[] {
+  const cached = rendererCache.get(thread);
+  if (cached && cached.size === thread.renderer.size && cached.global === global) return cached.sorted;
+  const sorted = [...thread.renderer.values(), ...global].sort((a, b) => a.startTimeMs - b.startTimeMs);
+  rendererCache.set(thread, { size: thread.renderer.size, global, sorted });
+  return sorted;
 }
 
-function rendererView(points: readonly RecordedSpan[], at: number, now: number, turnStart: number): RendererView {
-  if (points.length === 0) return { seen: false, attached: 0 };
-  const sorted = [...points].sort((a, b) => a.startTimeMs - b.startTimeMs);
+function rendererView(thread: ThreadTimeline, global: readonly RecordedSpan[], at: number, now: number, turnStart: number): RendererView {
+  const sorted = rendererPoints(thread, global);
+  if (sorted.length === 0) return { seen: false, attached: 0 };
   const attached = new Set<string>();
   let lastDetach: PhaseView | undefined;
   let anonymous = 0;

@@ -76,11 +76,11 @@ export function modelSilent(scene: TurnScene): Finding | undefined {
   if (scene.seesUpstream) return undefined;
   if (scene.phases.some((p) => p.end === undefined)) return undefined;
   const last = scene.lastActivityMs;
-  const outputs = scene.outputs.filter((o) => o.start <= last);
-  const what = outputs.length === 0 ? `no model output since the turn started at ${clockTime(scene.startMs)}` : `no model output since ${clockTime(last)}`;
+  const noOutput = scene.firstOutputMs === undefined || scene.firstOutputMs > last;
+  const what = noOutput ? `no model output since the turn started at ${clockTime(scene.startMs)}` : `no model output since ${clockTime(last)}`;
   return {
     verdict: VERDICT_BACKEND_STALL,
-    confidence: outputs.length === 0 ? 0.55 : 0.45,
+    confidence: noOutput ? 0.55 : 0.45,
     evidence: [`${what} (${duration(scene.at - last)})`],
     atWork: true,
   };

@@ -2,22 +2,21 @@
  * Where an ended turn's time went. The turn is cut at every phase boundary into quiet stretches; each
  * stretch is replayed (the scene just before the boundary that ended it) and its time is booked to the
  * wait the rules see then. So any wait the rules know (a person, a tool, a compaction, a history load,
- * retries, a silent request, a lost continuation) can be what dominated the turn, measured the same
- * way. A wait that may be the model at work (`Finding.atWork`) is booked only from stretches that
- * reached `stuckAfterMs`: shorter, it is the turn working, as it is for a live turn.
+ * retries, a silent request, a lost continuation) can be what held the turn up, measured the same
+ * way. A wait that may be the model at work (`Finding.atWork`: a stream that has begun, a request or
+ * continuation a source cannot see, the time before an item that a source writes only when it
+ * finishes) is booked as model work, never as a wait: in a turn that ended, that time was the model
+ * thinking and writing, however long.
+ *
+ * Every stretch is replayed, however many (no merging: a 4-minute approval in a turn of thousands of
+ * boundaries is booked to the approval); each replay holds only the phases the rules can look at then
+ * (`turnScene` with `replay`), so a turn costs about linear time in its boundaries.
  */
 import { VERDICT_BACKEND_STALL, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, type Verdict } from '@stall-why/conventions';
 import type { TurnScene } from '../model/turn-scene.js';
 import type { Finding } from './finding.js';
 import { currentChain, failureText } from './request-chain.js';
 import { waitFinding } from './wait-finding.js';
-
-/**
- * Most stretches replayed per turn: each replay rebuilds the turn's scene. A turn cut into more (a
- * tool running while thousands of items come and go) has its neighbouring stretches merged into this
- * many windows, each booked to the wait seen at its end.
- */
-export const MAX_REPLAYED_STRETCHES = 256;
 
 export interface QuietStretch {
   readonly from: number;
@@ -40,44 +39,63 @@ export interface WaitAccount {
   readonly totalMs: number;
   /** The longest stretch of the turn, whatever it waited on. */
   readonly longestStretch: QuietStretch;
+  /** Time the model was at work (thinking, writing, or a request the source cannot see), and its longest stretch. */
+  readonly modelWorkMs: number;
+  readonly longestModelWork: (QuietStretch & { readonly finding: Finding }) | undefined;
 }
 
 /** The stretches of [start, end] between phase boundaries (and history-load boundaries), in time order. */
 export function quietStretches(scene: TurnScene): QuietStretch[] {
   const end = scene.endMs ?? scene.at;
   const marks = [scene.startMs, end];
-  for (const p of scene.phases) marks.push(p.start, ...(p.end !== undefined ? [p.end] : []));
-  for (const h of scene.hydrations) marks.push(h.start, ...(h.end !== undefined ? [h.end] : []));
-  const sorted = [...new Set(marks.filter((m) => m >= scene.startMs && m <= end))].sort((a, b) => a - b);
+  for (const p of scene.phases) {
+    marks.push(p.start);
+    if (p.end !== undefined) marks.push(p.end);
+  }
+  for (const h of scene.hydrations) {
+    marks.push(h.start);
+    if (h.end !== undefined) marks.push(h.end);
+  }
+  marks.sort((a, b) => a - b);
   const out: QuietStretch[] = [];
-  for (let i = 1; i < sorted.length; i++) out.push({ from: sorted[i - 1]!, to: sorted[i]! });
-  return out;
-}
-
-function mergedStretches(stretches: readonly QuietStretch[]): QuietStretch[] {
-  if (stretches.length <= MAX_REPLAYED_STRETCHES) return [...stretches];
-  const per = Math.ceil(stretches.length / MAX_REPLAYED_STRETCHES);
-  const out: QuietStretch[] = [];
-  for (let i = 0; i < stretches.length; i += per) out.push({ from: stretches[i]!.from, to: stretches[Math.min(i + per, stretches.length) - 1]!.to });
+  let prev: number | undefined;
+  for (const m of marks) {
+    if (m < scene.startMs || m > end || m === prev) continue;
+    if (prev !== undefined) out.push({ from: prev, to: m });
+    prev = m;
+  }
   return out;
 }
 
 /** The scene just before `at`: phases that ended at `at` are still open in it. */
 export const JUST_BEFORE_MS = 0.001;
 
+interface Booking {
+  spentMs: number;
+  stretches: number;
+  firstMs: number;
+  longest: WaitShare['longest'];
+}
+
 /** Books the ended turn's stretches to the waits the rules see in them. */
 export function accountWaits(scene: TurnScene, sceneAt: (at: number) => TurnScene): WaitAccount {
   const stretches = quietStretches(scene);
   const totalMs = (scene.endMs ?? scene.at) - scene.startMs;
-  const longestStretch = stretches.reduce((a, b) => (b.to - b.from > a.to - a.from ? b : a), { from: scene.startMs, to: scene.startMs });
-  const replayed = mergedStretches(stretches).sort((a, b) => b.to - b.from - (a.to - a.from));
-  const booked = new Map<Verdict, { spentMs: number; stretches: number; firstMs: number; longest: WaitShare['longest'] }>();
-  for (const stretch of replayed) {
+  let longestStretch: QuietStretch = { from: scene.startMs, to: scene.startMs };
+  const booked = new Map<Verdict, Booking>();
+  let modelWorkMs = 0;
+  let longestModelWork: WaitAccount['longestModelWork'];
+  for (const stretch of stretches) {
     const length = stretch.to - stretch.from;
+    if (length > longestStretch.to - longestStretch.from) longestStretch = stretch;
     const then = sceneAt(stretch.to - JUST_BEFORE_MS);
     const finding = inHindsight(waitFinding(then), then, scene);
     if (finding.verdict === VERDICT_UNKNOWN) continue;
-    if (finding.atWork && length < scene.thresholds.stuckAfterMs) continue;
+    if (finding.atWork) {
+      modelWorkMs += length;
+      if (!longestModelWork || length > longestModelWork.to - longestModelWork.from) longestModelWork = { ...stretch, finding };
+      continue;
+    }
     const entry = booked.get(finding.verdict);
     if (!entry) {
       booked.set(finding.verdict, { spentMs: length, stretches: 1, firstMs: stretch.from, longest: { ...stretch, finding } });
@@ -85,10 +103,10 @@ export function accountWaits(scene: TurnScene, sceneAt: (at: number) => TurnScen
     }
     entry.spentMs += length;
     entry.stretches++;
-    entry.firstMs = Math.min(entry.firstMs, stretch.from);
+    if (length > entry.longest.to - entry.longest.from) entry.longest = { ...stretch, finding };
   }
   const waits = [...booked.entries()].map(([verdict, e]) => ({ verdict, ...e })).sort((a, b) => b.spentMs - a.spentMs);
-  return { waits, totalMs, longestStretch };
+  return { waits, totalMs, longestStretch, modelWorkMs, longestModelWork };
 }
 
 /**

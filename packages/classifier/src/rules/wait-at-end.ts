@@ -9,7 +9,7 @@ import { PHASE_CANCEL, PHASE_TURN_ERROR, TURN_END_STATUS_FAILED, TURN_END_STATUS
 import type { TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
-import { JUST_BEFORE_MS, MAX_REPLAYED_STRETCHES, quietStretches } from './wait-account.js';
+import { JUST_BEFORE_MS, quietStretches } from './wait-account.js';
 import { waitFinding } from './wait-finding.js';
 
 /** Phases closed this close to a failed or interrupted turn's end are its ending, not its wait. */
@@ -42,7 +42,7 @@ export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene):
   if (status === TURN_END_STATUS_INTERRUPTED && last.atWork) return undefined;
   // Walk back over the stretches that waited on the same thing: how long the turn had waited on it.
   let from = at;
-  const before = quietStretches(scene).filter((s) => s.to <= at).reverse().slice(0, MAX_REPLAYED_STRETCHES);
+  const before = quietStretches(scene).filter((s) => s.to <= at).reverse();
   for (const s of before) {
     if (s.to < from || waitFinding(sceneAt(s.to - JUST_BEFORE_MS)).verdict !== last.verdict) break;
     from = s.from;
