@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { SpanClassifier } from './classify-spans.js';
 import { importChromeTrace } from './importers/chrome-trace-importer.js';
-import { importFlightRecords, isFlightRecorderDirectory } from './importers/flight-record-importer.js';
+import { goneWriters, importFlightRecords, isFlightRecorderDirectory, processGoneSpan } from './importers/flight-record-importer.js';
 import { forEachLine } from './importers/line-reader.js';
 import { importOtlpJson } from './importers/otlp-json-importer.js';
 import { ROLLOUT_PARSE_BYTES, RolloutImporter } from './importers/rollout-importer.js';
@@ -52,6 +52,9 @@ export interface Analysis {
   /** The phase spans of the reported turns, for the Chrome export. */
   spans: readonly RecordedSpan[];
 }
+
+/** A `now` this close to the clock is a live judgement: whether a recording's writer still runs is then worth asking. */
+const LIVE_JUDGING_SLACK_MS = 60_000;
 
 /** Default `maxLineBytes`: 64 MiB. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -155,9 +158,16 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         result = { spans: importer.spans, skipped: importer.skipped, notes: importer.notes() };
         break;
       }
-      case 'flight-recorder':
-        result = await importFlightRecords(path, add);
+      case 'flight-recorder': {
+        const records = await importFlightRecords(path, add);
+        result = records;
+        // Judged as of now (not a moment replayed from the past): a writer killed without a word is gone.
+        if (records.lastRecordMs !== undefined && now >= Date.now() - LIVE_JUDGING_SLACK_MS) {
+          const gone = await goneWriters(path);
+          if (gone) classifier.add(processGoneSpan(gone, records.lastRecordMs), path);
+        }
         break;
+      }
     }
     const notes = result.notes?.length ? { notes: result.notes } : {};
     sources.push({ path, format, spans: result.spans, skipped: result.skipped, corrupt: result.corrupt ?? 0, ...notes });

@@ -3,7 +3,9 @@
  * and what usually gets the turn moving again. Shown under each turn and in `--json` as `nextStep`.
  */
 import {
+  TURN_STATE_ABANDONED,
   TURN_STATE_COMPLETED,
+  TURN_STATE_IN_PROGRESS,
   TURN_STATE_FAILED,
   TURN_STATE_INTERRUPTED,
   VERDICT_AWAITING_APPROVAL,
@@ -75,6 +77,13 @@ export const AFTER_END_STEPS: Readonly<Partial<Record<Verdict, string>>> = Objec
 /** The next step for a turn: the verdict's advice, or for a turn that ended, what to do about it now. */
 export function nextStep(verdict: Verdict, status: TurnState): string {
   if (verdict === VERDICT_HEALTHY) return NEXT_STEPS[VERDICT_HEALTHY];
+  if (status === TURN_STATE_IN_PROGRESS) {
+    // Not stuck yet: say what it waits on, and what to do if the wait goes on.
+    return `the turn is at work and waits on this; if it stays quiet past the stuck threshold (--stuck-after): ${NEXT_STEPS[verdict]}`;
+  }
+  if (status === TURN_STATE_ABANDONED) {
+    return `nothing runs this turn any more (its writer stopped; the evidence says when); it was left waiting here. ${AFTER_END_STEPS[verdict] ?? NEXT_STEPS[verdict]}`;
+  }
   if (status === TURN_STATE_COMPLETED || status === TURN_STATE_FAILED || status === TURN_STATE_INTERRUPTED) {
     const how = status === TURN_STATE_COMPLETED ? 'completed, slowly' : status;
     return `the turn ${how}; ${AFTER_END_STEPS[verdict] ?? NEXT_STEPS[verdict]}`;

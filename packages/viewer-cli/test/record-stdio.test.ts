@@ -131,6 +131,24 @@ describe('stall-why record: stdio passthrough', () => {
     expect(names).toEqual(['eof']);
   });
 
+  it('records the server\'s exit: a turn it left open is judged abandoned, not stuck', async () => {
+    const dir = recordingDir();
+    // A server that accepts a turn, starts a command, then crashes with exit code 9.
+    const script =
+      "process.stdin.once('data',()=>{console.log(JSON.stringify({id:1,result:{turn:{id:'turn-9',status:'inProgress'}}}));" +
+      "console.log(JSON.stringify({method:'turn/started',params:{threadId:'thread-1',turn:{id:'turn-9',status:'inProgress'}}}));" +
+      "console.log(JSON.stringify({method:'item/started',params:{threadId:'thread-1',turnId:'turn-9',item:{type:'commandExecution',id:'call-1',command:'sleep 99'}}}));" +
+      'setTimeout(()=>process.exit(9),200)})';
+    const child = spawn(process.execPath, [CLI, 'record', '--out', dir, '--', process.execPath, '-e', script], { stdio: 'pipe' });
+    child.stdin.write('{"id":1,"method":"turn/start","params":{"threadId":"thread-1","input":[{"type":"text","text":"hi"}]}}\n');
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    expect(code).toBe(9);
+    const judged = spawnSync(process.execPath, [CLI, dir, '--json'], { encoding: 'utf8' });
+    const turn = JSON.parse(judged.stdout).turns[0];
+    expect(turn).toMatchObject({ turnId: 'turn-9', status: 'abandoned', verdict: 'tool_running' });
+    expect(turn.evidence[0]).toMatch(/^the turn never ended: the wrapped server \d+ exited at [\d:.]+ \(exit code 9\); it was left waiting:$/);
+  });
+
   it("passes the server's stderr through and gives its exit code", async () => {
     const run = await runRecord([process.execPath, '-e', "process.stderr.write('server says hello\\n'); process.exitCode = 7"]);
     expect(run.code).toBe(7);

@@ -2,7 +2,16 @@
  * The flight recorder's directory, read through @stall-why/flight-record (start and end records of
  * spans; corrupt records skipped and counted by the reader, never returned).
  */
-import { isFlightRecorderDir, newFlightReadStats, readFlightRecords, type RecordedSpan } from '@stall-why/flight-record';
+import { hostname } from 'node:os';
+import {
+  ATTR_PHASE_KIND,
+  ATTR_PROCESS_PID,
+  ATTR_WRITER_STOP_REASON,
+  PHASE_KIND_POINT,
+  PHASE_WRITER_STOPPED,
+  WRITER_STOP_REASON_PROCESS_GONE,
+} from '@stall-why/conventions';
+import { isFlightRecorderDir, listSegments, newFlightReadStats, readFlightRecords, type RecordedSpan } from '@stall-why/flight-record';
 import { newerRecord } from '../model/timeline.js';
 import { TraceInputError } from '../trace-input-error.js';
 
@@ -19,9 +28,10 @@ export async function importFlightRecords(
   dir: string,
   emit: (span: RecordedSpan) => void,
   onProgress?: (records: number) => void,
-): Promise<{ spans: number; skipped: number; corrupt: number }> {
+): Promise<{ spans: number; skipped: number; corrupt: number; lastRecordMs: number | undefined }> {
   const stats = newFlightReadStats();
   let records = 0;
+  let lastRecordMs: number | undefined;
   // A span that starts and ends with nothing recorded between (an item, a milestone) has its start and
   // end records side by side: they are merged here, as the timeline would merge them, and the timeline
   // gets one span instead of two records. Any other start record goes on as it is.
@@ -29,6 +39,8 @@ export async function importFlightRecords(
   try {
     for await (const record of readFlightRecords(dir, { stats })) {
       const span = record.span;
+      const at = span.endTimeMs ?? span.startTimeMs;
+      if (lastRecordMs === undefined || at > lastRecordMs) lastRecordMs = at;
       if (held && record.type === 'end' && span.spanId === held.spanId && span.traceId === held.traceId) {
         emit(newerRecord(held, span));
         held = undefined;
@@ -45,5 +57,58 @@ export async function importFlightRecords(
     const message = (error as Error).message.split('\n')[0]!;
     throw new TraceInputError(dir, undefined, message.startsWith(`${dir}: `) ? message.slice(dir.length + 2) : message);
   }
-  return { spans: records, skipped: 0, corrupt: stats.corruptRecords };
+  return { spans: records, skipped: 0, corrupt: stats.corruptRecords, lastRecordMs };
+}
+
+/** Writers whose liveness says something: in-process recorders (an app-server, `stall-why record`), not a receiver of others' spans. */
+const RECORDING_WRITER = /FlightRecorderProcessor/;
+
+/**
+ * Whether every process that wrote the directory is gone, found by pid on this host: a recorder
+ * killed before it could say so (SIGKILL, a crash) leaves its open turns open for ever. Undefined
+ * when any writer may still run, is on another host, or did not say who it is.
+ */
+export async function goneWriters(dir: string): Promise<number[] | undefined> {
+  let listing;
+  try {
+    listing = await listSegments(dir);
+  } catch {
+    return undefined;
+  }
+  const host = hostname();
+  const pids = new Set<number>();
+  for (const segment of listing.segments) {
+    const { pid, hostname: segmentHost, writer } = segment.header;
+    if (segmentHost !== host || !writer || !RECORDING_WRITER.test(writer) || !Number.isInteger(pid)) return undefined;
+    pids.add(pid);
+  }
+  if (pids.size === 0) return undefined;
+  for (const pid of pids) if (processRuns(pid)) return undefined;
+  return [...pids];
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** The stop a gone writer did not get to record, placed at its last record. */
+export function processGoneSpan(pids: readonly number[], atMs: number): RecordedSpan {
+  return {
+    traceId: '0'.repeat(32),
+    spanId: '0'.repeat(16),
+    name: PHASE_WRITER_STOPPED,
+    startTimeMs: atMs,
+    endTimeMs: atMs,
+    attributes: {
+      [ATTR_PHASE_KIND]: PHASE_KIND_POINT,
+      [ATTR_WRITER_STOP_REASON]: WRITER_STOP_REASON_PROCESS_GONE,
+      ...(pids.length === 1 ? { [ATTR_PROCESS_PID]: pids[0]! } : {}),
+    },
+  };
 }

@@ -1,6 +1,15 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { RECORD_TYPE_END, RECORD_TYPE_START, type Attributes, type RecordBodyWriter } from '@stall-why/flight-record';
+import { randomBytes } from 'node:crypto';
+import {
+  ATTR_PHASE_KIND,
+  ATTR_PROCESS_PID,
+  ATTR_WRITER_STOP_REASON,
+  PHASE_KIND_POINT,
+  PHASE_WRITER_STOPPED,
+  WRITER_STOP_REASON_SHUTDOWN,
+} from '@stall-why/conventions';
+import { RECORD_TYPE_END, RECORD_TYPE_START, writeRecordedSpanBody, type Attributes, type RecordBodyWriter, type RecordedSpan } from '@stall-why/flight-record';
 import { FlightRecorderUploader, type FlightRecorderUploaderOptions, type FlightRecorderUploaderStats } from './flight-recorder-uploader.js';
 import { RingBufferWriter, type RingBufferFileSystem, type RingBufferWriterStats } from './ring-buffer-writer.js';
 import { writeSpanRecordBody } from './span-record-encoding.js';
@@ -73,6 +82,8 @@ export class FlightRecorderProcessor implements SpanProcessor {
   private immediate: NodeJS.Immediate | undefined;
   private pendingDropped = 0;
   private isShutdown = false;
+  /** Spans started and not ended: at shutdown, more than none means a turn may be left open. */
+  private openSpans = 0;
   /** One function per processor, not a closure per record. */
   private readonly writeBody: RecordBodyWriter<ReadableSpan> = (encoder, span, type) =>
     writeSpanRecordBody(encoder, span, type === RECORD_TYPE_END, this.headerResource);
@@ -99,10 +110,12 @@ export class FlightRecorderProcessor implements SpanProcessor {
   }
 
   onStart(span: Span, _parentContext: Context): void {
+    this.openSpans++;
     this.enqueue(span, RECORD_TYPE_START);
   }
 
   onEnd(span: ReadableSpan): void {
+    this.openSpans--;
     this.enqueue(span, RECORD_TYPE_END);
   }
 
@@ -117,6 +130,10 @@ export class FlightRecorderProcessor implements SpanProcessor {
     this.isShutdown = true;
     if (this.timer) clearInterval(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
+    this.flushSync(false);
+    // Said in the recording itself when spans are still open: a turn left open now is abandoned, not
+    // stuck for ever. A recorder that closes with nothing open adds nothing.
+    if (this.openSpans > 0 && this.headerResource !== undefined) this.writer.append(RECORD_TYPE_END, shutdownRecord(), writeRecordedSpanBody);
     this.flushSync(true);
     this.writer.close();
     liveRecorders.delete(this);
@@ -171,4 +188,17 @@ export class FlightRecorderProcessor implements SpanProcessor {
     }
     this.writer.append(type, span, this.writeBody);
   }
+}
+
+/** The record a recorder writes last when it is shut down (`PHASE_WRITER_STOPPED`, reason shutdown). */
+function shutdownRecord(): RecordedSpan {
+  const now = Date.now();
+  return {
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    name: PHASE_WRITER_STOPPED,
+    startTimeMs: now,
+    endTimeMs: now,
+    attributes: { [ATTR_PHASE_KIND]: PHASE_KIND_POINT, [ATTR_WRITER_STOP_REASON]: WRITER_STOP_REASON_SHUTDOWN, [ATTR_PROCESS_PID]: process.pid },
+  };
 }

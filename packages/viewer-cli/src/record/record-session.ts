@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { SOURCE_JSONRPC, SOURCE_UPSTREAM_PROXY } from '@stall-why/conventions';
+import { SOURCE_JSONRPC, SOURCE_UPSTREAM_PROXY, WRITER_STOP_REASON_SERVER_EXIT } from '@stall-why/conventions';
 import { CodexJsonRpcObserver, FlightRecorderProcessor, TurnTracer } from '@stall-why/instrument';
 import { DEFAULT_MAX_LINE_BYTES } from './line-scanner.js';
 import { StdioRelay } from './stdio-relay.js';
@@ -70,7 +70,11 @@ export async function runRecordSession(options: RecordSessionOptions): Promise<R
       const address = await proxy.listen();
       options.onUpstreamListening?.(route, address.port);
     }
-    return await superviseServer(options, observer);
+    const exitTracer = new TurnTracer({ tracer, source: SOURCE_JSONRPC });
+    // The server's end, in the recording: a turn it left open is abandoned, not stuck for ever.
+    const onServerExit = (pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): void =>
+      exitTracer.writerStopped(WRITER_STOP_REASON_SERVER_EXIT, { exitCode: code, signal, pid });
+    return await superviseServer(options, observer, onServerExit);
   } finally {
     await Promise.all(proxies.map((p) => p.close()));
     await provider.forceFlush().catch(() => undefined);
@@ -78,7 +82,11 @@ export async function runRecordSession(options: RecordSessionOptions): Promise<R
   }
 }
 
-function superviseServer(options: RecordSessionOptions, observer: CodexJsonRpcObserver): Promise<RecordOutcome> {
+function superviseServer(
+  options: RecordSessionOptions,
+  observer: CodexJsonRpcObserver,
+  onServerExit: (pid: number | undefined, code: number | null, signal: NodeJS.Signals | null) => void,
+): Promise<RecordOutcome> {
   return new Promise((resolve) => {
     const [file, ...args] = options.command;
     let child: ChildProcessByStdio<Writable, Readable, null>;
@@ -131,6 +139,7 @@ function superviseServer(options: RecordSessionOptions, observer: CodexJsonRpcOb
       if (child.pid === undefined) finish(startFailure(file, error));
     });
     child.once('close', (code, signal) => {
+      onServerExit(child.pid, code, signal);
       finish(signal ? { code: 128 + (osConstants.signals[signal] ?? 0), signal } : { code: code ?? 0 });
     });
     // Writing to a server that already exited must not bring record down.

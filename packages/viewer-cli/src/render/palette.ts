@@ -5,6 +5,7 @@
  */
 import { styleText } from 'node:util';
 import {
+  TURN_STATE_ABANDONED,
   TURN_STATE_FAILED,
   TURN_STATE_IN_PROGRESS,
   TURN_STATE_INTERRUPTED,
@@ -16,7 +17,7 @@ type Format = Parameters<typeof styleText>[0];
 
 export interface Palette {
   readonly enabled: boolean;
-  /** Red for stuck and failed, yellow for waiting, green for done. */
+  /** Red for stuck and failed, yellow for waiting, magenta for abandoned, green for done. */
   status(status: TurnState, text: string): string;
   bold(text: string): string;
   dim(text: string): string;
@@ -47,6 +48,8 @@ function statusFormat(status: TurnState): Format {
     case TURN_STATE_IN_PROGRESS:
     case TURN_STATE_INTERRUPTED:
       return ['yellow', 'bold'];
+    case TURN_STATE_ABANDONED:
+      return ['magenta', 'bold'];
     default:
       return ['green', 'bold'];
   }

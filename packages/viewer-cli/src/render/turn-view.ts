@@ -4,6 +4,7 @@
  */
 import type { TurnReport } from '@stall-why/classifier';
 import {
+  TURN_STATE_ABANDONED,
   TURN_STATE_COMPLETED,
   TURN_STATE_FAILED,
   TURN_STATE_IN_PROGRESS,
@@ -66,6 +67,7 @@ export function renderTurn(turn: TurnReport, options: TurnViewOptions): string[]
 function statusMark(status: TurnState): string {
   if (status === TURN_STATE_STUCK || status === TURN_STATE_FAILED) return '✖';
   if (status === TURN_STATE_IN_PROGRESS) return '◌';
+  if (status === TURN_STATE_ABANDONED) return '⊘';
   if (status === TURN_STATE_COMPLETED) return '✔';
   return '■';
 }
