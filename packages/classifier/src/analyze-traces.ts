@@ -12,6 +12,10 @@ import { forEachLine } from './importers/line-reader.js';
 import { importOtlpJson } from './importers/otlp-json-importer.js';
 import { ROLLOUT_PARSE_BYTES, RolloutImporter } from './importers/rollout-importer.js';
 import { KNOWN_PHASES } from './model/phase-groups.js';
+import { CODEX_SPAN_NAMES, codexOtelSpans, isCodexSpan } from './importers/codex-otel-spans.js';
+
+/** Span names worth decoding: the vocabulary's phases, and the Codex app-server's own spans that map onto them. */
+const READ_SPAN_NAMES: ReadonlySet<string> = new Set([...KNOWN_PHASES, ...CODEX_SPAN_NAMES]);
 import type { TimelineLimits } from './model/timeline-builder.js';
 import type { Report, SourceSummary } from './report.js';
 import type { Thresholds } from './thresholds.js';
@@ -140,12 +144,15 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
   const sources: SourceSummary[] = [];
 
   const readFile = async (path: string, format: TraceFormat): Promise<void> => {
-    const add = (span: RecordedSpan): void => classifier.add(span, path);
+    const add = (span: RecordedSpan): void => {
+      if (!isCodexSpan(span)) classifier.add(span, path);
+      else for (const mapped of codexOtelSpans(span)) classifier.add(mapped, path);
+    };
     const onProgress = options.onProgress ? (bytesRead: number, totalBytes: number) => options.onProgress!({ path, bytesRead, totalBytes }) : undefined;
     let result: { spans: number; skipped: number; corrupt?: number; notes?: string[] };
     switch (format) {
       case 'otlp-json':
-        result = await importOtlpJson(path, { maxLineBytes, onProgress, wanted: KNOWN_PHASES }, add);
+        result = await importOtlpJson(path, { maxLineBytes, onProgress, wanted: READ_SPAN_NAMES }, add);
         break;
       case 'chrome-trace':
         result = await importChromeTrace(path, { maxLineBytes, onProgress }, add);

@@ -137,6 +137,8 @@ export const SOURCE_JSONRPC = 'jsonrpc';
 export const SOURCE_UPSTREAM_PROXY = 'upstream_proxy';
 /** Synthesised from a Codex rollout file. */
 export const SOURCE_ROLLOUT = 'rollout';
+/** Mapped from the Codex app-server's own OpenTelemetry spans (its `[otel]` trace export). */
+export const SOURCE_CODEX_OTEL = 'codex_otel';
 
 // --- ATTR_WRITER_STOP_REASON -------------------------------------------------------------------
 

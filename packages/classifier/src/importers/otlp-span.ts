@@ -7,12 +7,18 @@
 import * as conventions from '@stall-why/conventions';
 import { nanosToMs, otlpAttributes, otlpId, otlpSpanKind, otlpStatusCode, type Attributes, type RecordedSpan } from '@stall-why/flight-record';
 
+import { CODEX_ATTRIBUTES } from './codex-otel-spans.js';
+
 type Json = Record<string, unknown>;
 
-/** The attribute keys of the vocabulary: the only span attributes an importer keeps. */
-export const VOCABULARY_ATTRIBUTES: ReadonlySet<string> = new Set(
-  Object.entries(conventions).flatMap(([name, value]) => (name.startsWith('ATTR_') && typeof value === 'string' ? [value] : [])),
-);
+/**
+ * The span attributes an importer keeps: the vocabulary's, and the few of the Codex app-server's own
+ * spans that `codexOtelSpans` reads.
+ */
+export const VOCABULARY_ATTRIBUTES: ReadonlySet<string> = new Set([
+  ...Object.entries(conventions).flatMap(([name, value]) => (name.startsWith('ATTR_') && typeof value === 'string' ? [value] : [])),
+  ...CODEX_ATTRIBUTES,
+]);
 
 /** The parts of a RecordedSpan an OTLP span gives, already decoded. */
 export interface OtlpSpanParts {

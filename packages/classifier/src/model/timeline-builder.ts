@@ -10,6 +10,7 @@ import {
   PHASE_UPSTREAM_ATTEMPT,
   PHASE_APPROVAL,
   PHASE_WRITER_STOPPED,
+  SOURCE_CODEX_OTEL,
   SOURCE_ROLLOUT,
 } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
@@ -52,6 +53,9 @@ export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
   maxPendingSpans: 10_000,
   maxReportedTurns: 500,
 });
+
+/** Sources that never record approval requests: a turn read only from them cannot show one. */
+const BLIND_TO_APPROVALS: ReadonlySet<string> = new Set([SOURCE_ROLLOUT, SOURCE_CODEX_OTEL]);
 
 /** The writer key of spans added with no source (`classifySpans` over spans in memory). */
 export const ANONYMOUS_SOURCE = '';
@@ -186,7 +190,7 @@ export class TimelineBuilder {
   private noteSight(span: RecordedSpan): void {
     if (span.name === PHASE_UPSTREAM_ATTEMPT) this.upstream = true;
     else if (span.name === PHASE_RENDERER_ATTACHED || span.name === PHASE_RENDERER_DETACHED) this.renderer = true;
-    if (span.name === PHASE_APPROVAL || span.attributes[ATTR_SOURCE] !== SOURCE_ROLLOUT) this.approvals = true;
+    if (span.name === PHASE_APPROVAL || !BLIND_TO_APPROVALS.has(span.attributes[ATTR_SOURCE] as string)) this.approvals = true;
   }
 
   private thread(threadId: string | null): ThreadTimeline {

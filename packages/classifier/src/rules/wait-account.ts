@@ -12,8 +12,9 @@
  * boundaries is booked to the approval); each replay holds only the phases the rules can look at then
  * (`turnScene` with `replay`), so a turn costs about linear time in its boundaries.
  */
-import { VERDICT_BACKEND_STALL, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, type Verdict } from '@stall-why/conventions';
-import type { TurnScene } from '../model/turn-scene.js';
+import { TURN_END_STATUS_INTERRUPTED, VERDICT_BACKEND_STALL, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, type Verdict } from '@stall-why/conventions';
+import type { AttemptView, TurnScene } from '../model/turn-scene.js';
+import { ENDING_WINDOW_MS, endingStart } from './turn-ending.js';
 import type { Finding } from './finding.js';
 import { currentChain, failureText } from './request-chain.js';
 import { waitFinding } from './wait-finding.js';
@@ -67,6 +68,16 @@ export function quietStretches(scene: TurnScene): QuietStretch[] {
   return out;
 }
 
+/**
+ * An attempt of an interrupted turn that broke in the turn's ending was cut by the interrupt (the
+ * client closed the stream), not failed by the transport: the wait in it was the silence before.
+ */
+export function abortedByInterrupt(attempt: AttemptView, whole: TurnScene): boolean {
+  if (whole.endStatus !== TURN_END_STATUS_INTERRUPTED || whole.endMs === undefined) return false;
+  const brokeAt = attempt.streamError ?? attempt.end;
+  return brokeAt !== undefined && brokeAt >= endingStart(whole) - ENDING_WINDOW_MS && attempt.statusCode === undefined;
+}
+
 /** The scene just before `at`: phases that ended at `at` are still open in it. */
 export const JUST_BEFORE_MS = 0.001;
 
@@ -118,6 +129,6 @@ function inHindsight(finding: Finding, then: TurnScene, whole: TurnScene): Findi
   if (finding.verdict !== VERDICT_BACKEND_STALL) return finding;
   const open = currentChain(then).open;
   const final = open && whole.attempts.find((a) => a.span === open.span);
-  if (!final?.failed) return finding;
+  if (!final?.failed || abortedByInterrupt(final, whole)) return finding;
   return { verdict: VERDICT_TRANSPORT_RETRY, confidence: finding.confidence, evidence: [failureText(final)], atWork: false };
 }

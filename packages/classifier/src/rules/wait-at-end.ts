@@ -5,27 +5,13 @@
  * closes what was open (an approval cancelled, an item aborted) just before it ends the turn, and
  * what those phases were waiting on is the cause, not what is left after they close.
  */
-import { PHASE_CANCEL, PHASE_TURN_ERROR, TURN_END_STATUS_FAILED, TURN_END_STATUS_INTERRUPTED, VERDICT_UNKNOWN } from '@stall-why/conventions';
+import { TURN_END_STATUS_FAILED, TURN_END_STATUS_INTERRUPTED, VERDICT_UNKNOWN } from '@stall-why/conventions';
+import { endingStart } from './turn-ending.js';
 import type { TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
 import { JUST_BEFORE_MS, quietStretches } from './wait-account.js';
 import { waitFinding } from './wait-finding.js';
-
-/** Phases closed this close to a failed or interrupted turn's end are its ending, not its wait. */
-export const ENDING_WINDOW_MS = 100;
-
-/** When the ending began: the first stop request, else the earliest phase closed (or error raised) in the window. */
-export function endingStart(scene: TurnScene): number {
-  const end = scene.endMs ?? scene.at;
-  let earliest = end;
-  for (const p of scene.phases) {
-    if (p.span.name === PHASE_CANCEL) earliest = Math.min(earliest, p.start);
-    else if (p.span.name === PHASE_TURN_ERROR && p.start >= end - ENDING_WINDOW_MS) earliest = Math.min(earliest, p.start);
-    else if (p.end !== undefined && p.end > p.start && p.end >= end - ENDING_WINDOW_MS) earliest = Math.min(earliest, p.end);
-  }
-  return Math.max(scene.startMs, earliest);
-}
 
 /**
  * A failed or interrupted turn explained by its last wait, when that wait took `dominantShare` of the
@@ -65,3 +51,5 @@ export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene):
     ],
   };
 }
+
+export { ENDING_WINDOW_MS, endingStart } from './turn-ending.js';
