@@ -126,7 +126,7 @@ function dominantWait(scene: TurnScene, account: WaitAccount): Finding | undefin
 /** A stretch in one wait that reached `slowStretchMs`: abnormal for that wait, even if it did not dominate. */
 function stuckStretch(scene: TurnScene, account: WaitAccount): Finding | undefined {
   const stuck = account.waits
-    .filter((w) => w.longest.to - w.longest.from >= scene.thresholds.slowStretchMs)
+    .filter((w) => !w.longest.finding.inferred && w.longest.to - w.longest.from >= scene.thresholds.slowStretchMs)
     .sort((a, b) => b.longest.to - b.longest.from - (a.longest.to - a.longest.from))[0];
   if (!stuck) return undefined;
   const { longest } = stuck;
@@ -153,6 +153,9 @@ function judgeEnded(scene: TurnScene, sceneAt: (at: number) => TurnScene): Findi
     if (retries) return retries;
   }
   const account = accountWaits(scene, sceneAt);
+  // An interrupted turn is explained by what it waited on when the person stopped it, not by a wait
+  // it had already got past: a turn stopped while the model worked was stopped by choice.
+  if (scene.endStatus === TURN_END_STATUS_INTERRUPTED) return waitAtEnd(scene, sceneAt) ?? healthyEnded(scene, account);
   const named = dominantWait(scene, account) ?? stuckStretch(scene, account);
   if (named) return named;
   for (const rule of DOMINANCE_RULES) {
@@ -161,10 +164,15 @@ function judgeEnded(scene: TurnScene, sceneAt: (at: number) => TurnScene): Findi
   }
   const atEnd = waitAtEnd(scene, sceneAt);
   if (atEnd) return atEnd;
-  const total = account.totalMs;
   if (scene.endStatus === TURN_END_STATUS_FAILED) {
-    return { verdict: VERDICT_UNKNOWN, confidence: 0.3, evidence: [`the turn failed at ${clockTime(scene.endMs!)} after ${duration(total)}; no phase shows why`] };
+    return { verdict: VERDICT_UNKNOWN, confidence: 0.3, evidence: [`the turn failed at ${clockTime(scene.endMs!)} after ${duration(account.totalMs)}; no phase shows why`] };
   }
+  return healthyEnded(scene, account);
+}
+
+/** An ended turn nothing held up: the largest wait and the work, in numbers. */
+function healthyEnded(scene: TurnScene, account: WaitAccount): Finding {
+  const total = account.totalMs;
   const { slowPhaseMs, dominantShare } = scene.thresholds;
   const top = account.waits[0];
   const quiet = account.longestStretch;
@@ -179,6 +187,7 @@ function judgeEnded(scene: TurnScene, sceneAt: (at: number) => TurnScene): Findi
         ? `no wait dominated: the largest, ${top.verdict}, took ${shareText(top.spentMs, total)} (a cause takes at least ${duration(slowPhaseMs)} and ${Math.round(dominantShare * 100)} %)`
         : 'no wait: the turn was at work throughout',
       ...(work ? [work] : []),
+      ...(account.toolWorkMs > 0 ? [`tools ran ${shareText(account.toolWorkMs, total)}: work, not a wait (they returned and the turn went on)`] : []),
       ...interrupted,
     ],
   };

@@ -25,6 +25,13 @@ export interface Thresholds {
    */
   readonly slowStretchMs: number;
   /**
+   * Ended turns: a wait that may be the model at work (no output the source can see) names an
+   * interrupted turn's cause once it lasted this long before the interruption: longer than a model at
+   * high effort takes before it writes anything, so the person gave up on a request that had stalled
+   * (or on a model thinking for longer than that: the confidence says so). Default 120 000 ms.
+   */
+  readonly silentModelMs: number;
+  /**
    * An open turn whose source has not been written for this long at the judged moment is
    * `abandoned`: its writer is presumed gone (a killed session's rollout, a recorder that stopped
    * without a word). A recorded stop (the recorder's shutdown, the wrapped server's exit) abandons
@@ -49,6 +56,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   dominantShare: 0.5,
   slowPhaseMs: 5_000,
   slowStretchMs: 30_000,
+  silentModelMs: 120_000,
   abandonedAfterMs: 6 * 3_600_000,
   slowHydrationMs: 2_000,
   rendererGraceMs: 0,

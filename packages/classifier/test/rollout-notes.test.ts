@@ -1,7 +1,7 @@
 /**
- * A rollout that marks no turns (no task_started lines, as older Codex versions wrote them) is not
- * "nothing happened": the report says why it judged no turn. Made from a real 0.169 rollout with
- * its turn markers taken out.
+ * A rollout that marks no turns (no task_started lines, as Codex wrote them up to 0.9x) has its turns
+ * inferred from message boundaries, and the report says so. Made from a real 0.169 rollout with its
+ * turn markers taken out; older shapes are in test/corpus/wild.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,12 +14,17 @@ const dir = mkdtempSync(join(tmpdir(), 'stall-why-notes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('rollout notes', () => {
-  it('a rollout without turn markers: no turns, and a note that says why', async () => {
+  it('a rollout without turn markers: its turn is inferred from the messages, and a note says so', async () => {
     const path = join(dir, 'rollout-2026-01-01T00-00-00-00000000-0000-0000-0000-000000000000.jsonl');
-    writeFileSync(path, readFileSync(sample, 'utf8').split('\n').filter((l) => !/"type":"(task_started|task_complete)"/.test(l)).join('\n'));
+    const lines = readFileSync(sample, 'utf8').split('\n').filter((l) => !/"type":"(task_started|task_complete)"/.test(l));
+    writeFileSync(path, lines.join('\n'));
+    const marked = (await analyzeTraces([sample], { now: Date.now() })).report.turns[0]!;
     const { report } = await analyzeTraces([path], { now: Date.now() });
-    expect(report.turns).toHaveLength(0);
-    expect(report.sources[0]!.notes).toEqual([expect.stringMatching(/^\d+ items and events but no turn start \(task_started\)/)]);
+    const userLine = lines.findIndex((l) => /"role":"user"/.test(l) && !/environment_context|AGENTS\.md/.test(l)) + 1;
+    expect(report.turns).toMatchObject([{ turnId: `inferred-L${userLine}`, status: 'completed', verdict: 'healthy' }]);
+    // It ends at the answer: the marked turn ended at task_complete, a few milliseconds later.
+    expect(Date.parse(marked.endedAt!) - Date.parse(report.turns[0]!.endedAt!)).toBeLessThan(1000);
+    expect(report.sources[0]!.notes).toEqual([expect.stringMatching(/^1 turn inferred from message boundaries \(this Codex version writes no task_started\)/)]);
   });
 
   it('a rollout with its turns has no such note', async () => {

@@ -29,8 +29,6 @@ const CLOCK = /\d\d:\d\d:\d\d\.\d{3}/;
 
 describe('ended turns: the wait that dominated', () => {
   it.each([
-    ['tool-running', 'completed', 'tool_running', /^tool call .* started at .*, open for 8\.0 s, no result$/],
-    ['unanswered-approval', 'interrupted', 'awaiting_approval', /^approval request \(command\) started at .*, open for 8\.0 s, no answer$/],
     ['tool-no-continuation', 'failed', 'post_tool_continuation_lost', /returned its result 8\.0 s ago at .*; no continuation request/],
     ['slow-compaction', 'completed', 'compaction', /^context compaction started at .*, open for 8\.0 s/],
     ['slow-history-load', 'completed', 'hydration', /^history load \(resume\).* open for 8\.0 s/],
@@ -47,16 +45,29 @@ describe('ended turns: the wait that dominated', () => {
     expect(t.confidence).toBeLessThan(0.9);
   });
 
+  it('a tool that took most of a turn that completed is work, not a wait: healthy, with the tool time said', async () => {
+    const t = await judgeEnded('tool-running');
+    expect(t).toMatchObject({ status: 'completed', verdict: 'healthy' });
+    expect(t.evidence).toContainEqual(expect.stringMatching(/^tools ran 8\.0 s of the turn's .* \(\d+ %\): work, not a wait/));
+  });
+
+  it('an approval nobody answered, then interrupted after 8 s: named by the wait it ended in', async () => {
+    const t = await judgeEnded('unanswered-approval');
+    expect(t).toMatchObject({ status: 'interrupted', verdict: 'awaiting_approval' });
+    expect(t.evidence[0]).toMatch(/^the turn ended interrupted at .* after waiting 8\.0 s from .* on:$/);
+    expect(t.evidence[1]).toMatch(/^approval request \(command\) started at .*, open for 8\.0 s, no answer$/);
+  });
+
   it('the same turn, judged ten minutes after it ended, keeps its verdict', async () => {
     const spans = await spansOf(join(corpus, 'ended/unanswered-approval.flight'));
     const later = classifySpans(spans, { now: ended['unanswered-approval']!.endedAt + 600_000 }).turns[0]!;
     expect(later).toMatchObject({ status: 'interrupted', verdict: 'awaiting_approval' });
   });
 
-  it('a dominant wait must also last slowPhaseMs: a short tool that took most of a short turn is healthy, and says so', async () => {
-    const t = await judgeEnded('tool-running', { slowPhaseMs: 60_000 });
+  it('a dominant wait must also last slowPhaseMs: a short compaction that took most of a short turn is healthy, and says so', async () => {
+    const t = await judgeEnded('slow-compaction', { slowPhaseMs: 60_000 });
     expect(t.verdict).toBe('healthy');
-    expect(t.evidence[1]).toMatch(/^no wait dominated: the largest, tool_running, took 8\.0 s of the turn's .* \(a cause takes at least 60 s and 50 %\)$/);
+    expect(t.evidence[1]).toMatch(/^no wait dominated: the largest, compaction, took 8\.0 s of the turn's .* \(a cause takes at least 60 s and 50 %\)$/);
   });
 });
 
@@ -84,8 +95,8 @@ describe('ended turns: failed or interrupted, named by the wait they ended in', 
   });
 
   it('a completed turn whose wait stayed under slowPhaseMs is healthy', async () => {
-    const t = await judgeShort('tool-running');
+    const t = await judgeShort('slow-compaction');
     expect(t).toMatchObject({ status: 'completed', verdict: 'healthy' });
-    expect(t.evidence[1]).toMatch(/^no wait dominated: the largest, tool_running, took 4\.0 s/);
+    expect(t.evidence[1]).toMatch(/^no wait dominated: the largest, compaction, took 4\.0 s/);
   });
 });

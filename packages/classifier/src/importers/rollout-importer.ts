@@ -9,6 +9,12 @@
  * flushed yet.
  */
 import {
+  APPROVAL_DECISION_APPROVED,
+  APPROVAL_DECISION_DENIED,
+  APPROVAL_KIND_COMMAND,
+  APPROVAL_KIND_FILE_CHANGE,
+  ATTR_APPROVAL_DECISION,
+  ATTR_APPROVAL_KIND,
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_TOOL_CALL_ID,
   ATTR_GEN_AI_TOOL_NAME,
@@ -25,6 +31,8 @@ import {
   ATTR_TURN_ERROR,
   ATTR_TURN_ID,
   ATTR_TURN_STATUS,
+  PHASE_APPROVAL,
+  PHASE_CANCEL,
   PHASE_COMPACTION,
   PHASE_ITEM,
   PHASE_KIND_POINT,
@@ -61,6 +69,25 @@ export const ROLLOUT_PARSE_BYTES = 256 * 1024;
 const HEAD_BYTES = 8192;
 /** Longest error text kept from a rollout (server messages, never prompt text). */
 const MAX_ERROR_CHARS = 300;
+/** Lines this close together were written as one batch (older versions write a call with its output). */
+const BATCH_MS = 50;
+/**
+ * A quiet this long before an escalated call written only with its output holds an approval: longer
+ * than the model alone takes to write a call. Shorter, the approval cannot be told from the model's work.
+ */
+export const INFERRED_APPROVAL_MS = 60_000;
+/** A person's input written twice (a response item, a user_message event) lands this close together. */
+const SAME_INPUT_MS = 1_000;
+/** `compacted` and `context_compacted` this close together are one compaction. */
+const SAME_COMPACTION_MS = 1_000;
+/** An escalated call: `with_escalated_permissions` (to 0.6x) or `sandbox_permissions: require_escalated` (0.10x on). */
+const ESCALATION = /"with_escalated_permissions\\?"\s*:\s*true|require_escalated/;
+/** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
+const REJECTION_ABORT_MS = 5_000;
+/** The output Codex gives the model when a person rejects a call. */
+const REJECTED = /rejected by user/;
+/** The developer message Codex writes when a person approves a command prefix for the session. */
+const APPROVED_PREFIX = /"text"\s*:\s*"Approved command prefix saved/;
 
 /**
  * Codex error kinds (`codex_error_info`, snake_case in rollouts) that end a turn only after Codex
@@ -105,6 +132,24 @@ const field = (head: string, name: string): string | undefined => {
   }
 };
 
+/** How long a command ran, as its output says (`duration_seconds` to 0.5x, `Wall time: 0.8 seconds` since); 0 when it does not. */
+function runSeconds(head: string, parse: () => Record<string, unknown> | undefined): number {
+  const wall = /Wall time: ([0-9.]+) seconds/.exec(head);
+  if (wall) return Number(wall[1]);
+  const fromHead = /duration_seconds\\?"\s*:\s*([0-9.]+)/.exec(head);
+  if (fromHead) return Number(fromHead[1]);
+  const output = payloadString(parse(), 'output');
+  const m = output && /duration_seconds"\s*:\s*([0-9.]+)/.exec(output.slice(-400));
+  return m ? Number(m[1]) : 0;
+}
+
+/** A string field of a parsed line's payload. */
+function payloadString(line: Record<string, unknown> | undefined, name: string): string | undefined {
+  const payload = (line?.payload ?? line) as Record<string, unknown> | undefined;
+  const value = payload?.[name];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
 /** `codex_error_info` read from a line's head when the line is not parsed (see `errorKind`). */
 const headErrorKind = (head: string): string | undefined =>
   field(head, 'codex_error_info') ?? /"codex_error_info"\s*:\s*\{\s*"([a-z_]+)"/.exec(head)?.[1];
@@ -115,6 +160,8 @@ interface OpenTool {
   readonly name: string;
   readonly callId: string;
   readonly approvalExpected: boolean;
+  /** When the batch of lines before the call ended: the call may have been written only after it was approved and ran. */
+  readonly before: number;
 }
 
 interface OpenTurn {
@@ -122,8 +169,17 @@ interface OpenTurn {
   readonly traceId: string;
   readonly spanId: string;
   readonly start: number;
-  approvalPolicy: string | undefined;
+  /** Inferred from message boundaries (no task_started): its end is inferred too. */
+  readonly inferred: boolean;
   userSeen: boolean;
+  /** The model wrote something (reasoning, a message, a tool call) since the turn began. */
+  modelSeen: boolean;
+  /** When the model's last item was an assistant message (its answer, if nothing follows); undefined after any other item. */
+  answeredAt: number | undefined;
+  /** When a person last rejected a call: a turn_aborted soon after was that person stopping the turn. */
+  rejectedAt?: number;
+  /** Approval requests seen (`exec_approval_request`, …), by call id, open until the call's output. */
+  readonly approvals: Map<string, { readonly spanId: string; readonly start: number; readonly kind: string }>;
   failed: boolean;
   error: string | undefined;
   compactionStart: number | undefined;
@@ -144,10 +200,23 @@ export class RolloutImporter {
   /** Items and events seen while no turn was open (before the first task_started, or in a rollout that marks none). */
   private outsideTurns = 0;
   private turnsSeen = 0;
+  private inferredTurns = 0;
   /** The latest timestamp of any line: when the rollout was last written (an open turn's writer is judged by it). */
   lastLineMs: number | undefined;
   /** The line number of a last line cut short, if any. */
   private tornTail: number | undefined;
+  /** The rollout marks its turns (task_started): none is inferred from then on. */
+  private explicitTurns = false;
+  /** The thread's approval policy, from the latest turn_context (older versions write one per request). */
+  private approvalPolicy: string | undefined;
+  /** The latest line that was not bookkeeping (token_count, turn_context), and when the batch before it ended. */
+  private lastMeaningfulTs: number | undefined;
+  private batchBefore: number | undefined;
+  /** When the last `compacted` or `context_compacted` was read: Codex writes both for one compaction. */
+  private lastCompactionEnd: number | undefined;
+  /** Mid-2025 rollouts: a header line with the session's timestamp, then items with none of their own. */
+  private legacyTs: number | undefined;
+  private legacyLines = 0;
 
   constructor(
     private readonly file: string,
@@ -161,6 +230,7 @@ export class RolloutImporter {
     if (info.length === 0) return;
     // UTF-8, so the messages taken from the head (errors) keep their characters; a character cut at the end is harmless.
     const head = buf.toString('utf8', 0, Math.min(buf.length, HEAD_BYTES));
+    if (this.legacyLine(head, buf, info)) return;
     const m = HEADER.exec(head) ?? (info.lastByte === 0x7d ? this.otherKeyOrder(buf, info) : undefined);
     if (!m || info.lastByte !== 0x7d) {
       this.invalid(buf, info);
@@ -175,6 +245,15 @@ export class RolloutImporter {
       this.skipped++;
       return;
     }
+    this.dispatch(type, sub, head, buf, info, ts);
+  }
+
+  /** One line whose timestamp, type and payload type are read. */
+  private dispatch(type: string, sub: string | undefined, head: string, buf: Buffer, info: LineInfo, ts: number): void {
+    const bookkeeping = type === 'turn_context' || sub === 'token_count' || type === 'session_meta';
+    if (!bookkeeping) {
+      if (this.lastMeaningfulTs === undefined || ts - this.lastMeaningfulTs > BATCH_MS) this.batchBefore = this.lastMeaningfulTs;
+    }
     const parse = (): Record<string, unknown> | undefined => {
       if (info.truncated || info.length > ROLLOUT_PARSE_BYTES) return undefined;
       try {
@@ -188,14 +267,14 @@ export class RolloutImporter {
         this.threadId = field(head, 'id') ?? this.threadId;
         break;
       case 'turn_context':
-        if (this.turn) this.turn.approvalPolicy = field(head, 'approval_policy') ?? this.turn.approvalPolicy;
+        this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
         break;
       case 'response_item':
+        this.responseItem(sub, head, ts, info.lineNo, parse);
         if (!this.turn) this.outsideTurns++;
-        this.responseItem(sub, head, ts);
         break;
       case 'event_msg':
-        this.event(sub, head, parse, ts);
+        this.event(sub, head, parse, ts, info.lineNo);
         if (!this.turn && sub !== 'task_complete' && sub !== 'turn_complete' && sub !== 'turn_aborted') this.outsideTurns++;
         break;
       case 'token_usage_record':
@@ -206,13 +285,45 @@ export class RolloutImporter {
         break;
     }
     if (this.turn) this.turn.lastTs = Math.max(this.turn.lastTs, ts);
+    if (!bookkeeping) this.lastMeaningfulTs = ts;
+  }
+
+  /**
+   * The rollout shape of mid-2025 Codex: a header `{"id":…,"timestamp":…,"instructions":…}`, then
+   * `{"record_type":"state"}` lines and bare response items with no timestamp. Each item is read as
+   * a response item at the session's timestamp: turns and what they wait on are read, no wait is timed.
+   */
+  private legacyLine(head: string, buf: Buffer, info: LineInfo): boolean {
+    if (info.lineNo === 1) {
+      const m = /^\{\s*"id"\s*:\s*"[^"]*"\s*,\s*"timestamp"\s*:\s*"([^"]+)"/.exec(head);
+      const ts = m ? Date.parse(m[1]!) : NaN;
+      if (!Number.isFinite(ts) || /"type"\s*:/.test(head.slice(0, 200))) return false;
+      this.legacyTs = ts;
+      this.lastLineMs = ts;
+      this.threadId = field(head, 'id') ?? this.threadId;
+      return true;
+    }
+    if (this.legacyTs === undefined) return false;
+    if (/^\{\s*"record_type"/.test(head)) return true;
+    const sub = /^\{\s*"type"\s*:\s*"([A-Za-z_]+)"/.exec(head)?.[1];
+    if (sub === undefined || info.lastByte !== 0x7d) return false;
+    this.legacyLines++;
+    // One microsecond per line keeps the items in their order (a result before the next request) without timing anything.
+    this.dispatch('response_item', sub, head, buf, info, this.legacyTs + info.lineNo / 1000);
+    return true;
   }
 
   /** What the report should say about this rollout beyond its turns. */
   notes(): string[] {
     const notes: string[] = [];
     if (this.tornTail !== undefined) notes.push(tornTailNote(this.tornTail));
-    if (this.turnsSeen === 0 && this.outsideTurns > 0) notes.push(`${this.outsideTurns} items and events but no turn start (task_started): older Codex versions did not write them, so no turn can be judged`);
+    if (this.legacyTs !== undefined) {
+      notes.push(`a mid-2025 rollout: its ${this.legacyLines} items carry no timestamp of their own, so all are read at the session's start; turns and what the last one waits on are read, no wait can be timed`);
+    }
+    if (this.inferredTurns > 0) {
+      notes.push(`${this.inferredTurns} turn${this.inferredTurns > 1 ? 's' : ''} inferred from message boundaries (this Codex version writes no task_started): ids "inferred-L<line>" name the line each began at; a turn ends at its answer, at turn_aborted, or when the next one begins`);
+    }
+    if (this.turnsSeen === 0 && this.outsideTurns > 0) notes.push(`${this.outsideTurns} items and events but no turn: no user message or turn start`);
     return notes;
   }
 
@@ -220,6 +331,12 @@ export class RolloutImporter {
   finish(): void {
     const turn = this.turn;
     if (!turn) return;
+    // An inferred turn whose last item is the model's answer, with nothing open, has ended: nothing marks it otherwise.
+    if (turn.inferred && (turn.failed || (turn.answeredAt !== undefined && turn.tools.size === 0))) {
+      this.endInferredTurn(turn.lastTs);
+      return;
+    }
+    for (const approval of turn.approvals.values()) this.approvalSpan(turn, approval, undefined);
     for (const tool of turn.tools.values()) this.toolSpan(turn, tool, undefined);
     if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, undefined);
     this.out(turn, PHASE_TURN, turn.spanId, turn.start, undefined, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
@@ -265,19 +382,24 @@ export class RolloutImporter {
     throw new TraceInputError(this.file, info.lineNo, 'not a rollout line: it does not start with {"timestamp":…,"type":…}');
   }
 
-  private startTurn(turnId: string, ts: number): void {
-    if (this.turn) {
+  private startTurn(turnId: string, ts: number, inferred = false): void {
+    if (this.turn?.inferred) this.endInferredTurn(ts);
+    else if (this.turn) {
       // A turn with no end line, followed by another: its end was lost (a crash, an unflushed write).
       this.endTurn(ts, TURN_END_STATUS_INTERRUPTED, 'no end recorded in the rollout; a later turn started');
     }
     const threadId = this.threadId ?? 'unknown-thread';
     this.turnsSeen++;
+    if (inferred) this.inferredTurns++;
     this.turn = {
       turnId,
       traceId: stableId(`${threadId}/${turnId}`, 32),
       spanId: stableId(`${threadId}/${turnId}/turn`, 16),
       start: ts,
-      approvalPolicy: undefined,
+      inferred,
+      modelSeen: false,
+      answeredAt: undefined,
+      approvals: new Map(),
       userSeen: false,
       failed: false,
       error: undefined,
@@ -289,8 +411,20 @@ export class RolloutImporter {
     this.point(this.turn, PHASE_TURN_ACCEPTED, ts, {});
   }
 
+  /**
+   * Ends an inferred turn: failed if the server reported an error; completed at its answer when the
+   * model's last item was an assistant message; else interrupted when the next turn began (`nextStart`).
+   */
+  private endInferredTurn(nextStart: number): void {
+    const turn = this.turn!;
+    if (turn.failed) this.endTurn(turn.lastTs, TURN_END_STATUS_FAILED);
+    else if (turn.answeredAt !== undefined && turn.tools.size === 0) this.endTurn(turn.answeredAt, TURN_END_STATUS_COMPLETED);
+    else this.endTurn(nextStart, TURN_END_STATUS_INTERRUPTED, 'no answer recorded; a later turn began');
+  }
+
   private endTurn(ts: number, status: TurnEndStatus, error?: string): void {
     const turn = this.turn!;
+    for (const approval of turn.approvals.values()) this.approvalSpan(turn, approval, ts);
     for (const tool of turn.tools.values()) this.toolSpan(turn, tool, ts);
     if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, ts);
     const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_TURN_STATUS]: status };
@@ -300,21 +434,39 @@ export class RolloutImporter {
     this.turn = undefined;
   }
 
-  private responseItem(sub: string | undefined, head: string, ts: number): void {
+  /** A person's message: a turn begins here when the rollout marks none (older versions), unless it is the same input written twice. */
+  private userInput(ts: number, lineNo: number): void {
+    if (this.explicitTurns) return;
+    // Codex writes a person's input twice (a response item and a user_message event), a millisecond apart.
+    if (this.turn?.inferred && !this.turn.modelSeen && ts - this.turn.start <= SAME_INPUT_MS) return;
+    this.startTurn(`inferred-L${lineNo}`, ts, true);
+  }
+
+  private responseItem(sub: string | undefined, head: string, ts: number, lineNo: number, parse: () => Record<string, unknown> | undefined): void {
+    const userMessage = sub === 'message' && field(head, 'role') === 'user' && !INJECTED_CONTEXT.test(head);
+    if (userMessage) this.userInput(ts, lineNo);
     const turn = this.turn;
     if (!turn) return;
     turn.requestsWithoutOutput = 0;
     const id = field(head, 'id') ?? `line${++this.seq}`;
+    if (sub === 'reasoning' || sub === 'function_call' || sub === 'custom_tool_call' || sub === 'local_shell_call' || sub === 'web_search_call') {
+      turn.modelSeen = true;
+      turn.answeredAt = undefined;
+    }
     switch (sub) {
       case 'message': {
         const role = field(head, 'role');
         // Context Codex adds as a user message (environment, AGENTS.md, a note that the last turn was aborted) is not the person's.
-        if (role === 'user' && !INJECTED_CONTEXT.test(head)) {
+        if (userMessage) {
           turn.userSeen = true;
           this.item(turn, 'userMessage', id, ts, ts);
         } else if (role === 'assistant') {
           this.maybeCompactionTurn(turn);
+          turn.modelSeen = true;
+          turn.answeredAt = ts;
           this.item(turn, 'agentMessage', id, ts, ts);
+        } else if (role === 'developer' && APPROVED_PREFIX.test(head)) {
+          this.approvedPrefix(turn, ts);
         }
         break;
       }
@@ -324,11 +476,15 @@ export class RolloutImporter {
       case 'function_call':
       case 'custom_tool_call':
       case 'local_shell_call': {
-        const callId = field(head, 'call_id') ?? id;
+        // Codex writes `call_id` after the arguments: past the head of a call with long arguments.
+        const callId = field(head, 'call_id') ?? payloadString(parse(), 'call_id') ?? id;
         const name = field(head, 'name') ?? sub;
-        const policy = turn.approvalPolicy;
-        const approvalExpected = policy !== undefined && policy !== 'never' && (head.includes('require_escalated') || policy === 'untrusted');
-        turn.tools.set(callId, { spanId: stableId(`${turn.traceId}/tool/${callId}`, 16), start: ts, name, callId, approvalExpected });
+        const policy = this.approvalPolicy;
+        // The model is offered escalation only where a person can grant it: an escalated call asks for approval unless the policy never asks.
+        const escalated = ESCALATION.test(head);
+        const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted';
+        const before = this.batchBefore ?? turn.start;
+        turn.tools.set(callId, { spanId: stableId(`${turn.traceId}/tool/${callId}`, 16), start: ts, name, callId, approvalExpected, before });
         break;
       }
       case 'function_call_output':
@@ -336,26 +492,37 @@ export class RolloutImporter {
         const callId = field(head, 'call_id');
         const tool = callId ? turn.tools.get(callId) : undefined;
         if (tool) {
+          if (REJECTED.test(head)) this.rejectedApproval(turn, tool, ts);
+          else this.inferredApproval(turn, tool, ts, runSeconds(head, parse) * 1000);
           this.toolSpan(turn, tool, ts);
           turn.tools.delete(tool.callId);
+        }
+        const approval = callId ? turn.approvals.get(callId) : undefined;
+        if (approval) {
+          this.approvalSpan(turn, approval, ts);
+          turn.approvals.delete(callId!);
         }
         break;
       }
       case 'web_search_call':
       case 'tool_search_call': {
-        const tool = { spanId: stableId(`${turn.traceId}/tool/${id}`, 16), start: ts, name: sub, callId: id, approvalExpected: false };
+        const tool = { spanId: stableId(`${turn.traceId}/tool/${id}`, 16), start: ts, name: sub, callId: id, approvalExpected: false, before: ts };
         this.toolSpan(turn, tool, ts);
         break;
       }
     }
   }
 
-  private event(sub: string | undefined, head: string, parse: () => Record<string, unknown> | undefined, ts: number): void {
+  private event(sub: string | undefined, head: string, parse: () => Record<string, unknown> | undefined, ts: number, lineNo: number): void {
     switch (sub) {
       // Codex names these TurnStarted/TurnComplete inside and accepts `turn_*` as aliases when it reads a rollout.
       case 'task_started':
       case 'turn_started':
+        this.explicitTurns = true;
         this.startTurn(field(head, 'turn_id') ?? `turn${++this.seq}`, ts);
+        return;
+      case 'user_message':
+        this.userInput(ts, lineNo);
         return;
       case 'task_complete':
       case 'turn_complete': {
@@ -375,7 +542,12 @@ export class RolloutImporter {
         return;
       }
       case 'turn_aborted':
-        if (this.turn) this.endTurn(ts, TURN_END_STATUS_INTERRUPTED, `aborted: ${field(head, 'reason') ?? 'unknown reason'}`);
+        if (!this.turn) return;
+        // Rejecting a call stops the turn in these versions: the stop was asked when the person said no.
+        if (this.turn.rejectedAt !== undefined && ts - this.turn.rejectedAt <= REJECTION_ABORT_MS) {
+          this.out(this.turn, PHASE_CANCEL, stableId(`${this.turn.traceId}/cancel`, 16), this.turn.rejectedAt, ts, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
+        }
+        this.endTurn(ts, TURN_END_STATUS_INTERRUPTED, `aborted: ${field(head, 'reason') ?? 'unknown reason'}`);
         return;
     }
     const turn = this.turn;
@@ -430,7 +602,64 @@ export class RolloutImporter {
       case 'context_compacted':
         this.compacted(ts);
         return;
+      case 'exec_approval_request':
+      case 'apply_patch_approval_request':
+      case 'request_permissions': {
+        const callId = field(head, 'call_id') ?? `approval${++this.seq}`;
+        if (!turn.approvals.has(callId)) {
+          turn.approvals.set(callId, { spanId: stableId(`${turn.traceId}/approval/${callId}`, 16), start: ts, kind: sub === 'apply_patch_approval_request' ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND });
+        }
+        return;
+      }
+      case 'exec_command_begin': {
+        // The command runs: an approval asked for it was granted.
+        const callId = field(head, 'call_id');
+        const approval = callId ? turn.approvals.get(callId) : undefined;
+        if (approval) {
+          this.approvalSpan(turn, approval, ts);
+          turn.approvals.delete(callId!);
+        }
+        return;
+      }
     }
+  }
+
+  /**
+   * Versions that write a call only with its output (0.34; 0.40 in VS Code) write an escalated call
+   * once it was approved and ran: the quiet before it held the model's work, the person's approval and
+   * the run. When that quiet is long (`INFERRED_APPROVAL_MS`, longer than the model alone takes to
+   * write a call), the approval is read into it.
+   */
+  private inferredApproval(turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: number): void {
+    // The quiet held the run too (its output says how long it took): only what is left can be the approval.
+    const end = tool.start - runMs;
+    if (!tool.approvalExpected || outputAt - tool.start > BATCH_MS || end - tool.before < INFERRED_APPROVAL_MS) return;
+    const approval = { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: tool.before, kind: APPROVAL_KIND_COMMAND };
+    this.approvalSpan(turn, approval, end, APPROVAL_DECISION_APPROVED);
+  }
+
+  /**
+   * "exec command rejected by user": a person was asked and said no. A call written only with its
+   * output was asked about in the quiet before it; one written before, while it was open.
+   */
+  private rejectedApproval(turn: OpenTurn, tool: OpenTool, outputAt: number): void {
+    turn.rejectedAt = outputAt;
+    const batched = outputAt - tool.start <= BATCH_MS;
+    const approval = { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: batched ? tool.before : tool.start, kind: APPROVAL_KIND_COMMAND };
+    this.approvalSpan(turn, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED);
+  }
+
+  /** "Approved command prefix saved" (0.10x): the open escalated call waited for that approval until now. */
+  private approvedPrefix(turn: OpenTurn, ts: number): void {
+    const tool = [...turn.tools.values()].filter((t) => t.approvalExpected && !turn.approvals.has(t.callId)).pop();
+    if (!tool) return;
+    this.approvalSpan(turn, { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: tool.start, kind: APPROVAL_KIND_COMMAND }, ts, APPROVAL_DECISION_APPROVED);
+  }
+
+  private approvalSpan(turn: OpenTurn, approval: { spanId: string; start: number; kind: string }, end: number | undefined, decision?: string): void {
+    const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_APPROVAL_KIND]: approval.kind };
+    if (decision) attrs[ATTR_APPROVAL_DECISION] = decision;
+    this.out(turn, PHASE_APPROVAL, approval.spanId, approval.start, end, attrs);
   }
 
   /** The server's error in the turn; a transport failure it stopped retrying says why it was retrying. */
@@ -452,10 +681,14 @@ export class RolloutImporter {
   private compacted(ts: number, startedAt?: number): void {
     const turn = this.turn;
     if (!turn) return;
-    // An automatic compaction inside a user turn: it began after the line before it.
-    const start = turn.compactionStart ?? startedAt ?? turn.lastTs;
+    // Codex writes `compacted` and `context_compacted` for one compaction, in the same millisecond.
+    if (this.lastCompactionEnd !== undefined && ts - this.lastCompactionEnd <= SAME_COMPACTION_MS && turn.compactionStart === undefined) return;
+    this.lastCompactionEnd = ts;
+    // An automatic compaction inside a user turn began when the turn's last step did (a tool's output,
+    // the model's item): the bookkeeping lines written just before `compacted` are not its start.
+    const start = turn.compactionStart ?? startedAt ?? this.lastMeaningfulTs ?? turn.lastTs;
     turn.compactionStart = undefined;
-    this.compactionSpan(turn, start, ts);
+    this.compactionSpan(turn, Math.max(turn.start, Math.min(start, ts)), ts);
   }
 
   private compactionSpan(turn: OpenTurn, start: number, end: number | undefined): void {

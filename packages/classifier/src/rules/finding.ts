@@ -12,6 +12,16 @@ export interface Finding {
    * cannot see model requests. Such a wait is only a stall once it has lasted `stuckAfterMs`.
    */
   readonly atWork?: boolean;
+  /**
+   * The wait is a tool doing its work (or an approval a source only infers from an open tool, which it
+   * cannot tell from the tool running): in a turn that completed, that time was work, not a stall.
+   */
+  readonly toolWork?: boolean;
+  /**
+   * Read from indirect signs (an approval a rollout shows only by how a call was written): it names an
+   * ended turn when it dominated it, or ended it after `slowStretchMs`, never from one long stretch.
+   */
+  readonly inferred?: boolean;
 }
 
 /** A rule reads a scene and returns a finding, or undefined when it does not apply. */

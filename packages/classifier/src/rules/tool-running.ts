@@ -11,5 +11,5 @@ export function toolRunning(scene: TurnScene): Finding | undefined {
   const evidence = [tool.hook ? `hook ${toolText(tool)} ${openText(tool, scene)}, not finished: the turn waits for it` : `tool call ${toolText(tool)} ${openText(tool, scene)}, no result`];
   if (open.length > 1) evidence.push(`${open.length} tool calls are open`);
   if (!scene.seesApprovals) evidence.push('the source does not record approval requests: the tool may be waiting for one');
-  return { verdict: VERDICT_TOOL_RUNNING, confidence: !scene.seesApprovals ? 0.75 : 0.9, evidence };
+  return { verdict: VERDICT_TOOL_RUNNING, confidence: !scene.seesApprovals ? 0.75 : 0.9, evidence, toolWork: true };
 }

@@ -12,7 +12,7 @@
  * boundaries is booked to the approval); each replay holds only the phases the rules can look at then
  * (`turnScene` with `replay`), so a turn costs about linear time in its boundaries.
  */
-import { TURN_END_STATUS_INTERRUPTED, VERDICT_BACKEND_STALL, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, type Verdict } from '@stall-why/conventions';
+import { TURN_END_STATUS_COMPLETED, TURN_END_STATUS_INTERRUPTED, VERDICT_BACKEND_STALL, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, type Verdict } from '@stall-why/conventions';
 import type { AttemptView, TurnScene } from '../model/turn-scene.js';
 import { ENDING_WINDOW_MS, endingStart } from './turn-ending.js';
 import type { Finding } from './finding.js';
@@ -42,6 +42,8 @@ export interface WaitAccount {
   readonly longestStretch: QuietStretch;
   /** Time the model was at work (thinking, writing, or a request the source cannot see), and its longest stretch. */
   readonly modelWorkMs: number;
+  /** In a turn that completed: time its tools ran (work, not a wait). */
+  readonly toolWorkMs: number;
   readonly longestModelWork: (QuietStretch & { readonly finding: Finding }) | undefined;
 }
 
@@ -95,13 +97,20 @@ export function accountWaits(scene: TurnScene, sceneAt: (at: number) => TurnScen
   let longestStretch: QuietStretch = { from: scene.startMs, to: scene.startMs };
   const booked = new Map<Verdict, Booking>();
   let modelWorkMs = 0;
+  let toolWorkMs = 0;
   let longestModelWork: WaitAccount['longestModelWork'];
+  // A turn that completed used its tools' time: they ran, returned, and the turn went on.
+  const toolsWork = scene.endStatus === TURN_END_STATUS_COMPLETED;
   for (const stretch of stretches) {
     const length = stretch.to - stretch.from;
     if (length > longestStretch.to - longestStretch.from) longestStretch = stretch;
     const then = sceneAt(stretch.to - JUST_BEFORE_MS);
     const finding = inHindsight(waitFinding(then), then, scene);
     if (finding.verdict === VERDICT_UNKNOWN) continue;
+    if (toolsWork && finding.toolWork) {
+      toolWorkMs += length;
+      continue;
+    }
     if (finding.atWork) {
       modelWorkMs += length;
       if (!longestModelWork || length > longestModelWork.to - longestModelWork.from) longestModelWork = { ...stretch, finding };
@@ -117,7 +126,7 @@ export function accountWaits(scene: TurnScene, sceneAt: (at: number) => TurnScen
     if (length > entry.longest.to - entry.longest.from) entry.longest = { ...stretch, finding };
   }
   const waits = [...booked.entries()].map(([verdict, e]) => ({ verdict, ...e })).sort((a, b) => b.spentMs - a.spentMs);
-  return { waits, totalMs, longestStretch, modelWorkMs, longestModelWork };
+  return { waits, totalMs, longestStretch, modelWorkMs, longestModelWork, toolWorkMs };
 }
 
 /**

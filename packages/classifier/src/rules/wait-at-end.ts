@@ -25,7 +25,6 @@ export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene):
   const at = endingStart(scene);
   const last = waitFinding(sceneAt(at - JUST_BEFORE_MS));
   if (last.verdict === VERDICT_UNKNOWN) return undefined;
-  if (status === TURN_END_STATUS_INTERRUPTED && last.atWork) return undefined;
   // Walk back over the stretches that waited on the same thing: how long the turn had waited on it.
   let from = at;
   const before = quietStretches(scene).filter((s) => s.to <= at).reverse();
@@ -35,12 +34,17 @@ export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene):
   }
   const waitedMs = at - from;
   const totalMs = endMs - scene.startMs;
-  const { slowPhaseMs, dominantShare } = scene.thresholds;
+  const { slowPhaseMs, dominantShare, silentModelMs } = scene.thresholds;
+  // Interrupting a model at work is a person's choice, unless it had produced nothing for longer than a model thinks.
+  if (status === TURN_END_STATUS_INTERRUPTED && last.atWork && waitedMs < silentModelMs) return undefined;
+  // A wait read from indirect signs holds the model's own work too: it explains the ending only when long.
+  if (last.inferred && waitedMs < scene.thresholds.slowStretchMs) return undefined;
   // A wait that may be the model at work names a cause only once it was slow: a turn that failed
   // 200 ms in, with the server's own error, did not stall.
   if (waitedMs <= 0 || (waitedMs < slowPhaseMs && (last.atWork || waitedMs < dominantShare * totalMs))) return undefined;
   // Inferred from how the turn ended, not from a wait that dominated it: less sure.
   const factor = last.atWork ? 0.5 : status === TURN_END_STATUS_FAILED ? 0.7 : 0.8;
+  const doubt = last.atWork ? [`nothing came from the model for ${duration(waitedMs)}: a stalled request, or a model still at work (this source cannot tell)`] : [];
   const stop = at < endMs ? ` (its ending began at ${clockTime(at)})` : '';
   return {
     verdict: last.verdict,
@@ -48,6 +52,7 @@ export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene):
     evidence: [
       `the turn ended ${status} at ${clockTime(endMs)}${stop} after waiting ${duration(waitedMs)} from ${clockTime(from)} (${Math.round((100 * waitedMs) / Math.max(1, totalMs))} % of its ${duration(totalMs)}) on:`,
       ...last.evidence,
+      ...doubt,
     ],
   };
 }
