@@ -110,7 +110,7 @@ describe('Codex rollouts', () => {
     const turn = report.turns[0]!;
     expect(turn.verdict).toBe('post_tool_continuation_lost');
     expect(turn.evidence.join('\n')).toMatch(/whether the continuation was requested cannot be seen/);
-    expect(turn.evidence.join('\n')).toMatch(/no upstream request timings or retries, no renderer, no approval requests/);
+    expect(turn.evidence.join('\n')).toMatch(/no upstream request timings or retries, no renderer; approvals only where the rollout shows them, and items written only once finished/);
   });
 });
 

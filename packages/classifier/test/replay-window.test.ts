@@ -55,7 +55,7 @@ function compareReplays(spans: readonly RecordedSpan[]): number {
       const whole = turnScene(turn, thread, [], { ...base, at: end + 1 });
       for (const stretch of quietStretches(whole)) {
         const at = stretch.to - JUST_BEFORE_MS;
-        const full = waitFinding(turnScene(turn, thread, [], { ...base, at }));
+        const full = waitFinding(turnScene(turn, thread, [], { ...base, at, replay: true, window: false }));
         const windowed = waitFinding(turnScene(turn, thread, [], { ...base, at, replay: true }));
         expect(windowed, `turn ${turn.key} at ${at}`).toEqual(full);
         compared++;

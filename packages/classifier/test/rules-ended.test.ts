@@ -55,7 +55,7 @@ describe('ended turns: the wait that dominated', () => {
     const t = await judgeEnded('unanswered-approval');
     expect(t).toMatchObject({ status: 'interrupted', verdict: 'awaiting_approval' });
     expect(t.evidence[0]).toMatch(/^the turn ended interrupted at .* after waiting 8\.0 s from .* on:$/);
-    expect(t.evidence[1]).toMatch(/^approval request \(command\) started at .*, open for 8\.0 s, no answer$/);
+    expect(t.evidence[1]).toMatch(/^approval request \(command\) started at .*, open for 8\.0 s; answered \(cancelled\) at \d\d:\d\d:\d\d\.\d{3}$/);
   });
 
   it('the same turn, judged ten minutes after it ended, keeps its verdict', async () => {

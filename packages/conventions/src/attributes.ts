@@ -118,6 +118,11 @@ export const ATTR_RENDERER_REASON = 'stall_why.renderer.reason';
 /** Outcome of a stop/cancel request: see `CANCEL_RESULT_*`. */
 export const ATTR_CANCEL_RESULT = 'stall_why.cancel.result';
 
+/**
+ * The approval was read from indirect signs, not seen as a request (a rollout's escalated call written
+ * only once approved and run): its start holds the model's own work too. Boolean.
+ */
+export const ATTR_APPROVAL_INFERRED = 'stall_why.approval.inferred';
 /** Why the writer of a recording stopped: see `WRITER_STOP_REASON_*`. */
 export const ATTR_WRITER_STOP_REASON = 'stall_why.writer.stop_reason';
 /** The signal that ended a process (`SIGKILL`), when a signal did. */

@@ -11,6 +11,9 @@ export interface AnalysisOptionValues {
   format?: TraceFormat;
   stuckAfter?: number;
   slowPhase?: number;
+  slowStretch?: number;
+  silentModel?: number;
+  abandonedAfter?: number;
   slowHydration?: number;
   rendererGrace?: number;
   dominantShare?: number;
@@ -41,8 +44,11 @@ function shareArgument(value: string): number {
 export function addAnalysisOptions(command: Command): Command {
   return command
     .addOption(new Option('--format <format>', 'read every input as this format instead of detecting it').choices(TRACE_FORMATS))
-    .option('--stuck-after <duration>', `an open turn quiet this long is stuck (default ${formatDuration(DEFAULT_THRESHOLDS.stuckAfterMs)})`, durationArgument)
-    .option('--slow-phase <duration>', `least time a phase must take to be named the cause of a delay (default ${formatDuration(DEFAULT_THRESHOLDS.slowPhaseMs)})`, durationArgument)
+    .option('--stuck-after <duration>', `open turns: quiet this long is stuck (default ${formatDuration(DEFAULT_THRESHOLDS.stuckAfterMs)}); ended turns are not judged by it`, durationArgument)
+    .option('--slow-phase <duration>', `ended turns: least time a wait must take to be named the cause of a delay (default ${formatDuration(DEFAULT_THRESHOLDS.slowPhaseMs)})`, durationArgument)
+    .option('--slow-stretch <duration>', `ended turns: one quiet stretch this long in a wait (not the model at work) names it (default ${formatDuration(DEFAULT_THRESHOLDS.slowStretchMs)})`, durationArgument)
+    .option('--silent-model <duration>', `interrupted turns: the model silent this long before it is a backend stall (default ${formatDuration(DEFAULT_THRESHOLDS.silentModelMs)})`, durationArgument)
+    .option('--abandoned-after <duration>', `an open turn whose source was not written for this long is abandoned (default ${formatDuration(DEFAULT_THRESHOLDS.abandonedAfterMs)})`, durationArgument)
     .option('--slow-hydration <duration>', `a hydration outside a turn is reported when it took this long (default ${formatDuration(DEFAULT_THRESHOLDS.slowHydrationMs)})`, durationArgument)
     .option('--renderer-grace <duration>', `a renderer that detached less than this ago may come back (default ${formatDuration(DEFAULT_THRESHOLDS.rendererGraceMs)})`, durationArgument)
     .option('--dominant-share <share>', `share of a turn a phase must take to dominate it (default ${DEFAULT_THRESHOLDS.dominantShare})`, shareArgument)
@@ -54,6 +60,9 @@ export function thresholdsFrom(values: AnalysisOptionValues): Partial<Thresholds
   const out: { -readonly [K in keyof Thresholds]?: number } = {};
   if (values.stuckAfter !== undefined) out.stuckAfterMs = values.stuckAfter;
   if (values.slowPhase !== undefined) out.slowPhaseMs = values.slowPhase;
+  if (values.slowStretch !== undefined) out.slowStretchMs = values.slowStretch;
+  if (values.silentModel !== undefined) out.silentModelMs = values.silentModel;
+  if (values.abandonedAfter !== undefined) out.abandonedAfterMs = values.abandonedAfter;
   if (values.slowHydration !== undefined) out.slowHydrationMs = values.slowHydration;
   if (values.rendererGrace !== undefined) out.rendererGraceMs = values.rendererGrace;
   if (values.dominantShare !== undefined) out.dominantShare = values.dominantShare;

@@ -70,7 +70,7 @@ export const AFTER_END_STEPS: Readonly<Partial<Record<Verdict, string>>> = Objec
     "loading the thread's history took most of the wait: a large history (inline images, long tool output) is slow " +
     'to read; continuing in a fresh thread avoids it.',
   [VERDICT_RENDERER_DETACHED]: 'no client was attached to show the turn: resume the thread (thread/resume) to see its result.',
-  [VERDICT_AWAITING_APPROVAL]: 'the turn waited on an approval that never came: make sure the client shows approval prompts.',
+  [VERDICT_AWAITING_APPROVAL]: "the turn waited on a person's approval (the evidence says how long): if nobody saw the prompt, make sure the client shows approval prompts.",
   [VERDICT_TOOL_RUNNING]: 'a tool took most of the turn (the evidence names it): check why that command was slow.',
 });
 

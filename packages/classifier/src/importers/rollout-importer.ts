@@ -14,6 +14,7 @@ import {
   APPROVAL_KIND_COMMAND,
   APPROVAL_KIND_FILE_CHANGE,
   ATTR_APPROVAL_DECISION,
+  ATTR_APPROVAL_INFERRED,
   ATTR_APPROVAL_KIND,
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_TOOL_CALL_ID,
@@ -635,7 +636,7 @@ export class RolloutImporter {
     const end = tool.start - runMs;
     if (!tool.approvalExpected || outputAt - tool.start > BATCH_MS || end - tool.before < INFERRED_APPROVAL_MS) return;
     const approval = { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: tool.before, kind: APPROVAL_KIND_COMMAND };
-    this.approvalSpan(turn, approval, end, APPROVAL_DECISION_APPROVED);
+    this.approvalSpan(turn, approval, end, APPROVAL_DECISION_APPROVED, true);
   }
 
   /**
@@ -646,7 +647,7 @@ export class RolloutImporter {
     turn.rejectedAt = outputAt;
     const batched = outputAt - tool.start <= BATCH_MS;
     const approval = { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: batched ? tool.before : tool.start, kind: APPROVAL_KIND_COMMAND };
-    this.approvalSpan(turn, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED);
+    this.approvalSpan(turn, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED, batched);
   }
 
   /** "Approved command prefix saved" (0.10x): the open escalated call waited for that approval until now. */
@@ -656,9 +657,10 @@ export class RolloutImporter {
     this.approvalSpan(turn, { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: tool.start, kind: APPROVAL_KIND_COMMAND }, ts, APPROVAL_DECISION_APPROVED);
   }
 
-  private approvalSpan(turn: OpenTurn, approval: { spanId: string; start: number; kind: string }, end: number | undefined, decision?: string): void {
+  private approvalSpan(turn: OpenTurn, approval: { spanId: string; start: number; kind: string }, end: number | undefined, decision?: string, inferred = false): void {
     const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_APPROVAL_KIND]: approval.kind };
     if (decision) attrs[ATTR_APPROVAL_DECISION] = decision;
+    if (inferred) attrs[ATTR_APPROVAL_INFERRED] = true;
     this.out(turn, PHASE_APPROVAL, approval.spanId, approval.start, end, attrs);
   }
 

@@ -388,12 +388,13 @@ export function turnScene(
   turn: TurnTimeline,
   thread: ThreadTimeline,
   globalRenderer: readonly RecordedSpan[],
-  context: { at: number; now: number; thresholds: Thresholds; sight: Sight; replay?: boolean },
+  context: { at: number; now: number; thresholds: Thresholds; sight: Sight; replay?: boolean; window?: boolean },
 ): TurnScene {
   const { at } = context;
   const st = turnStatics(turn);
   const { sorted, infos } = st;
-  const horizon = context.replay ? (lastAtMost(st.toolEnds, at) ?? -Infinity) : -Infinity;
+  // A replay holds only its window unless told otherwise (the test that checks the window against the whole scene).
+  const horizon = context.replay && context.window !== false ? (lastAtMost(st.toolEnds, at) ?? -Infinity) : -Infinity;
   // Views are shared by every scene of the turn (read-only): a replay allocates arrays, not views.
   const phases: PhaseView[] = [];
   const phaseInfos: SpanInfo[] = [];

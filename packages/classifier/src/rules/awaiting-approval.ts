@@ -1,4 +1,5 @@
-import { ATTR_APPROVAL_KIND, ATTR_SOURCE, SOURCE_ROLLOUT, VERDICT_AWAITING_APPROVAL } from '@stall-why/conventions';
+import { ATTR_APPROVAL_DECISION, ATTR_APPROVAL_INFERRED, ATTR_APPROVAL_KIND, VERDICT_AWAITING_APPROVAL } from '@stall-why/conventions';
+import { clockTime } from '../time-text.js';
 import type { TurnScene } from '../model/turn-scene.js';
 import type { Finding } from './finding.js';
 import { openText, toolText } from './phase-text.js';
@@ -13,13 +14,16 @@ export function awaitingApproval(scene: TurnScene): Finding | undefined {
   const approval = open[open.length - 1];
   if (approval) {
     const kind = approval.span.attributes[ATTR_APPROVAL_KIND];
-    const what = `approval request${typeof kind === 'string' ? ` (${kind})` : ''} ${openText(approval, scene)}, no answer`;
-    if (approval.span.attributes[ATTR_SOURCE] !== SOURCE_ROLLOUT) return { verdict: VERDICT_AWAITING_APPROVAL, confidence: 0.95, evidence: [what] };
-    // A rollout records no approval request: this one is read from how the call was answered or written.
+    // Replayed in an ended turn, the request was answered later (or the turn ended first): say so.
+    const answeredAt = scene.replay ? approval.span.endTimeMs : undefined;
+    const decision = approval.span.attributes[ATTR_APPROVAL_DECISION];
+    const outcome = answeredAt !== undefined ? `; answered${typeof decision === 'string' ? ` (${decision})` : ''} at ${clockTime(answeredAt)}` : ', no answer';
+    const what = `approval request${typeof kind === 'string' ? ` (${kind})` : ''} ${openText(approval, scene)}${outcome}`;
+    if (approval.span.attributes[ATTR_APPROVAL_INFERRED] !== true) return { verdict: VERDICT_AWAITING_APPROVAL, confidence: 0.95, evidence: [what] };
     return {
       verdict: VERDICT_AWAITING_APPROVAL,
-      confidence: 0.7,
-      evidence: [what, 'read from the rollout, which records no approval requests: the call was rejected by the person, or was written only once approved and run, after a long quiet (the model\'s own work is in it too)'],
+      confidence: 0.6,
+      evidence: [what, 'read from how the call was written, not seen as a request: an escalated call written only once the person answered (and it ran), after a long quiet that holds the model\'s own work too'],
       inferred: true,
     };
   }

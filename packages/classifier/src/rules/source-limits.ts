@@ -14,7 +14,7 @@ const UPSTREAM_VERDICTS: ReadonlySet<Verdict> = new Set([VERDICT_BACKEND_STALL, 
 export function sourceLimits(scene: TurnScene, verdict: Verdict): string[] {
   const lines: string[] = [];
   if (scene.rolloutOnly) {
-    lines.push('from a Codex rollout: no upstream request timings or retries, no renderer, no approval requests');
+    lines.push('from a Codex rollout: no upstream request timings or retries, no renderer; approvals only where the rollout shows them, and items written only once finished');
   } else {
     if (!scene.seesUpstream && UPSTREAM_VERDICTS.has(verdict)) {
       lines.push('no upstream attempt spans: backend_stall and transport_retry cannot be told apart');

@@ -1,0 +1,139 @@
+/**
+ * The rollout shapes older and other Codex versions wrote, each in a few lines shaped like the real
+ * files of test/corpus/wild (named per test): turns with no task_started, a call written only with
+ * its output, approvals read from how a call was answered, one compaction per compaction.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeTraces } from '@stall-why/classifier';
+import { PHASE_APPROVAL, PHASE_COMPACTION } from '@stall-why/conventions';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'stall-why-shapes-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const T0 = Date.parse('2025-11-01T17:00:00.000Z');
+const at = (s: number): string => new Date(T0 + s * 1000).toISOString();
+const line = (s: number, type: string, payload: object): string => JSON.stringify({ timestamp: at(s), type, payload });
+const user = (s: number, text: string): string[] => [
+  line(s, 'response_item', { type: 'message', role: 'user', content: [{ type: 'input_text', text }] }),
+  line(s + 0.001, 'event_msg', { type: 'user_message', message: text, kind: 'plain' }),
+];
+const answer = (s: number, text = 'done'): string => line(s, 'response_item', { type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] });
+const call = (s: number, id: string, command: string, escalated = false): string =>
+  line(s, 'response_item', { type: 'function_call', name: 'shell', arguments: JSON.stringify({ command: ['bash', '-lc', command], ...(escalated ? { with_escalated_permissions: true, justification: 'needs .git' } : {}) }), call_id: id });
+const output = (s: number, id: string, text: string): string => line(s, 'response_item', { type: 'function_call_output', call_id: id, output: text });
+
+let n = 0;
+async function judge(lines: string[], nowS: number) {
+  const path = join(dir, `rollout-2025-11-01T17-00-00-0199a000-0000-7000-8000-${String(++n).padStart(12, '0')}.jsonl`);
+  writeFileSync(path, [line(0, 'session_meta', { id: `0199a000-0000-7000-8000-${String(n).padStart(12, '0')}`, cli_version: '0.34.0', originator: 'codex_cli_rs' }), ...lines].join('\n') + '\n');
+  return analyzeTraces([path], { now: T0 + nowS * 1000 });
+}
+
+describe('rollouts that mark no turns (Codex up to 0.9x: v0.34, v0.57, v0.94a in test/corpus/wild)', () => {
+  it('a turn per person\'s input (written twice, one turn), ended at its answer', async () => {
+    const { report } = await judge([...user(1, 'hi'), line(2, 'response_item', { type: 'reasoning', summary: [] }), answer(40), ...user(60, 'more'), answer(65)], 100);
+    expect(report.turns.map((t) => [t.turnId, t.status, t.verdict, t.endedAt])).toEqual([
+      ['inferred-L2', 'completed', 'healthy', at(40)],
+      ['inferred-L6', 'completed', 'healthy', at(65)],
+    ]);
+    // 38 s before the answer is the model thinking, which a rollout writes only when it is done: no stall.
+    expect(report.turns[0]!.evidence.join('\n')).toMatch(/model working 39 s of the turn .*: not a wait/);
+  });
+
+  it('an input left with no answer and asked again later: the first turn was interrupted, and 144 s of silence is a backend stall', async () => {
+    const { report } = await judge([...user(1, 'which languages?'), line(1.5, 'turn_context', { approval_policy: 'on-request' }), ...user(145, 'which languages?'), answer(148)], 200);
+    expect(report.turns.map((t) => [t.status, t.verdict])).toEqual([['interrupted', 'backend_stall'], ['completed', 'healthy']]);
+    expect(report.turns[0]!.confidence).toBeLessThanOrEqual(0.5);
+    expect(report.turns[0]!.evidence.join('\n')).toMatch(/nothing came from the model for 2 min 24 s: a stalled request, or a model still at work/);
+  });
+
+  it('a call whose id is past the head of a long line still finds its output', async () => {
+    const long = 'x'.repeat(20_000);
+    const { report } = await judge([...user(1, 'go'), call(2, 'call_long', `echo ${long}`), output(3, 'call_long', 'ok'), answer(4)], 10);
+    expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'healthy' });
+  });
+});
+
+describe('approvals read from how a call was written (v0.34, v0.40, v0.42a)', () => {
+  it('an escalated call written with its output after 200 s of quiet: the approval, less the run the output reports', async () => {
+    const { report, spans } = await judge(
+      [...user(1, 'commit'), output(9, 'c0', 'x'), call(210, 'c1', 'git add . && git commit -m x', true), output(210.001, 'c1', 'Wall time: 0.3 seconds\nOutput:\n[main 85d6efa] x'), answer(220)],
+      300,
+    );
+    const approval = spans.find((s) => s.name === PHASE_APPROVAL)!;
+    expect(approval.startTimeMs).toBe(T0 + 9_000);
+    expect(approval.endTimeMs).toBeCloseTo(T0 + 209_700, 0);
+    expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'awaiting_approval' });
+    expect(report.turns[0]!.evidence.join('\n')).toMatch(/read from how the call was written, not seen as a request/);
+  });
+
+  it('the same quiet before an escalated call that ran for 190 s was the run: no approval', async () => {
+    const { report, spans } = await judge(
+      [...user(1, 'test'), output(9, 'c0', 'x'), call(210, 'c1', 'pytest -q', true), output(210.001, 'c1', 'Wall time: 190 seconds\nOutput:\n...'), answer(220)],
+      300,
+    );
+    expect(spans.some((s) => s.name === PHASE_APPROVAL)).toBe(false);
+    expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'healthy' });
+  });
+
+  it('a call rejected by the person after three hours, then the turn aborted: interrupted, awaiting_approval', async () => {
+    const { report } = await judge(
+      [...user(1, 'clone it'), line(100, 'event_msg', { type: 'agent_reasoning', text: 'clone' }), call(12_100, 'c1', 'git clone x', true), output(12_100.001, 'c1', 'exec command rejected by user'), line(12_101, 'event_msg', { type: 'turn_aborted', reason: 'interrupted' })],
+      13_000,
+    );
+    expect(report.turns[0]).toMatchObject({ status: 'interrupted', verdict: 'awaiting_approval' });
+  });
+
+  it('an approval request event still open at the end of a live rollout: stuck on it, seen, not inferred', async () => {
+    const { report } = await judge(
+      [...user(1, 'push'), call(5, 'c1', 'git push', true), line(5.01, 'event_msg', { type: 'exec_approval_request', call_id: 'c1', command: ['git', 'push'] })],
+      65,
+    );
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval', confidence: 0.95 });
+  });
+});
+
+describe('compaction without a begin marker (v0.65a, v0.94a)', () => {
+  it('compacted and context_compacted are one compaction, timed from the step before them', async () => {
+    const { report, spans } = await judge(
+      [
+        ...user(1, 'go'),
+        call(2, 'c1', 'ls'),
+        output(3, 'c1', 'ok'),
+        line(33, 'event_msg', { type: 'token_count', info: { total_token_usage: {} } }),
+        line(33.001, 'compacted', { message: '', replacement_history: [] }),
+        line(33.001, 'event_msg', { type: 'context_compacted' }),
+        line(33.002, 'turn_context', { approval_policy: 'never' }),
+        answer(36),
+      ],
+      100,
+    );
+    const compactions = spans.filter((s) => s.name === PHASE_COMPACTION);
+    expect(compactions.map((c) => [c.startTimeMs - T0, c.endTimeMs! - T0])).toEqual([[3_000, 33_001]]);
+    expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'compaction' });
+  });
+});
+
+describe('the mid-2025 shape: a session header, then items with no timestamp (vlegacy-aug2025 in test/corpus/wild)', () => {
+  it('turns are read in order, nothing is timed, and a note says why', async () => {
+    const path = join(dir, 'legacy.jsonl');
+    const item = (o: object): string => JSON.stringify(o);
+    writeFileSync(
+      path,
+      [
+        item({ id: '09d11c8d-4bb3-44f8-983f-ab4920fd72f8', timestamp: '2025-08-25T15:38:52.891Z', instructions: null, git: {} }),
+        item({ record_type: 'state' }),
+        item({ type: 'message', id: null, role: 'user', content: [{ type: 'input_text', text: 'build it' }] }),
+        item({ type: 'function_call', id: 'fc_1', name: 'shell', arguments: '{"command":["cargo","build"]}', call_id: 'call_1' }),
+        item({ type: 'function_call_output', call_id: 'call_1', output: '{"output":"ok","metadata":{"exit_code":0,"duration_seconds":1.0}}' }),
+        item({ record_type: 'state' }),
+      ].join('\n') + '\n',
+    );
+    const { report } = await analyzeTraces([path], { now: Date.parse('2026-12-02T00:00:00Z') });
+    expect(report.turns).toMatchObject([{ status: 'abandoned', verdict: 'post_tool_continuation_lost' }]);
+    expect(report.sources[0]!.notes!.join('\n')).toMatch(/carry no timestamp of their own/);
+  });
+});
