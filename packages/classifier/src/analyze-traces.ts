@@ -2,7 +2,7 @@
  * The I/O edge: reads trace files and directories (format chosen by content unless forced),
  * streams their spans into the classifier, and judges at `now`.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { SpanClassifier } from './classify-spans.js';
@@ -21,6 +21,7 @@ import type { Report, SourceSummary } from './report.js';
 import type { Thresholds } from './thresholds.js';
 import { DETECT_BYTES, TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
 import { TraceInputError } from './trace-input-error.js';
+import { MAX_WALK_DEPTH, walkTraceDirectory } from './trace-directory.js';
 import { analyzeInWorker } from './analyze-worker-client.js';
 
 export interface AnalyzeOptions {
@@ -81,23 +82,6 @@ async function firstBytes(path: string): Promise<Buffer> {
   }
 }
 
-/** Trace files under a directory (recursively, sorted), recognised by content. */
-async function traceFiles(dir: string): Promise<Array<{ path: string; format: TraceFormat | 'flight-recorder-dir' }>> {
-  const out: Array<{ path: string; format: TraceFormat | 'flight-recorder-dir' }> = [];
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-  for (const e of entries) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (await isFlightRecorderDirectory(path)) out.push({ path, format: 'flight-recorder-dir' });
-      else out.push(...(await traceFiles(path)));
-    } else if (e.isFile()) {
-      const format = detectFormat(await firstBytes(path));
-      if (format) out.push({ path, format });
-    }
-  }
-  return out;
-}
-
 function describeFormats(): string {
   return TRACE_FORMATS.join(', ');
 }
@@ -113,17 +97,19 @@ export const DEFAULT_ISOLATE_ABOVE_BYTES = 16 * 1024 * 1024;
  */
 async function inputBytes(paths: readonly string[], enough: number, format: TraceFormat | undefined): Promise<number> {
   let total = 0;
-  const visit = async (path: string): Promise<void> => {
+  const visit = async (path: string, depth: number): Promise<void> => {
     if (total > enough) return;
     try {
-      const info = await stat(path);
-      if (info.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
-      else if ((format ?? detectFormat(await firstBytes(path))) !== 'codex-rollout') total += info.size;
+      // Links into directories are not followed below the paths given (a loop of them would never end).
+      const info = depth === 0 ? await stat(path) : await lstat(path);
+      if (info.isDirectory()) {
+        if (depth <= MAX_WALK_DEPTH) for (const name of await readdir(path)) await visit(join(path, name), depth + 1);
+      } else if (info.isFile() && (format ?? detectFormat(await firstBytes(path))) !== 'codex-rollout') total += info.size;
     } catch {
       // Left to the reader, which names the file and what is wrong.
     }
   };
-  for (const path of paths) await visit(path);
+  for (const path of paths) await visit(path, 0);
   return total;
 }
 
@@ -143,12 +129,13 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
   const classifier = new SpanClassifier({ now, thresholds: options.thresholds, limits: options.limits });
   const sources: SourceSummary[] = [];
 
-  const readFile = async (path: string, format: TraceFormat): Promise<void> => {
+  // `shown` names the file in sources and errors when `path` is a copy (an inflated gzip file).
+  const readFile = async (path: string, format: TraceFormat, shown = path): Promise<void> => {
     const add = (span: RecordedSpan): void => {
-      if (!isCodexSpan(span)) classifier.add(span, path);
-      else for (const mapped of codexOtelSpans(span)) classifier.add(mapped, path);
+      if (!isCodexSpan(span)) classifier.add(span, shown);
+      else for (const mapped of codexOtelSpans(span)) classifier.add(mapped, shown);
     };
-    const onProgress = options.onProgress ? (bytesRead: number, totalBytes: number) => options.onProgress!({ path, bytesRead, totalBytes }) : undefined;
+    const onProgress = options.onProgress ? (bytesRead: number, totalBytes: number) => options.onProgress!({ path: shown, bytesRead, totalBytes }) : undefined;
     let result: { spans: number; skipped: number; corrupt?: number; notes?: string[] };
     switch (format) {
       case 'otlp-json':
@@ -161,7 +148,7 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         const importer = new RolloutImporter(path, add);
         await forEachLine(path, { maxLineBytes, keepBytes: ROLLOUT_PARSE_BYTES, onProgress }, (line, info) => importer.line(line, info));
         importer.finish();
-        if (importer.lastLineMs !== undefined) classifier.noteWrite(path, importer.lastLineMs);
+        if (importer.lastLineMs !== undefined) classifier.noteWrite(shown, importer.lastLineMs);
         result = { spans: importer.spans, skipped: importer.skipped, notes: importer.notes() };
         break;
       }
@@ -171,13 +158,13 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         // Judged as of now (not a moment replayed from the past): a writer killed without a word is gone.
         if (records.lastRecordMs !== undefined && now >= Date.now() - LIVE_JUDGING_SLACK_MS) {
           const gone = await goneWriters(path);
-          if (gone) classifier.add(processGoneSpan(gone, records.lastRecordMs), path);
+          if (gone) classifier.add(processGoneSpan(gone, records.lastRecordMs), shown);
         }
         break;
       }
     }
     const notes = result.notes?.length ? { notes: result.notes } : {};
-    sources.push({ path, format, spans: result.spans, skipped: result.skipped, corrupt: result.corrupt ?? 0, ...notes });
+    sources.push({ path: shown, format, spans: result.spans, skipped: result.skipped, corrupt: result.corrupt ?? 0, ...notes });
   };
 
   for (const path of paths) {
@@ -188,9 +175,25 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
           await readFile(path, 'flight-recorder');
           continue;
         }
-        const files = await traceFiles(path);
-        if (files.length === 0) throw new TraceInputError(path, undefined, `no trace files in this directory (looked for ${describeFormats()})`);
-        for (const f of files) await readFile(f.path, f.format === 'flight-recorder-dir' ? 'flight-recorder' : f.format);
+        const walk = await walkTraceDirectory(path);
+        try {
+          if (walk.files.length === 0) {
+            const why = walk.notes.length ? `; ${walk.notes.length} entr${walk.notes.length > 1 ? 'ies' : 'y'} not read, e.g. ${walk.notes[0]}` : '';
+            throw new TraceInputError(path, undefined, `no trace files in this directory (looked for ${describeFormats()}${why})`);
+          }
+          for (const f of walk.files) {
+            try {
+              await readFile(f.path, f.format === 'flight-recorder-dir' ? 'flight-recorder' : f.format, f.found);
+            } catch (error) {
+              // An inflated copy is named as the file that was found.
+              if (error instanceof TraceInputError && f.path !== f.found) throw new TraceInputError(f.found, error.position, error.reason);
+              throw error;
+            }
+          }
+          if (walk.notes.length) sources.push({ path, format: 'directory', spans: 0, skipped: walk.notes.length, corrupt: 0, notes: walk.notes });
+        } finally {
+          await walk.cleanup();
+        }
         continue;
       }
       const head = await firstBytes(path);
