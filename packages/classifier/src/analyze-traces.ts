@@ -2,7 +2,7 @@
  * The I/O edge: reads trace files and directories (format chosen by content unless forced),
  * streams their spans into the classifier, and judges at `now`.
  */
-import { lstat, open, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { SpanClassifier } from './classify-spans.js';
@@ -19,9 +19,9 @@ const READ_SPAN_NAMES: ReadonlySet<string> = new Set([...KNOWN_PHASES, ...CODEX_
 import type { TimelineLimits } from './model/timeline-builder.js';
 import type { Report, SourceSummary } from './report.js';
 import type { Thresholds } from './thresholds.js';
-import { DETECT_BYTES, TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
+import { TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
 import { TraceInputError } from './trace-input-error.js';
-import { MAX_WALK_DEPTH, walkTraceDirectory } from './trace-directory.js';
+import { MAX_WALK_DEPTH, head as fileHead, walkTraceDirectory } from './trace-directory.js';
 import { analyzeInWorker } from './analyze-worker-client.js';
 
 export interface AnalyzeOptions {
@@ -71,16 +71,6 @@ function ioError(path: string, error: unknown): TraceInputError {
   return new TraceInputError(path, undefined, what);
 }
 
-async function firstBytes(path: string): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(DETECT_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, DETECT_BYTES, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
 
 function describeFormats(): string {
   return TRACE_FORMATS.join(', ');
@@ -104,7 +94,7 @@ async function inputBytes(paths: readonly string[], enough: number, format: Trac
       const info = depth === 0 ? await stat(path) : await lstat(path);
       if (info.isDirectory()) {
         if (depth <= MAX_WALK_DEPTH) for (const name of await readdir(path)) await visit(join(path, name), depth + 1);
-      } else if (info.isFile() && (format ?? detectFormat(await firstBytes(path))) !== 'codex-rollout') total += info.size;
+      } else if (info.isFile() && (format ?? detectFormat(await fileHead(path))) !== 'codex-rollout') total += info.size;
     } catch {
       // Left to the reader, which names the file and what is wrong.
     }
@@ -196,7 +186,7 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         }
         continue;
       }
-      const head = await firstBytes(path);
+      const head = await fileHead(path);
       if (head.length === 0 || head.toString('latin1').trim() === '') throw new TraceInputError(path, 1, 'empty file: no trace in it');
       const format = options.format ?? detectFormat(head);
       if (!format) {

@@ -40,7 +40,8 @@ export interface DirectoryWalk {
 
 const GZIP = [0x1f, 0x8b];
 
-async function head(path: string, bytes = DETECT_BYTES): Promise<Buffer> {
+/** A file's first bytes, as much as format detection looks at. */
+export async function head(path: string, bytes = DETECT_BYTES): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
     const buf = Buffer.alloc(bytes);
