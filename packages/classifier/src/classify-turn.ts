@@ -62,7 +62,9 @@ function judgeOpen(scene: TurnScene, abandoned: boolean): Finding {
   // The renderer left first (the turn was not yet stuck when it did): nobody receives the turn, whatever
   // the backend does now. A renderer that left a turn already stuck is a consequence, not the cause.
   const leftFirst = renderer !== undefined && scene.renderer.lastDetach!.start - scene.lastActivityMs < scene.thresholds.stuckAfterMs;
-  if (renderer && (leftFirst || !stuck || wait.verdict === VERDICT_UNKNOWN)) {
+  // A source blind to open spans is "unknown" because it cannot see, not because nothing waits: there a
+  // renderer explains the turn only if it left first.
+  if (renderer && (leftFirst || (scene.recordsOpen && (!stuck || wait.verdict === VERDICT_UNKNOWN)))) {
     return { ...renderer, evidence: [...renderer.evidence, ...wait.evidence.map((l) => `meanwhile: ${l}`)] };
   }
   const quietLine = abandoned
