@@ -94,6 +94,12 @@ describe('ended turns: failed or interrupted, named by the wait they ended in', 
     expect(t.evidence.join('\n')).toMatch(/the server reported: continuation never started/);
   });
 
+  it('--stuck-after does not change an ended turn: a completed 4 s compaction stays healthy at 1 s', async () => {
+    const { report } = await analyzeTraces([join(corpus, 'example/slow-compaction.otlp.jsonl')], { now: example['slow-compaction']!.otlpEndedAt, thresholds: { stuckAfterMs: 1_000 } });
+    expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'healthy' });
+    expect(report.turns[0]!.evidence.join('\n')).not.toMatch(/not completed/);
+  });
+
   it('a completed turn whose wait stayed under slowPhaseMs is healthy', async () => {
     const t = await judgeShort('slow-compaction');
     expect(t).toMatchObject({ status: 'completed', verdict: 'healthy' });
