@@ -230,6 +230,32 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     expect(JSON.stringify(turn?.evidence)).toMatch(/continuation/);
   });
 
+  it('a command that outlives its yield, then a silent continuation: backend_stall, the process named in the background', async () => {
+    const { api, codex, threadId } = await begin();
+    // exec_command hands the call back after yield_time_ms; `sleep 120` runs on in a background terminal.
+    api.enqueue(functionCallReply('call_bg', 'exec_command', { cmd: 'sleep 120', yield_time_ms: 1000 }), silentAfterHeadersReply());
+    const turnId = await codex.startTurn(threadId, 'start the long job');
+    await api.waitForRequests(2);
+    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    const turn = turnOf(report, turnId);
+    expect(turn?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
+    expect(JSON.stringify(turn?.evidence), describeTurn(report)).toMatch(/still running in the background since/);
+    // Codex's own rollout writes the call's output ("Process running with session ID …") when it hands it back.
+    const rollout = await judgeRollouts(codex.codexHome, PAST_STUCK);
+    expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_POST_TOOL_CONTINUATION_LOST });
+  });
+
+  it('a turn that completes while its background process runs: completed and healthy', async () => {
+    const { api, codex, threadId } = await begin();
+    api.enqueue(functionCallReply('call_bg', 'exec_command', { cmd: 'sleep 120', yield_time_ms: 1000 }), textReply('the job runs in the background'));
+    const turnId = await codex.startTurn(threadId, 'start the long job');
+    await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId, 30_000);
+    const report = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_COMPLETED);
+    expect(turnOf(report, turnId), describeTurn(report)).toMatchObject({ status: TURN_STATE_COMPLETED, verdict: VERDICT_HEALTHY });
+    const rollout = await judgeRollouts(codex.codexHome);
+    expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_COMPLETED, verdict: VERDICT_HEALTHY });
+  });
+
   it('silence on a compaction request (thread/compact/start)', async () => {
     const { api, codex, threadId } = await begin();
     api.enqueue(textReply('first answer'));

@@ -37,6 +37,7 @@ import { dominates } from './rules/dominance.js';
 import { DOMINANCE_RULES, accountWaits, rendererDetached, sourceLimits, waitAtEnd, waitFinding, type Finding, type WaitAccount } from './rules/index.js';
 import type { Thresholds } from './thresholds.js';
 import { clockTime, duration, isoTime } from './time-text.js';
+import { toolText } from './rules/phase-text.js';
 
 export interface JudgeContext {
   readonly now: number;
@@ -197,6 +198,10 @@ function healthyEnded(scene: TurnScene, account: WaitAccount): Finding {
 
 function contextLines(scene: TurnScene): string[] {
   const lines: string[] = [];
+  for (const t of scene.tools) {
+    if (!t.background) continue;
+    lines.push(`${toolText(t)} still running in the background since ${clockTime(t.start)}: it was handed back to the model, which went on at ${clockTime(t.movedOnAt!)}; not what the turn waits on`);
+  }
   if (scene.turnError) lines.push(`the server reported: ${scene.turnError}`);
   for (const c of scene.cancels) {
     const result = c.span.attributes[ATTR_CANCEL_RESULT];

@@ -151,12 +151,33 @@ describe('replay window', () => {
     expect(compared).toBeGreaterThan(5_000);
   });
 
-  it('replays a turn of thousands of boundaries exactly, a long approval among them booked to the approval', () => {
-    const spans = randomTurn(7, 3_000);
-    const classifier = new SpanClassifier({ now: Date.parse('2030-01-01T00:00:00Z') });
+  it('replays a turn of thousands of boundaries exactly: a 4-minute approval among 1 000 requests and tool calls is booked to the approval', () => {
+    const spans: RecordedSpan[] = [];
+    let id = 0;
+    let t = 1_700_000_000_000;
+    const ids = { [ATTR_THREAD_ID]: 'th', [ATTR_TURN_ID]: 'long' };
+    const span = (name: string, start: number, end: number, extra: Record<string, string> = {}, parentSpanId?: string): string => {
+      const spanId = (++id).toString(16).padStart(16, '0');
+      spans.push({ traceId: 'b'.repeat(32), spanId, parentSpanId, name, startTimeMs: start, endTimeMs: end, attributes: { ...ids, ...extra } });
+      return spanId;
+    };
+    for (let i = 0; i < 1_000; i++) {
+      const a = span(PHASE_UPSTREAM_ATTEMPT, t, t + 3000);
+      span(PHASE_UPSTREAM_HEADERS, t + 500, t + 500, {}, a);
+      span(PHASE_UPSTREAM_FIRST_EVENT, t + 900, t + 900, {}, a);
+      span(PHASE_UPSTREAM_STREAM_END, t + 3000, t + 3000, {}, a);
+      span(PHASE_TOOL_CALL, t + 3010, t + 5000, { [ATTR_GEN_AI_TOOL_CALL_ID]: `c${i}` });
+      t += 5100;
+      if (i === 500) {
+        span(PHASE_APPROVAL, t, t + 240_000);
+        t += 240_000;
+      }
+    }
+    span(PHASE_TURN, 1_700_000_000_000, t, { [ATTR_TURN_STATUS]: 'completed' });
+    const classifier = new SpanClassifier({ now: t + 1000 });
     for (const s of spans) classifier.add(s);
-    const report = classifier.finish().report;
-    expect(report.turns).toHaveLength(1);
-    expect(report.turns[0]!.evidence.join('\n')).not.toMatch(/merged/);
-  });
+    const turn = classifier.finish().report.turns[0]!;
+    expect(turn).toMatchObject({ status: 'completed', verdict: 'awaiting_approval' });
+    expect(turn.evidence[0]).toMatch(/^quiet for 4 min from .* until .*, waiting:$/);
+  }, 60_000);
 });

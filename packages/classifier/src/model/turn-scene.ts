@@ -26,6 +26,7 @@ import {
   PHASE_CANCEL,
   PHASE_COMPACTION,
   PHASE_CONTINUATION_REQUESTED,
+  PHASE_FIRST_TOOL_ITEM,
   PHASE_ITEM,
   PHASE_RENDERER_ATTACHED,
   PHASE_TOOL_CALL,
@@ -84,6 +85,14 @@ export interface ToolView extends PhaseView {
   readonly approvalExpected: boolean;
   /** A hook run (ATTR_TOOL_KIND hook): the turn waits for it, but its end is no tool result. */
   readonly hook: boolean;
+  /**
+   * Still open, but the model went on after it started (a request, a continuation, its output): the
+   * call was handed back and the process it started runs in the background (Codex's `exec_command`
+   * past its yield time, polled later with `write_stdin`). It is not what the turn waits on.
+   */
+  readonly background: boolean;
+  /** When the model went on after this call started, if it did by the scene's moment. */
+  readonly movedOnAt: number | undefined;
 }
 
 export interface RendererView {
@@ -219,6 +228,8 @@ interface SpanInfo {
   readonly sameCallStart: number;
   /** A hook run (`ATTR_TOOL_KIND` hook). */
   readonly hook: boolean;
+  /** Tool calls and tool items: when the model first went on after the call started (Infinity if it never did). */
+  readonly movedOnAt: number;
 }
 
 const statics = new WeakMap<TurnTimeline, TurnStatics>();
@@ -234,6 +245,20 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
     const id = span.name === PHASE_TOOL_CALL ? str(span.attributes[ATTR_GEN_AI_TOOL_CALL_ID]) : undefined;
     if (id !== undefined && !callStarts.has(id)) callStarts.set(id, span.startTimeMs);
   }
+  // When the model did something of its own (a request, a continuation, output that is not a tool call):
+  // a tool call still open after the first such moment past its start was handed back (background).
+  const modelMoves = Float64Array.from(
+    sorted
+      .filter((s) => {
+        if (s.name === PHASE_UPSTREAM_ATTEMPT || s.name === PHASE_CONTINUATION_REQUESTED) return true;
+        if (s.name === PHASE_ITEM) {
+          const type = str(s.attributes[ATTR_ITEM_TYPE]);
+          return isModelOutputItemType(type) && !isToolItemType(type);
+        }
+        return OUTPUT_POINTS.has(s.name) && s.name !== PHASE_FIRST_TOOL_ITEM;
+      })
+      .map((s) => s.startTimeMs),
+  ).sort();
   const infos: SpanInfo[] = [];
   const durables: number[] = [];
   const milestonesOf = new Map<RecordedSpan, number[]>();
@@ -274,6 +299,7 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
       firstRetryFrom: isAttempt ? (retryStarts.find((r) => r >= span.startTimeMs) ?? Infinity) : Infinity,
       sameCallStart,
       hook,
+      movedOnAt: span.name === PHASE_TOOL_CALL || toolItem ? firstAfter(modelMoves, span.startTimeMs) : Infinity,
     });
     boundaries.push(span.startTimeMs);
     if (span.endTimeMs !== undefined) boundaries.push(Math.max(span.endTimeMs, span.startTimeMs));
@@ -308,6 +334,18 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
   };
   statics.set(turn, built);
   return built;
+}
+
+/** The first value of an ascending array greater than `at`, or Infinity. */
+function firstAfter(values: Float64Array, at: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < values.length ? values[lo]! : Infinity;
 }
 
 /** The index of the first value of an ascending array that is at least `at` (the length when none is). */
@@ -422,8 +460,8 @@ export function turnScene(
     const p = phases[k]!;
     const i = phaseInfos[k]!;
     const name = p.span.name;
-    if (name === PHASE_TOOL_CALL) tools.push(toolView(p, i));
-    else if (i.toolItem && i.sameCallStart > at) tools.push(toolView(p, i));
+    if (name === PHASE_TOOL_CALL) tools.push(toolView(p, i, at));
+    else if (i.toolItem && i.sameCallStart > at) tools.push(toolView(p, i, at));
     if (name === PHASE_COMPACTION || i.compactionItem) compactions.push(p);
     if (i.outputItem || OUTPUT_POINTS.has(name)) outputs.push(p);
     if (name === PHASE_UPSTREAM_RETRY) retries.push(p);
@@ -484,8 +522,10 @@ export function turnScene(
   };
 }
 
-function toolView(p: PhaseView, i: SpanInfo): ToolView {
-  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected, hook: i.hook };
+function toolView(p: PhaseView, i: SpanInfo, at: number): ToolView {
+  const movedOnAt = i.movedOnAt <= at ? i.movedOnAt : undefined;
+  const background = p.end === undefined && !i.hook && movedOnAt !== undefined;
+  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected, hook: i.hook, background, movedOnAt };
 }
 
 // Milestones are point phases under their attempt (parent link); without links, a milestone belongs

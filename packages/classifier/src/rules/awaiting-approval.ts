@@ -27,7 +27,7 @@ export function awaitingApproval(scene: TurnScene): Finding | undefined {
       inferred: true,
     };
   }
-  const tool = scene.tools.filter((t) => t.end === undefined && t.approvalExpected).pop();
+  const tool = scene.tools.filter((t) => t.end === undefined && !t.background && t.approvalExpected).pop();
   if (!tool) return undefined;
   return {
     verdict: VERDICT_AWAITING_APPROVAL,

@@ -11,9 +11,10 @@ import { toolText } from './phase-text.js';
  * says what it could not see.
  */
 export function postToolContinuationLost(scene: TurnScene): Finding | undefined {
-  if (scene.tools.some((t) => t.end === undefined)) return undefined;
-  // A hook's end hands nothing back to the model: only tool results call for a continuation.
-  const results = scene.tools.filter((t) => !t.hook);
+  if (scene.tools.some((t) => t.end === undefined && !t.background)) return undefined;
+  // A hook's end hands nothing back to the model: only tool results call for a continuation (a call
+  // running on in the background was handed back, and the model went on).
+  const results = scene.tools.filter((t) => !t.hook && !t.background);
   if (results.length === 0) return undefined;
   const last = results.reduce((a, b) => ((b.end ?? 0) > (a.end ?? 0) ? b : a));
   const returned = last.end!;

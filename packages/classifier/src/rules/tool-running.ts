@@ -5,7 +5,8 @@ import { openText, toolText } from './phase-text.js';
 
 /** tool_running: a tool call started and has not returned. */
 export function toolRunning(scene: TurnScene): Finding | undefined {
-  const open = scene.tools.filter((t) => t.end === undefined);
+  // A call handed back to the model (its process runs on in the background) is not what the turn waits on.
+  const open = scene.tools.filter((t) => t.end === undefined && !t.background);
   const tool = open[open.length - 1];
   if (!tool) return undefined;
   const evidence = [tool.hook ? `hook ${toolText(tool)} ${openText(tool, scene)}, not finished: the turn waits for it` : `tool call ${toolText(tool)} ${openText(tool, scene)}, no result`];
