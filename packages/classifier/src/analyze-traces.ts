@@ -27,6 +27,12 @@ import { analyzeInWorker } from './analyze-worker-client.js';
 export interface AnalyzeOptions {
   /** The judged moment, epoch ms. Default `Date.now()`. */
   now?: number;
+  /**
+   * Ask whether the process that wrote a flight-recorder directory still runs (by its pid, on this
+   * host): a writer killed without a word leaves its open turns abandoned. Only true when judging as
+   * of now. Default: true when `now` is not given.
+   */
+  checkWriters?: boolean;
   /** Force a format instead of detecting it from each file's content. */
   format?: TraceFormat;
   thresholds?: Partial<Thresholds>;
@@ -57,9 +63,6 @@ export interface Analysis {
   /** The phase spans of the reported turns, for the Chrome export. */
   spans: readonly RecordedSpan[];
 }
-
-/** A `now` this close to the clock is a live judgement: whether a recording's writer still runs is then worth asking. */
-const LIVE_JUDGING_SLACK_MS = 60_000;
 
 /** Default `maxLineBytes`: 64 MiB. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -107,9 +110,10 @@ async function inputBytes(paths: readonly string[], enough: number, format: Trac
 export async function analyzeTraces(paths: string[], options: AnalyzeOptions = {}): Promise<Analysis> {
   const now = options.now ?? Date.now();
   const threshold = options.isolateAboveBytes ?? DEFAULT_ISOLATE_ABOVE_BYTES;
-  if (options.isolate === false || (await inputBytes(paths, threshold, options.format)) <= threshold) return analyzeInThisThread(paths, { ...options, now });
-  const inWorker = await analyzeInWorker(paths, { ...options, now }, options.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB);
-  return inWorker ?? analyzeInThisThread(paths, { ...options, now });
+  const resolved = { ...options, now, checkWriters: options.checkWriters ?? options.now === undefined };
+  if (options.isolate === false || (await inputBytes(paths, threshold, options.format)) <= threshold) return analyzeInThisThread(paths, resolved);
+  const inWorker = await analyzeInWorker(paths, resolved, options.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB);
+  return inWorker ?? analyzeInThisThread(paths, resolved);
 }
 
 /** `analyzeTraces` in the calling thread: what the worker runs. */
@@ -146,7 +150,7 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         const records = await importFlightRecords(path, add);
         result = records;
         // Judged as of now (not a moment replayed from the past): a writer killed without a word is gone.
-        if (records.lastRecordMs !== undefined && now >= Date.now() - LIVE_JUDGING_SLACK_MS) {
+        if (records.lastRecordMs !== undefined && (options.checkWriters ?? options.now === undefined)) {
           const gone = await goneWriters(path);
           if (gone) classifier.add(processGoneSpan(gone, records.lastRecordMs), shown);
         }

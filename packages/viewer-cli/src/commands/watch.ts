@@ -78,7 +78,7 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
     ? new LiveRecording(dir, options.window)
     : undefined;
   const judge = async (now: number): Promise<Report> => {
-    if (!live) return (await analyzeTraces([dir], { now, format: options.format, thresholds: thresholdsFrom(options) })).report;
+    if (!live) return (await analyzeTraces([dir], { now, checkWriters: true, format: options.format, thresholds: thresholdsFrom(options) })).report;
     const spans = await live.refresh(now);
     const report = classifySpans(spans, { now, thresholds: thresholdsFrom(options) });
     const { corruptRecords } = live.stats();
