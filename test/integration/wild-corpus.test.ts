@@ -64,7 +64,11 @@ function score(judged: readonly Judged[], key: 'status' | 'verdict', value: stri
 
 describe('verdicts on real sessions in the wild', () => {
   it('has real rollouts of at least four Codex versions and three originators, each with its provenance and licence', () => {
-    const sources = JSON.parse(readFileSync(join(corpus, 'wild/sources.json'), 'utf8')) as Array<Record<string, string | boolean | null>>;
+    const sources = ['wild', 'wild/more'].flatMap((d) =>
+      existsSync(join(corpus, d, 'sources.json'))
+        ? (JSON.parse(readFileSync(join(corpus, d, 'sources.json'), 'utf8')) as Array<Record<string, string | boolean | null>>).map((s) => ({ ...s, dir: d }))
+        : [],
+    );
     const whole = sources.filter((s) => !s.cutFrom);
     expect(new Set(whole.map((s) => s.cliVersion).filter(Boolean)).size).toBeGreaterThanOrEqual(4);
     expect(new Set(whole.map((s) => s.originator).filter(Boolean)).size).toBeGreaterThanOrEqual(3);
@@ -72,7 +76,7 @@ describe('verdicts on real sessions in the wild', () => {
       expect(s.repository, String(s.file)).toMatch(/^[\w.-]+\/[\w.-]+$/);
       expect(s.commit, String(s.file)).toMatch(/^[0-9a-f]{40}$/);
       expect(['MIT', 'Apache-2.0', 'MIT OR Apache-2.0', 'BSD-3-Clause', 'BSD-2-Clause', 'ISC', 'Unlicense', 'CC0-1.0', 'MPL-2.0']).toContain(s.licence);
-      expect(existsSync(join(corpus, 'wild', String(s.file))), String(s.file)).toBe(true);
+      expect(existsSync(join(corpus, String(s.dir), String(s.file))), String(s.file)).toBe(true);
     }
   });
 

@@ -123,6 +123,17 @@ export const ATTR_CANCEL_RESULT = 'stall_why.cancel.result';
  * only once approved and run): its start holds the model's own work too. Boolean.
  */
 export const ATTR_APPROVAL_INFERRED = 'stall_why.approval.inferred';
+/**
+ * Marks a pending-span marker: a zero-duration span that stands for a span still open when it was
+ * exported (standard OTLP exporters send only ended spans). Its parent is the open span (same trace);
+ * its start is the open span's start. Importers turn it back into the open span; the real span, once
+ * it ends, supersedes it. Boolean.
+ */
+export const ATTR_PENDING = 'stall_why.pending';
+/** A pending-span marker: the open span's own parent span id (the marker's parent is the open span). */
+export const ATTR_PENDING_PARENT_SPAN_ID = 'stall_why.pending.parent_span_id';
+/** A pending-span marker: when the span was last known to be open (epoch ms): the export that sent the marker. */
+export const ATTR_PENDING_SEEN_AT = 'stall_why.pending.seen_at_ms';
 /** Why the writer of a recording stopped: see `WRITER_STOP_REASON_*`. */
 export const ATTR_WRITER_STOP_REASON = 'stall_why.writer.stop_reason';
 /** The signal that ended a process (`SIGKILL`), when a signal did. */

@@ -13,3 +13,4 @@ export * from './flight-records.js';
 export * from './upload-cursor.js';
 export * from './inspect-flight-recorder.js';
 export * from './otlp-values.js';
+export * from './pending-span-marker.js';

@@ -83,6 +83,8 @@ const SAME_INPUT_MS = 1_000;
 const SAME_COMPACTION_MS = 1_000;
 /** An escalated call: `with_escalated_permissions` (to 0.6x) or `sandbox_permissions: require_escalated` (0.10x on). */
 const ESCALATION = /"with_escalated_permissions\\?"\s*:\s*true|require_escalated/;
+/** task_complete with no answer. */
+const NO_ANSWER = /"last_agent_message"\s*:\s*null/;
 /** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
 const REJECTION_ABORT_MS = 5_000;
 /** The output Codex gives the model when a person rejects a call. */
@@ -186,6 +188,10 @@ interface OpenTurn {
   compactionStart: number | undefined;
   /** token_count lines since the last response item: a second one is a request repeated with no output. */
   requestsWithoutOutput: number;
+  /** turn_context lines since the model's last item or a tool's output: a second one is a request sent again. */
+  contextsWithoutOutput: number;
+  /** A compaction ran in the turn (a turn that only compacts answers nothing, and has not failed). */
+  compacted: boolean;
   lastTs: number;
   readonly tools: Map<string, OpenTool>;
 }
@@ -269,6 +275,7 @@ export class RolloutImporter {
         break;
       case 'turn_context':
         this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
+        if (this.turn) this.requestContext(this.turn, ts);
         break;
       case 'response_item':
         this.responseItem(sub, head, ts, info.lineNo, parse);
@@ -406,6 +413,8 @@ export class RolloutImporter {
       error: undefined,
       compactionStart: undefined,
       requestsWithoutOutput: 0,
+      contextsWithoutOutput: 0,
+      compacted: false,
       lastTs: ts,
       tools: new Map(),
     };
@@ -449,6 +458,8 @@ export class RolloutImporter {
     const turn = this.turn;
     if (!turn) return;
     turn.requestsWithoutOutput = 0;
+    if (!userMessage && sub !== 'message') turn.contextsWithoutOutput = 0;
+    else if (sub === 'message' && field(head, 'role') === 'assistant') turn.contextsWithoutOutput = 0;
     const id = field(head, 'id') ?? `line${++this.seq}`;
     if (sub === 'reasoning' || sub === 'function_call' || sub === 'custom_tool_call' || sub === 'local_shell_call' || sub === 'web_search_call') {
       turn.modelSeen = true;
@@ -538,6 +549,11 @@ export class RolloutImporter {
           this.turn.failed = true;
           this.turn.error = field(head, 'message') ?? 'error';
           this.errorPoint(this.turn, ts, this.turn.error, headErrorKind(head));
+        } else if (!this.turn.modelSeen && !this.turn.compacted && this.turn.tools.size === 0 && NO_ANSWER.test(head)) {
+          // Nothing from the model, no answer, and yet "complete": Codex gave up on the turn with an error it
+          // writes only in its fuller logging mode (0.10x–0.12x): a failure, its cause unknown to the rollout.
+          this.turn.failed = true;
+          this.turn.error = 'ended with no answer and nothing from the model (the rollout does not record why)';
         }
         this.endTurn(ts, this.turn.failed ? TURN_END_STATUS_FAILED : TURN_END_STATUS_COMPLETED);
         return;
@@ -654,6 +670,8 @@ export class RolloutImporter {
   private approvedPrefix(turn: OpenTurn, ts: number): void {
     const tool = [...turn.tools.values()].filter((t) => t.approvalExpected && !turn.approvals.has(t.callId)).pop();
     if (!tool) return;
+    // Approved: from here the call runs, it no longer waits for a person.
+    turn.tools.set(tool.callId, { ...tool, approvalExpected: false });
     this.approvalSpan(turn, { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: tool.start, kind: APPROVAL_KIND_COMMAND }, ts, APPROVAL_DECISION_APPROVED);
   }
 
@@ -662,6 +680,17 @@ export class RolloutImporter {
     if (decision) attrs[ATTR_APPROVAL_DECISION] = decision;
     if (inferred) attrs[ATTR_APPROVAL_INFERRED] = true;
     this.out(turn, PHASE_APPROVAL, approval.spanId, approval.start, end, attrs);
+  }
+
+  /**
+   * Codex (0.4x on) writes a turn_context before each model request: one written again with nothing
+   * from the model since the last (no item, no output) is the same request sent again, a retry (0.106
+   * writes five in 8 s, then ends the turn with no answer).
+   */
+  private requestContext(turn: OpenTurn, ts: number): void {
+    if (++turn.contextsWithoutOutput >= 2) {
+      this.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.contextsWithoutOutput - 1 });
+    }
   }
 
   /** The server's error in the turn; a transport failure it stopped retrying says why it was retrying. */
@@ -694,6 +723,7 @@ export class RolloutImporter {
   }
 
   private compactionSpan(turn: OpenTurn, start: number, end: number | undefined): void {
+    turn.compacted = true;
     this.out(turn, PHASE_COMPACTION, stableId(`${turn.traceId}/compaction/${start}`, 16), start, end, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
   }
 

@@ -1,4 +1,6 @@
 import {
+  ATTR_PENDING,
+  ATTR_PENDING_SEEN_AT,
   ATTR_SOURCE,
   ATTR_THREAD_ID,
   ATTR_TURN_ID,
@@ -13,7 +15,7 @@ import {
   SOURCE_CODEX_OTEL,
   SOURCE_ROLLOUT,
 } from '@stall-why/conventions';
-import type { RecordedSpan } from '@stall-why/flight-record';
+import { isPendingSpanMarker, openSpanOfMarker, type RecordedSpan } from '@stall-why/flight-record';
 import { ATTEMPT_MILESTONES, KNOWN_PHASES, PARENT_PHASES, THREAD_PHASES } from './phase-groups.js';
 import { newerRecord, spanKey, type Sight, type SourceWriter, type ThreadTimeline, type TurnTimeline } from './timeline.js';
 
@@ -105,6 +107,12 @@ export class TimelineBuilder {
 
   /** Adds one span record (a start record, an end record, or a finished span). `source` is the file it came from. */
   add(span: RecordedSpan, source?: string): void {
+    if (span.attributes[ATTR_PENDING] === true && isPendingSpanMarker(span)) {
+      // A pending-span marker stands for a span open when it was sent: read as that open span.
+      const seen = span.attributes[ATTR_PENDING_SEEN_AT];
+      if (typeof seen === 'number') this.noteWrite(source ?? ANONYMOUS_SOURCE, seen);
+      span = openSpanOfMarker(span);
+    }
     this.noteWrite(source ?? ANONYMOUS_SOURCE, span.endTimeMs ?? span.startTimeMs, span.name === PHASE_WRITER_STOPPED ? span : undefined);
     if (span.name === PHASE_WRITER_STOPPED) return;
     if (!KNOWN_PHASES.has(span.name)) {

@@ -35,8 +35,9 @@ export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene):
   const waitedMs = at - from;
   const totalMs = endMs - scene.startMs;
   const { slowPhaseMs, dominantShare, silentModelMs } = scene.thresholds;
-  // Interrupting a model at work is a person's choice, unless it had produced nothing for longer than a model thinks.
-  if (status === TURN_END_STATUS_INTERRUPTED && last.atWork && waitedMs < silentModelMs) return undefined;
+  // Interrupting a model at work is a person's choice, and a failure after it is not explained by it,
+  // unless it had produced nothing for longer than a model thinks.
+  if (last.atWork && waitedMs < silentModelMs) return undefined;
   // A wait read from indirect signs holds the model's own work too: it explains the ending only when long.
   if (last.inferred && waitedMs < scene.thresholds.slowStretchMs) return undefined;
   // A wait that may be the model at work names a cause only once it was slow: a turn that failed

@@ -5,7 +5,7 @@ import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelem
 import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { listSegments, readSegment, readUploadCursor, writeUploadCursor, type RecordedSpan, type UploadCursor } from '@stall-why/flight-record';
+import { listSegments, pendingSpanMarker, readSegment, readUploadCursor, writeUploadCursor, type RecordedSpan, type UploadCursor } from '@stall-why/flight-record';
 import { RecordedSpanConverter } from './recorded-to-readable-span.js';
 import { RetryAfterObserver } from './retry-after-agent.js';
 
@@ -38,6 +38,16 @@ export interface FlightRecorderUploaderOptions {
   readonly protocol?: OtlpHttpProtocol;
   /** Exporter to send with; default an OTLP/HTTP trace exporter for `url` in `protocol`. */
   readonly exporter?: SpanExporter;
+  /**
+   * How often spans still open are sent as pending-span markers (a zero-duration span standing for
+   * each: standard OTLP sends a span only once it ended), once the ended spans are caught up.
+   * 0 turns markers off. Default 5000 ms.
+   */
+  readonly pendingIntervalMs?: number;
+  /** Most open spans sent as markers (the most recently started win). Default 1000. */
+  readonly maxPendingSpans?: number;
+  /** A span open longer than this is no longer sent as a marker (its writer is presumably gone). Default 6 h. */
+  readonly maxPendingAgeMs?: number;
 }
 
 export type OtlpHttpProtocol = 'http/protobuf' | 'http/json';
@@ -62,6 +72,9 @@ export interface FlightRecorderUploaderStats {
   lastError?: string;
   /** Pid of another process that holds the directory's upload lock, if any. */
   lockedByPid?: number;
+  /** Pending-span markers sent (one per open span per interval), and exports of them that failed. */
+  pendingMarkersSent: number;
+  pendingMarkerFailures: number;
 }
 
 export interface UploadBacklogResult {
@@ -102,7 +115,16 @@ export class FlightRecorderUploader {
   private stopped = false;
   private readonly counters: FlightRecorderUploaderStats = {
     uploadedSpans: 0, uploadedBatches: 0, retryableFailures: 0, permanentFailures: 0, droppedSpans: 0, backoffUntilMs: 0,
+    pendingMarkersSent: 0, pendingMarkerFailures: 0,
   };
+  private readonly pendingIntervalMs: number;
+  private readonly maxPendingSpans: number;
+  private readonly maxPendingAgeMs: number;
+  /** Spans whose start record was read and whose end record was not (yet), by trace/span id; in start order. */
+  private readonly openSpans = new Map<string, RecordedSpan>();
+  /** The directory was read from its start once, so spans opened before the cursor are known. */
+  private primed = false;
+  private lastMarkersAt = 0;
 
   constructor(options: FlightRecorderUploaderOptions) {
     this.directory = resolve(options.directory);
@@ -110,6 +132,9 @@ export class FlightRecorderUploader {
     this.intervalMs = options.intervalMs ?? 1000;
     this.initialBackoffMs = options.initialBackoffMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 300_000;
+    this.pendingIntervalMs = options.pendingIntervalMs ?? 5_000;
+    this.maxPendingSpans = Math.max(0, options.maxPendingSpans ?? 1_000);
+    this.maxPendingAgeMs = options.maxPendingAgeMs ?? 6 * 3_600_000;
     const exporterOptions = {
       url: options.url,
       headers: options.headers,
@@ -151,7 +176,10 @@ export class FlightRecorderUploader {
       const wait = this.counters.backoffUntilMs - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const outcome = await this.drainOnce();
-      if (outcome === 'empty') return { caughtUp: true, stats: this.stats() };
+      if (outcome === 'empty') {
+        await this.sendPendingMarkers(true);
+        return { caughtUp: true, stats: this.stats() };
+      }
       if (outcome === 'locked') return { caughtUp: false, stats: this.stats() };
       if (outcome === 'retryable' && ++retries > maxRetries) return { caughtUp: false, stats: this.stats() };
       if (outcome === 'sent') retries = 0;
@@ -172,7 +200,51 @@ export class FlightRecorderUploader {
   private async drain(): Promise<void> {
     for (;;) {
       const outcome = await this.drainOnce();
+      if (outcome === 'empty') await this.sendPendingMarkers(false);
       if (outcome !== 'sent' || this.stopped) return;
+    }
+  }
+
+  /**
+   * Sends a pending-span marker for each span still open (at most `maxPendingSpans`, none older than
+   * `maxPendingAgeMs`), every `pendingIntervalMs`, once the ended spans are caught up. Best effort: a
+   * failed export is counted and tried again at the next interval; the upload queue is not held up.
+   */
+  private async sendPendingMarkers(now: boolean): Promise<void> {
+    if (this.pendingIntervalMs <= 0 || this.maxPendingSpans === 0 || this.openSpans.size === 0) return;
+    const at = Date.now();
+    if (!now && at - this.lastMarkersAt < this.pendingIntervalMs) return;
+    this.lastMarkersAt = at;
+    const open = [...this.openSpans.values()].filter((s) => at - s.startTimeMs <= this.maxPendingAgeMs).slice(-this.maxPendingSpans);
+    for (let i = 0; i < open.length; i += this.batchSize) {
+      const markers = open.slice(i, i + this.batchSize).map((s) => this.converter.toReadableSpan(pendingSpanMarker(s, at)));
+      const result = await this.export(markers);
+      if (result.code !== ExportResultCode.SUCCESS) {
+        this.counters.pendingMarkerFailures++;
+        return;
+      }
+      this.counters.pendingMarkersSent += markers.length;
+    }
+  }
+
+  /** Notes a record read: a start opens its span, an end closes it (bounded: the oldest open are forgotten). */
+  private noteOpen(type: string, span: RecordedSpan): void {
+    const key = `${span.traceId}/${span.spanId}`;
+    if (type === 'end') {
+      this.openSpans.delete(key);
+      return;
+    }
+    if (span.endTimeMs !== undefined) return;
+    this.openSpans.set(key, span);
+    if (this.openSpans.size > this.maxPendingSpans * 2) this.openSpans.delete(this.openSpans.keys().next().value!);
+  }
+
+  /** Reads every record once, so spans opened before the upload cursor (a restart, `buffer --replay`) are known. */
+  private async primeOpenSpans(segments: Awaited<ReturnType<typeof listSegments>>['segments']): Promise<void> {
+    if (this.primed || this.pendingIntervalMs <= 0) return;
+    this.primed = true;
+    for (const segment of segments) {
+      for await (const record of readSegment(segment)) this.noteOpen(record.type, record.span);
     }
   }
 
@@ -243,6 +315,7 @@ export class FlightRecorderUploader {
   private async nextBatch(): Promise<Batch | undefined> {
     this.cursor ??= readUploadCursor(this.directory);
     const { segments } = await listSegments(this.directory);
+    await this.primeOpenSpans(segments);
     const liveSegments = new Set(segments.map((s) => s.name));
     for (const segment of segments) {
       const from = this.cursor.get(segment.name) ?? segment.recordsOffset;
@@ -251,6 +324,7 @@ export class FlightRecorderUploader {
       let end = from;
       for await (const record of readSegment(segment, { fromOffset: from })) {
         end = record.end;
+        this.noteOpen(record.type, record.span);
         if (record.type === 'end') spans.push(record.span);
         if (spans.length >= this.batchSize) break;
       }

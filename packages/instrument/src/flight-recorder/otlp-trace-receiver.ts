@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { RECORD_TYPE_END, writeRecordedSpanBody } from '@stall-why/flight-record';
+import { RECORD_TYPE_END, RECORD_TYPE_START, isPendingSpanMarker, openSpanOfMarker, writeRecordedSpanBody } from '@stall-why/flight-record';
 import { decodeOtlpTraceRequest, OtlpRequestError } from './otlp-trace-request.js';
 import { RingBufferWriter, type RingBufferWriterStats } from './ring-buffer-writer.js';
 
@@ -120,7 +120,11 @@ export class OtlpTraceReceiver {
       // Decoding and decompression errors alike: the body is not an OTLP traces request.
       return this.reply(res, 400, err instanceof OtlpRequestError ? err.message : `undecodable body: ${(err as Error).message}`);
     }
-    for (const span of decoded.spans) this.writer.append(RECORD_TYPE_END, span, writeRecordedSpanBody);
+    for (const span of decoded.spans) {
+      // A pending-span marker is kept as what it stands for: the open span, as a start record.
+      if (isPendingSpanMarker(span)) this.writer.append(RECORD_TYPE_START, openSpanOfMarker(span), writeRecordedSpanBody);
+      else this.writer.append(RECORD_TYPE_END, span, writeRecordedSpanBody);
+    }
     if (!this.writer.flush()) {
       this.counters.unavailable++;
       res.setHeader('Retry-After', '1');

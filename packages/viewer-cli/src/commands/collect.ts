@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 
 interface CollectOptions {
@@ -30,6 +31,8 @@ export function registerCollectCommand(program: Command): void {
     .action(async (options: CollectOptions) => {
       // Loaded here, not at startup: the OpenTelemetry SDK and protobufjs cost every other command ~0.2 s.
       const { OtlpTraceReceiver } = await import('@stall-why/instrument');
+      // Made now, not at the first span: a directory being collected into can be judged from the first moment.
+      mkdirSync(options.out, { recursive: true, mode: 0o700 });
       const receiver = new OtlpTraceReceiver({ directory: options.out, port: options.port, host: options.host, maxBytes: options.maxBytes });
       let url: string;
       try {

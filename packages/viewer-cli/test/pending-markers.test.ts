@@ -1,0 +1,73 @@
+/**
+ * Open spans that survive OTLP: a flight recorder uploading to `stall-why collect` sends each span
+ * still open as a pending-span marker, so the second directory (any OTLP backend) holds the span a
+ * stuck turn waits in, and judges it as the first would: a turn stuck in a tool is tool_running
+ * there, while it is stuck. The real recorder and uploader, the built CLI's collect on loopback.
+ */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { FlightRecorderProcessor, TurnTracer } from '@stall-why/instrument';
+
+const CLI = resolve(import.meta.dirname, '../bin/stall-why.js');
+const root = mkdtempSync(join(tmpdir(), 'sw-pending-'));
+const children: ChildProcessWithoutNullStreams[] = [];
+afterAll(() => {
+  for (const c of children) c.kill();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function startCollect(out: string): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'collect', '--out', out, '--port', '0'], { stdio: 'pipe' });
+  children.push(child);
+  return new Promise<string>((ok, fail) => {
+    let seen = '';
+    child.stdout.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = /listening on (\S+),/.exec(seen);
+      if (m) ok(m[1]!);
+    });
+    child.on('exit', (code) => fail(new Error(`collect exited ${code}: ${seen}`)));
+  });
+}
+
+const judge = (dir: string) => JSON.parse(spawnSync(process.execPath, [CLI, dir, '--json'], { encoding: 'utf8' }).stdout).turns[0];
+
+describe('pending-span markers through OTLP', () => {
+  it('a turn stuck in a tool, uploaded to collect, is tool_running in the receiving directory while it is stuck', async () => {
+    const received = join(root, 'received');
+    const url = await startCollect(received);
+    const recorder = new FlightRecorderProcessor({ directory: join(root, 'local'), otlp: { url, pendingIntervalMs: 100, intervalMs: 100 } });
+    const turns = new TurnTracer({ tracer: new BasicTracerProvider({ spanProcessors: [recorder] }).getTracer('agent') });
+    const start = Date.now() - 90_000;
+    const turn = turns.startTurn({ threadId: 'th-1', turnId: 'turn-1', time: start });
+    turn.accepted({ time: start });
+    const tool = turn.startPhase('stall_why.tool.call', { time: start + 100, attributes: { 'gen_ai.tool.name': 'exec_command', 'gen_ai.tool.call.id': 'call-1' } });
+    await recorder.forceFlush();
+    let live = judge(received);
+    for (let i = 0; i < 50 && live?.verdict !== 'tool_running'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await recorder.forceFlush();
+      live = judge(received);
+    }
+    expect(live).toMatchObject({ turnId: 'turn-1', status: 'stuck', verdict: 'tool_running' });
+    expect(live.confidence).toBeGreaterThan(0.5);
+    expect(recorder.stats().upload?.pendingMarkersSent).toBeGreaterThan(0);
+
+    // The real spans supersede the markers once they end.
+    tool.end({ time: start + 60_000 });
+    turn.endTurn('completed', { time: start + 60_100 });
+    await recorder.forceFlush();
+    let ended = judge(received);
+    for (let i = 0; i < 50 && ended?.status !== 'completed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await recorder.forceFlush();
+      ended = judge(received);
+    }
+    expect(ended).toMatchObject({ turnId: 'turn-1', status: 'completed', verdict: 'healthy' });
+    await recorder.shutdown();
+  });
+});
