@@ -4,10 +4,11 @@
  * confident `backend_stall`. Recorded for real: the OpenTelemetry SDK's OTLPTraceExporter, through a
  * BatchSpanProcessor, into the built CLI's collect on loopback, judged by the built CLI.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startCollect } from './collect-runner.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -21,24 +22,12 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function startCollect(out: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'collect', '--out', out, '--port', '0'], { stdio: 'pipe' });
-  children.push(child);
-  return new Promise<string>((ok, fail) => {
-    let seen = '';
-    child.stdout.on('data', (d: Buffer) => {
-      seen += d.toString();
-      const m = /listening on (\S+),/.exec(seen);
-      if (m) ok(m[1]!);
-    });
-    child.on('exit', (code) => fail(new Error(`collect exited ${code}: ${seen}`)));
-  });
-}
 
 describe('a turn stuck in a tool, exported by a standard OTLP exporter into collect', () => {
   it('is unknown while it hangs, and says the source cannot show open spans; once it ends, it is judged', async () => {
     const out = join(root, 'flight');
-    const url = await startCollect(out);
+    const { child, url } = await startCollect(out);
+    children.push(child);
     const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))] });
     const turns = new TurnTracer({ tracer: provider.getTracer('agent') });
     const start = Date.now() - 120_000;

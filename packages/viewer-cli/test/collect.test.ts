@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { startCollect } from './collect-runner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -13,20 +14,6 @@ import { readFlightRecords, type FlightRecord } from '@stall-why/flight-record';
 
 const CLI = resolve(import.meta.dirname, '../bin/stall-why.js');
 
-/** Starts `stall-why collect --port 0` and resolves with its traces URL. */
-async function startCollect(out: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'collect', '--out', out, '--port', '0'], { stdio: 'pipe' });
-  const url = await new Promise<string>((ok, fail) => {
-    let seen = '';
-    child.stdout.on('data', (d: Buffer) => {
-      seen += d.toString();
-      const m = /listening on (\S+),/.exec(seen);
-      if (m) ok(m[1]);
-    });
-    child.on('exit', (code) => fail(new Error(`collect exited ${code}: ${seen}`)));
-  });
-  return { child, url };
-}
 
 function sampleSpans(): ReadableSpan[] {
   const memory = new InMemorySpanExporter();

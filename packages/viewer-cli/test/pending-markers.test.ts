@@ -4,10 +4,11 @@
  * stuck turn waits in, and judges it as the first would: a turn stuck in a tool is tool_running
  * there, while it is stuck. The real recorder and uploader, the built CLI's collect on loopback.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startCollect } from './collect-runner.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { FlightRecorderProcessor, TurnTracer } from '@stall-why/instrument';
@@ -20,26 +21,14 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function startCollect(out: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'collect', '--out', out, '--port', '0'], { stdio: 'pipe' });
-  children.push(child);
-  return new Promise<string>((ok, fail) => {
-    let seen = '';
-    child.stdout.on('data', (d: Buffer) => {
-      seen += d.toString();
-      const m = /listening on (\S+),/.exec(seen);
-      if (m) ok(m[1]!);
-    });
-    child.on('exit', (code) => fail(new Error(`collect exited ${code}: ${seen}`)));
-  });
-}
 
 const judge = (dir: string) => JSON.parse(spawnSync(process.execPath, [CLI, dir, '--json'], { encoding: 'utf8' }).stdout).turns[0];
 
 describe('pending-span markers through OTLP', () => {
   it('a turn stuck in a tool, uploaded to collect, is tool_running in the receiving directory while it is stuck', async () => {
     const received = join(root, 'received');
-    const url = await startCollect(received);
+    const { child, url } = await startCollect(received);
+    children.push(child);
     const recorder = new FlightRecorderProcessor({ directory: join(root, 'local'), otlp: { url, pendingIntervalMs: 100, intervalMs: 100 } });
     const turns = new TurnTracer({ tracer: new BasicTracerProvider({ spanProcessors: [recorder] }).getTracer('agent') });
     const start = Date.now() - 90_000;

@@ -1,0 +1,20 @@
+/** `stall-why collect --port 0` as a subprocess for tests: the built CLI, on loopback. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const CLI = resolve(import.meta.dirname, '../bin/stall-why.js');
+
+/** Starts `stall-why collect --out <out> --port 0` and resolves with the process and its traces URL. */
+export async function startCollect(out: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'collect', '--out', out, '--port', '0'], { stdio: 'pipe' });
+  const url = await new Promise<string>((ok, fail) => {
+    let seen = '';
+    child.stdout.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = /listening on (\S+),/.exec(seen);
+      if (m) ok(m[1]!);
+    });
+    child.on('exit', (code) => fail(new Error(`collect exited ${code}: ${seen}`)));
+  });
+  return { child, url };
+}
