@@ -243,6 +243,7 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     // Codex's own rollout writes the call's output ("Process running with session ID …") when it hands it back.
     const rollout = await judgeRollouts(codex.codexHome, PAST_STUCK);
     expect(turnOf(rollout, turnId), describeTurn(rollout)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_POST_TOOL_CONTINUATION_LOST });
+    expect(JSON.stringify(turnOf(rollout, turnId)?.evidence), describeTurn(rollout)).toMatch(/still running in the background \(session \d+\)/);
   });
 
   it('a turn that completes while its background process runs: completed and healthy', async () => {

@@ -12,6 +12,7 @@ import {
   ATTR_PROCESS_EXIT_CODE,
   ATTR_PROCESS_PID,
   ATTR_PROCESS_SIGNAL,
+  ATTR_TOOL_BACKGROUND_SESSION,
   ATTR_WRITER_STOP_REASON,
   TURN_STATE_ABANDONED,
   TURN_STATE_IN_PROGRESS,
@@ -199,6 +200,10 @@ function healthyEnded(scene: TurnScene, account: WaitAccount): Finding {
 function contextLines(scene: TurnScene): string[] {
   const lines: string[] = [];
   for (const t of scene.tools) {
+    const session = t.span.attributes[ATTR_TOOL_BACKGROUND_SESSION];
+    if (t.end !== undefined && typeof session === 'string') {
+      lines.push(`${toolText(t)} returned at ${clockTime(t.end)} with its process still running in the background (session ${session}); not what the turn waits on`);
+    }
     if (!t.background) continue;
     lines.push(`${toolText(t)} still running in the background since ${clockTime(t.start)}: it was handed back to the model, which went on at ${clockTime(t.movedOnAt!)}; not what the turn waits on`);
   }

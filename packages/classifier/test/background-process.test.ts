@@ -22,7 +22,8 @@ import {
   PHASE_UPSTREAM_STREAM_END,
 } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
-import { classifySpans } from '@stall-why/classifier';
+import { join } from 'node:path';
+import { analyzeTraces, classifySpans } from '@stall-why/classifier';
 import { describe, expect, it } from 'vitest';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
@@ -81,5 +82,14 @@ describe('a command still running in the background', () => {
     const turn = classifySpans(spans, { now: T0 + 600_000 }).turns[0]!;
     expect(turn).toMatchObject({ status: 'completed', verdict: 'healthy' });
     expect(turn.evidence.join('\n')).toMatch(/commandExecution \(call_bg\) still running in the background since 10:00:01\.050/);
+  });
+});
+
+describe('a command handed back, in Codex\'s rollout (test/corpus/codex/background_silent_continuation)', () => {
+  it('its output says the process runs on: named in the evidence, the turn judged by the continuation', async () => {
+    const path = join(import.meta.dirname, '../../../test/corpus/codex/background_silent_continuation.rollout.jsonl');
+    const { report } = await analyzeTraces([path], { now: Date.parse('2026-12-02T11:21:40Z') });
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'post_tool_continuation_lost' });
+    expect(report.turns[0]!.evidence).toContainEqual(expect.stringMatching(/^exec_command \(call_bg\) returned at .* with its process still running in the background \(session \d+\)/));
   });
 });

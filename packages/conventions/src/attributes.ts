@@ -119,6 +119,11 @@ export const ATTR_RENDERER_REASON = 'stall_why.renderer.reason';
 export const ATTR_CANCEL_RESULT = 'stall_why.cancel.result';
 
 /**
+ * A tool call returned to the model while the process it started runs on in the background (Codex's
+ * `exec_command` past its yield time: "Process running with session ID 23152"): that session's id.
+ */
+export const ATTR_TOOL_BACKGROUND_SESSION = 'stall_why.tool.background_session';
+/**
  * The approval was read from indirect signs, not seen as a request (a rollout's escalated call written
  * only once approved and run): its start holds the model's own work too. Boolean.
  */

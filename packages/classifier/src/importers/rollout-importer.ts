@@ -28,6 +28,7 @@ import {
   ATTR_SOURCE,
   ATTR_THREAD_ID,
   ATTR_TOOL_APPROVAL_EXPECTED,
+  ATTR_TOOL_BACKGROUND_SESSION,
   ATTR_TOOL_KIND,
   ATTR_TURN_ERROR,
   ATTR_TURN_ID,
@@ -83,6 +84,8 @@ const SAME_INPUT_MS = 1_000;
 const SAME_COMPACTION_MS = 1_000;
 /** An escalated call: `with_escalated_permissions` (to 0.6x) or `sandbox_permissions: require_escalated` (0.10x on). */
 const ESCALATION = /"with_escalated_permissions\\?"\s*:\s*true|require_escalated/;
+/** The output of a call handed back while its process runs on (`exec_command` past `yield_time_ms`). */
+const BACKGROUND_SESSION = /Process running with session ID (\d+)/;
 /** task_complete with no answer. */
 const NO_ANSWER = /"last_agent_message"\s*:\s*null/;
 /** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
@@ -506,7 +509,7 @@ export class RolloutImporter {
         if (tool) {
           if (REJECTED.test(head)) this.rejectedApproval(turn, tool, ts);
           else this.inferredApproval(turn, tool, ts, runSeconds(head, parse) * 1000);
-          this.toolSpan(turn, tool, ts);
+          this.toolSpan(turn, tool, ts, BACKGROUND_SESSION.exec(head)?.[1]);
           turn.tools.delete(tool.callId);
         }
         const approval = callId ? turn.approvals.get(callId) : undefined;
@@ -727,13 +730,14 @@ export class RolloutImporter {
     this.out(turn, PHASE_COMPACTION, stableId(`${turn.traceId}/compaction/${start}`, 16), start, end, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
   }
 
-  private toolSpan(turn: OpenTurn, tool: OpenTool, end: number | undefined): void {
+  private toolSpan(turn: OpenTurn, tool: OpenTool, end: number | undefined, backgroundSession?: string): void {
     const attrs: Attributes = {
       [ATTR_PHASE_KIND]: PHASE_KIND_SPAN,
       [ATTR_GEN_AI_TOOL_NAME]: tool.name,
       [ATTR_GEN_AI_TOOL_CALL_ID]: tool.callId,
       [ATTR_TOOL_KIND]: 'function_call',
     };
+    if (backgroundSession) attrs[ATTR_TOOL_BACKGROUND_SESSION] = backgroundSession;
     if (tool.approvalExpected) attrs[ATTR_TOOL_APPROVAL_EXPECTED] = true;
     this.out(turn, PHASE_TOOL_CALL, tool.spanId, tool.start, end, attrs);
   }
