@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { createProgram } from './program.js';
 import { EXIT_USAGE } from './exit-codes.js';
+import { terminalText } from './render/terminal-text.js';
 
 // A reader that stops early (`stall-why ... | head`) closes the pipe: later writes fail with EPIPE,
 // which is no error of ours. The rest of the output is dropped and the exit code still counts turns.
@@ -20,7 +21,7 @@ try {
     process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
   } else {
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`stall-why: ${message.split('\n')[0]}\n`);
+    process.stderr.write(`stall-why: ${terminalText(message.split('\n')[0]!)}\n`);
     if (process.env.STALL_WHY_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
     process.exitCode = EXIT_USAGE;
   }

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { analyzeTraces, TraceInputError, type Report } from '@stall-why/classifier';
+import { terminalText } from '../render/terminal-text.js';
 import { SpoolError, spoolInputs, type SpooledInputs } from '../spooled-inputs.js';
 import { addAnalysisOptions, momentArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { buildChromeTrace } from '../chrome/chrome-export.js';
@@ -132,6 +133,7 @@ function withInputNames(report: Report, name: (path: string) => string): Report 
 }
 
 function fail(message: string, prefix = true): number {
-  process.stderr.write(`${prefix ? 'stall-why: ' : ''}${message}\n`);
+  // A message may quote the input (a bad value, a file name): made inert like any text from a trace.
+  process.stderr.write(`${prefix ? 'stall-why: ' : ''}${terminalText(message)}\n`);
   return EXIT_USAGE;
 }

@@ -7,6 +7,7 @@ import type { Report, TurnReport } from '@stall-why/classifier';
 import { TURN_STATE_COMPLETED, TURN_STATE_FAILED, TURN_STATE_STUCK, VERDICT_HEALTHY } from '@stall-why/conventions';
 import { formatClock } from '../judged-moment.js';
 import type { Palette } from './palette.js';
+import { terminalSafeReport } from './terminal-text.js';
 import { renderTurn } from './turn-view.js';
 
 export interface ReportViewOptions {
@@ -18,7 +19,8 @@ export interface ReportViewOptions {
 }
 
 /** The report's text, in chunks that each end with a newline. */
-export function renderReport(report: Report, options: ReportViewOptions): string[] {
+export function renderReport(untrusted: Report, options: ReportViewOptions): string[] {
+  const report = terminalSafeReport(untrusted);
   const { palette } = options;
   const judgedAtMs = Date.parse(report.judgedAt);
   const chunks = [`${palette.dim(headerLine(report))}\n`];

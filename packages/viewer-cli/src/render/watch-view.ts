@@ -6,6 +6,7 @@ import type { Report, TurnReport } from '@stall-why/classifier';
 import { TURN_STATE_FAILED, TURN_STATE_IN_PROGRESS, TURN_STATE_STUCK } from '@stall-why/conventions';
 import { formatClock } from '../judged-moment.js';
 import type { Palette } from './palette.js';
+import { terminalSafeReport } from './terminal-text.js';
 import { renderTurn, renderVerdictLine } from './turn-view.js';
 
 export interface WatchViewOptions {
@@ -28,7 +29,8 @@ export function orderForWatch(turns: readonly TurnReport[]): TurnReport[] {
 }
 
 /** The view's lines. */
-export function renderWatchView(report: Report, options: WatchViewOptions): string[] {
+export function renderWatchView(untrusted: Report, options: WatchViewOptions): string[] {
+  const report = terminalSafeReport(untrusted);
   const { palette } = options;
   const judgedAtMs = Date.parse(report.judgedAt);
   const waiting = report.turns.filter((t) => t.status === TURN_STATE_STUCK || t.status === TURN_STATE_IN_PROGRESS).length;
