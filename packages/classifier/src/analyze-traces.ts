@@ -171,6 +171,11 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         }
         const walk = await walkTraceDirectory(path);
         try {
+          if (walk.files.length === 0 && walk.notes.length === 0) {
+            // A recording that has not written anything yet (`record` makes its directory at once): no turns, said why.
+            sources.push({ path, format: 'directory', spans: 0, skipped: 0, corrupt: 0, notes: [`empty: nothing recorded in it yet (made at ${info.birthtime.toISOString()})`] });
+            continue;
+          }
           if (walk.files.length === 0) {
             const why = walk.notes.length ? `; ${walk.notes.length} entr${walk.notes.length > 1 ? 'ies' : 'y'} not read, e.g. ${walk.notes[0]}` : '';
             throw new TraceInputError(path, undefined, `no trace files in this directory (looked for ${describeFormats()}${why})`);

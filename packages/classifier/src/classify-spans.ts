@@ -60,10 +60,14 @@ export class SpanClassifier {
     const globalRenderer = [...(threads.find((t) => t.threadId === null)?.renderer.values() ?? [])];
     const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer, writers: this.builder.writers };
     const spans: RecordedSpan[] = [];
+    const notYet = new Map<string, number>();
     for (const thread of threads) {
       for (const turn of thread.turns.values()) {
         // Judged at a moment before the turn began (replaying a recording): it does not exist yet.
-        if (Math.min(turn.turnSpan?.startTimeMs ?? Infinity, turn.firstMs) > this.options.now) continue;
+        if (Math.min(turn.turnSpan?.startTimeMs ?? Infinity, turn.firstMs) > this.options.now) {
+          for (const source of turn.sources) notYet.set(source, (notYet.get(source) ?? 0) + 1);
+          continue;
+        }
         this.book.add(judgeTurn(turn, thread, context));
         if (turn.turnSpan) spans.push(turn.turnSpan);
         spans.push(...turn.spans.values());
@@ -72,7 +76,11 @@ export class SpanClassifier {
       for (const entry of hydrationEntries(thread, context)) this.book.add(entry);
     }
     const turns = this.book.listed().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-    const withCounts = sources.map((s) => ({ ...s, turnsSummarised: this.book.summarisedFrom(s.path) }));
+    const withCounts = sources.map((s) => {
+      const later = notYet.get(s.path);
+      const notes = later ? [...(s.notes ?? []), `${later} turn${later > 1 ? 's' : ''} began after the judged moment (${isoTime(this.options.now)}): not judged`] : s.notes;
+      return { ...s, ...(notes ? { notes } : {}), turnsSummarised: this.book.summarisedFrom(s.path) };
+    });
     return { report: { judgedAt: isoTime(this.options.now), turns, sources: withCounts, summary: this.book.summary() }, spans };
   }
 }

@@ -48,6 +48,20 @@ describe('a directory of traces', () => {
     expect(notes).toHaveLength(5);
   });
 
+  it('an empty directory (a recording that has written nothing yet) is no turns and a note, not an error', async () => {
+    const dir = join(root, 'not-yet');
+    mkdirSync(dir);
+    const { report } = await analyzeTraces([dir], { now: Date.now() });
+    expect(report.turns).toEqual([]);
+    expect(report.sources).toMatchObject([{ path: dir, format: 'directory', notes: [expect.stringMatching(/^empty: nothing recorded in it yet \(made at \d{4}-/)] }]);
+  });
+
+  it('a moment before the first turn says the turns began after it', async () => {
+    const { report } = await analyzeTraces([join(corpus, 'healthy.rollout.jsonl')], { now: Date.parse('2020-01-01T00:00:00Z') });
+    expect(report.turns).toEqual([]);
+    expect(report.sources[0]!.notes).toEqual(['1 turn began after the judged moment (2020-01-01T00:00:00.000Z): not judged']);
+  });
+
   it('a directory with nothing readable is one error that says why', async () => {
     const dir = join(root, 'empty-ish');
     mkdirSync(dir);

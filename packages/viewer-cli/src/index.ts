@@ -9,7 +9,7 @@ export { parseDuration, formatDuration } from './duration.js';
 export { parseMoment, formatClock } from './judged-moment.js';
 export { NEXT_STEPS, AFTER_END_STEPS, nextStep } from './next-steps.js';
 export { toJsonReport, formatJsonReport, type JsonReport, type JsonTurn } from './json-report.js';
-export { filterReport, type TurnFilter } from './report-filter.js';
+export { AmbiguousIdError, filterReport, type TurnFilter } from './report-filter.js';
 export { shouldColour, type ColourChoiceInput } from './render/colour-choice.js';
 export { createPalette, type Palette } from './render/palette.js';
 export { renderWaterfall, type WaterfallOptions } from './render/waterfall.js';

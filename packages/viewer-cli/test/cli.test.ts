@@ -81,6 +81,16 @@ describe.concurrent('stall-why <flight-recorder dir>', () => {
     expect(none.stderr).toMatch(/^stall-why: no turn nosuch in the trace \(known: .*turn-stuck.*\)\n$/);
   });
 
+  it('--turn and --thread take a unique start of an id, and name the ids a shared start is ambiguous between', async () => {
+    const short = await runCli([rec.flightRecorder, '--now', NOW, '--json', '--turn', 'turn-s', '--thread', 'thread-1']);
+    expect(turns(short.stdout).map((t) => t.turnId)).toEqual(['turn-stuck']);
+    const ambiguous = await runCli([rec.flightRecorder, '--now', NOW, '--turn', 'turn-', '--thread', 'thread-1']);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toMatch(/^stall-why: turn turn- is the start of 2 ids \((turn-ok, turn-stuck|turn-stuck, turn-ok)\): give more of it\n$/);
+    const threads = await runCli([rec.flightRecorder, '--now', NOW, '--thread', 'thread-']);
+    expect(threads.stderr).toMatch(/^stall-why: thread thread- is the start of 2 ids/);
+  });
+
   it('--stuck-after moves the line between in progress and stuck', async () => {
     const patient = await runCli([rec.flightRecorder, '--now', NOW, '--json', '--stuck-after', '10m', '--thread', 'thread-1']);
     expect(patient.code).toBe(0);

@@ -16,7 +16,7 @@ import { ProgressLine } from '../progress-line.js';
 import { createPalette } from '../render/palette.js';
 import { shouldColour } from '../render/colour-choice.js';
 import { renderReport } from '../render/report-view.js';
-import { filterReport, noMatchMessage } from '../report-filter.js';
+import { AmbiguousIdError, filterReport, noMatchMessage } from '../report-filter.js';
 import { VERSION } from '../version.js';
 
 interface ExplainOptions extends AnalysisOptionValues {
@@ -55,8 +55,8 @@ export function registerExplainCommand(program: Command): void {
       .option('--json', 'print the report as JSON on stdout, and nothing else')
       .option('--all', 'show healthy turns in full instead of one summary line')
       .option('--now <moment>', 'judge the trace at this moment: ISO-8601 or epoch ms (default: now)', momentArgument)
-      .option('--turn <id>', 'only this turn')
-      .option('--thread <id>', "only this thread's turns")
+      .option('--turn <id>', 'only this turn (its id, or a unique start of it)')
+      .option('--thread <id>', "only this thread's turns (its id, or a unique start of it)")
       .option('--chrome <file>', 'also write a Chrome trace event file (Perfetto UI, chrome://tracing)'),
   )
     .addHelpText('after', EXAMPLES)
@@ -99,7 +99,13 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
   }
 
   const filter = { turnId: options.turn, threadId: options.thread };
-  const filtered = filterReport(report, filter);
+  let filtered: Report;
+  try {
+    filtered = filterReport(report, filter);
+  } catch (err) {
+    if (err instanceof AmbiguousIdError) return fail(err.message);
+    throw err;
+  }
   if (filtered.turns.length === 0 && (filter.turnId !== undefined || filter.threadId !== undefined)) return fail(noMatchMessage(report, filter));
 
   if (options.chrome !== undefined) {
