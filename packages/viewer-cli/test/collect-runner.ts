@@ -4,9 +4,9 @@ import { resolve } from 'node:path';
 
 const CLI = resolve(import.meta.dirname, '../bin/stall-why.js');
 
-/** Starts `stall-why collect --out <out> --port 0` and resolves with the process and its traces URL. */
-export async function startCollect(out: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'collect', '--out', out, '--port', '0'], { stdio: 'pipe' });
+/** Starts `stall-why collect --out <out> --port 0` (or the options given) and resolves with the process and its traces URL. */
+export async function startCollect(out: string, args: readonly string[] = ['--port', '0']): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'collect', '--out', out, ...args], { stdio: 'pipe' });
   const url = await new Promise<string>((ok, fail) => {
     let seen = '';
     child.stdout.on('data', (d: Buffer) => {

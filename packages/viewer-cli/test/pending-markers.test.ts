@@ -5,6 +5,7 @@
  * there, while it is stuck. The real recorder and uploader, the built CLI's collect on loopback.
  */
 import { spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +22,15 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+
+/** A loopback port nobody listens on yet. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
 
 const judge = (dir: string) => JSON.parse(spawnSync(process.execPath, [CLI, dir, '--json'], { encoding: 'utf8' }).stdout).turns[0];
 
@@ -57,6 +67,34 @@ describe('pending-span markers through OTLP', () => {
       ended = judge(received);
     }
     expect(ended).toMatchObject({ turnId: 'turn-1', status: 'completed', verdict: 'healthy' });
+    await recorder.shutdown();
+  });
+});
+
+describe('collect --forward: a sidecar in front of another receiver', () => {
+  it('a turn stuck in a tool is tool_running in the far directory while it is stuck, and what came while the far one was down arrives', async () => {
+    // The far receiver is down when the turn is recorded: the sidecar keeps what it gets and forwards it once the far one answers.
+    const farPort = await freePort();
+    const near = await startCollect(join(root, 'near'), ['--port', '0', '--forward', `http://127.0.0.1:${farPort}/v1/traces`]);
+    children.push(near.child);
+    const nearUrl = near.url;
+    const recorder = new FlightRecorderProcessor({ directory: join(root, 'agent'), otlp: { url: nearUrl, pendingIntervalMs: 100, intervalMs: 100 } });
+    const turns = new TurnTracer({ tracer: new BasicTracerProvider({ spanProcessors: [recorder] }).getTracer('agent') });
+    const start = Date.now() - 90_000;
+    const turn = turns.startTurn({ threadId: 'th-2', turnId: 'turn-2', time: start });
+    turn.accepted({ time: start });
+    turn.startPhase('stall_why.tool.call', { time: start + 100, attributes: { 'gen_ai.tool.name': 'exec_command', 'gen_ai.tool.call.id': 'call-2' } });
+    await recorder.forceFlush();
+    const far = join(root, 'far');
+    const farCollect = await startCollect(far, ['--port', String(farPort)]);
+    children.push(farCollect.child);
+    let live = judge(far);
+    for (let i = 0; i < 150 && live?.verdict !== 'tool_running'; i++) {
+      await recorder.forceFlush();
+      await new Promise((r) => setTimeout(r, 100));
+      live = judge(far);
+    }
+    expect(live).toMatchObject({ turnId: 'turn-2', status: 'stuck', verdict: 'tool_running' });
     await recorder.shutdown();
   });
 });
