@@ -11,6 +11,7 @@ import {
 import type { RecordedSpan } from '@stall-why/flight-record';
 import type { PhaseBar } from './report.js';
 import { ATTEMPT_MILESTONES } from './model/phase-groups.js';
+import { spanKey } from './model/timeline.js';
 import type { AttemptView, ToolView, TurnScene } from './model/turn-scene.js';
 import { attemptText, toolText } from './rules/phase-text.js';
 
@@ -26,10 +27,10 @@ export function phaseBars(scene: TurnScene): PhaseBar[] {
   const tools = new Map<RecordedSpan, ToolView>(scene.tools.map((t) => [t.span, t]));
   const bars: PhaseBar[] = [];
   if (scene.turnSpan) {
-    bars.push({ name: PHASE_TURN, label: `turn${scene.endStatus ? ` (${scene.endStatus})` : ''}`, kind: 'span', startMs: scene.turnSpan.startTimeMs, endMs: scene.endMs ?? null, depth: 0 });
+    bars.push({ name: PHASE_TURN, label: `turn${scene.endStatus ? ` (${scene.endStatus})` : ''}`, kind: 'span', startMs: scene.turnSpan.startTimeMs, endMs: scene.endMs ?? null, depth: 0, span: spanKey(scene.turnSpan) });
   }
   for (const h of scene.hydrations) {
-    bars.push({ name: h.span.name, label: 'history load', kind: 'span', startMs: h.start, endMs: h.end ?? null, depth: 1 });
+    bars.push({ name: h.span.name, label: 'history load', kind: 'span', startMs: h.start, endMs: h.end ?? null, depth: 1, span: spanKey(h.span) });
   }
   for (const p of scene.phases) {
     const attempt = attempts.get(p.span);
@@ -50,6 +51,7 @@ export function phaseBars(scene: TurnScene): PhaseBar[] {
       startMs: p.start,
       endMs: point ? p.start : (p.end ?? null),
       depth: ATTEMPT_MILESTONES.has(p.span.name) ? 2 : 1,
+      span: spanKey(p.span),
     });
   }
   return bars.sort((a, b) => a.startMs - b.startMs || a.depth - b.depth);

@@ -17,6 +17,8 @@ export interface PhaseBar {
   readonly endMs: number | null;
   /** Nesting depth for display (0 = turn). */
   readonly depth: number;
+  /** The span behind the bar, `traceId/spanId`: a bar's identity (two phases may share a name and a start). */
+  readonly span?: string;
 }
 
 export interface TurnReport {

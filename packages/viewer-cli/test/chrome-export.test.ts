@@ -1,3 +1,6 @@
+import { classifySpans } from '@stall-why/classifier';
+import { ATTR_ITEM_ID, ATTR_ITEM_TYPE, ATTR_THREAD_ID, ATTR_TURN_ID, ATTR_TURN_STATUS, PHASE_ITEM } from '@stall-why/conventions';
+import type { RecordedSpan } from '@stall-why/flight-record';
 import { describe, expect, it } from 'vitest';
 import { buildChromeTrace, OPEN_MARK, assignLanes } from 'stall-why';
 import { CHROME_ARG_SPAN, CHROME_ARG_VERDICT, PHASE_TURN } from '@stall-why/conventions';
@@ -66,5 +69,27 @@ describe('buildChromeTrace', () => {
 describe('assignLanes', () => {
   it('keeps nested intervals in one lane and moves a partial overlap to the next', () => {
     expect(assignLanes([{ start: 0, end: 10 }, { start: 1, end: 5 }, { start: 4, end: 8 }, { start: 8, end: 9 }])).toEqual([0, 0, 1, 0]);
+  });
+});
+
+describe('buildChromeTrace labels', () => {
+  it('every slice is labelled by its own span, even when siblings share a name and a start millisecond', () => {
+    const t0 = Date.parse('2026-11-24T14:52:40.000Z');
+    const ids = { [ATTR_THREAD_ID]: 'th', [ATTR_TURN_ID]: 'tu' };
+    const item = (spanId: string, type: string): RecordedSpan => ({
+      traceId: 'e'.repeat(32), spanId, parentSpanId: 'f'.repeat(16), name: PHASE_ITEM, startTimeMs: t0 + 100, endTimeMs: t0 + 900,
+      attributes: { ...ids, [ATTR_ITEM_TYPE]: type, [ATTR_ITEM_ID]: spanId },
+    });
+    const spans: RecordedSpan[] = [
+      { traceId: 'e'.repeat(32), spanId: 'f'.repeat(16), name: PHASE_TURN, startTimeMs: t0, endTimeMs: t0 + 1000, attributes: { ...ids, [ATTR_TURN_STATUS]: 'completed' } },
+      item('0000000000000001', 'commandExecution'),
+      item('0000000000000002', 'agentMessage'),
+      item('0000000000000003', 'reasoning'),
+    ];
+    const report = classifySpans(spans, { now: t0 + 2000 });
+    const events = buildChromeTrace(report, spans).traceEvents as Array<{ name: string; args?: Record<string, unknown> }>;
+    const slices = events.filter((e) => (e.args?.[CHROME_ARG_SPAN] as RecordedSpan | undefined)?.name === PHASE_ITEM);
+    expect(slices).toHaveLength(3);
+    for (const e of slices) expect(e.name).toBe(`item ${(e.args![CHROME_ARG_SPAN] as RecordedSpan).attributes[ATTR_ITEM_TYPE]}`);
   });
 });

@@ -92,7 +92,7 @@ export function buildChromeTrace(report: Report, spans: readonly RecordedSpan[],
       args[CHROME_ARG_VERDICT] = verdictArgs(turn);
       verdictDone.add(p.trackKey);
     }
-    const label = labels.get(p.span.name)?.get(p.span.startTimeMs) ?? defaultLabel(p.span);
+    const label = labels.get(`${p.span.traceId}/${p.span.spanId}`) ?? labels.get(`${p.span.name}@${p.span.startTimeMs}`) ?? defaultLabel(p.span);
     if (p.point) {
       events.push({ name: label, cat: TRACE_CATEGORY, ph: 'i', s: 't', pid: p.pid, tid: p.tid, ts: p.start, args });
     } else if (p.span.endTimeMs === undefined) {
@@ -255,15 +255,15 @@ function processKeyOf(span: RecordedSpan): string {
   return typeof source === 'string' ? source : 'trace';
 }
 
-/** Labels the classifier gave the turns' phases, by span name, then start time (numbers: no string keys to build). */
-function phaseLabels(report: Report): Map<string, Map<number, string>> {
-  const labels = new Map<string, Map<number, string>>();
+/**
+ * Labels the classifier gave the turns' phases, by span identity (`traceId/spanId`): two sibling
+ * items started in the same millisecond keep their own labels.
+ */
+function phaseLabels(report: Report): Map<string, string> {
+  const labels = new Map<string, string>();
   for (const turn of report.turns) {
-    for (const phase of turn.phases) {
-      let byStart = labels.get(phase.name);
-      if (!byStart) labels.set(phase.name, (byStart = new Map()));
-      byStart.set(phase.startMs, phase.label);
-    }
+    // A report made without span identities (older, or by hand) is matched by name and start, as before.
+    for (const phase of turn.phases) labels.set(phase.span ?? `${phase.name}@${phase.startMs}`, phase.label);
   }
   return labels;
 }
