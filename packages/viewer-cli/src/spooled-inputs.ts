@@ -1,13 +1,13 @@
 /**
  * Trace inputs the importers cannot read in place: standard input (`-`), a pipe (`<(zcat …)`, a
- * FIFO) and gzip-compressed files (by their magic bytes, whatever their name) (`rollout.jsonl.gz`, a collector's compressed file export). The
+ * FIFO), gzip-compressed files and gzip through a pipe (by their magic bytes, whatever their name) (`rollout.jsonl.gz`, a collector's compressed file export). The
  * importers read by position (format sniffing, then the whole file; a flight recorder by segment),
  * so such an input is first copied, decompressed where it is gzip, into a private temporary
  * directory (0700) under its own name without `.gz` (a rollout's name carries its thread id), and
  * removed afterwards. The copy is bounded: an input past `maxBytes` is refused with one line.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -106,7 +106,15 @@ async function spool(input: string, kind: InputKind, copy: string, maxBytes: num
   const out = createWriteStream(copy, { mode: 0o600 });
   try {
     if (kind === 'gzip-file') await pipeline(source, createGunzip(), boundedTo(maxBytes, input), out);
-    else await pipeline(source, boundedTo(maxBytes, input), out);
+    else {
+      await pipeline(source, boundedTo(maxBytes, input), out);
+      // Standard input and pipes are looked at once copied: gzip through a pipe (`cat x.gz | stall-why -`) is inflated too.
+      if (await startsWithGzipMagic(copy)) {
+        const inflated = `${copy}.inflated`;
+        await pipeline(createReadStream(copy), createGunzip(), boundedTo(maxBytes, input), createWriteStream(inflated, { mode: 0o600 }));
+        await rename(inflated, copy);
+      }
+    }
   } catch (err) {
     if (err instanceof SpoolError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

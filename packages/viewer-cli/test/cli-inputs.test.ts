@@ -57,6 +57,16 @@ describe('inputs that are not plain files', () => {
     expect(JSON.parse(r.stdout).sources[0]).toMatchObject({ path: gz, format: 'codex-rollout' });
   });
 
+  it('gzip through standard input is read decompressed', async () => {
+    const gz = join(root, 'piped.jsonl.gz');
+    writeFileSync(gz, gzipSync(readFileSync(ROLLOUT)));
+    const tmp = mkdtempSync(join(root, 'tmp-'));
+    const r = await runCli(['-', '--json', '--now', NOW], { TMPDIR: tmp }, { stdinFile: gz });
+    expect(r.code, r.stderr).toBe(0);
+    expect(judged(r.stdout)).toEqual(judged(JSON.stringify(plain)));
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
   it('a truncated gzip file is one line naming it, exit 2', async () => {
     const gz = join(root, 'cut.jsonl.gz');
     const whole = gzipSync(readFileSync(ROLLOUT));
