@@ -269,13 +269,13 @@ export function writerGone(turn: TurnTimeline, startMs: number, context: JudgeCo
 
 /** The report entry of one turn at the judged moment. */
 export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: JudgeContext): TurnReport {
-  const sceneAt = (at: number, replay = true): TurnScene =>
-    turnScene(turn, thread, context.globalRenderer, { at, now: context.now, thresholds: context.thresholds, sight: context.sight, replay });
+  const sceneAt = (at: number, replay = true, window = true): TurnScene =>
+    turnScene(turn, thread, context.globalRenderer, { at, now: context.now, thresholds: context.thresholds, sight: context.sight, replay, window });
   let scene = sceneAt(context.now, false);
   const ended = scene.endMs !== undefined;
   const gone = ended ? undefined : writerGone(turn, scene.startMs, context);
-  // An abandoned turn is judged as it stood when its writer stopped: what it waited on then.
-  if (gone) scene = sceneAt(Math.max(scene.startMs, Math.min(context.now, gone.atMs)), false);
+  // An abandoned turn is judged as it stood when its writer stopped (in the past tense), whole: its waterfall shows every phase.
+  if (gone) scene = sceneAt(Math.max(scene.startMs, Math.min(context.now, gone.atMs)), true, false);
   let finding = ended ? judgeEnded(scene, sceneAt) : judgeOpen(scene, gone !== undefined);
   let status: TurnState;
   if (ended) status = scene.endStatus!;

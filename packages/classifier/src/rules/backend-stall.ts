@@ -2,7 +2,7 @@ import { VERDICT_BACKEND_STALL } from '@stall-why/conventions';
 import type { AttemptView, TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
-import { attemptText, itemText } from './phase-text.js';
+import { agoText, attemptText, itemText, sinceText } from './phase-text.js';
 import { currentChain } from './request-chain.js';
 
 /** When the last tool result came back (a hook's end is none). */
@@ -15,17 +15,18 @@ function attemptLines(a: AttemptView, scene: TurnScene): string[] {
   const isContinuation = a.continuation || (lastToolEnd(scene) ?? Infinity) <= a.start;
   const what = isContinuation ? `continuation request (${attemptText(a)})` : `model request (${attemptText(a)})`;
   const sent = a.requestSent ?? a.start;
-  const since = duration(scene.at - a.lastMilestone.at);
-  if (a.headers === undefined) return [`${what} sent ${duration(scene.at - sent)} ago at ${clockTime(sent)}, no response headers`];
+  const quiet = sinceText(a.lastMilestone.at, scene);
+  if (a.headers === undefined) return [`${what} sent ${agoText(sent, scene)}, no response headers${scene.replay ? ` ${sinceText(sent, scene)}` : ''}`];
   const headers = `headers at ${clockTime(a.headers)}${a.statusCode !== undefined ? ` (HTTP ${a.statusCode})` : ''}`;
   if (a.firstByte === undefined && a.firstEvent === undefined) {
-    return [`${what} sent ${duration(scene.at - sent)} ago at ${clockTime(sent)}, ${headers}, no body byte since (${since})`];
+    return [`${what} sent ${agoText(sent, scene)}, ${headers}, no body byte ${quiet}`];
   }
   if (a.firstEvent === undefined) {
-    return [`${what} sent at ${clockTime(sent)}, ${headers}, first byte at ${clockTime(a.firstByte!)}, no streamed event since (${since})`];
+    return [`${what} sent at ${clockTime(sent)}, ${headers}, first byte at ${clockTime(a.firstByte!)}, no streamed event ${quiet}`];
   }
+  const later = duration(scene.at - a.lastMilestone.at);
   return [
-    `${what} sent at ${clockTime(sent)}, ${headers}, first event at ${clockTime(a.firstEvent)}; the stream has not ended ${since} later`,
+    `${what} sent at ${clockTime(sent)}, ${headers}, first event at ${clockTime(a.firstEvent)}; the stream ${scene.replay ? 'had' : 'has'} not ended ${later} later`,
     'events after the first are not recorded one by one: the stream may have gone silent any time since',
   ];
 }
@@ -49,7 +50,7 @@ export function upstreamSilent(scene: TurnScene): Finding | undefined {
       verdict: VERDICT_BACKEND_STALL,
       confidence: scene.seesUpstream ? 0.6 : 0.7,
       evidence: [
-        `continuation request sent ${duration(scene.at - continuation.start)} ago at ${clockTime(continuation.start)}, no model output since`,
+        `continuation request sent ${agoText(continuation.start, scene)}, no model output ${scene.replay ? sinceText(continuation.start, scene) : 'since'}`,
         ...(scene.seesUpstream ? ['no upstream attempt was recorded for it'] : []),
       ],
       atWork: !scene.seesUpstream,
@@ -61,7 +62,7 @@ export function upstreamSilent(scene: TurnScene): Finding | undefined {
     return {
       verdict: VERDICT_BACKEND_STALL,
       confidence: 0.65,
-      evidence: [`${itemText(openOutput)} started ${duration(scene.at - openOutput.start)} ago at ${clockTime(openOutput.start)}, not completed; no phase since`],
+      evidence: [`${itemText(openOutput)} started ${agoText(openOutput.start, scene)}, not completed${scene.replay ? ` ${sinceText(openOutput.start, scene)}` : ''}; no phase since`],
       atWork: true,
     };
   }

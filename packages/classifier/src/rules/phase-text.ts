@@ -33,9 +33,22 @@ export function detachText(detach: PhaseView): string {
   return `renderer ${typeof id === 'string' ? `${id} ` : ''}detached at ${clockTime(detach.start)}${typeof reason === 'string' ? ` (${reason})` : ''}`;
 }
 
-/** `started at 14:02:11.000, open for 94 s`. */
+/**
+ * `started at 14:02:11.000, open for 94 s`; replayed in an ended turn, in the past:
+ * `started at 14:02:11.000, open for 94 s until 14:03:45.000`.
+ */
 export function openText(p: PhaseView, scene: TurnScene): string {
-  return `started at ${clockTime(p.start)}, open for ${duration(scene.at - p.start)}`;
+  return `started at ${clockTime(p.start)}, open for ${duration(scene.at - p.start)}${scene.replay ? ` until ${clockTime(scene.at)}` : ''}`;
+}
+
+/** `94 s ago at 14:02:11.000` for a live turn; `at 14:02:11.000` replayed in an ended one (the "for" part says how long). */
+export function agoText(t: number, scene: TurnScene): string {
+  return scene.replay ? `at ${clockTime(t)}` : `${duration(scene.at - t)} ago at ${clockTime(t)}`;
+}
+
+/** `since (94 s)` for a live turn; `for 94 s` replayed in an ended one. */
+export function sinceText(t: number, scene: TurnScene): string {
+  return scene.replay ? `for ${duration(scene.at - t)}` : `since (${duration(scene.at - t)})`;
 }
 
 /** `quiet for 94 s (last phase at 14:02:11.000)`. */

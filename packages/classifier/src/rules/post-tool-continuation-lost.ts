@@ -2,7 +2,7 @@ import { VERDICT_POST_TOOL_CONTINUATION_LOST } from '@stall-why/conventions';
 import type { TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
-import { toolText } from './phase-text.js';
+import { agoText, sinceText, toolText } from './phase-text.js';
 
 /**
  * post_tool_continuation_lost: every tool call returned, and after the last result no continuation
@@ -25,7 +25,7 @@ export function postToolContinuationLost(scene: TurnScene): Finding | undefined 
     scene.compactions.some((c) => c.start >= returned);
   if (followed) return undefined;
   const evidence = [
-    `tool call ${toolText(last)} returned its result ${duration(scene.at - returned)} ago at ${clockTime(returned)}; no continuation request, upstream attempt or model output since`,
+    `tool call ${toolText(last)} returned its result ${agoText(returned, scene)}; no continuation request, upstream attempt or model output ${scene.replay ? sinceText(returned, scene) : 'since'}`,
   ];
   let confidence = 0.85;
   if (scene.rolloutOnly) {
