@@ -14,3 +14,4 @@ export * from './upload-cursor.js';
 export * from './inspect-flight-recorder.js';
 export * from './otlp-values.js';
 export * from './pending-span-marker.js';
+export * from './secret-text.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import { redactSecrets } from '@stall-why/flight-record';
 
 /** Bounds applied to every attribute a stall-why adapter records. */
 export interface AttributeLimits {
@@ -46,8 +47,10 @@ export function blobPlaceholder(value: string): string {
 }
 
 /** Bounds one string: blobs become a placeholder, long strings are cut with a marker naming the full length. */
-export function limitString(value: string, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS): string {
-  if (value.startsWith('data:')) return blobPlaceholder(value);
+export function limitString(raw: string, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS): string {
+  if (raw.startsWith('data:')) return blobPlaceholder(raw);
+  // A key in an error message ("Incorrect API key provided: sk-…") is never recorded.
+  const value = redactSecrets(raw);
   // A cheap length check first: the regex runs only on long values.
   if (value.length >= limits.base64MinLength && BASE64_BODY.test(value)) return blobPlaceholder(value);
   if (value.length > limits.maxValueLength) {

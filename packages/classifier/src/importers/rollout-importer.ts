@@ -55,7 +55,7 @@ import {
   TURN_END_STATUS_INTERRUPTED,
   type TurnEndStatus,
 } from '@stall-why/conventions';
-import type { Attributes, RecordedSpan } from '@stall-why/flight-record';
+import { redactSecrets, type Attributes, type RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { tornTailNote, type LineInfo } from './line-reader.js';
 import { stableId } from './stable-id.js';
@@ -442,7 +442,7 @@ export class RolloutImporter {
     if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, ts);
     const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_TURN_STATUS]: status };
     const err = error ?? turn.error;
-    if (err) attrs[ATTR_TURN_ERROR] = err.slice(0, MAX_ERROR_CHARS);
+    if (err) attrs[ATTR_TURN_ERROR] = redactSecrets(err).slice(0, MAX_ERROR_CHARS);
     this.out(turn, PHASE_TURN, turn.spanId, turn.start, ts, attrs, status === TURN_END_STATUS_FAILED ? 2 : 0);
     this.turn = undefined;
   }
@@ -700,7 +700,7 @@ export class RolloutImporter {
   private errorPoint(turn: OpenTurn, ts: number, message: string, kind: string | undefined): void {
     const reason = kind === undefined ? undefined : EXHAUSTED_RETRY_REASONS.get(kind);
     this.point(turn, PHASE_TURN_ERROR, ts, {
-      [ATTR_TURN_ERROR]: message.slice(0, MAX_ERROR_CHARS),
+      [ATTR_TURN_ERROR]: redactSecrets(message).slice(0, MAX_ERROR_CHARS),
       ...(kind ? { [ATTR_ERROR_TYPE]: kind } : {}),
       ...(reason ? { [ATTR_RETRY_REASON]: reason } : {}),
     });

@@ -7,6 +7,7 @@
  * lines are cut to a length a terminal can show. `--json` is not touched: JSON escapes them itself.
  */
 import type { Report, TurnReport } from '@stall-why/classifier';
+import { redactSecrets } from '@stall-why/flight-record';
 
 /** Longest id (turn, thread) printed whole; a longer one is cut with `…`. */
 export const MAX_ID_CHARS = 80;
@@ -18,7 +19,9 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with every control character shown as an escape, cut to `max` characters. */
 export function terminalText(text: string, max = MAX_LINE_CHARS): string {
-  const cut = text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  // A key in a server's message recorded before redaction existed is not shown either.
+  const safe = redactSecrets(text);
+  const cut = safe.length > max ? `${safe.slice(0, max - 1)}…` : safe;
   return cut.replace(UNSAFE, (c) => {
     const code = c.charCodeAt(0);
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
