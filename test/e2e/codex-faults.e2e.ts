@@ -140,7 +140,10 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     api.enqueue(stallMidStreamReply());
     const turnId = await codex.startTurn(threadId, 'hello?');
     await codex.waitForNotification('item/agentMessage/delta', (p) => p.turnId === turnId);
-    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    // Keyed on the event, not on time: the proxy's attempt spans reach the recording up to a flush
+    // interval after the observer's, and a judgement before them would not see the first event yet.
+    const firstEventSeen = (r: { turns: JudgedTurn[] }) => verdictIs(turnId, VERDICT_BACKEND_STALL)(r) && /first event at/.test(JSON.stringify(turnOf(r, turnId)?.evidence));
+    const report = await judgeWhileLive(codex.outDir, firstEventSeen, { aheadMs: PAST_STUCK });
     expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
     expect(JSON.stringify(turnOf(report, turnId)?.evidence)).toMatch(/first event at/);
     const rollout = await judgeRollouts(codex.codexHome, PAST_STUCK);

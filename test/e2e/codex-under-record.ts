@@ -51,6 +51,8 @@ export class CodexUnderRecord {
   readonly outDir: string;
   readonly codexHome: string;
   readonly workDir: string;
+  /** The server's HOME: empty, so tool shells read no profile of the machine's user. */
+  readonly homeDir: string;
   readonly messages: Array<{ atMs: number; dir: 'in' | 'out'; msg: JsonRpcMessage }> = [];
   stderr = '';
   private child!: ChildProcessWithoutNullStreams;
@@ -65,6 +67,8 @@ export class CodexUnderRecord {
     this.outDir = join(base, 'recording');
     this.workDir = join(base, 'work');
     mkdirSync(this.workDir);
+    this.homeDir = join(base, 'home');
+    mkdirSync(this.homeDir);
     this.codexHome = options.codexHome ?? join(base, 'codex-home');
     mkdirSync(this.codexHome, { recursive: true });
   }
@@ -90,7 +94,10 @@ export class CodexUnderRecord {
     ];
     this.child = spawn(process.execPath, args, {
       cwd: this.workDir,
-      env: { ...process.env, CODEX_HOME: this.codexHome, FAKE_KEY: 'sk-fake-never-recorded', RUST_LOG: 'error' },
+      // HOME is the scenario's own empty directory: the shell Codex runs tools in (a login shell) reads
+      // no profile of this machine's user. A profile that runs `pyenv rehash` left its lock behind when
+      // an interrupt killed it, and every later tool then waited 60 s for that lock.
+      env: { ...process.env, HOME: this.homeDir, CODEX_HOME: this.codexHome, FAKE_KEY: 'sk-fake-never-recorded', RUST_LOG: 'error' },
       stdio: 'pipe',
     });
     this.exit = new Promise((r) => this.child.once('close', (code, signal) => r({ code, signal })));
