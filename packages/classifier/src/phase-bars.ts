@@ -4,7 +4,6 @@ import {
   ATTR_PHASE_KIND,
   PHASE_KIND_POINT,
   PHASE_TURN,
-  PHASE_UPSTREAM_ATTEMPT,
   PHASE_TOOL_CALL,
   PHASE_ITEM,
 } from '@stall-why/conventions';

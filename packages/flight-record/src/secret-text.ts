@@ -19,6 +19,6 @@ const SECRETS: ReadonlyArray<readonly [RegExp, string]> = [
 export function redactSecrets(text: string): string {
   if (text.length < 16) return text;
   let out = text;
-  for (const [pattern, kind] of SECRETS) out = out.replace(pattern, (match, group?: string) => `${typeof group === 'string' ? `${group} ` : kind}…[redacted]`);
+  for (const [pattern, kind] of SECRETS) out = out.replace(pattern, (_match, group?: string) => `${typeof group === 'string' ? `${group} ` : kind}…[redacted]`);
   return out;
 }

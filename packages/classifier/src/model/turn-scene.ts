@@ -4,9 +4,6 @@
  * ended one (the moment is the end of its longest quiet stretch).
  */
 import {
-  ATTR_APPROVAL_DECISION,
-  ATTR_APPROVAL_KIND,
-  ATTR_CANCEL_RESULT,
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_TOOL_CALL_ID,
   ATTR_GEN_AI_TOOL_NAME,

@@ -1,6 +1,5 @@
 import { VERDICT_POST_TOOL_CONTINUATION_LOST } from '@stall-why/conventions';
 import type { TurnScene } from '../model/turn-scene.js';
-import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
 import { agoText, sinceText, toolText } from './phase-text.js';
 

@@ -1,4 +1,4 @@
-import { diag, type Context } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
 import {
   APPROVAL_DECISION_CANCELLED,
   APPROVAL_DECISION_ERROR,
