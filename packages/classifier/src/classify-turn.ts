@@ -37,7 +37,7 @@ import { dominates } from './rules/dominance.js';
 import { DOMINANCE_RULES, accountWaits, rendererDetached, sourceLimits, waitAtEnd, waitFinding, type Finding, type WaitAccount } from './rules/index.js';
 import type { Thresholds } from './thresholds.js';
 import { clockTime, duration, isoTime } from './time-text.js';
-import { toolText } from './rules/phase-text.js';
+import { phaseName, quietText, toolText } from './rules/phase-text.js';
 
 export interface JudgeContext {
   readonly now: number;
@@ -70,7 +70,7 @@ function judgeOpen(scene: TurnScene, abandoned: boolean): Finding {
   }
   const quietLine = abandoned
     ? `no phase boundary for ${duration(quietMs)} before that (last at ${clockTime(scene.lastActivityMs)})`
-    : `no phase boundary for ${duration(quietMs)} (last at ${clockTime(scene.lastActivityMs)}); ${stuck ? 'stuck' : 'in progress: stuck'} after ${duration(scene.thresholds.stuckAfterMs)}`;
+    : `${quietText(scene)}; ${stuck ? 'stuck' : 'in progress: stuck'} after ${duration(scene.thresholds.stuckAfterMs)}`;
   const evidence = [...wait.evidence, quietLine];
   if (renderer) evidence.push(renderer.evidence[0]!);
   // Not yet stuck, and the wait may be the model thinking or writing: named, with the doubt in the confidence.
@@ -95,7 +95,7 @@ function blindWait(scene: TurnScene): Finding {
     confidence: 0.3,
     evidence: [
       limit,
-      last ? `the last ended phase, ${last.span.name.replace(/^stall_why\./, '')}, ended at ${clockTime(last.end!)}` : `nothing ended since the turn started at ${clockTime(scene.startMs)}`,
+      last ? `the last ended phase, ${phaseName(last.span.name)}, ended at ${clockTime(last.end!)}` : `nothing ended since the turn started at ${clockTime(scene.startMs)}`,
       `what the ended spans alone suggest, unconfirmed: ${seen.evidence[0]}`,
     ],
     atWork: true,

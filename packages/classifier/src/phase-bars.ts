@@ -12,9 +12,8 @@ import type { PhaseBar } from './report.js';
 import { ATTEMPT_MILESTONES } from './model/phase-groups.js';
 import { spanKey } from './model/timeline.js';
 import type { AttemptView, ToolView, TurnScene } from './model/turn-scene.js';
-import { attemptText, toolText } from './rules/phase-text.js';
+import { attemptText, phaseName, toolText } from './rules/phase-text.js';
 
-const short = (name: string): string => name.replace(/^stall_why\./, '');
 
 function isPoint(span: RecordedSpan): boolean {
   return span.attributes[ATTR_PHASE_KIND] === PHASE_KIND_POINT || (span.endTimeMs !== undefined && span.endTimeMs === span.startTimeMs && span.name !== PHASE_ITEM);
@@ -41,7 +40,7 @@ export function phaseBars(scene: TurnScene): PhaseBar[] {
         ? `tool ${toolText(tool)}`
         : p.span.name === PHASE_ITEM && typeof type === 'string'
           ? `item ${type}`
-          : short(p.span.name);
+          : phaseName(p.span.name);
     const point = isPoint(p.span);
     bars.push({
       name: p.span.name,

@@ -22,7 +22,6 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-
 /** A loopback port nobody listens on yet. */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -33,6 +32,18 @@ async function freePort(): Promise<number> {
 }
 
 const judge = (dir: string) => JSON.parse(spawnSync(process.execPath, [CLI, dir, '--json'], { encoding: 'utf8' }).stdout).turns[0];
+
+/** Flushes and judges the receiving directory until `done` holds of its first turn (`tries` × 100 ms at most), then returns that turn. */
+async function judgeUntil(recorder: FlightRecorderProcessor, dir: string, done: (turn: any) => boolean, tries = 50): Promise<any> {
+  await recorder.forceFlush();
+  let turn = judge(dir);
+  for (let i = 0; i < tries && !done(turn); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    await recorder.forceFlush();
+    turn = judge(dir);
+  }
+  return turn;
+}
 
 describe('pending-span markers through OTLP', () => {
   it('a turn stuck in a tool, uploaded to collect, is tool_running in the receiving directory while it is stuck', async () => {
@@ -45,13 +56,7 @@ describe('pending-span markers through OTLP', () => {
     const turn = turns.startTurn({ threadId: 'th-1', turnId: 'turn-1', time: start });
     turn.accepted({ time: start });
     const tool = turn.startPhase('stall_why.tool.call', { time: start + 100, attributes: { 'gen_ai.tool.name': 'exec_command', 'gen_ai.tool.call.id': 'call-1' } });
-    await recorder.forceFlush();
-    let live = judge(received);
-    for (let i = 0; i < 50 && live?.verdict !== 'tool_running'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      await recorder.forceFlush();
-      live = judge(received);
-    }
+    const live = await judgeUntil(recorder, received, (t) => t?.verdict === 'tool_running');
     expect(live).toMatchObject({ turnId: 'turn-1', status: 'stuck', verdict: 'tool_running' });
     expect(live.confidence).toBeGreaterThan(0.5);
     expect(recorder.stats().upload?.pendingMarkersSent).toBeGreaterThan(0);
@@ -59,13 +64,7 @@ describe('pending-span markers through OTLP', () => {
     // The real spans supersede the markers once they end.
     tool.end({ time: start + 60_000 });
     turn.endTurn('completed', { time: start + 60_100 });
-    await recorder.forceFlush();
-    let ended = judge(received);
-    for (let i = 0; i < 50 && ended?.status !== 'completed'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      await recorder.forceFlush();
-      ended = judge(received);
-    }
+    const ended = await judgeUntil(recorder, received, (t) => t?.status === 'completed');
     expect(ended).toMatchObject({ turnId: 'turn-1', status: 'completed', verdict: 'healthy' });
     await recorder.shutdown();
   });
@@ -88,12 +87,8 @@ describe('collect --forward: a sidecar in front of another receiver', () => {
     const far = join(root, 'far');
     const farCollect = await startCollect(far, ['--port', String(farPort)]);
     children.push(farCollect.child);
-    let live = judge(far);
-    for (let i = 0; i < 150 && live?.verdict !== 'tool_running'; i++) {
-      await recorder.forceFlush();
-      await new Promise((r) => setTimeout(r, 100));
-      live = judge(far);
-    }
+    // The far receiver comes up late: the uploader's backoff may wait seconds before it tries again.
+    const live = await judgeUntil(recorder, far, (t) => t?.verdict === 'tool_running', 150);
     expect(live).toMatchObject({ turnId: 'turn-2', status: 'stuck', verdict: 'tool_running' });
     await recorder.shutdown();
   });

@@ -47,29 +47,17 @@ if (process.env.CODEX_OTEL_CAPTURE_NETNS !== '1') {
 }
 
 // --- 2. OTLP protobuf decoding (protobufjs, a dependency of packages/instrument) ---------------
-// The messages of opentelemetry-proto v1 (collector trace/logs/metrics services; Copyright The
-// OpenTelemetry Authors, Apache-2.0) that a receiver needs, with proto3 JSON field names so a
-// decoded request has the keys of an OTLP/JSON one. Enums read as int32; oneofs left out.
+// The trace and common messages are the receiver's own (packages/instrument, built); the logs
+// service's messages (opentelemetry-proto v1 logs; Copyright The OpenTelemetry Authors, Apache-2.0)
+// are added here, in the same style: proto3 JSON field names, enums as int32, oneofs left out.
 const require = createRequire(join(REPO, 'packages/instrument/package.json'));
 const protobuf = require('protobufjs');
+const { OTLP_TRACE_MESSAGES } = await import(join(REPO, 'packages/instrument/dist/flight-recorder/otlp-trace-proto.js'));
 const rep = (type, id) => ({ type, id, rule: 'repeated' });
 const f = (type, id) => ({ type, id });
 const otlpRoot = protobuf.Root.fromJSON({
   nested: {
-    ExportTraceServiceRequest: { fields: { resourceSpans: rep('ResourceSpans', 1) } },
-    ResourceSpans: { fields: { resource: f('Resource', 1), scopeSpans: rep('ScopeSpans', 2), schemaUrl: f('string', 3) } },
-    ScopeSpans: { fields: { scope: f('InstrumentationScope', 1), spans: rep('Span', 2), schemaUrl: f('string', 3) } },
-    Span: {
-      fields: {
-        traceId: f('bytes', 1), spanId: f('bytes', 2), traceState: f('string', 3), parentSpanId: f('bytes', 4), name: f('string', 5),
-        kind: f('int32', 6), startTimeUnixNano: f('fixed64', 7), endTimeUnixNano: f('fixed64', 8), attributes: rep('KeyValue', 9),
-        droppedAttributesCount: f('uint32', 10), events: rep('Event', 11), droppedEventsCount: f('uint32', 12), links: rep('Link', 13),
-        droppedLinksCount: f('uint32', 14), status: f('Status', 15), flags: f('fixed32', 16),
-      },
-    },
-    Event: { fields: { timeUnixNano: f('fixed64', 1), name: f('string', 2), attributes: rep('KeyValue', 3), droppedAttributesCount: f('uint32', 4) } },
-    Link: { fields: { traceId: f('bytes', 1), spanId: f('bytes', 2), traceState: f('string', 3), attributes: rep('KeyValue', 4), droppedAttributesCount: f('uint32', 5), flags: f('fixed32', 6) } },
-    Status: { fields: { message: f('string', 2), code: f('int32', 3) } },
+    ...OTLP_TRACE_MESSAGES,
     ExportLogsServiceRequest: { fields: { resourceLogs: rep('ResourceLogs', 1) } },
     ResourceLogs: { fields: { resource: f('Resource', 1), scopeLogs: rep('ScopeLogs', 2), schemaUrl: f('string', 3) } },
     ScopeLogs: { fields: { scope: f('InstrumentationScope', 1), logRecords: rep('LogRecord', 2), schemaUrl: f('string', 3) } },
@@ -80,17 +68,6 @@ const otlpRoot = protobuf.Root.fromJSON({
         spanId: f('bytes', 10), observedTimeUnixNano: f('fixed64', 11), eventName: f('string', 12),
       },
     },
-    Resource: { fields: { attributes: rep('KeyValue', 1), droppedAttributesCount: f('uint32', 2) } },
-    InstrumentationScope: { fields: { name: f('string', 1), version: f('string', 2), attributes: rep('KeyValue', 3), droppedAttributesCount: f('uint32', 4) } },
-    AnyValue: {
-      fields: {
-        stringValue: f('string', 1), boolValue: f('bool', 2), intValue: f('int64', 3), doubleValue: f('double', 4),
-        arrayValue: f('ArrayValue', 5), kvlistValue: f('KeyValueList', 6), bytesValue: f('bytes', 7),
-      },
-    },
-    ArrayValue: { fields: { values: rep('AnyValue', 1) } },
-    KeyValueList: { fields: { values: rep('KeyValue', 1) } },
-    KeyValue: { fields: { key: f('string', 1), value: f('AnyValue', 2) } },
   },
 });
 const HEX_ID = new Set(['traceId', 'spanId', 'parentSpanId']);

@@ -185,7 +185,7 @@ interface OpenTurn {
   /** When a person last rejected a call: a turn_aborted soon after was that person stopping the turn. */
   rejectedAt?: number;
   /** Approval requests seen (`exec_approval_request`, …), by call id, open until the call's output. */
-  readonly approvals: Map<string, { readonly spanId: string; readonly start: number; readonly kind: string }>;
+  readonly approvals: Map<string, { readonly start: number; readonly kind: string }>;
   failed: boolean;
   error: string | undefined;
   compactionStart: number | undefined;
@@ -347,7 +347,7 @@ export class RolloutImporter {
       this.endInferredTurn(turn.lastTs);
       return;
     }
-    for (const approval of turn.approvals.values()) this.approvalSpan(turn, approval, undefined);
+    for (const [callId, approval] of turn.approvals) this.approvalSpan(turn, callId, approval, undefined);
     for (const tool of turn.tools.values()) this.toolSpan(turn, tool, undefined);
     if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, undefined);
     this.out(turn, PHASE_TURN, turn.spanId, turn.start, undefined, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
@@ -437,7 +437,7 @@ export class RolloutImporter {
 
   private endTurn(ts: number, status: TurnEndStatus, error?: string): void {
     const turn = this.turn!;
-    for (const approval of turn.approvals.values()) this.approvalSpan(turn, approval, ts);
+    for (const [callId, approval] of turn.approvals) this.approvalSpan(turn, callId, approval, ts);
     for (const tool of turn.tools.values()) this.toolSpan(turn, tool, ts);
     if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, ts);
     const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_TURN_STATUS]: status };
@@ -456,13 +456,14 @@ export class RolloutImporter {
   }
 
   private responseItem(sub: string | undefined, head: string, ts: number, lineNo: number, parse: () => Record<string, unknown> | undefined): void {
-    const userMessage = sub === 'message' && field(head, 'role') === 'user' && !INJECTED_CONTEXT.test(head);
+    const role = sub === 'message' ? field(head, 'role') : undefined;
+    const userMessage = role === 'user' && !INJECTED_CONTEXT.test(head);
     if (userMessage) this.userInput(ts, lineNo);
     const turn = this.turn;
     if (!turn) return;
     turn.requestsWithoutOutput = 0;
-    if (!userMessage && sub !== 'message') turn.contextsWithoutOutput = 0;
-    else if (sub === 'message' && field(head, 'role') === 'assistant') turn.contextsWithoutOutput = 0;
+    // Anything from the model or a tool (not a person's or the server's message) answers the last request.
+    if (sub !== 'message' || role === 'assistant') turn.contextsWithoutOutput = 0;
     const id = field(head, 'id') ?? `line${++this.seq}`;
     if (sub === 'reasoning' || sub === 'function_call' || sub === 'custom_tool_call' || sub === 'local_shell_call' || sub === 'web_search_call') {
       turn.modelSeen = true;
@@ -470,7 +471,6 @@ export class RolloutImporter {
     }
     switch (sub) {
       case 'message': {
-        const role = field(head, 'role');
         // Context Codex adds as a user message (environment, AGENTS.md, a note that the last turn was aborted) is not the person's.
         if (userMessage) {
           turn.userSeen = true;
@@ -508,15 +508,11 @@ export class RolloutImporter {
         const tool = callId ? turn.tools.get(callId) : undefined;
         if (tool) {
           if (REJECTED.test(head)) this.rejectedApproval(turn, tool, ts);
-          else this.inferredApproval(turn, tool, ts, runSeconds(head, parse) * 1000);
+          else this.inferredApproval(turn, tool, ts, () => runSeconds(head, parse) * 1000);
           this.toolSpan(turn, tool, ts, BACKGROUND_SESSION.exec(head)?.[1]);
           turn.tools.delete(tool.callId);
         }
-        const approval = callId ? turn.approvals.get(callId) : undefined;
-        if (approval) {
-          this.approvalSpan(turn, approval, ts);
-          turn.approvals.delete(callId!);
-        }
+        if (callId) this.closeApproval(turn, callId, ts);
         break;
       }
       case 'web_search_call':
@@ -626,19 +622,13 @@ export class RolloutImporter {
       case 'apply_patch_approval_request':
       case 'request_permissions': {
         const callId = field(head, 'call_id') ?? `approval${++this.seq}`;
-        if (!turn.approvals.has(callId)) {
-          turn.approvals.set(callId, { spanId: stableId(`${turn.traceId}/approval/${callId}`, 16), start: ts, kind: sub === 'apply_patch_approval_request' ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND });
-        }
+        if (!turn.approvals.has(callId)) turn.approvals.set(callId, { start: ts, kind: sub === 'apply_patch_approval_request' ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND });
         return;
       }
       case 'exec_command_begin': {
         // The command runs: an approval asked for it was granted.
         const callId = field(head, 'call_id');
-        const approval = callId ? turn.approvals.get(callId) : undefined;
-        if (approval) {
-          this.approvalSpan(turn, approval, ts);
-          turn.approvals.delete(callId!);
-        }
+        if (callId) this.closeApproval(turn, callId, ts);
         return;
       }
     }
@@ -650,12 +640,13 @@ export class RolloutImporter {
    * the run. When that quiet is long (`INFERRED_APPROVAL_MS`, longer than the model alone takes to
    * write a call), the approval is read into it.
    */
-  private inferredApproval(turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: number): void {
-    // The quiet held the run too (its output says how long it took): only what is left can be the approval.
-    const end = tool.start - runMs;
-    if (!tool.approvalExpected || outputAt - tool.start > BATCH_MS || end - tool.before < INFERRED_APPROVAL_MS) return;
-    const approval = { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: tool.before, kind: APPROVAL_KIND_COMMAND };
-    this.approvalSpan(turn, approval, end, APPROVAL_DECISION_APPROVED, true);
+  private inferredApproval(turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number): void {
+    if (!tool.approvalExpected || outputAt - tool.start > BATCH_MS || tool.start - tool.before < INFERRED_APPROVAL_MS) return;
+    // The quiet held the run too (its output says how long it took): only what is left can be the
+    // approval. Read only here: it may parse the whole output line.
+    const end = tool.start - runMs();
+    if (end - tool.before < INFERRED_APPROVAL_MS) return;
+    this.approvalSpan(turn, tool.callId, { start: tool.before, kind: APPROVAL_KIND_COMMAND }, end, APPROVAL_DECISION_APPROVED, true);
   }
 
   /**
@@ -665,8 +656,8 @@ export class RolloutImporter {
   private rejectedApproval(turn: OpenTurn, tool: OpenTool, outputAt: number): void {
     turn.rejectedAt = outputAt;
     const batched = outputAt - tool.start <= BATCH_MS;
-    const approval = { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: batched ? tool.before : tool.start, kind: APPROVAL_KIND_COMMAND };
-    this.approvalSpan(turn, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED, batched);
+    const approval = { start: batched ? tool.before : tool.start, kind: APPROVAL_KIND_COMMAND };
+    this.approvalSpan(turn, tool.callId, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED, batched);
   }
 
   /** "Approved command prefix saved" (0.10x): the open escalated call waited for that approval until now. */
@@ -675,14 +666,23 @@ export class RolloutImporter {
     if (!tool) return;
     // Approved: from here the call runs, it no longer waits for a person.
     turn.tools.set(tool.callId, { ...tool, approvalExpected: false });
-    this.approvalSpan(turn, { spanId: stableId(`${turn.traceId}/approval/${tool.callId}`, 16), start: tool.start, kind: APPROVAL_KIND_COMMAND }, ts, APPROVAL_DECISION_APPROVED);
+    this.approvalSpan(turn, tool.callId, { start: tool.start, kind: APPROVAL_KIND_COMMAND }, ts, APPROVAL_DECISION_APPROVED);
   }
 
-  private approvalSpan(turn: OpenTurn, approval: { spanId: string; start: number; kind: string }, end: number | undefined, decision?: string, inferred = false): void {
+  /** An approval request seen for the call ends (answered, or the call ran). */
+  private closeApproval(turn: OpenTurn, callId: string, ts: number): void {
+    const approval = turn.approvals.get(callId);
+    if (!approval) return;
+    this.approvalSpan(turn, callId, approval, ts);
+    turn.approvals.delete(callId);
+  }
+
+  /** The approval span of a call (one per call: its id is the call's). */
+  private approvalSpan(turn: OpenTurn, callId: string, approval: { start: number; kind: string }, end: number | undefined, decision?: string, inferred = false): void {
     const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_APPROVAL_KIND]: approval.kind };
     if (decision) attrs[ATTR_APPROVAL_DECISION] = decision;
     if (inferred) attrs[ATTR_APPROVAL_INFERRED] = true;
-    this.out(turn, PHASE_APPROVAL, approval.spanId, approval.start, end, attrs);
+    this.out(turn, PHASE_APPROVAL, stableId(`${turn.traceId}/approval/${callId}`, 16), approval.start, end, attrs);
   }
 
   /**

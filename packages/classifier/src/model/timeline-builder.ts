@@ -92,6 +92,7 @@ export class TimelineBuilder {
   readonly writers = new Map<string, SourceWriter>();
   /** Most stops kept per source: a ring restarted thousands of times needs only its latest. */
   private static readonly MAX_STOPS_PER_SOURCE = 64;
+  private lastWriter?: { source: string; writer: SourceWriter };
 
   constructor(
     limits: Partial<TimelineLimits> = {},
@@ -140,11 +141,13 @@ export class TimelineBuilder {
    * too: a rollout's last line), and, with `stop`, says its writer stopped.
    */
   noteWrite(source: string, atMs: number, stop?: RecordedSpan): void {
-    let writer = this.writers.get(source);
+    // Spans come file by file: the last source's writer saves a map lookup per span.
+    let writer = this.lastWriter?.source === source ? this.lastWriter.writer : this.writers.get(source);
     if (!writer) {
       writer = { lastWriteMs: atMs, stops: [] };
       this.writers.set(source, writer);
     }
+    if (this.lastWriter?.writer !== writer) this.lastWriter = { source, writer };
     if (atMs > writer.lastWriteMs) writer.lastWriteMs = atMs;
     if (stop) {
       writer.stops.push(stop);

@@ -107,7 +107,7 @@ export interface TurnScene {
   readonly at: number;
   /**
    * A replay of an ended turn at one of its quiet stretches (not the judged moment). A replay may
-   * hold only the phases the wait rules can look at then (see `ReplayWindow`): what is open, and
+   * hold only the phases the wait rules can look at then (see `turnScene`): what is open, and
    * what started or ended since the last tool result.
    */
   readonly replay: boolean;
@@ -205,10 +205,6 @@ interface SpanInfo {
   readonly toolItem: boolean;
   readonly outputItem: boolean;
   readonly itemId: string;
-  /** A tool call's `gen_ai.tool.call.id`, when it is a non-empty string or a number. */
-  readonly toolCallId: string | undefined;
-  /** `stall_why.source` says the span came from a Codex rollout. */
-  readonly rolloutSource: boolean;
   /** Tool calls and tool items: the names a ToolView carries. */
   readonly toolName: string | undefined;
   readonly callId: string | undefined;
@@ -284,8 +280,6 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
       toolItem,
       outputItem,
       itemId,
-      toolCallId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]),
-      rolloutSource: a[ATTR_SOURCE] === SOURCE_ROLLOUT,
       toolName: str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type,
       callId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID]),
       approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
@@ -333,36 +327,33 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
   return built;
 }
 
-/** The first value of an ascending array greater than `at`, or Infinity. */
-function firstAfter(values: Float64Array, at: number): number {
+/**
+ * In an ascending array, the index of the first value above `at` (`strict`: at or above it); the
+ * length when there is none. The one binary search the scene's lookups share.
+ */
+function upperBound(values: Float64Array, at: number, strict = false): number {
   let lo = 0;
   let hi = values.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (values[mid]! <= at) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < values.length ? values[lo]! : Infinity;
-}
-
-/** The index of the first value of an ascending array that is at least `at` (the length when none is). */
-function firstAtLeast(values: Float64Array, at: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! < at) lo = mid + 1;
+    if (strict ? values[mid]! < at : values[mid]! <= at) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
+
+/** The first value of an ascending array greater than `at`, or Infinity. */
+const firstAfter = (values: Float64Array, at: number): number => values[upperBound(values, at)] ?? Infinity;
+
+/** The largest value of an ascending array that is at most `at`, or undefined. */
+const lastAtMost = (values: Float64Array, at: number): number | undefined => values[upperBound(values, at) - 1];
 
 /**
  * The indices of the spans in a replay's window, in start order: spans from before the horizon that
  * were still open at it (with the milestones of such attempts), then every span started since.
  */
 function windowIndices(st: TurnStatics, at: number, horizon: number): number[] {
-  const first = firstAtLeast(st.starts, horizon);
+  const first = upperBound(st.starts, horizon, true);
   const out: number[] = [];
   let milestones = false;
   for (const k of st.durables) {
@@ -386,18 +377,6 @@ function windowIndices(st: TurnStatics, at: number, horizon: number): number[] {
   }
   for (let k = first; k < st.sorted.length && st.sorted[k]!.startTimeMs <= at; k++) out.push(k);
   return out;
-}
-
-/** The largest value of an ascending array that is at most `at`, or undefined. */
-function lastAtMost(values: Float64Array, at: number): number | undefined {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! <= at) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo > 0 ? values[lo - 1] : undefined;
 }
 
 const sourceCache = new WeakMap<Set<string>, { size: number; names: string[] }>();
@@ -444,7 +423,7 @@ export function turnScene(
   } else {
     for (const k of windowIndices(st, at, horizon)) push(k);
   }
-  const attemptsSeen = attemptViews(phases, phaseInfos, at);
+  const attempts = attemptViews(phases, phaseInfos, at);
   const tools: ToolView[] = [];
   const outputs: PhaseView[] = [];
   const compactions: PhaseView[] = [];
@@ -468,7 +447,6 @@ export function turnScene(
     else if (name === PHASE_TURN_ERROR) errors.push(p);
   }
   tools.sort((a, b) => a.start - b.start);
-  const attempts = attemptsSeen;
   const turnSpan = turn.turnSpan && turn.turnSpan.startTimeMs <= at ? turn.turnSpan : undefined;
   const endStatus = endStatusOf(turnSpan, at);
   const startMs = Math.min(turnSpan?.startTimeMs ?? Infinity, turn.firstMs);

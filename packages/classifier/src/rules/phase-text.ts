@@ -1,7 +1,12 @@
 /** How evidence names phases. */
-import { ATTR_HYDRATION_TRIGGER, ATTR_ITEM_TYPE, ATTR_RENDERER_ID, ATTR_RENDERER_REASON } from '@stall-why/conventions';
+import { ATTR_HYDRATION_TRIGGER, ATTR_ITEM_TYPE, ATTR_RENDERER_ID, ATTR_RENDERER_REASON, STALL_WHY_PREFIX } from '@stall-why/conventions';
 import type { AttemptView, PhaseView, ToolView, TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
+
+/** A span name without the toolkit's prefix: `upstream.attempt`. */
+export function phaseName(name: string): string {
+  return name.startsWith(STALL_WHY_PREFIX) ? name.slice(STALL_WHY_PREFIX.length) : name;
+}
 
 /** `exec_command (call_1)`. */
 export function toolText(tool: ToolView): string {
@@ -17,7 +22,7 @@ export function attemptText(attempt: AttemptView): string {
 /** `reasoning item`. */
 export function itemText(item: PhaseView): string {
   const type = item.span.attributes[ATTR_ITEM_TYPE];
-  return typeof type === 'string' ? `${type} item` : item.span.name.replace(/^stall_why\./, '');
+  return typeof type === 'string' ? `${type} item` : phaseName(item.span.name);
 }
 
 /** `resume` hydration. */

@@ -57,5 +57,3 @@ export function waitAtEnd(scene: TurnScene, sceneAt: (at: number) => TurnScene):
     ],
   };
 }
-
-export { ENDING_WINDOW_MS, endingStart } from './turn-ending.js';

@@ -11,59 +11,61 @@ import protobuf from 'protobufjs';
 const repeated = (type: string, id: number) => ({ type, id, rule: 'repeated' });
 const field = (type: string, id: number) => ({ type, id });
 
-const descriptor = {
-  nested: {
-    ExportTraceServiceRequest: { fields: { resourceSpans: repeated('ResourceSpans', 1) } },
-    ResourceSpans: { fields: { resource: field('Resource', 1), scopeSpans: repeated('ScopeSpans', 2), schemaUrl: field('string', 3) } },
-    ScopeSpans: { fields: { scope: field('InstrumentationScope', 1), spans: repeated('Span', 2), schemaUrl: field('string', 3) } },
-    Span: {
-      fields: {
-        traceId: field('bytes', 1),
-        spanId: field('bytes', 2),
-        traceState: field('string', 3),
-        parentSpanId: field('bytes', 4),
-        name: field('string', 5),
-        kind: field('int32', 6),
-        startTimeUnixNano: field('fixed64', 7),
-        endTimeUnixNano: field('fixed64', 8),
-        attributes: repeated('KeyValue', 9),
-        droppedAttributesCount: field('uint32', 10),
-        events: repeated('Event', 11),
-        droppedEventsCount: field('uint32', 12),
-        links: repeated('Link', 13),
-        droppedLinksCount: field('uint32', 14),
-        status: field('Status', 15),
-        flags: field('fixed32', 16),
-      },
+/**
+ * The messages, by name. Exported so a tool that also receives other signals (the corpus's capture
+ * script decodes logs too) adds its messages to these instead of writing the shared ones again.
+ */
+export const OTLP_TRACE_MESSAGES = {
+  ExportTraceServiceRequest: { fields: { resourceSpans: repeated('ResourceSpans', 1) } },
+  ResourceSpans: { fields: { resource: field('Resource', 1), scopeSpans: repeated('ScopeSpans', 2), schemaUrl: field('string', 3) } },
+  ScopeSpans: { fields: { scope: field('InstrumentationScope', 1), spans: repeated('Span', 2), schemaUrl: field('string', 3) } },
+  Span: {
+    fields: {
+      traceId: field('bytes', 1),
+      spanId: field('bytes', 2),
+      traceState: field('string', 3),
+      parentSpanId: field('bytes', 4),
+      name: field('string', 5),
+      kind: field('int32', 6),
+      startTimeUnixNano: field('fixed64', 7),
+      endTimeUnixNano: field('fixed64', 8),
+      attributes: repeated('KeyValue', 9),
+      droppedAttributesCount: field('uint32', 10),
+      events: repeated('Event', 11),
+      droppedEventsCount: field('uint32', 12),
+      links: repeated('Link', 13),
+      droppedLinksCount: field('uint32', 14),
+      status: field('Status', 15),
+      flags: field('fixed32', 16),
     },
-    Event: {
-      fields: { timeUnixNano: field('fixed64', 1), name: field('string', 2), attributes: repeated('KeyValue', 3), droppedAttributesCount: field('uint32', 4) },
-    },
-    Link: {
-      fields: {
-        traceId: field('bytes', 1), spanId: field('bytes', 2), traceState: field('string', 3), attributes: repeated('KeyValue', 4),
-        droppedAttributesCount: field('uint32', 5), flags: field('fixed32', 6),
-      },
-    },
-    Status: { fields: { message: field('string', 2), code: field('int32', 3) } },
-    Resource: { fields: { attributes: repeated('KeyValue', 1), droppedAttributesCount: field('uint32', 2) } },
-    InstrumentationScope: {
-      fields: { name: field('string', 1), version: field('string', 2), attributes: repeated('KeyValue', 3), droppedAttributesCount: field('uint32', 4) },
-    },
-    AnyValue: {
-      fields: {
-        stringValue: field('string', 1), boolValue: field('bool', 2), intValue: field('int64', 3), doubleValue: field('double', 4),
-        arrayValue: field('ArrayValue', 5), kvlistValue: field('KeyValueList', 6), bytesValue: field('bytes', 7),
-      },
-    },
-    ArrayValue: { fields: { values: repeated('AnyValue', 1) } },
-    KeyValueList: { fields: { values: repeated('KeyValue', 1) } },
-    KeyValue: { fields: { key: field('string', 1), value: field('AnyValue', 2) } },
-    ExportTraceServiceResponse: { fields: {} },
   },
+  Event: {
+    fields: { timeUnixNano: field('fixed64', 1), name: field('string', 2), attributes: repeated('KeyValue', 3), droppedAttributesCount: field('uint32', 4) },
+  },
+  Link: {
+    fields: {
+      traceId: field('bytes', 1), spanId: field('bytes', 2), traceState: field('string', 3), attributes: repeated('KeyValue', 4),
+      droppedAttributesCount: field('uint32', 5), flags: field('fixed32', 6),
+    },
+  },
+  Status: { fields: { message: field('string', 2), code: field('int32', 3) } },
+  Resource: { fields: { attributes: repeated('KeyValue', 1), droppedAttributesCount: field('uint32', 2) } },
+  InstrumentationScope: {
+    fields: { name: field('string', 1), version: field('string', 2), attributes: repeated('KeyValue', 3), droppedAttributesCount: field('uint32', 4) },
+  },
+  AnyValue: {
+    fields: {
+      stringValue: field('string', 1), boolValue: field('bool', 2), intValue: field('int64', 3), doubleValue: field('double', 4),
+      arrayValue: field('ArrayValue', 5), kvlistValue: field('KeyValueList', 6), bytesValue: field('bytes', 7),
+    },
+  },
+  ArrayValue: { fields: { values: repeated('AnyValue', 1) } },
+  KeyValueList: { fields: { values: repeated('KeyValue', 1) } },
+  KeyValue: { fields: { key: field('string', 1), value: field('AnyValue', 2) } },
+  ExportTraceServiceResponse: { fields: {} },
 };
 
-const root = protobuf.Root.fromJSON(descriptor);
+const root = protobuf.Root.fromJSON({ nested: OTLP_TRACE_MESSAGES });
 const requestType = root.lookupType('ExportTraceServiceRequest');
 
 /** Decodes an OTLP ExportTraceServiceRequest (protobuf) into the OTLP/JSON object shape (ids as bytes, 64-bit times as decimal strings). */
