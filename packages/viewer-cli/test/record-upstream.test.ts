@@ -96,6 +96,15 @@ function originHandler(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
+/** Polls `check` until it holds; fails the test after 5 s saying what it waited for. */
+async function until(check: () => Promise<boolean>, what = 'the aborted attempt in the recording'): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function freePort(): Promise<number> {
   const s = createNetServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -200,6 +209,14 @@ describe('stall-why record --upstream', () => {
       req.end('{"input":"slow-forever"}');
     });
     await slowStreamClosed;
+    // The proxy records the abort only once it is sure the server did not simply exit (a grace of a
+    // few hundred milliseconds): wait for it in the recording before the proxy is shut down.
+    await until(async () => {
+      for await (const rec of readFlightRecords(outDir)) {
+        if (rec.type === 'end' && rec.span.name === PHASE_UPSTREAM_ATTEMPT && rec.span.attributes[ATTR_TURN_ID] === 'turn-abort') return true;
+      }
+      return false;
+    });
   });
 
   it('answers 502 when the origin cannot be reached', async () => {

@@ -1,5 +1,5 @@
-import { VERDICT_POST_TOOL_CONTINUATION_LOST } from '@stall-why/conventions';
-import type { TurnScene } from '../model/turn-scene.js';
+import { ATTR_ITEM_ID, VERDICT_POST_TOOL_CONTINUATION_LOST } from '@stall-why/conventions';
+import type { PhaseView, ToolView, TurnScene } from '../model/turn-scene.js';
 import type { Finding } from './finding.js';
 import { agoText, sinceText, toolText } from './phase-text.js';
 
@@ -9,6 +9,13 @@ import { agoText, sinceText, toolText } from './phase-text.js';
  * requests (a rollout, an app-server observer without the upstream proxy) keeps the verdict and
  * says what it could not see.
  */
+/**
+ * The call's own item (the model's request for the tool, which is model output) is no continuation:
+ * a command that runs within the clock's millisecond starts its item at the moment it returns.
+ */
+const isCallItself = (o: PhaseView, call: ToolView): boolean =>
+  o.span === call.span || (call.callId !== undefined && o.span.attributes[ATTR_ITEM_ID] === call.callId);
+
 export function postToolContinuationLost(scene: TurnScene): Finding | undefined {
   if (scene.tools.some((t) => t.end === undefined && !t.background)) return undefined;
   // A hook's end hands nothing back to the model: only tool results call for a continuation (a call
@@ -20,7 +27,7 @@ export function postToolContinuationLost(scene: TurnScene): Finding | undefined 
   const followed =
     scene.continuations.some((c) => c.start >= returned) ||
     scene.attempts.some((a) => a.start >= returned || a.end === undefined) ||
-    scene.outputs.some((o) => o.start >= returned && o.span !== last.span) ||
+    scene.outputs.some((o) => o.start >= returned && !isCallItself(o, last)) ||
     scene.compactions.some((c) => c.start >= returned);
   if (followed) return undefined;
   const evidence = [
