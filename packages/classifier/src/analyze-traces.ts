@@ -4,7 +4,7 @@
  */
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RecordedSpan } from '@stall-why/flight-record';
+import type { RecordedLog, RecordedSpan } from '@stall-why/flight-record';
 import { SpanClassifier } from './classify-spans.js';
 import { importChromeTrace } from './importers/chrome-trace-importer.js';
 import { goneWriters, importFlightRecords, isFlightRecorderDirectory, processGoneSpan } from './importers/flight-record-importer.js';
@@ -13,6 +13,7 @@ import { importOtlpJson } from './importers/otlp-json-importer.js';
 import { ROLLOUT_PARSE_BYTES, RolloutImporter } from './importers/rollout-importer.js';
 import { KNOWN_PHASES } from './model/phase-groups.js';
 import { CODEX_SPAN_NAMES, codexOtelSpans, isCodexSpan } from './importers/codex-otel-spans.js';
+import { CodexLogMapper, isCodexLog } from './importers/codex-otel-logs.js';
 
 /** Span names worth decoding: the vocabulary's phases, and the Codex app-server's own spans that map onto them. */
 const READ_SPAN_NAMES: ReadonlySet<string> = new Set([...KNOWN_PHASES, ...CODEX_SPAN_NAMES]);
@@ -129,11 +130,16 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
       if (!isCodexSpan(span)) classifier.add(span, shown);
       else for (const mapped of codexOtelSpans(span)) classifier.add(mapped, shown);
     };
+    // Log records say something only as Codex's events, read in the order the source holds them.
+    const codexLogs = new CodexLogMapper();
+    const addLog = (log: RecordedLog): void => {
+      if (isCodexLog(log)) for (const mapped of codexLogs.map(log)) classifier.add(mapped, shown);
+    };
     const onProgress = options.onProgress ? (bytesRead: number, totalBytes: number) => options.onProgress!({ path: shown, bytesRead, totalBytes }) : undefined;
     let result: { spans: number; skipped: number; corrupt?: number; notes?: string[] };
     switch (format) {
       case 'otlp-json':
-        result = await importOtlpJson(path, { maxLineBytes, onProgress, wanted: READ_SPAN_NAMES }, add);
+        result = await importOtlpJson(path, { maxLineBytes, onProgress, wanted: READ_SPAN_NAMES }, add, addLog);
         break;
       case 'chrome-trace':
         result = await importChromeTrace(path, { maxLineBytes, onProgress }, add);

@@ -15,7 +15,7 @@ const ROLLOUT_TYPE = /"type"\s*:\s*"(?:session_meta|turn_context|world_state|res
  * - a Codex rollout line starts `{"timestamp":…,"type":…` (with `ordinal` since 0.16x) and names a
  *   rollout line type (in another key order, its first line has both); a mid-2025 rollout starts with
  *   its session header `{"id":…,"timestamp":…,"instructions":…}`;
- * - OTLP JSON has `resourceSpans` near the start;
+ * - OTLP JSON has `resourceSpans` (or `resourceLogs`) near the start;
  * - a Chrome trace is `{"traceEvents":[…` or a bare array of events with `"ph":`;
  * - a flight-recorder segment is binary: detected on the directory, not here.
  * Undefined when nothing fits.
@@ -29,10 +29,10 @@ export function detectFormat(firstBytes: Uint8Array): TraceFormat | undefined {
     if (/^\{\s*"timestamp"\s*:\s*"[^"]*"\s*,\s*("ordinal"\s*:\s*\d+\s*,\s*)?"type"\s*:\s*"[a-z_]+"/.test(text)) return 'codex-rollout';
     // Another key order (another Codex version, a tool that rewrote the file): a rollout line type and a timestamp in the first line.
     const firstLine = text.slice(0, text.indexOf('\n') >>> 0);
-    if (ROLLOUT_TYPE.test(firstLine) && /"timestamp"\s*:\s*"/.test(firstLine) && !/"resourceSpans"|"traceEvents"/.test(firstLine)) return 'codex-rollout';
+    if (ROLLOUT_TYPE.test(firstLine) && /"timestamp"\s*:\s*"/.test(firstLine) && !/"resourceSpans"|"resourceLogs"|"traceEvents"/.test(firstLine)) return 'codex-rollout';
     // Mid-2025 Codex: a session header, then bare items (`{"record_type":"state"}`, `{"type":"message",…}`).
     if (/^\{\s*"id"\s*:\s*"[^"]*"\s*,\s*"timestamp"\s*:\s*"[^"]*"\s*,\s*"instructions"\s*:/.test(text)) return 'codex-rollout';
-    if (/^\{\s*"resourceSpans"\s*:/.test(text) || /"resourceSpans"\s*:\s*\[/.test(text)) return 'otlp-json';
+    if (/^\{\s*"resource(Spans|Logs)"\s*:/.test(text) || /"resource(Spans|Logs)"\s*:\s*\[/.test(text)) return 'otlp-json';
     if (/^\{\s*"traceEvents"\s*:/.test(text) || /"traceEvents"\s*:\s*\[/.test(text)) return 'chrome-trace';
     return undefined;
   }

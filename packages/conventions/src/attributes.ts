@@ -60,6 +60,12 @@ export const ATTR_TURN_ERROR = 'stall_why.turn.error';
 export const ATTR_TURN_KIND = 'stall_why.turn.kind';
 /** Which observer produced the phase: see `SOURCE_*`. */
 export const ATTR_SOURCE = 'stall_why.source';
+/**
+ * The phase's turn is the one its trace holds, its id not known to the source (Codex's log events
+ * carry no turn id): the turn is named `TURN_ID_TRACE_PREFIX` + trace id until a span of the same
+ * trace names it, and then joins that turn. Boolean.
+ */
+export const ATTR_TURN_KEYED_BY_TRACE = 'stall_why.turn.keyed_by_trace';
 
 /** Bytes of thread history read by a hydration. */
 export const ATTR_HYDRATION_BYTES = 'stall_why.hydration.bytes';

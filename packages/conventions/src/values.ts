@@ -123,6 +123,9 @@ export const APPROVAL_DECISION_ERROR = 'error';
  */
 export const TOOL_KIND_HOOK = 'hook';
 
+/** How a turn known only by its trace (`ATTR_TURN_KEYED_BY_TRACE`) is named until its id is known. */
+export const TURN_ID_TRACE_PREFIX = 'trace:';
+
 // --- ATTR_SOURCE ---------------------------------------------------------------------------
 
 /** Emitted in-process through the TurnTracer API. */
@@ -139,6 +142,11 @@ export const SOURCE_UPSTREAM_PROXY = 'upstream_proxy';
 export const SOURCE_ROLLOUT = 'rollout';
 /** Mapped from the Codex app-server's own OpenTelemetry spans (its `[otel]` trace export). */
 export const SOURCE_CODEX_OTEL = 'codex_otel';
+/**
+ * Mapped from the Codex app-server's own OpenTelemetry log events (its `[otel]` log export): they
+ * arrive within about a second, while its spans come only once they end.
+ */
+export const SOURCE_CODEX_OTEL_LOGS = 'codex_otel_logs';
 
 // --- ATTR_WRITER_STOP_REASON -------------------------------------------------------------------
 

@@ -19,8 +19,9 @@
  * - A span with `codex.tool.phase` = `dispatch` (`exec_command`, …: `tool_name`, `call_id`) is a tool call.
  *
  * Codex exports a span only once it has ended: while a turn hangs, the span it waits in is not in the
- * export (`TurnTimeline.recordsOpen` stays false and an open turn is judged unknown). Approvals show
- * only as an unattributed `decide_request`: not read.
+ * export (`TurnTimeline.recordsOpen` stays false and an open turn is judged unknown). An approval shows
+ * only as `decide_request`, a root span of its own trace with no turn or call id, when a decision is
+ * asked for: read as an approval open until what follows answers it, in the turn open at that moment.
  */
 import {
   ATTR_GEN_AI_TOOL_CALL_ID,
@@ -32,6 +33,7 @@ import {
   ATTR_TURN_ID,
   ATTR_TURN_KIND,
   ATTR_TURN_STATUS,
+  PHASE_APPROVAL,
   PHASE_COMPACTION,
   PHASE_KIND_POINT,
   PHASE_KIND_SPAN,
@@ -65,7 +67,7 @@ const CODEX_TOOL_SPANS = ['exec_command', 'write_stdin', 'shell', 'local_shell',
 /** Codex span names read here; the OTLP importers skip every other foreign span unread. */
 export const CODEX_SPAN_NAMES: ReadonlySet<string> = new Set([
   'session_task.turn', 'session_task.compact', 'codex.compaction', 'codex.turn_input', 'emit_turn_start_lifecycle', 'run_turn', 'try_run_sampling_request', 'stream_request',
-  'receiving_stream', 'handle_responses', 'handle_response_stream_error', ...CODEX_TOOL_SPANS,
+  'receiving_stream', 'handle_responses', 'handle_response_stream_error', 'decide_request', ...CODEX_TOOL_SPANS,
 ]);
 
 /** Codex attribute keys read here, kept by the OTLP importers on the spans above. */
@@ -142,6 +144,13 @@ export function codexOtelSpans(span: RecordedSpan): RecordedSpan[] {
       const wait = a['codex.response.receive_wait_ms'];
       if (!str(a.from) || typeof wait !== 'number') return [];
       return [point(PHASE_UPSTREAM_FIRST_EVENT, span.startTimeMs + wait)];
+    }
+    case 'decide_request': {
+      // An approval was decided on (Codex's guardian asks), its answer not told: open until what
+      // follows answers it (model/codex-phase-reconciler.ts). It names no turn: it joins the turn
+      // open at that moment.
+      const { endTimeMs: _told, ...asked } = as(PHASE_APPROVAL, {});
+      return [asked];
     }
     case 'handle_response_stream_error': {
       const out = [point(PHASE_UPSTREAM_STREAM_ERROR, span.startTimeMs)];

@@ -1,18 +1,29 @@
 /**
  * OTLP JSON: an ExportTraceServiceRequest object (pretty-printed or not, any size), or JSON lines
- * of them as the OpenTelemetry Collector's file exporter writes.
+ * of them as the OpenTelemetry Collector's file exporter writes; ExportLogsServiceRequest values
+ * (alone or mixed in) give log records.
  */
-import type { RecordedSpan } from '@stall-why/flight-record';
+import type { RecordedLog, RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { readJsonValues } from './json-values.js';
 import { tornTailNote } from './line-reader.js';
 import { OtlpLineDecoder } from './otlp-line-decoder.js';
-import { otlpAttributes } from '@stall-why/flight-record';
+import { otlpAttributes, type Attributes } from '@stall-why/flight-record';
+import { otlpLog } from './otlp-log.js';
 import { otlpSpan } from './otlp-span.js';
 
 const RESOURCE = '.resourceSpans[].resource';
 const SCOPES = ['scopeSpans', 'instrumentationLibrarySpans'];
-const TARGETS = new Set([RESOURCE, ...SCOPES.flatMap((s) => [`.resourceSpans[].${s}[].scope`, `.resourceSpans[].${s}[].instrumentationLibrary`, `.resourceSpans[].${s}[].spans[]`])]);
+const LOG_RESOURCE = '.resourceLogs[].resource';
+const LOG_SCOPE = '.resourceLogs[].scopeLogs[].scope';
+const LOG_RECORDS = '.resourceLogs[].scopeLogs[].logRecords[]';
+const TARGETS = new Set([
+  RESOURCE,
+  ...SCOPES.flatMap((s) => [`.resourceSpans[].${s}[].scope`, `.resourceSpans[].${s}[].instrumentationLibrary`, `.resourceSpans[].${s}[].spans[]`]),
+  LOG_RESOURCE,
+  LOG_SCOPE,
+  LOG_RECORDS,
+]);
 
 export interface ImportOptions {
   readonly maxLineBytes: number;
@@ -25,9 +36,11 @@ export async function importOtlpJson(
   path: string,
   options: ImportOptions,
   emit: (span: RecordedSpan) => void,
+  emitLog: (log: RecordedLog) => void = () => undefined,
 ): Promise<{ spans: number; skipped: number; notes: string[] }> {
   // Resource and scope carry over from value to value (and line to line) on both paths.
   const lines = new OtlpLineDecoder(options.wanted);
+  const logs: LogContext = { resource: undefined, scope: undefined };
   let spans = 0;
   let skipped = 0;
   const notes: string[] = [];
@@ -48,6 +61,15 @@ export async function importOtlpJson(
     },
     onValue: (p, value, position) => {
       const o = (value ?? {}) as Record<string, unknown>;
+      if (p.startsWith('.resourceLogs')) {
+        const log = readLogValue(p, o, logs);
+        if (typeof log === 'string') throw new TraceInputError(path, position, `invalid OTLP log record: ${log}`);
+        if (log) {
+          spans++;
+          emitLog(log);
+        }
+        return;
+      }
       if (p === RESOURCE) {
         lines.resource = otlpAttributes(o.attributes);
         return;
@@ -66,7 +88,26 @@ export async function importOtlpJson(
       emit(span);
     },
   });
-  if (found === 0) throw new TraceInputError(path, 1, notes.length ? `no complete OTLP line in this file (${notes[0]})` : 'no OTLP resourceSpans in this file');
+  if (found === 0) throw new TraceInputError(path, 1, notes.length ? `no complete OTLP line in this file (${notes[0]})` : 'no OTLP resourceSpans or resourceLogs in this file');
   return { spans, skipped, notes };
 }
 
+
+/** The resource and scope of the log records that follow. */
+interface LogContext {
+  resource: Attributes | undefined;
+  scope: string | undefined;
+}
+
+/** A log record of an ExportLogsServiceRequest value, or its resource or scope noted in `context`. */
+function readLogValue(path: string, o: Record<string, unknown>, context: LogContext): RecordedLog | string | undefined {
+  if (path === LOG_RESOURCE) {
+    context.resource = otlpAttributes(o.attributes);
+    return undefined;
+  }
+  if (path === LOG_SCOPE) {
+    context.scope = typeof o.name === 'string' ? o.name : undefined;
+    return undefined;
+  }
+  return otlpLog(o, context.resource, context.scope);
+}

@@ -15,6 +15,7 @@ import { VOCABULARY_ATTRIBUTES, recordedOtlpSpan, type OtlpSpanParts } from './o
 
 const K = {
   resourceSpans: ascii('resourceSpans'),
+  resourceLogs: ascii('resourceLogs'),
   resource: ascii('resource'),
   scopeSpans: ascii('scopeSpans'),
   instrumentationLibrarySpans: ascii('instrumentationLibrarySpans'),
@@ -121,6 +122,8 @@ export class OtlpLineDecoder {
         do {
           c.nextKey();
           if (c.stringIs(K.resourceSpans)) this.resourceSpans();
+          // Log records are few and read whole: the generic path.
+          else if (c.stringIs(K.resourceLogs)) throw NOT_THIS_SHAPE;
           else c.skipValue();
         } while (c.endMember());
       }

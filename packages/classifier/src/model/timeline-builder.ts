@@ -4,6 +4,7 @@ import {
   ATTR_SOURCE,
   ATTR_THREAD_ID,
   ATTR_TURN_ID,
+  ATTR_TURN_KEYED_BY_TRACE,
   PHASE_RENDERER_ATTACHED,
   PHASE_RENDERER_DETACHED,
   PHASE_THREAD_HYDRATION,
@@ -12,7 +13,9 @@ import {
   PHASE_APPROVAL,
   PHASE_WRITER_STOPPED,
   SOURCE_CODEX_OTEL,
+  SOURCE_CODEX_OTEL_LOGS,
   SOURCE_ROLLOUT,
+  TURN_ID_TRACE_PREFIX,
 } from '@stall-why/conventions';
 import { isPendingSpanMarker, openSpanOfMarker, type RecordedSpan } from '@stall-why/flight-record';
 import { ATTEMPT_MILESTONES, KNOWN_PHASES, PARENT_PHASES, THREAD_PHASES } from './phase-groups.js';
@@ -56,7 +59,7 @@ export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
 });
 
 /** Sources that never record approval requests: a turn read only from them cannot show one. */
-const BLIND_TO_APPROVALS: ReadonlySet<string> = new Set([SOURCE_ROLLOUT, SOURCE_CODEX_OTEL]);
+const BLIND_TO_APPROVALS: ReadonlySet<string> = new Set([SOURCE_ROLLOUT, SOURCE_CODEX_OTEL, SOURCE_CODEX_OTEL_LOGS]);
 
 /** The writer key of spans added with no source (`classifySpans` over spans in memory). */
 export const ANONYMOUS_SOURCE = '';
@@ -74,6 +77,10 @@ export class TimelineBuilder {
   /** spanKey of parent-capable spans → turn key; traceId → turn key. */
   private readonly parentTurn = new Map<string, TurnTimeline>();
   private readonly traceTurn = new Map<string, TurnTimeline | null>();
+  /** Turns known only by their trace (`ATTR_TURN_KEYED_BY_TRACE`), by trace id, until a span names them. */
+  private readonly traceKeyedTurns = new Map<string, TurnTimeline>();
+  /** Trace id → the turn a span of that trace named (by its turn id): where trace-keyed phases go. */
+  private readonly namedTurnOfTrace = new Map<string, TurnTimeline>();
   /** spanKey of a parent not (yet) placed in a turn → the thread and turn ids its children carry. */
   private readonly childTurn = new Map<string, { threadId: string | null; turnId: string }>();
   private pending: Array<{ span: RecordedSpan; source: string | undefined }> = [];
@@ -127,7 +134,7 @@ export class TimelineBuilder {
       this.addThreadPhase(this.thread(threadId), span, source);
       return;
     }
-    const turn = this.turnOf(span, threadId);
+    const turn = isTraceKeyed(span) ? this.turnOfTrace(span, threadId) : this.turnOf(span, threadId);
     if (turn) {
       this.addToTurn(turn, span, source);
       return;
@@ -182,19 +189,44 @@ export class TimelineBuilder {
     for (const [turnId, turn] of orphanThread.turns) {
       const home = [...this.threads.values()].find((t) => t !== orphanThread && t.turns.has(turnId));
       if (!home) continue;
-      const target = home.turns.get(turnId)!;
-      if (turn.turnSpan) target.turnSpan = target.turnSpan ? newerRecord(target.turnSpan, turn.turnSpan) : turn.turnSpan;
-      for (const [key, span] of turn.spans) {
-        const old = target.spans.get(key);
-        target.spans.set(key, old ? newerRecord(old, span) : span);
-      }
-      for (const src of turn.sources) target.sources.add(src);
-      target.recordsOpen ||= turn.recordsOpen;
-      target.version++;
-      target.firstMs = Math.min(target.firstMs, turn.firstMs);
-      target.lastMs = Math.max(target.lastMs, turn.lastMs);
+      mergeTurnInto(home.turns.get(turnId)!, turn);
       orphanThread.turns.delete(turnId);
     }
+  }
+
+  // A trace-keyed phase goes to the turn a span of its trace named, else to the turn its trace stands for.
+  private turnOfTrace(span: RecordedSpan, threadId: string | null): TurnTimeline {
+    const named = this.namedTurnOfTrace.get(span.traceId);
+    if (named) return named;
+    let turn = this.traceKeyedTurns.get(span.traceId);
+    if (!turn) {
+      turn = this.turn(threadId, `${TURN_ID_TRACE_PREFIX}${span.traceId}`, span);
+      this.traceKeyedTurns.set(span.traceId, turn);
+    }
+    return turn;
+  }
+
+  // A span named its turn: the turn its trace stood for (if any) joins it, in the thread the trace-keyed
+  // turn knew when the named one knows none.
+  private nameTrace(traceId: string, named: TurnTimeline): void {
+    if (this.namedTurnOfTrace.has(traceId)) return;
+    let target = named;
+    const keyed = this.traceKeyedTurns.get(traceId);
+    if (keyed) {
+      this.traceKeyedTurns.delete(traceId);
+      this.threads.get(keyed.threadId ?? '')?.turns.delete(keyed.turnId!);
+      if (named.threadId === null && keyed.threadId !== null) {
+        this.threads.get('')?.turns.delete(named.turnId!);
+        target = this.turn(keyed.threadId, named.turnId!, named.turnSpan ?? keyed.turnSpan ?? [...named.spans.values()][0]!);
+        if (target !== named) mergeTurnInto(target, named);
+      }
+      mergeTurnInto(target, keyed);
+      for (const key of target.spans.keys()) if (this.parentTurn.has(key)) this.parentTurn.set(key, target);
+      // Maps that led to either turn lead to the one left.
+      if (this.traceTurn.get(traceId) === keyed || this.traceTurn.get(traceId) === named) this.traceTurn.set(traceId, target);
+    }
+    this.namedTurnOfTrace.set(traceId, target);
+    if (this.namedTurnOfTrace.size > this.limits.maxPendingSpans) this.namedTurnOfTrace.delete(this.namedTurnOfTrace.keys().next().value!);
   }
 
   private noteSight(span: RecordedSpan): void {
@@ -247,6 +279,7 @@ export class TimelineBuilder {
         turnSpan: undefined,
         spans: new Map(),
         sources: new Set(),
+        sourceNames: new Set(),
         droppedSpans: 0,
         firstMs: span.startTimeMs,
         lastMs: span.startTimeMs,
@@ -273,11 +306,15 @@ export class TimelineBuilder {
   }
 
   private addToTurn(turn: TurnTimeline, span: RecordedSpan, source: string | undefined): void {
+    if (span.attributes[ATTR_TURN_ID] !== undefined && !isTraceKeyed(span)) {
+      this.nameTrace(span.traceId, turn);
+      turn = this.namedTurnOfTrace.get(span.traceId) ?? turn;
+    }
     const key = spanKey(span);
     turn.version++;
     if (span.name === PHASE_TURN) {
       if (!turn.turnSpan) this.retained++;
-      turn.turnSpan = turn.turnSpan ? newerRecord(turn.turnSpan, span) : span;
+      turn.turnSpan = turn.turnSpan ? preferredTurnSpan(turn.turnSpan, span) : span;
       const known = this.traceTurn.get(span.traceId);
       // Two turns in one trace: the trace no longer identifies a turn.
       this.traceTurn.set(span.traceId, known === undefined || known === turn ? turn : null);
@@ -290,7 +327,10 @@ export class TimelineBuilder {
     if (span.parentSpanId && span.name !== PHASE_TURN && span.attributes[ATTR_TURN_ID] !== undefined) this.noteChildTurn(`${span.traceId}/${span.parentSpanId}`, turn);
     if (span.endTimeMs === undefined) turn.recordsOpen = true;
     const src = str(span.attributes[ATTR_SOURCE]);
-    if (src) turn.sources.add(src);
+    if (src) {
+      turn.sources.add(src);
+      turn.sourceNames.add(src);
+    }
     if (source) turn.sources.add(source);
     turn.firstMs = Math.min(turn.firstMs, span.startTimeMs);
     turn.lastMs = Math.max(turn.lastMs, span.endTimeMs ?? span.startTimeMs);
@@ -377,4 +417,32 @@ export class TimelineBuilder {
     }
     return best;
   }
+}
+
+/** Whether the span's turn is the one its trace holds (its source knew no turn id). */
+function isTraceKeyed(span: RecordedSpan): boolean {
+  return span.attributes[ATTR_TURN_KEYED_BY_TRACE] === true && span.attributes[ATTR_TURN_ID] === undefined;
+}
+
+/** Of two turn spans of one turn, the one to keep: a span that named the turn beats one inferred from its trace's logs. */
+function preferredTurnSpan(a: RecordedSpan, b: RecordedSpan): RecordedSpan {
+  const aKeyed = isTraceKeyed(a);
+  if (aKeyed !== isTraceKeyed(b)) return aKeyed ? b : a;
+  return newerRecord(a, b);
+}
+
+/** Moves everything of `from` into `into` (one turn seen through two keys). */
+function mergeTurnInto(into: TurnTimeline, from: TurnTimeline): void {
+  if (from.turnSpan) into.turnSpan = into.turnSpan ? preferredTurnSpan(into.turnSpan, from.turnSpan) : from.turnSpan;
+  for (const [key, span] of from.spans) {
+    const old = into.spans.get(key);
+    into.spans.set(key, old ? newerRecord(old, span) : span);
+  }
+  for (const src of from.sources) into.sources.add(src);
+  for (const name of from.sourceNames) into.sourceNames.add(name);
+  into.recordsOpen ||= from.recordsOpen;
+  into.droppedSpans += from.droppedSpans;
+  into.version++;
+  into.firstMs = Math.min(into.firstMs, from.firstMs);
+  into.lastMs = Math.max(into.lastMs, from.lastMs);
 }

@@ -16,6 +16,8 @@ export interface TurnTimeline {
   readonly spans: Map<string, RecordedSpan>;
   /** The sources (`stall_why.source` values and files) the turn's spans came from. */
   readonly sources: Set<string>;
+  /** Of those, the `stall_why.source` values: which observers saw the turn. */
+  readonly sourceNames: Set<string>;
   /** Spans dropped to keep the turn within `maxSpansPerTurn`. */
   droppedSpans: number;
   /** Earliest and latest boundary seen, epoch ms. */

@@ -36,6 +36,8 @@ import {
   PHASE_UPSTREAM_RETRY,
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
+  SOURCE_CODEX_OTEL,
+  SOURCE_CODEX_OTEL_LOGS,
   SOURCE_ROLLOUT,
   TOOL_KIND_HOOK,
   TURN_END_STATUS_COMPLETED,
@@ -43,6 +45,7 @@ import {
   TURN_END_STATUSES,
   type TurnEndStatus,
 } from '@stall-why/conventions';
+import { reconcileCodexPhases } from './codex-phase-reconciler.js';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import type { Thresholds } from '../thresholds.js';
 import { ATTEMPT_MILESTONES, OUTPUT_POINTS, isCompactionItemType, isModelOutputItemType, isToolItemType } from './phase-groups.js';
@@ -117,6 +120,12 @@ export interface TurnScene {
   readonly sight: Sight;
   /** Every span of the turn came from a Codex rollout. */
   readonly rolloutOnly: boolean;
+  /**
+   * Every span of the turn came from Codex's own telemetry (its log events and spans): it logs a
+   * model request only at its response headers, exports a span only once it ends, and marks no turn
+   * end until its turn span is exported.
+   */
+  readonly codexTelemetryOnly: boolean;
   /** Upstream attempts of this turn would have been recorded (the input has them, the turn is not rollout-only). */
   readonly seesUpstream: boolean;
   /** Approval requests of this turn would have been recorded. */
@@ -230,7 +239,7 @@ const statics = new WeakMap<TurnTimeline, TurnStatics>();
 function turnStatics(turn: TurnTimeline): TurnStatics {
   const cached = statics.get(turn);
   if (cached && cached.version === turn.version) return cached;
-  const sorted = [...turn.spans.values()].sort((a, b) => a.startTimeMs - b.startTimeMs);
+  const sorted = reconcileCodexPhases([...turn.spans.values()]).sort((a, b) => a.startTimeMs - b.startTimeMs);
   const attempts = sorted.filter((s) => s.name === PHASE_UPSTREAM_ATTEMPT);
   const retryStarts = sorted.filter((s) => s.name === PHASE_UPSTREAM_RETRY).map((s) => s.startTimeMs);
   const callStarts = new Map<string, number>();
@@ -381,12 +390,12 @@ function windowIndices(st: TurnStatics, at: number, horizon: number): number[] {
 
 const sourceCache = new WeakMap<Set<string>, { size: number; names: string[] }>();
 
-/** The turn's source names (`stall_why.source` values, not file paths), worked out again only when a source is added. */
+/** The turn's source names (`stall_why.source` values), as an array made again only when one is added. */
 function sourceNames(turn: TurnTimeline): string[] {
-  const cached = sourceCache.get(turn.sources);
-  if (cached && cached.size === turn.sources.size) return cached.names;
-  const names = [...turn.sources].filter((s) => !s.includes('/') && !s.includes('\\'));
-  sourceCache.set(turn.sources, { size: turn.sources.size, names });
+  const cached = sourceCache.get(turn.sourceNames);
+  if (cached && cached.size === turn.sourceNames.size) return cached.names;
+  const names = [...turn.sourceNames];
+  sourceCache.set(turn.sourceNames, { size: turn.sourceNames.size, names });
   return names;
 }
 
@@ -461,6 +470,7 @@ export function turnScene(
   const sources = sourceNames(turn);
   const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? errors.map((e) => str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR])).find(Boolean);
   const rolloutOnly = (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || st.allRollout;
+  const codexTelemetryOnly = sources.length > 0 && sources.every((s) => s === SOURCE_CODEX_OTEL || s === SOURCE_CODEX_OTEL_LOGS);
   return {
     at,
     replay: context.replay === true,
@@ -468,7 +478,9 @@ export function turnScene(
     thresholds: context.thresholds,
     sight: context.sight,
     rolloutOnly,
-    seesUpstream: context.sight.upstream && !rolloutOnly,
+    codexTelemetryOnly,
+    // While a turn of Codex's telemetry is open, a request waiting for its headers is not seen.
+    seesUpstream: context.sight.upstream && !rolloutOnly && !(codexTelemetryOnly && endStatus === undefined),
     seesApprovals: context.sight.approvals && !rolloutOnly,
     threadId: turn.threadId,
     turnId: turn.turnId,

@@ -1,4 +1,4 @@
-import { ATTR_APPROVAL_DECISION, ATTR_APPROVAL_INFERRED, ATTR_APPROVAL_KIND, VERDICT_AWAITING_APPROVAL } from '@stall-why/conventions';
+import { ATTR_APPROVAL_DECISION, ATTR_APPROVAL_INFERRED, ATTR_APPROVAL_KIND, ATTR_SOURCE, SOURCE_CODEX_OTEL, VERDICT_AWAITING_APPROVAL } from '@stall-why/conventions';
 import { clockTime } from '../time-text.js';
 import type { TurnScene } from '../model/turn-scene.js';
 import type { Finding } from './finding.js';
@@ -19,6 +19,15 @@ export function awaitingApproval(scene: TurnScene): Finding | undefined {
     const decision = approval.span.attributes[ATTR_APPROVAL_DECISION];
     const outcome = answeredAt !== undefined ? `; answered${typeof decision === 'string' ? ` (${decision})` : ''} at ${clockTime(answeredAt)}` : ', no answer';
     const what = `approval request${typeof kind === 'string' ? ` (${kind})` : ''} ${openText(approval, scene)}${outcome}`;
+    if (approval.span.attributes[ATTR_SOURCE] === SOURCE_CODEX_OTEL) {
+      // Its end is read from what followed (the call went on, or ended with the turn), not an answer.
+      const over = answeredAt !== undefined ? ', when the call went on or ended' : ', no answer';
+      return {
+        verdict: VERDICT_AWAITING_APPROVAL,
+        confidence: 0.7,
+        evidence: [`approval request ${openText(approval, scene)}${over}`, "Codex's telemetry shows that a decision was asked for (its `decide_request` span), not the request a person sees nor its answer: told answered only by what follows it"],
+      };
+    }
     if (approval.span.attributes[ATTR_APPROVAL_INFERRED] !== true) return { verdict: VERDICT_AWAITING_APPROVAL, confidence: 0.95, evidence: [what] };
     return {
       verdict: VERDICT_AWAITING_APPROVAL,

@@ -17,7 +17,11 @@ export function sourceLimits(scene: TurnScene, verdict: Verdict): string[] {
     lines.push('from a Codex rollout: no upstream request timings or retries, no renderer; approvals only where the rollout shows them, and items written only once finished');
   } else {
     if (!scene.seesUpstream && UPSTREAM_VERDICTS.has(verdict)) {
-      lines.push('no upstream attempt spans: backend_stall and transport_retry cannot be told apart');
+      lines.push(
+        scene.codexTelemetryOnly
+          ? "Codex's telemetry shows a model request only once its response headers came (a log) or it ended (a span): before headers, backend_stall and transport_retry cannot be told apart"
+          : 'no upstream attempt spans: backend_stall and transport_retry cannot be told apart',
+      );
     }
     if (!scene.renderer.seen && verdict !== VERDICT_HEALTHY) lines.push('no renderer phases: whether a client was attached cannot be seen');
   }

@@ -10,11 +10,13 @@ import { hydrationInProgress } from './hydration.js';
 import { postToolContinuationLost } from './post-tool-continuation-lost.js';
 import { toolRunning } from './tool-running.js';
 import { transportRetrying } from './transport-retry.js';
+import { turnEndUnseen } from './turn-end-unseen.js';
 
 /**
  * What an open turn waits on, most specific first: a person, then a compaction or a history load the
  * turn sits inside, then a tool, then the model request (failing, silent), then a lost continuation,
- * then a model silent as far as a source without upstream spans can tell.
+ * then a turn whose end its source cannot show, then a model silent as far as a source without
+ * upstream spans can tell.
  */
 export const WAIT_RULES: readonly Rule[] = [
   awaitingApproval,
@@ -24,6 +26,7 @@ export const WAIT_RULES: readonly Rule[] = [
   transportRetrying,
   upstreamSilent,
   postToolContinuationLost,
+  turnEndUnseen,
   modelSilent,
 ];
 
