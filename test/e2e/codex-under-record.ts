@@ -17,6 +17,20 @@ export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'packages', 'viewer-cli', 'bin', 'stall-why.js');
 export const CODEX = join(REPO, 'node_modules', '@openai', 'codex-linux-x64', 'vendor', 'x86_64-unknown-linux-musl', 'bin', 'codex');
 
+/**
+ * Codex's own traffic that is not the turn, off: update checks, feedback, analytics and its
+ * OpenTelemetry export (a scenario's `config` may turn the export on). 0.169 accepts all of these
+ * (test/corpus/codex-otel/capture.mjs passes the same keys).
+ */
+export const CODEX_CALLS_HOME_OFF: Readonly<Record<string, string>> = {
+  check_for_update_on_startup: 'false',
+  'feedback.enabled': 'false',
+  'analytics.enabled': 'false',
+  'otel.exporter': '"none"',
+  'otel.trace_exporter': '"none"',
+  'otel.metrics_exporter': '"none"',
+};
+
 export interface JsonRpcMessage {
   id?: number | string;
   method?: string;
@@ -83,6 +97,7 @@ export class CodexUnderRecord {
       model: '"gpt-fake"',
       approval_policy: '"never"',
       sandbox_mode: '"danger-full-access"',
+      ...CODEX_CALLS_HOME_OFF,
       ...this.options.config,
     };
     const args = [
