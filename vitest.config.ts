@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Three projects: `unit` is the fast default (`npm test`); `slow` holds crash loops, outage and
-// fuzz suites; `e2e` drives the real Codex app-server. CI runs all three.
+// fuzz suites; `e2e` drives the real Codex app-server, only inside a network namespace with
+// loopback alone (`npm run test:e2e` makes it). CI runs all three.
 export default defineConfig({
   test: {
     projects: [
@@ -25,6 +26,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.ts'],
+          globalSetup: ['test/e2e/loopback-only.mjs'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,

@@ -36,6 +36,9 @@ describe('stall-why on the real Codex app-server: hydration', () => {
       second.cleanup();
     });
     await second.start();
+    // The recording is judged readable before the resume is sent: a resume of 300 MB from the page
+    // cache answers in about 1.2 s, and the recorder's first segment plus a judgement took about as long.
+    await judgeWhenReadable(second.outDir);
     let resumed = false;
     const resumeSentAt = Date.now();
     const resumeId = second.fire('thread/resume', { threadId });
@@ -71,3 +74,16 @@ describe('stall-why on the real Codex app-server: hydration', () => {
     console.info(`hydration: ${(rollout.bytes / 1048576).toFixed(0)} MB rollout, judged after ${judgedAfterMs} ms, resume answered after ${resumeMs} ms`);
   });
 });
+
+async function judgeWhenReadable(dir: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await judge(dir);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

@@ -6,16 +6,33 @@ import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 // Async (not spawnSync): the fake API and the Codex client live on this process's event loop.
 import { runCli } from '../../packages/viewer-cli/test/cli-runner.js';
+import { CollectProcess } from './collect-process.js';
 
 /**
  * The real Codex app-server (native binary, so signals reach it), wrapped by the built
  * `stall-why record`, driven over stdio the way a UI drives it: JSON-RPC requests with ids,
  * notifications, and server->client requests (approvals) that the test answers or leaves open.
+ * With `otelCollect`, no wrapper: Codex runs alone and its own `[otel]` export goes to the built
+ * `stall-why collect`, which writes the directory that is judged.
  */
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'packages', 'viewer-cli', 'bin', 'stall-why.js');
 export const CODEX = join(REPO, 'node_modules', '@openai', 'codex-linux-x64', 'vendor', 'x86_64-unknown-linux-musl', 'bin', 'codex');
+
+/**
+ * Codex's own traffic that is not the turn, off: update checks, feedback, analytics and its
+ * OpenTelemetry export (a scenario's `config` may turn the export on). 0.169 accepts all of these
+ * (test/corpus/codex-otel/capture.mjs passes the same keys).
+ */
+export const CODEX_CALLS_HOME_OFF: Readonly<Record<string, string>> = {
+  check_for_update_on_startup: 'false',
+  'feedback.enabled': 'false',
+  'analytics.enabled': 'false',
+  'otel.exporter': '"none"',
+  'otel.trace_exporter': '"none"',
+  'otel.metrics_exporter': '"none"',
+};
 
 export interface JsonRpcMessage {
   id?: number | string;
@@ -36,6 +53,22 @@ export interface CodexOptions {
   readonly codexHome?: string;
   /** Put record's upstream proxy between Codex and the API. Default true; false records JSON-RPC only. */
   readonly upstreamProxy?: boolean;
+  /**
+   * No `record` and no proxy: Codex exports its own logs and traces (OTLP/HTTP, this encoding) to a
+   * `stall-why collect` started with it, writing `outDir`. `stop()` then sends Codex SIGTERM (it
+   * flushes its last export on it) and stops collect once Codex has exited.
+   */
+  readonly otelCollect?: { readonly protocol: 'json' | 'binary' };
+}
+
+/** `-c` overrides that point Codex's log and trace export at an OTLP/HTTP receiver (metrics stay off). */
+export function codexOtelExportTo(origin: string, protocol: 'json' | 'binary'): Record<string, string> {
+  return {
+    'otel.environment': '"test"',
+    'otel.exporter': `{otlp-http={endpoint="${origin}/v1/logs",protocol="${protocol}"}}`,
+    'otel.trace_exporter': `{otlp-http={endpoint="${origin}/v1/traces",protocol="${protocol}"}}`,
+    'otel.metrics_exporter': '"none"',
+  };
 }
 
 /** A free loopback port for the upstream proxy (Codex must know its base_url before it starts). */
@@ -55,6 +88,10 @@ export class CodexUnderRecord {
   readonly homeDir: string;
   readonly messages: Array<{ atMs: number; dir: 'in' | 'out'; msg: JsonRpcMessage }> = [];
   stderr = '';
+  /** When the server process was spawned (epoch ms). */
+  spawnedAtMs = 0;
+  /** With `otelCollect`: the receiver Codex exports to. */
+  readonly collect: CollectProcess | undefined;
   private child!: ChildProcessWithoutNullStreams;
   private nextId = 1;
   private readonly pending = new Map<number | string, (m: JsonRpcMessage) => void>();
@@ -71,10 +108,12 @@ export class CodexUnderRecord {
     mkdirSync(this.homeDir);
     this.codexHome = options.codexHome ?? join(base, 'codex-home');
     mkdirSync(this.codexHome, { recursive: true });
+    this.collect = options.otelCollect ? new CollectProcess(this.outDir) : undefined;
   }
 
   async start(): Promise<void> {
-    const proxied = this.options.upstreamProxy ?? true;
+    const otel = this.options.otelCollect;
+    const proxied = !otel && (this.options.upstreamProxy ?? true);
     const port = await freePort();
     const apiBase = proxied ? `http://127.0.0.1:${port}` : this.options.apiOrigin;
     const config: Record<string, string> = {
@@ -83,23 +122,25 @@ export class CodexUnderRecord {
       model: '"gpt-fake"',
       approval_policy: '"never"',
       sandbox_mode: '"danger-full-access"',
+      ...CODEX_CALLS_HOME_OFF,
+      ...(otel ? codexOtelExportTo(await this.collect!.start(), otel.protocol) : {}),
       ...this.options.config,
     };
-    const args = [
-      CLI, 'record', '--out', this.outDir,
+    const server = [CODEX, 'app-server', ...Object.entries(config).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+    const [command, ...args] = otel ? server : [
+      process.execPath, CLI, 'record', '--out', this.outDir,
       ...(proxied ? ['--upstream', `127.0.0.1:${port}=${this.options.apiOrigin}`] : []),
       ...(this.options.lingerSeconds ? ['--linger', String(this.options.lingerSeconds)] : []),
-      '--', CODEX, 'app-server',
-      ...Object.entries(config).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+      '--', ...server,
     ];
-    this.child = spawn(process.execPath, args, {
-      cwd: this.workDir,
-      // HOME is the scenario's own empty directory: the shell Codex runs tools in (a login shell) reads
-      // no profile of this machine's user. A profile that runs `pyenv rehash` left its lock behind when
-      // an interrupt killed it, and every later tool then waited 60 s for that lock.
-      env: { ...process.env, HOME: this.homeDir, CODEX_HOME: this.codexHome, FAKE_KEY: 'sk-fake-never-recorded', RUST_LOG: 'error' },
-      stdio: 'pipe',
-    });
+    // HOME is the scenario's own empty directory: the shell Codex runs tools in (a login shell) reads
+    // no profile of this machine's user. A profile that runs `pyenv rehash` left its lock behind when
+    // an interrupt killed it, and every later tool then waited 60 s for that lock.
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: this.homeDir, CODEX_HOME: this.codexHome, FAKE_KEY: 'sk-fake-never-recorded', RUST_LOG: 'error' };
+    // The export is left as Codex makes it by default (the capture in test/corpus/codex-otel ran without RUST_LOG).
+    if (otel) delete env.RUST_LOG;
+    this.child = spawn(command, args, { cwd: this.workDir, env, stdio: 'pipe' });
+    this.spawnedAtMs = Date.now();
     this.exit = new Promise((r) => this.child.once('close', (code, signal) => r({ code, signal })));
     this.child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
     let buffered = '';
@@ -180,16 +221,25 @@ export class CodexUnderRecord {
   }
 
   async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const exit = await this.stopServer();
+    await this.collect?.stop();
+    return exit;
+  }
+
+  private async stopServer(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!this.exit) return { code: null, signal: null };
     if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.stdin.end();
+      // Codex alone: SIGTERM, on which it flushes its last export (stdin closing would end the turn first).
+      if (this.collect) this.child.kill('SIGTERM');
+      else this.child.stdin.end();
       // A client that already left has record lingering: ask it to stop now (it forwards SIGTERM).
       if (this.left) this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-      const exit = await this.exit!;
+      const exit = await this.exit;
       clearTimeout(timer);
       return exit;
     }
-    return this.exit!;
+    return this.exit;
   }
 
   waitForExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -264,7 +314,7 @@ export function removeDir(dir: string): void {
 export async function judgeWhileLive(
   dir: string,
   settled: (report: { turns: JudgedTurn[] }) => boolean,
-  options: { aheadMs?: number; timeoutMs?: number } = {},
+  options: JudgeOptions & { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<{ turns: JudgedTurn[]; raw: string }> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let last: { turns: JudgedTurn[]; raw: string; nowMs?: number } = { turns: [], raw: '' };
@@ -276,19 +326,33 @@ export async function judgeWhileLive(
       last = { turns: [], raw: String(error) };
     }
     if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 300));
   }
-  keepSnapshot(dir, last);
+  keepSnapshot(dir, last, options.snapshot);
   return last;
+}
+
+export interface JudgeOptions {
+  /** Judge this much after now (`--now`). */
+  aheadMs?: number;
+  /** The snapshot's name (STALL_WHY_E2E_SNAPSHOT); default the current test's, which concurrent tests do not have. */
+  snapshot?: string;
+}
+
+/** One judgement of a recording that no longer changes (its writers have exited), kept like `judgeWhileLive`'s. */
+export async function judgeFinished(dir: string, options: JudgeOptions = {}): Promise<JudgedReport> {
+  const report = await judge(dir, options.aheadMs);
+  keepSnapshot(dir, report, options.snapshot);
+  return report;
 }
 
 /**
  * With STALL_WHY_E2E_SNAPSHOT=<dir>, copies the recording as it was when judged, with the judged
  * moment and what was said about it, to <dir>/<scenario>/ (how test/e2e/recordings/ was made).
  */
-function keepSnapshot(dir: string, judged: { turns: JudgedTurn[]; nowMs?: number }): void {
+function keepSnapshot(dir: string, judged: { turns: JudgedTurn[]; nowMs?: number }, snapshot?: string): void {
   const root = process.env.STALL_WHY_E2E_SNAPSHOT;
-  const name = expect.getState().currentTestName;
+  const name = snapshot ?? expect.getState().currentTestName;
   if (!root || !name) return;
   const slug = name.split(' > ').pop()!.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
   const target = join(root, slug);

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * A fake OpenAI Responses API on loopback that a test scripts request by request: each POST to
- * `/v1/responses` takes the next queued reply (or the default one). Replies are the Server-Sent
+ * `/v1/responses` takes the next queued reply (or the default one); other POSTs get `200 {}`. Replies are the Server-Sent
  * Event streams Codex 0.169 accepts (see /work/shared/research/codex-app-server.md), or faults:
  * silence before or after headers, a connection dropped mid-stream.
  */
@@ -19,7 +19,14 @@ export interface RecordedRequest {
 export type Reply = (res: ServerResponse, request: RecordedRequest) => void;
 
 export class FakeResponsesApi {
+  /** The model requests (POST /v1/responses), in order. */
   readonly requests: RecordedRequest[] = [];
+  /**
+   * Everything else Codex sent to its base URL. With its OTel export on, 0.169 POSTs
+   * /v1/analytics/codex/turn-costs once at startup (test/corpus/codex-otel/README.md): it is
+   * answered `200 {}` and takes no scripted reply.
+   */
+  readonly otherRequests: RecordedRequest[] = [];
   private readonly queue: Reply[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly waiters: Array<() => void> = [];
@@ -44,7 +51,7 @@ export class FakeResponsesApi {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** Resolves once `count` requests have arrived (their bodies read). */
+  /** Resolves once `count` model requests have arrived (their bodies read). */
   async waitForRequests(count: number, timeoutMs = 60_000): Promise<RecordedRequest[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.requests.length < count) {
@@ -70,19 +77,17 @@ export class FakeResponsesApi {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const request: RecordedRequest = {
-        index: this.requests.length,
-        path: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        atMs: Date.now(),
-      };
-      this.requests.push(request);
-      for (const w of this.waiters.splice(0)) w();
-      if (req.method !== 'POST') {
-        res.writeHead(404).end();
+      const path = req.url ?? '';
+      const model = req.method === 'POST' && path === '/v1/responses';
+      const seen = model ? this.requests : this.otherRequests;
+      const request: RecordedRequest = { index: seen.length, path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), atMs: Date.now() };
+      seen.push(request);
+      if (!model) {
+        if (req.method === 'POST') res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        else res.writeHead(404).end();
         return;
       }
+      for (const w of this.waiters.splice(0)) w();
       const reply = this.queue.shift() ?? this.defaultReply;
       reply(res, request);
     });

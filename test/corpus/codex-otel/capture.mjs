@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { enterNetworkNamespace } from '../../network-namespace.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = join(here, '..', '..', '..');
@@ -32,19 +33,7 @@ const OUT = process.env.CAPTURE_OUT ?? here;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // --- 1. Isolation: re-run this script inside a network namespace with only loopback -----------
-if (process.env.CODEX_OTEL_CAPTURE_NETNS !== '1') {
-  const args = process.argv.slice(2).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('unshare', ['--net', '--map-root-user', 'sh', '-c',
-    `ip link set lo up && exec "${process.execPath}" "${fileURLToPath(import.meta.url)}" ${args}`],
-  { stdio: 'inherit', env: { ...process.env, CODEX_OTEL_CAPTURE_NETNS: '1' } });
-  if (r.error || r.status !== 0) console.error(`capture: unshare run failed (${r.error?.message ?? `exit ${r.status}`}); nothing was run outside the namespace`);
-  process.exit(r.status ?? 1);
-}
-{
-  const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout.trim().split('\n');
-  const names = links.map((l) => l.split(':')[1]?.trim());
-  if (names.some((n) => n !== 'lo')) { console.error(`capture: refusing to run, interfaces besides lo: ${names}`); process.exit(2); }
-}
+enterNetworkNamespace('capture');
 
 // --- 2. OTLP protobuf decoding (protobufjs, a dependency of packages/instrument) ---------------
 // The trace and common messages are the receiver's own (packages/instrument, built); the logs
