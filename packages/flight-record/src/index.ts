@@ -4,6 +4,7 @@
  * @stall-why/instrument writes them.
  */
 export * from './recorded-span.js';
+export * from './recorded-log.js';
 export * from './segment-format.js';
 export * from './record-encoder.js';
 export * from './record-decoder.js';
