@@ -1,13 +1,13 @@
 import { stat } from 'node:fs/promises';
+import type { RecordedLog } from './recorded-log.js';
 import type { RecordedSpan } from './recorded-span.js';
 import { listSegments } from './segment-files.js';
 import { readSegment, type CorruptRecord } from './segment-reader.js';
 
-/** One record of a flight-recorder directory: a span as it was when it started, or when it ended. */
-export interface FlightRecord {
-  readonly type: 'start' | 'end';
-  readonly span: RecordedSpan;
-}
+/** One record of a flight-recorder directory: a span as it was when it started, or when it ended; or a log record. */
+export type FlightRecord =
+  | { readonly type: 'start' | 'end'; readonly span: RecordedSpan }
+  | { readonly type: 'log'; readonly log: RecordedLog };
 
 /** Counters a reader fills in as it goes (pass your own object to see them after the loop). */
 export interface FlightReadStats {
@@ -52,7 +52,7 @@ export async function* readFlightRecords(dir: string, options: ReadFlightRecords
     if (stats) stats.segments++;
     for await (const record of readSegment(segment, { onCorrupt })) {
       if (stats) stats.records++;
-      yield { type: record.type, span: record.span };
+      yield record.type === 'log' ? { type: 'log', log: record.log } : { type: record.type, span: record.span };
     }
   }
 }

@@ -16,13 +16,17 @@ export interface FlightRecorderStats {
   readonly openSpans: number;
   readonly startRecords: number;
   readonly endRecords: number;
+  /** Log records (`L`), e.g. received by `stall-why collect` on /v1/logs. */
+  readonly logRecords: number;
   /** Skipped stretches: torn tails, flipped bytes, unreadable records or segment headers. */
   readonly corruptRecords: number;
   /** Ended spans not yet uploaded (after the upload cursor). */
   readonly uploadBacklog: number;
-  /** Earliest span start, epoch ms; null when empty. */
+  /** Log records not yet uploaded (after the upload cursor). */
+  readonly logUploadBacklog: number;
+  /** Earliest span start or log record time, epoch ms; null when empty. */
   readonly oldestMs: number | null;
-  /** Latest span start or end, epoch ms; null when empty. */
+  /** Latest span start or end or log record time, epoch ms; null when empty. */
   readonly newestMs: number | null;
   /** Process ids that wrote segments. */
   readonly writerPids: number[];
@@ -38,6 +42,8 @@ export async function inspectFlightRecorder(dir: string): Promise<FlightRecorder
   let bytes = 0;
   let startRecords = 0;
   let endRecords = 0;
+  let logRecords = 0;
+  let logUploadBacklog = 0;
   let corruptRecords = bad.length;
   let uploadBacklog = 0;
   let oldestMs = Infinity;
@@ -52,6 +58,14 @@ export async function inspectFlightRecorder(dir: string): Promise<FlightRecorder
     const uploadedTo = cursor.get(segment.name) ?? 0;
     let size = segment.size;
     for await (const record of readSegment(segment, { onCorrupt })) {
+      if (record.end > size) size = record.end;
+      if (record.type === 'log') {
+        logRecords++;
+        if (record.offset >= uploadedTo) logUploadBacklog++;
+        if (record.log.timeMs < oldestMs) oldestMs = record.log.timeMs;
+        if (record.log.timeMs > newestMs) newestMs = record.log.timeMs;
+        continue;
+      }
       const { span } = record;
       const key = span.traceId + span.spanId;
       seen.add(key);
@@ -66,7 +80,6 @@ export async function inspectFlightRecorder(dir: string): Promise<FlightRecorder
         open.delete(key);
         if (record.offset >= uploadedTo) uploadBacklog++;
       }
-      if (record.end > size) size = record.end;
     }
     bytes += Math.max(size, await sizeOf(segment.path));
   }
@@ -78,8 +91,10 @@ export async function inspectFlightRecorder(dir: string): Promise<FlightRecorder
     openSpans: open.size,
     startRecords,
     endRecords,
+    logRecords,
     corruptRecords,
     uploadBacklog,
+    logUploadBacklog,
     oldestMs: segments.length && Number.isFinite(oldestMs) ? oldestMs : null,
     newestMs: Number.isFinite(newestMs) ? newestMs : null,
     writerPids: [...pids].sort((a, b) => a - b),

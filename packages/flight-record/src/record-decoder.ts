@@ -1,12 +1,15 @@
 /**
- * Record bodies back to spans, for both format versions (layout in segment-format.ts). A body whose
+ * Record bodies back to spans (both format versions) and log records (version 2; layout in
+ * segment-format.ts). A body whose
  * checksum matched can still be unusable (a writer bug, a future field): every length is checked
  * against the record's end, and such a body gives undefined, never an exception or a partial span.
  */
+import type { RecordedLog } from './recorded-log.js';
 import type { AttributeValue, Attributes, RecordedEvent, RecordedLink, RecordedSpan } from './recorded-span.js';
 import {
   FLAG2_LINKS, FLAG2_RESERVED, FLAG2_RESOURCE, FLAG_END, FLAG_EVENTS, FLAG_KIND, FLAG_PARENT, FLAG_SCOPE, FLAG_SCOPE_VERSION,
-  FLAG_STATUS, FLAG_STATUS_MESSAGE, SEGMENT_FORMAT_VERSION_JSON, VALUE_ARRAY, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_NULL,
+  FLAG_STATUS, FLAG_STATUS_MESSAGE, LOG_FLAG2_SCOPE_VERSION, LOG_FLAG_BODY, LOG_FLAG_EVENT_NAME, LOG_FLAG_OBSERVED_TIME, LOG_FLAG_SCOPE,
+  LOG_FLAG_SEVERITY_NUMBER, LOG_FLAG_SEVERITY_TEXT, LOG_FLAG_SPAN_ID, LOG_FLAG_TRACE_ID, SEGMENT_FORMAT_VERSION_JSON, VALUE_ARRAY, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_NULL,
   VALUE_STRING, VALUE_TRUE,
 } from './segment-format.js';
 
@@ -197,6 +200,35 @@ function decodeBinaryBody(buf: Buffer, start: number, end: number): Mutable<Reco
     if (flags & FLAG_SCOPE) span.scope = r.string();
     if (flags & FLAG_SCOPE_VERSION) span.scopeVersion = r.string();
     return r.pos === end ? span : undefined;
+  } catch {
+    return undefined; // MALFORMED: a length or tag that does not fit
+  }
+}
+
+/**
+ * The log record in `buf[start, end)` (an `L` record body: after the type byte); undefined when it
+ * is not a valid one. `defaultResource`: the segment header's, for records that carry none of their own.
+ */
+export function decodeLogRecordBody(buf: Buffer, start: number, end: number, defaultResource: Attributes | undefined): RecordedLog | undefined {
+  try {
+    const r = new BodyReader(buf, start, end);
+    const flags = r.u8();
+    const flags2 = r.u8();
+    if ((flags2 & FLAG2_RESERVED) !== 0) return undefined;
+    const log = { timeMs: r.f64() } as Mutable<RecordedLog>;
+    if (flags & LOG_FLAG_TRACE_ID) log.traceId = r.id(16);
+    if (flags & LOG_FLAG_SPAN_ID) log.spanId = r.id(8);
+    if (flags & LOG_FLAG_OBSERVED_TIME) log.observedTimeMs = r.f64();
+    if (flags & LOG_FLAG_SEVERITY_NUMBER) log.severityNumber = r.varint();
+    log.attributes = r.attributes(r.varint());
+    if (flags & LOG_FLAG_SEVERITY_TEXT) log.severityText = r.string();
+    if (flags & LOG_FLAG_BODY) log.body = r.string();
+    if (flags & LOG_FLAG_EVENT_NAME) log.eventName = r.string();
+    if (flags2 & FLAG2_RESOURCE) log.resource = r.attributes(r.varint());
+    else if (defaultResource !== undefined) log.resource = defaultResource;
+    if (flags & LOG_FLAG_SCOPE) log.scope = r.string();
+    if (flags2 & LOG_FLAG2_SCOPE_VERSION) log.scopeVersion = r.string();
+    return r.pos === end ? log : undefined;
   } catch {
     return undefined; // MALFORMED: a length or tag that does not fit
   }

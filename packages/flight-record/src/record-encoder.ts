@@ -1,7 +1,8 @@
 /**
  * The encoder core of format version 2 records (layout in segment-format.ts): a growable buffer
- * with the primitives a record body is made of. Two thin front ends drive it, one per span shape:
- * `writeRecordedSpanBody` here, and @stall-why/instrument's from an SDK ReadableSpan. The flight
+ * with the primitives a record body is made of. Thin front ends drive it, one per record shape:
+ * `writeRecordedSpanBody` and `writeRecordedLogBody` here, and @stall-why/instrument's from an SDK
+ * ReadableSpan. The flight
  * recorder's writer encodes straight into its pending batch (one RecordEncoder), so a record is
  * built once, in place, with no intermediate string or copy.
  *
@@ -10,11 +11,13 @@
  * hex ids go through a lookup table; nothing is allocated per record but the view crc32 reads.
  */
 import { crc32 } from 'node:zlib';
+import type { RecordedLog } from './recorded-log.js';
 import type { RecordedSpan } from './recorded-span.js';
 import {
   FLAG2_LINKS, FLAG2_RESOURCE, FLAG_END, FLAG_EVENTS, FLAG_KIND, FLAG_PARENT, FLAG_SCOPE, FLAG_SCOPE_VERSION, FLAG_STATUS,
-  FLAG_STATUS_MESSAGE, FRAME_HEADER_BYTES, MAX_RECORD_BYTES, VALUE_ARRAY, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_NULL,
-  VALUE_STRING, VALUE_TRUE,
+  FLAG_STATUS_MESSAGE, FRAME_HEADER_BYTES, LOG_FLAG2_SCOPE_VERSION, LOG_FLAG_BODY, LOG_FLAG_EVENT_NAME, LOG_FLAG_OBSERVED_TIME,
+  LOG_FLAG_SCOPE, LOG_FLAG_SEVERITY_NUMBER, LOG_FLAG_SEVERITY_TEXT, LOG_FLAG_SPAN_ID, LOG_FLAG_TRACE_ID, MAX_RECORD_BYTES,
+  VALUE_ARRAY, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_NULL, VALUE_STRING, VALUE_TRUE,
 } from './segment-format.js';
 
 /** Writes one record's body (everything after the type byte); throws when the value cannot be recorded. */
@@ -331,6 +334,36 @@ export function writeRecordedSpanBody(encoder: RecordEncoder, span: RecordedSpan
   if (resource !== undefined) encoder.writeAttributes(resource);
   if (scope !== undefined) encoder.writeString(scope);
   if (scopeVersion !== undefined) encoder.writeString(scopeVersion);
+}
+
+/** The `L` body of a RecordedLog (layout in segment-format.ts), from the same primitives as a span's. */
+export function writeRecordedLogBody(encoder: RecordEncoder, log: RecordedLog): void {
+  const { traceId, spanId, observedTimeMs, severityText, body, eventName, resource, scope, scopeVersion } = log;
+  const severityNumber = log.severityNumber !== undefined && isVarint(log.severityNumber) ? log.severityNumber : undefined;
+  encoder.writeU8(
+    (traceId !== undefined ? LOG_FLAG_TRACE_ID : 0) | (spanId !== undefined ? LOG_FLAG_SPAN_ID : 0) |
+      (observedTimeMs !== undefined ? LOG_FLAG_OBSERVED_TIME : 0) | (severityNumber !== undefined ? LOG_FLAG_SEVERITY_NUMBER : 0) |
+      (severityText !== undefined ? LOG_FLAG_SEVERITY_TEXT : 0) | (body !== undefined ? LOG_FLAG_BODY : 0) |
+      (eventName !== undefined ? LOG_FLAG_EVENT_NAME : 0) | (scope !== undefined ? LOG_FLAG_SCOPE : 0),
+  );
+  encoder.writeU8((scopeVersion !== undefined ? LOG_FLAG2_SCOPE_VERSION : 0) | (resource !== undefined ? FLAG2_RESOURCE : 0));
+  encoder.writeF64(log.timeMs);
+  if (traceId !== undefined) encoder.writeId(traceId, 16);
+  if (spanId !== undefined) encoder.writeId(spanId, 8);
+  if (observedTimeMs !== undefined) encoder.writeF64(observedTimeMs);
+  if (severityNumber !== undefined) encoder.writeVarint(severityNumber);
+  encoder.writeAttributes(log.attributes ?? {});
+  if (severityText !== undefined) encoder.writeString(severityText);
+  if (body !== undefined) encoder.writeString(body);
+  if (eventName !== undefined) encoder.writeString(eventName);
+  if (resource !== undefined) encoder.writeAttributes(resource);
+  if (scope !== undefined) encoder.writeString(scope);
+  if (scopeVersion !== undefined) encoder.writeString(scopeVersion);
+}
+
+/** A severity number is stored as a varint; one that is not a non-negative int32 is recorded without it. */
+function isVarint(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 0x7fffffff;
 }
 
 /** The kind is stored as a byte; a span with a kind that is not one is recorded without it. */

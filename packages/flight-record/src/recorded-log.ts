@@ -1,3 +1,8 @@
+/**
+ * The log record as stall-why stores and reads it: what `stall-why collect` keeps of an OTLP log
+ * record, beside the spans of the same flight recorder. Like RecordedSpan it needs no OpenTelemetry
+ * SDK: times are epoch milliseconds (fractional, so microseconds survive).
+ */
 import type { Attributes } from './recorded-span.js';
 
 /** One OpenTelemetry log record as the flight recorder keeps it. */

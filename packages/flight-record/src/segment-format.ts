@@ -14,7 +14,7 @@
  * Record frame (both versions):
  *   0   4  payload length p (type byte + body)
  *   4   4  crc32 of the payload
- *   8   1  record type: `S` (0x53) span start, `E` (0x45) span end
+ *   8   1  record type: `S` (0x53) span start, `E` (0x45) span end, `L` (0x4c) log record (version 2 only)
  *   9 p-1  body: version 1, the span as JSON ({@link RecordedSpan} keys); version 2, binary:
  *
  * Version 2 body (integers little-endian; `varint`: unsigned LEB128, at most 5 bytes):
@@ -39,6 +39,18 @@
  *               (an int32 other than -0) | VALUE_FALSE | VALUE_TRUE | VALUE_NULL (array items only) |
  *               VALUE_ARRAY varint n, n x value (not nested). Numbers are stored as they are:
  *               NaN, Infinity and -0 round-trip (version 1's JSON turned them into null and 0).
+ *
+ * Version 2 `L` body, a log record ({@link RecordedLog}); the same framing, primitives and flag-byte
+ * checks as a span's, so a reader that predates it skips it as one bad record and resynchronises:
+ *   u8  flags   LOG_FLAG_TRACE_ID, LOG_FLAG_SPAN_ID, LOG_FLAG_OBSERVED_TIME, LOG_FLAG_SEVERITY_NUMBER,
+ *               LOG_FLAG_SEVERITY_TEXT, LOG_FLAG_BODY, LOG_FLAG_EVENT_NAME, LOG_FLAG_SCOPE
+ *   u8  flags2  LOG_FLAG2_SCOPE_VERSION, FLAG2_RESOURCE; the other 6 bits are 0, as in a span's
+ *   f64 timeMs
+ *   [16 traceId] [8 spanId] [f64 observedTimeMs] [varint severityNumber]
+ *   attributes
+ *   [string severityText] [string body] [string eventName]
+ *   [resource: attributes]  only when it differs from the segment header's
+ *   [string scope] [string scopeVersion]
  *
  * The length and checksum let a reader detect a torn write (a crash mid-append) or a flipped byte,
  * skip it, count it and resynchronise on the next valid frame: a bad record is never returned. A
@@ -66,6 +78,8 @@ export const SEGMENT_FILE_SUFFIX = '.swfr';
 
 export const RECORD_TYPE_START = 0x53; // 'S'
 export const RECORD_TYPE_END = 0x45; // 'E'
+/** A log record ({@link RecordedLog}); only in version 2 segments. */
+export const RECORD_TYPE_LOG = 0x4c; // 'L'
 const OPEN_BRACE = 0x7b; // '{': every version 1 body starts with it
 
 /** Version 2 body, first flags byte: which optional parts the record holds. */
@@ -83,6 +97,18 @@ export const FLAG2_RESOURCE = 0x02;
 /** Bits of the second flags byte no writer sets yet: a frame with any of them is not a version 2 record. */
 export const FLAG2_RESERVED = 0xfc;
 
+/** Version 2 `L` body, first flags byte: which optional parts the log record holds. */
+export const LOG_FLAG_TRACE_ID = 0x01;
+export const LOG_FLAG_SPAN_ID = 0x02;
+export const LOG_FLAG_OBSERVED_TIME = 0x04;
+export const LOG_FLAG_SEVERITY_NUMBER = 0x08;
+export const LOG_FLAG_SEVERITY_TEXT = 0x10;
+export const LOG_FLAG_BODY = 0x20;
+export const LOG_FLAG_EVENT_NAME = 0x40;
+export const LOG_FLAG_SCOPE = 0x80;
+/** Version 2 `L` body, second flags byte (FLAG2_RESOURCE means the same as in a span's). */
+export const LOG_FLAG2_SCOPE_VERSION = 0x01;
+
 /** Version 2 attribute value tags. */
 export const VALUE_STRING = 0;
 export const VALUE_FLOAT = 1;
@@ -94,6 +120,8 @@ export const VALUE_ARRAY = 6;
 
 /** The smallest version 2 payload: type, two flag bytes, trace and span id, start time, name length, attribute count. */
 const MIN_BINARY_PAYLOAD = 1 + 2 + 16 + 8 + 8 + 1 + 1;
+/** The smallest `L` payload: type, two flag bytes, time, attribute count. */
+const MIN_LOG_PAYLOAD = 1 + 2 + 8 + 1;
 
 /** What a segment says about its writer. */
 export interface SegmentHeader {
@@ -177,11 +205,17 @@ export function parseFrameAt(buf: Buffer, pos: number, end: number, version: num
   if (end - pos < FRAME_HEADER_BYTES) return { kind: 'incomplete' };
   const length = buf.readUInt32LE(pos);
   const binary = version !== SEGMENT_FORMAT_VERSION_JSON;
-  if (length < (binary ? MIN_BINARY_PAYLOAD : 3) || length > MAX_RECORD_BYTES) return { kind: 'corrupt' };
+  if (length < (binary ? MIN_LOG_PAYLOAD : 3) || length > MAX_RECORD_BYTES) return { kind: 'corrupt' };
   const payloadStart = pos + FRAME_HEADER_BYTES;
   if (end > payloadStart) {
     const type = buf[payloadStart];
-    if (type !== RECORD_TYPE_START && type !== RECORD_TYPE_END) return { kind: 'corrupt' };
+    if (type === RECORD_TYPE_LOG) {
+      if (!binary) return { kind: 'corrupt' };
+    } else if (type !== RECORD_TYPE_START && type !== RECORD_TYPE_END) {
+      return { kind: 'corrupt' };
+    } else if (binary && length < MIN_BINARY_PAYLOAD) {
+      return { kind: 'corrupt' };
+    }
   }
   if (binary) {
     if (end > payloadStart + 2 && (buf[payloadStart + 2] & FLAG2_RESERVED) !== 0) return { kind: 'corrupt' };

@@ -1,7 +1,8 @@
 import { open } from 'node:fs/promises';
-import type { RecordedSpan } from './recorded-span.js';
-import { decodeRecordBody } from './record-decoder.js';
-import { parseFrameAt, RECORD_TYPE_START } from './segment-format.js';
+import type { RecordedLog } from './recorded-log.js';
+import type { Attributes, RecordedSpan } from './recorded-span.js';
+import { decodeLogRecordBody, decodeRecordBody } from './record-decoder.js';
+import { parseFrameAt, RECORD_TYPE_LOG, RECORD_TYPE_START } from './segment-format.js';
 import type { SegmentFile } from './segment-files.js';
 
 /** Why bytes were skipped. `torn`: an incomplete record at the end of a segment (a crash mid-append). */
@@ -15,14 +16,17 @@ export interface CorruptRecord {
   readonly reason: CorruptReason;
 }
 
-export interface SegmentRecord {
-  readonly type: 'start' | 'end';
-  readonly span: RecordedSpan;
+/** Where a record lies in its segment. */
+export interface SegmentPosition {
   /** Byte offset of the record's frame in its segment. */
   readonly offset: number;
   /** Byte offset just after it: where an upload cursor continues. */
   readonly end: number;
 }
+
+export type SegmentRecord =
+  | (SegmentPosition & { readonly type: 'start' | 'end'; readonly span: RecordedSpan })
+  | (SegmentPosition & { readonly type: 'log'; readonly log: RecordedLog });
 
 export interface ReadSegmentOptions {
   /** Start at this byte offset (a record boundary, e.g. an upload cursor); default the first record. */
@@ -56,15 +60,15 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
         continue;
       }
       if (parsed.kind === 'record') {
-        const span = decodeRecordBody(window.buf, parsed.payloadStart + 1, parsed.end, version, defaultResource);
         const offset = window.start + pos;
         const end = window.start + parsed.end;
+        const record = decodeRecord(window.buf, parsed.type, parsed.payloadStart + 1, parsed.end, version, defaultResource, offset, end);
         pos = parsed.end;
-        if (span === undefined) {
+        if (record === undefined) {
           options.onCorrupt?.({ segment: segment.name, offset, bytes: end - offset, reason: 'record' });
           continue;
         }
-        yield { type: parsed.type === RECORD_TYPE_START ? 'start' : 'end', span, offset, end };
+        yield record;
         continue;
       }
       if (pos >= window.length && window.eof) return;
@@ -81,6 +85,18 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
   } finally {
     await handle.close();
   }
+}
+
+/** The record of type `type` whose body is `buf[start, end)`; undefined when the body does not decode. */
+function decodeRecord(
+  buf: Buffer, type: number, start: number, end: number, version: number, defaultResource: Attributes | undefined, offset: number, fileEnd: number,
+): SegmentRecord | undefined {
+  if (type === RECORD_TYPE_LOG) {
+    const log = decodeLogRecordBody(buf, start, end, defaultResource);
+    return log && { type: 'log', log, offset, end: fileEnd };
+  }
+  const span = decodeRecordBody(buf, start, end, version, defaultResource);
+  return span && { type: type === RECORD_TYPE_START ? 'start' : 'end', span, offset, end: fileEnd };
 }
 
 /** Scans forward from `pos` for a valid frame; returns its position in the (possibly refilled) window. */

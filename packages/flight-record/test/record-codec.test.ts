@@ -4,13 +4,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   decodeRecordBody, encodeSegmentHeader, FRAME_HEADER_BYTES, MAX_RECORD_BYTES, newFlightReadStats, readFlightRecords, RecordEncoder,
   RECORD_TYPE_END, SEGMENT_FORMAT_VERSION, writeRecordedSpanBody,
   type AttributeValue, type Attributes, type CorruptRecord, type RecordedSpan,
 } from '@stall-why/flight-record';
+import { reframe } from './frames.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sw-codec-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -162,14 +162,7 @@ describe('format version 2 records', () => {
     const frame = Buffer.from(encoder.buffer.subarray(0, encoder.length));
     const body = frame.subarray(FRAME_HEADER_BYTES + 1);
     expect(decodeRecordBody(body, 0, body.length, SEGMENT_FORMAT_VERSION, undefined)).toStrictEqual(span);
-    /** Re-frames a changed body with a valid checksum. */
-    const reframe = (changed: Buffer) => {
-      const payload = Buffer.concat([Buffer.from([RECORD_TYPE_END]), changed]);
-      const head = Buffer.alloc(FRAME_HEADER_BYTES);
-      head.writeUInt32LE(payload.length, 0);
-      head.writeUInt32LE(crc32(payload), 4);
-      return Buffer.concat([head, payload]);
-    };
+    const reframeBody = (changed: Buffer) => reframe(RECORD_TYPE_END, changed);
     const nameAt = 2 + 16 + 8 + 8;
     const KEY_A = Buffer.from([1 << 1, 0x61]); // the string "a": length 1, UTF-8
     const malformed = [
@@ -181,7 +174,7 @@ describe('format version 2 records', () => {
     ];
     const dir = join(root, 'malformed');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'seg.swfr'), Buffer.concat([encodeSegmentHeader({ pid: 1, createdMs: 1, seq: 0 }), frame, ...malformed.map(reframe), frame]));
+    writeFileSync(join(dir, 'seg.swfr'), Buffer.concat([encodeSegmentHeader({ pid: 1, createdMs: 1, seq: 0 }), frame, ...malformed.map(reframeBody), frame]));
     const corrupt: CorruptRecord[] = [];
     const out: RecordedSpan[] = [];
     for await (const r of readFlightRecords(dir, { onCorrupt: (c) => corrupt.push(c) })) out.push(r.span);

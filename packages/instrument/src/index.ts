@@ -3,6 +3,8 @@
  * existing app-servers, and the flight recorder.
  */
 export * from './attribute-limits.js';
+export * from './content-attributes.js';
+export * from './recordable-log.js';
 export * from './turn-tracer.js';
 export * from './adapters/index.js';
 export * from './jsonrpc/index.js';

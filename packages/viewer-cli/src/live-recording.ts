@@ -60,7 +60,8 @@ export class LiveRecording {
         if (c.reason !== 'torn') this.counters.corruptRecords++;
       };
       for await (const record of readSegment(segment, { fromOffset: this.offsets.get(segment.name), onCorrupt })) {
-        this.add(record.span, record.type === 'end');
+        // watch judges spans; log records are for the importers that read them.
+        if (record.type !== 'log') this.add(record.span, record.type === 'end');
         this.offsets.set(segment.name, record.end);
         if (++this.counters.recordsRead % PRUNE_EVERY_RECORDS === 0) this.prune(now);
       }

@@ -4,17 +4,17 @@ import { resolve } from 'node:path';
 
 const CLI = resolve(import.meta.dirname, '../bin/stall-why.js');
 
-/** Starts `stall-why collect --out <out> --port 0` (or the options given) and resolves with the process and its traces URL. */
-export async function startCollect(out: string, args: readonly string[] = ['--port', '0']): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+/** Starts `stall-why collect --out <out> --port 0` (or the options given) and resolves with the process, its traces URL and its start line. */
+export async function startCollect(out: string, args: readonly string[] = ['--port', '0']): Promise<{ child: ChildProcessWithoutNullStreams; url: string; banner: string }> {
   const child = spawn(process.execPath, [CLI, 'collect', '--out', out, ...args], { stdio: 'pipe' });
+  let seen = '';
   const url = await new Promise<string>((ok, fail) => {
-    let seen = '';
     child.stdout.on('data', (d: Buffer) => {
       seen += d.toString();
-      const m = /listening on (\S+),/.exec(seen);
+      const m = /listening on (\S+),.*\n/.exec(seen);
       if (m) ok(m[1]!);
     });
     child.on('exit', (code) => fail(new Error(`collect exited ${code}: ${seen}`)));
   });
-  return { child, url };
+  return { child, url, banner: seen.split('\n')[0]! };
 }

@@ -107,7 +107,7 @@ describe('stall-why collect', () => {
     expect(badProto.status).toBe(400);
     const type = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     expect(type.status).toBe(400);
-    expect((await fetch(url.replace('/v1/traces', '/v1/logs'), { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await fetch(url.replace('/v1/traces', '/v1/metrics'), { method: 'POST', body: '{}' })).status).toBe(404);
     expect((await fetch(url)).status).toBe(405);
     const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(ok.status).toBe(200);

@@ -36,29 +36,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 enterNetworkNamespace('capture');
 
 // --- 2. OTLP protobuf decoding (protobufjs, a dependency of packages/instrument) ---------------
-// The trace and common messages are the receiver's own (packages/instrument, built); the logs
-// service's messages (opentelemetry-proto v1 logs; Copyright The OpenTelemetry Authors, Apache-2.0)
-// are added here, in the same style: proto3 JSON field names, enums as int32, oneofs left out.
+// The receiver's own messages (packages/instrument, built): traces, logs and the common ones.
 const require = createRequire(join(REPO, 'packages/instrument/package.json'));
 const protobuf = require('protobufjs');
 const { OTLP_TRACE_MESSAGES } = await import(join(REPO, 'packages/instrument/dist/flight-recorder/otlp-trace-proto.js'));
-const rep = (type, id) => ({ type, id, rule: 'repeated' });
-const f = (type, id) => ({ type, id });
-const otlpRoot = protobuf.Root.fromJSON({
-  nested: {
-    ...OTLP_TRACE_MESSAGES,
-    ExportLogsServiceRequest: { fields: { resourceLogs: rep('ResourceLogs', 1) } },
-    ResourceLogs: { fields: { resource: f('Resource', 1), scopeLogs: rep('ScopeLogs', 2), schemaUrl: f('string', 3) } },
-    ScopeLogs: { fields: { scope: f('InstrumentationScope', 1), logRecords: rep('LogRecord', 2), schemaUrl: f('string', 3) } },
-    LogRecord: {
-      fields: {
-        timeUnixNano: f('fixed64', 1), severityNumber: f('int32', 2), severityText: f('string', 3), body: f('AnyValue', 5),
-        attributes: rep('KeyValue', 6), droppedAttributesCount: f('uint32', 7), flags: f('fixed32', 8), traceId: f('bytes', 9),
-        spanId: f('bytes', 10), observedTimeUnixNano: f('fixed64', 11), eventName: f('string', 12),
-      },
-    },
-  },
-});
+const { OTLP_LOGS_MESSAGES } = await import(join(REPO, 'packages/instrument/dist/flight-recorder/otlp-logs-proto.js'));
+const otlpRoot = protobuf.Root.fromJSON({ nested: { ...OTLP_TRACE_MESSAGES, ...OTLP_LOGS_MESSAGES } });
 const HEX_ID = new Set(['traceId', 'spanId', 'parentSpanId']);
 function hexIds(v) {
   if (Array.isArray(v)) return v.map(hexIds);

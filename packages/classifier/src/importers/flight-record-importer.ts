@@ -38,6 +38,7 @@ export async function importFlightRecords(
   let held: RecordedSpan | undefined;
   try {
     for await (const record of readFlightRecords(dir, { stats })) {
+      if (record.type === 'log') continue; // logs: read by the Codex log mapping (next change)
       const span = record.span;
       const at = span.endTimeMs ?? span.startTimeMs;
       if (lastRecordMs === undefined || at > lastRecordMs) lastRecordMs = at;

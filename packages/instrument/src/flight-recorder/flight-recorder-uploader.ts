@@ -2,10 +2,16 @@ import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } 
 import { join, resolve } from 'node:path';
 import { context, diag } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { OTLPLogExporter as OtlpJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as OtlpProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { listSegments, pendingSpanMarker, readSegment, readUploadCursor, writeUploadCursor, type RecordedSpan, type UploadCursor } from '@stall-why/flight-record';
+import {
+  listSegments, pendingSpanMarker, readSegment, readUploadCursor, writeUploadCursor, type RecordedLog, type RecordedSpan, type UploadCursor,
+} from '@stall-why/flight-record';
+import { RecordedLogConverter } from './recorded-to-readable-log.js';
 import { RecordedSpanConverter } from './recorded-to-readable-span.js';
 import { RetryAfterObserver } from './retry-after-agent.js';
 
@@ -17,13 +23,20 @@ export interface FlightRecorderUploaderOptions {
    * environment (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`).
    */
   readonly url?: string;
+  /**
+   * OTLP/HTTP logs endpoint for the directory's log records. Default: `url` with its path's
+   * `/v1/traces` made `/v1/logs`; when `url` does not end in `/v1/traces`, no log records are sent
+   * (they are skipped, see `forwardsLogs`); with no `url`, the exporter's environment
+   * (`OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/logs`).
+   */
+  readonly logsUrl?: string;
   readonly headers?: Record<string, string>;
   /**
    * Time budget of one export, including the OTLP exporter's own retries, which honour Retry-After
    * within it. Default 10000 ms.
    */
   readonly timeoutMillis?: number;
-  /** Ended spans per export. Default 512. */
+  /** Ended spans, or log records, per export. Default 512. */
   readonly batchSize?: number;
   /** How often to look for new records once caught up. Default 1000 ms. */
   readonly intervalMs?: number;
@@ -38,6 +51,8 @@ export interface FlightRecorderUploaderOptions {
   readonly protocol?: OtlpHttpProtocol;
   /** Exporter to send with; default an OTLP/HTTP trace exporter for `url` in `protocol`. */
   readonly exporter?: SpanExporter;
+  /** Exporter for log records; default an OTLP/HTTP log exporter for `logsUrl` in `protocol`. */
+  readonly logExporter?: LogRecordExporter;
   /**
    * How often spans still open are sent as pending-span markers (a zero-duration span standing for
    * each: standard OTLP sends a span only once it ended), once the ended spans are caught up.
@@ -60,6 +75,7 @@ export function otlpHttpProtocol(option?: OtlpHttpProtocol, env: NodeJS.ProcessE
 
 export interface FlightRecorderUploaderStats {
   uploadedSpans: number;
+  uploadedLogRecords: number;
   uploadedBatches: number;
   /** Exports that failed in a way worth retrying (network, timeout, 429, 502, 503, 504). */
   retryableFailures: number;
@@ -67,6 +83,8 @@ export interface FlightRecorderUploaderStats {
   permanentFailures: number;
   /** Spans in batches dropped after a permanent failure. */
   droppedSpans: number;
+  /** Log records in batches dropped after a permanent failure. */
+  droppedLogRecords: number;
   /** Epoch ms before which no attempt is made (0: none pending); at least what Retry-After asked. */
   backoffUntilMs: number;
   lastError?: string;
@@ -89,7 +107,8 @@ const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504]);
 /** Uploaders of this process by directory, so two in one process do not both upload. */
 const lockHolders = new Map<string, FlightRecorderUploader>();
 
-type Batch = { segment: string; end: number; spans: RecordedSpan[]; liveSegments: Set<string> };
+/** A run of records of one segment; it carries spans or log records, never both, so each batch is one export. */
+type Batch = { segment: string; end: number; spans: RecordedSpan[]; logs: RecordedLog[]; liveSegments: Set<string> };
 type Attempt = 'sent' | 'empty' | 'retryable' | 'permanent' | 'locked';
 
 /**
@@ -101,11 +120,14 @@ type Attempt = 'sent' | 'empty' | 'retryable' | 'permanent' | 'locked';
 export class FlightRecorderUploader {
   readonly directory: string;
   private readonly exporter: SpanExporter;
+  /** Undefined when log records are not forwarded: they are passed over like start records. */
+  private readonly logExporter: LogRecordExporter | undefined;
   private readonly batchSize: number;
   private readonly intervalMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly converter = new RecordedSpanConverter();
+  private readonly logConverter = new RecordedLogConverter();
   private readonly retryAfter = new RetryAfterObserver();
   private cursor: UploadCursor | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -114,7 +136,8 @@ export class FlightRecorderUploader {
   private warnedRetryable = false;
   private stopped = false;
   private readonly counters: FlightRecorderUploaderStats = {
-    uploadedSpans: 0, uploadedBatches: 0, retryableFailures: 0, permanentFailures: 0, droppedSpans: 0, backoffUntilMs: 0,
+    uploadedSpans: 0, uploadedLogRecords: 0, uploadedBatches: 0, retryableFailures: 0, permanentFailures: 0, droppedSpans: 0,
+    droppedLogRecords: 0, backoffUntilMs: 0,
     pendingMarkersSent: 0, pendingMarkerFailures: 0,
   };
   private readonly pendingIntervalMs: number;
@@ -141,9 +164,17 @@ export class FlightRecorderUploader {
       timeoutMillis: options.timeoutMillis ?? 10_000,
       httpAgentOptions: this.retryAfter.agentFactory(),
     };
-    this.exporter = options.exporter ?? (otlpHttpProtocol(options.protocol) === 'http/json'
-      ? new OtlpJsonTraceExporter(exporterOptions)
-      : new OtlpProtobufTraceExporter(exporterOptions));
+    const json = otlpHttpProtocol(options.protocol) === 'http/json';
+    this.exporter = options.exporter ?? (json ? new OtlpJsonTraceExporter(exporterOptions) : new OtlpProtobufTraceExporter(exporterOptions));
+    const logsUrl = options.logsUrl ?? logsUrlBeside(options.url);
+    this.logExporter = options.logExporter ?? (logsUrl === null ? undefined : json
+      ? new OtlpJsonLogExporter({ ...exporterOptions, url: logsUrl })
+      : new OtlpProtobufLogExporter({ ...exporterOptions, url: logsUrl }));
+  }
+
+  /** Whether log records are sent; when not, they stay on disk and the upload passes over them. */
+  get forwardsLogs(): boolean {
+    return this.logExporter !== undefined;
   }
 
   /** Uploads in the background on an unref'ed timer until `shutdown()`. */
@@ -195,6 +226,7 @@ export class FlightRecorderUploader {
     this.stopped = true;
     this.releaseLock();
     await this.exporter.shutdown();
+    await this.logExporter?.shutdown();
   }
 
   private async drain(): Promise<void> {
@@ -244,7 +276,7 @@ export class FlightRecorderUploader {
     if (this.primed || this.pendingIntervalMs <= 0) return;
     this.primed = true;
     for (const segment of segments) {
-      for await (const record of readSegment(segment)) this.noteOpen(record.type, record.span);
+      for await (const record of readSegment(segment)) if (record.type !== 'log') this.noteOpen(record.type, record.span);
     }
   }
 
@@ -255,11 +287,13 @@ export class FlightRecorderUploader {
       if (!this.acquireLock()) return 'locked';
       const batch = await this.nextBatch();
       if (!batch) return 'empty';
-      if (batch.spans.length === 0) {
+      if (batch.spans.length === 0 && batch.logs.length === 0) {
         this.advance(batch);
         return 'sent';
       }
-      const result = await this.export(batch.spans.map((s) => this.converter.toReadableSpan(s)));
+      const result = batch.logs.length > 0
+        ? await this.exportLogs(batch.logs)
+        : await this.export(batch.spans.map((s) => this.converter.toReadableSpan(s)));
       return this.settle(batch, result);
     } catch (err) {
       // A bug or an unreadable directory: back off rather than spin, and say so once.
@@ -271,6 +305,7 @@ export class FlightRecorderUploader {
   private settle(batch: Batch, result: ExportResult): Attempt {
     if (result.code === ExportResultCode.SUCCESS) {
       this.counters.uploadedSpans += batch.spans.length;
+      this.counters.uploadedLogRecords += batch.logs.length;
       this.counters.uploadedBatches++;
       this.failuresInARow = 0;
       this.counters.backoffUntilMs = 0;
@@ -282,8 +317,10 @@ export class FlightRecorderUploader {
     if (isPermanent(result.error)) {
       this.counters.permanentFailures++;
       this.counters.droppedSpans += batch.spans.length;
+      this.counters.droppedLogRecords += batch.logs.length;
       this.counters.lastError = describe(result.error);
-      diag.warn(`stall-why flight recorder: the OTLP endpoint refused ${batch.spans.length} spans for good (${this.counters.lastError}); they stay on disk and leave the upload queue`);
+      const what = batch.logs.length > 0 ? `${batch.logs.length} log records` : `${batch.spans.length} spans`;
+      diag.warn(`stall-why flight recorder: the OTLP endpoint refused ${what} for good (${this.counters.lastError}); they stay on disk and leave the upload queue`);
       this.advance(batch);
       return 'permanent';
     }
@@ -311,7 +348,14 @@ export class FlightRecorderUploader {
     });
   }
 
-  /** The next run of unsent ended spans: up to `batchSize`, from one segment, in write order. */
+  private exportLogs(logs: RecordedLog[]): Promise<ExportResult> {
+    const records = logs.map((l) => this.logConverter.toReadableLogRecord(l));
+    return new Promise((done) => {
+      context.with(suppressTracing(context.active()), () => this.logExporter!.export(records, done));
+    });
+  }
+
+  /** The next run of unsent ended spans or log records: up to `batchSize` of one kind, from one segment, in write order. */
   private async nextBatch(): Promise<Batch | undefined> {
     this.cursor ??= readUploadCursor(this.directory);
     const { segments } = await listSegments(this.directory);
@@ -321,14 +365,22 @@ export class FlightRecorderUploader {
       const from = this.cursor.get(segment.name) ?? segment.recordsOffset;
       if (from >= segment.size) continue;
       const spans: RecordedSpan[] = [];
+      const logs: RecordedLog[] = [];
       let end = from;
       for await (const record of readSegment(segment, { fromOffset: from })) {
+        if (record.type === 'log') {
+          // The other kind ends the batch; the record is read again as the next batch's first.
+          if (this.logExporter && spans.length > 0) break;
+          if (this.logExporter) logs.push(record.log);
+        } else {
+          if (record.type === 'end' && logs.length > 0) break;
+          this.noteOpen(record.type, record.span);
+          if (record.type === 'end') spans.push(record.span);
+        }
         end = record.end;
-        this.noteOpen(record.type, record.span);
-        if (record.type === 'end') spans.push(record.span);
-        if (spans.length >= this.batchSize) break;
+        if (spans.length + logs.length >= this.batchSize) break;
       }
-      if (end > from) return { segment: segment.name, end, spans, liveSegments };
+      if (end > from) return { segment: segment.name, end, spans, logs, liveSegments };
     }
     return undefined;
   }
@@ -371,6 +423,23 @@ export class FlightRecorderUploader {
     lockHolders.delete(this.directory);
     try { unlinkSync(join(this.directory, UPLOAD_LOCK_FILE)); } catch { /* gone */ }
   }
+}
+
+/**
+ * The logs endpoint beside a traces endpoint: `…/v1/traces` → `…/v1/logs` (query kept); null when
+ * `tracesUrl` does not end so (no guess at where logs go); undefined without one (the environment's).
+ */
+export function logsUrlBeside(tracesUrl: string | undefined): string | undefined | null {
+  if (tracesUrl === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(tracesUrl);
+  } catch {
+    return null;
+  }
+  if (!url.pathname.endsWith('/v1/traces')) return null;
+  url.pathname = `${url.pathname.slice(0, -'/v1/traces'.length)}/v1/logs`;
+  return url.href;
 }
 
 /** OTLP/HTTP: 429, 502, 503, 504 (and 408) are worth retrying; any other HTTP status is final. */

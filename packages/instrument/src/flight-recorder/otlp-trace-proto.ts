@@ -8,12 +8,14 @@
  */
 import protobuf from 'protobufjs';
 
-const repeated = (type: string, id: number) => ({ type, id, rule: 'repeated' });
-const field = (type: string, id: number) => ({ type, id });
+/** A repeated field of a protobufjs JSON descriptor (otlp-logs-proto.ts describes its messages with these too). */
+export const repeated = (type: string, id: number) => ({ type, id, rule: 'repeated' });
+/** A singular field of a protobufjs JSON descriptor. */
+export const field = (type: string, id: number) => ({ type, id });
 
 /**
- * The messages, by name. Exported so a tool that also receives other signals (the corpus's capture
- * script decodes logs too) adds its messages to these instead of writing the shared ones again.
+ * The messages, by name. Exported so another signal's messages (otlp-logs-proto.ts; the corpus's
+ * capture script decodes both) are added to these instead of writing the shared ones again.
  */
 export const OTLP_TRACE_MESSAGES = {
   ExportTraceServiceRequest: { fields: { resourceSpans: repeated('ResourceSpans', 1) } },

@@ -1,7 +1,7 @@
 import { TraceFlags, type Attributes as OtelAttributes, type SpanKind, type SpanStatusCode } from '@opentelemetry/api';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { RecordedSpan } from '@stall-why/flight-record';
+import { SharedResources } from './shared-resources.js';
 import { msToHrTime } from './span-record-encoding.js';
 
 const NO_TIME: [number, number] = [0, 0];
@@ -11,7 +11,7 @@ const NO_TIME: [number, number] = [0, 0];
  * attributes share one Resource object, because the OTLP serializer groups by object identity.
  */
 export class RecordedSpanConverter {
-  private readonly resources = new Map<string, Resource>();
+  private readonly resources = new SharedResources();
 
   toReadableSpan(span: RecordedSpan): ReadableSpan {
     const startTime = msToHrTime(span.startTimeMs);
@@ -31,22 +31,11 @@ export class RecordedSpanConverter {
       links: (span.links ?? []).map((l) => ({ context: { traceId: l.traceId, spanId: l.spanId, traceFlags: TraceFlags.SAMPLED }, attributes: l.attributes as OtelAttributes | undefined })),
       events: (span.events ?? []).map((e) => ({ name: e.name, time: msToHrTime(e.timeMs), attributes: e.attributes as OtelAttributes | undefined })),
       ended: span.endTimeMs !== undefined,
-      resource: this.resourceFor(span),
+      resource: this.resources.resourceFor(span.resource),
       instrumentationScope: { name: span.scope ?? 'stall-why', version: span.scopeVersion },
       droppedAttributesCount: 0,
       droppedEventsCount: 0,
       droppedLinksCount: 0,
     };
-  }
-
-  private resourceFor(span: RecordedSpan): Resource {
-    const key = JSON.stringify(span.resource ?? {});
-    let resource = this.resources.get(key);
-    if (!resource) {
-      if (this.resources.size > 64) this.resources.clear();
-      resource = resourceFromAttributes((span.resource ?? {}) as OtelAttributes);
-      this.resources.set(key, resource);
-    }
-    return resource;
   }
 }

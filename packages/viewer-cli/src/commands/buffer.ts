@@ -6,6 +6,7 @@ import { EXIT_USAGE } from '../exit-codes.js';
 interface BufferOptions {
   json?: boolean;
   replay?: string;
+  replayLogs?: string;
   header?: string[];
   timeout?: number;
   maxRetries?: number;
@@ -17,10 +18,14 @@ Examples:
   $ stall-why buffer ~/.stall-why/flight --json
   $ stall-why buffer ~/.stall-why/flight --replay http://127.0.0.1:4318/v1/traces
 
+--replay sends log records (from stall-why collect's /v1/logs) to the same origin's /v1/logs when
+the URL ends in /v1/traces, else to --replay-logs; with neither, they are passed over and stay on disk.
+
 --json prints one object: spans (distinct), openSpans, bytes, segments, corruptRecords,
-uploadBacklog (ended spans not yet uploaded), oldestMs, newestMs (epoch ms or null),
-startRecords, endRecords, writerPids, directory; with --replay also replay.{uploadedSpans,
-uploadedBatches, retryableFailures, permanentFailures, droppedSpans, caughtUp}.`;
+uploadBacklog (ended spans not yet uploaded), logRecords, logUploadBacklog (log records not yet
+uploaded), oldestMs, newestMs (epoch ms or null), startRecords, endRecords, writerPids, directory;
+with --replay also replay.{uploadedSpans, uploadedLogRecords, uploadedBatches, retryableFailures,
+permanentFailures, droppedSpans, droppedLogRecords, caughtUp}.`;
 
 /** `stall-why buffer <dir>`: what a flight-recorder directory holds; `--replay <url>` uploads its backlog. */
 export function registerBufferCommand(program: Command): void {
@@ -29,7 +34,8 @@ export function registerBufferCommand(program: Command): void {
     .description('show what a flight-recorder directory holds; --replay uploads its backlog over OTLP/HTTP')
     .argument('<dir>', 'flight-recorder directory')
     .option('--json', 'print one JSON object (stable keys, see below)')
-    .option('--replay <otlp-url>', 'upload the ended spans not yet uploaded to this OTLP/HTTP traces endpoint')
+    .option('--replay <otlp-url>', 'upload the ended spans and log records not yet uploaded to this OTLP/HTTP traces endpoint (logs: see below)')
+    .option('--replay-logs <otlp-url>', 'with --replay: the OTLP/HTTP logs endpoint (default: --replay\'s origin with /v1/logs, when it ends in /v1/traces)')
     .option('--header <name=value>', 'HTTP header for --replay (repeatable)', collectHeader, [])
     .option('--timeout <ms>', 'time budget of one export, retries on 429/503 included (default 10000)', positiveInt)
     .option('--max-retries <n>', 'retryable failures in a row before --replay gives up (default 5)', nonNegativeInt)
@@ -53,17 +59,12 @@ export function registerBufferCommand(program: Command): void {
 type ReplaySummary = FlightRecorderUploaderStats & { caughtUp: boolean };
 
 async function replayBacklog(dir: string, options: BufferOptions): Promise<ReplaySummary> {
-  let url: URL;
-  try {
-    url = new URL(options.replay!);
-  } catch {
-    throw new Error(`--replay ${options.replay}: not a URL (e.g. http://127.0.0.1:4318/v1/traces)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--replay ${options.replay}: use an http:// or https:// URL`);
+  const url = httpUrl('--replay', options.replay!);
+  const logsUrl = options.replayLogs === undefined ? undefined : httpUrl('--replay-logs', options.replayLogs).href;
   const headers = Object.fromEntries((options.header ?? []).map((h) => [h.slice(0, h.indexOf('=')), h.slice(h.indexOf('=') + 1)]));
   // Loaded here, not at startup: the OTLP exporters are needed by --replay only.
   const { FlightRecorderUploader } = await import('@stall-why/instrument');
-  const uploader = new FlightRecorderUploader({ directory: dir, url: url.href, headers, timeoutMillis: options.timeout, maxBackoffMs: 30_000 });
+  const uploader = new FlightRecorderUploader({ directory: dir, url: url.href, logsUrl, headers, timeoutMillis: options.timeout, maxBackoffMs: 30_000 });
   try {
     const result = await uploader.uploadBacklog({ maxRetries: options.maxRetries });
     return { ...result.stats, caughtUp: result.caughtUp };
@@ -72,10 +73,21 @@ async function replayBacklog(dir: string, options: BufferOptions): Promise<Repla
   }
 }
 
+function httpUrl(option: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${option} ${value}: not a URL (e.g. http://127.0.0.1:4318/v1/traces)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${option} ${value}: use an http:// or https:// URL`);
+  return url;
+}
+
 function replayProblem(replay: ReplaySummary, url: string): string {
   if (replay.lockedByPid !== undefined) return `another process (pid ${replay.lockedByPid}) is uploading this directory; try again when it stops`;
   if (!replay.caughtUp) return `could not upload to ${url} (${replay.lastError ?? 'unknown error'}); the rest stays in the backlog`;
-  return `${url} refused ${replay.droppedSpans} spans for good (${replay.lastError}); they stay on disk, out of the upload queue`;
+  return `${url} refused ${withLogs(replay.droppedSpans, 'spans', replay.droppedLogRecords)} for good (${replay.lastError}); they stay on disk, out of the upload queue`;
 }
 
 function renderStats(s: FlightRecorderStats, replay: ReplaySummary | undefined): string {
@@ -84,17 +96,23 @@ function renderStats(s: FlightRecorderStats, replay: ReplaySummary | undefined):
     s.directory,
     `  segments  ${s.segments} (${formatBytes(s.bytes)})`,
     `  spans     ${s.spans} (${s.openSpans} open)`,
+    `  logs      ${s.logRecords} records`,
     `  oldest    ${time(s.oldestMs)}`,
     `  newest    ${time(s.newestMs)}`,
-    `  backlog   ${s.uploadBacklog} ended spans not yet uploaded`,
+    `  backlog   ${withLogs(s.uploadBacklog, 'ended spans', s.logUploadBacklog)} not yet uploaded`,
     `  corrupt   ${s.corruptRecords} records skipped`,
   ];
   if (replay) {
-    lines.push(`  replayed  ${replay.uploadedSpans} spans in ${replay.uploadedBatches} batches` +
-      (replay.permanentFailures ? `, ${replay.droppedSpans} refused for good` : '') +
+    lines.push(`  replayed  ${withLogs(replay.uploadedSpans, 'spans', replay.uploadedLogRecords)} in ${replay.uploadedBatches} batches` +
+      (replay.permanentFailures ? `, ${replay.droppedSpans + replay.droppedLogRecords} refused for good` : '') +
       (replay.retryableFailures ? `, ${replay.retryableFailures} retryable failures` : ''));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `3 spans`, or `3 spans and 2 log records`: a directory of spans only reads as it did before logs. */
+function withLogs(spans: number, spansNoun: string, logRecords: number): string {
+  return logRecords > 0 ? `${spans} ${spansNoun} and ${logRecords} log records` : `${spans} ${spansNoun}`;
 }
 
 function formatBytes(n: number): string {

@@ -7,6 +7,8 @@ interface CollectOptions {
   host: string;
   maxBytes?: number;
   forward?: string;
+  forwardLogs?: string;
+  recordContent?: boolean;
 }
 
 const EXAMPLES = `
@@ -15,30 +17,41 @@ Examples:
   $ OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 my-agent-server
   $ stall-why buffer ~/.stall-why/flight
   $ stall-why collect --out ~/.stall-why/flight --port 4319 --forward http://collector:4318/v1/traces
+  $ stall-why collect --out ~/.stall-why/flight --forward https://example.com/otlp/spans --forward-logs https://example.com/otlp/logs
 
-Any OpenTelemetry SDK (or Codex's [otel] exporter) that exports OTLP/HTTP can feed it with no code
-change. A batch is answered 200 only once its spans are in the file; when the directory cannot be
-written the answer is 503 with Retry-After, so the sender keeps the batch. With --forward, what is
-received is forwarded from the directory with retry and replay (nothing is lost while the next hop
-is down), and spans still open travel as pending-span markers.`;
+Any OpenTelemetry SDK (or Codex's [otel] exporter and trace_exporter) that exports OTLP/HTTP can feed
+it with no code change: traces to /v1/traces, logs to /v1/logs. A batch is answered 200 only once
+its records are in the file; when the directory cannot be written the answer is 503 with
+Retry-After, so the sender keeps the batch. Log records keep their time, severity, body, attributes,
+event name, trace and span ids, resource and scope; the values of content attributes (prompt,
+arguments, output, gen_ai.prompt*, gen_ai.completion*, gen_ai.input.messages, ...) are dropped and
+only their length is kept as <key>_length, unless --record-content. With --forward, what is received
+is forwarded from the directory with retry and replay (nothing is lost while the next hop is down),
+and spans still open travel as pending-span markers; log records go to the same origin's /v1/logs
+when the URL ends in /v1/traces, else to --forward-logs, else they are not forwarded.`;
 
 /** `stall-why collect --out <dir>`: an OTLP/HTTP receiver writing into a flight-recorder directory. */
 export function registerCollectCommand(program: Command): void {
   program
     .command('collect')
-    .description('receive OTLP/HTTP traces (/v1/traces, JSON or protobuf) into a flight-recorder directory')
+    .description('receive OTLP/HTTP traces and logs (/v1/traces, /v1/logs; JSON or protobuf) into a flight-recorder directory')
     .requiredOption('--out <dir>', 'flight-recorder directory to write (created 0700 when missing)')
     .option('--port <n>', 'port to listen on; 0 picks a free one', port, 4318)
     .option('--host <host>', 'address to listen on (loopback unless told otherwise)', '127.0.0.1')
     .option('--max-bytes <n>', 'byte budget of the directory, oldest segment evicted first (default 64 MiB)', byteCount)
     .option('--forward <url>', 'also forward what is received to this OTLP/HTTP traces endpoint, from the directory (retry, replay, pending-span markers)', otlpUrl)
+    .option('--forward-logs <url>', 'with --forward: the OTLP/HTTP logs endpoint (default: --forward\'s origin with /v1/logs, when it ends in /v1/traces)', otlpUrl)
+    .option('--record-content', 'keep the values of content attributes of log records (prompts, tool arguments and output); dropped by default')
     .addHelpText('after', EXAMPLES)
     .action(async (options: CollectOptions) => {
       // Loaded here, not at startup: the OpenTelemetry SDK and protobufjs cost every other command ~0.2 s.
-      const { FlightRecorderUploader, OtlpTraceReceiver } = await import('@stall-why/instrument');
+      if (options.forwardLogs && !options.forward) throw new Error('--forward-logs needs --forward (the traces endpoint)');
+      const { FlightRecorderUploader, OtlpReceiver, logsUrlBeside } = await import('@stall-why/instrument');
       // Made now, not at the first span: a directory being collected into can be judged from the first moment.
       mkdirSync(options.out, { recursive: true, mode: 0o700 });
-      const receiver = new OtlpTraceReceiver({ directory: options.out, port: options.port, host: options.host, maxBytes: options.maxBytes });
+      const receiver = new OtlpReceiver({
+        directory: options.out, port: options.port, host: options.host, maxBytes: options.maxBytes, recordContent: options.recordContent,
+      });
       let url: string;
       try {
         url = await receiver.listen();
@@ -47,9 +60,10 @@ export function registerCollectCommand(program: Command): void {
         throw new Error(`cannot listen on ${options.host}:${options.port} (${e.code ?? e.message})`);
       }
       // A sidecar in a pipeline: the next hop reads from the directory, so a hop that is down loses nothing.
-      const forwarder = options.forward ? new FlightRecorderUploader({ directory: options.out, url: options.forward }) : undefined;
+      const logsUrl = options.forwardLogs ?? (options.forward ? logsUrlBeside(options.forward) ?? undefined : undefined);
+      const forwarder = options.forward ? new FlightRecorderUploader({ directory: options.out, url: options.forward, logsUrl }) : undefined;
       forwarder?.start();
-      process.stdout.write(`stall-why collect: listening on ${url}, writing to ${options.out}${options.forward ? `, forwarding to ${options.forward}` : ''}\n`);
+      process.stdout.write(`stall-why collect: listening on ${url}, ${url.replace(/\/v1\/traces$/, '/v1/logs')}, writing to ${options.out}${forwarding(options.forward, logsUrl)}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
@@ -63,9 +77,16 @@ export function registerCollectCommand(program: Command): void {
       await forwarder?.shutdown();
       const s = receiver.stats();
       const f = forwarder?.stats();
-      const forwarded = f ? `; forwarded ${f.uploadedSpans} spans and ${f.pendingMarkersSent} pending-span markers` : '';
-      process.stderr.write(`stall-why collect: ${s.spans} spans in ${s.requests} requests; ${s.badRequests} bad, ${s.unavailable} answered 503${forwarded}\n`);
+      const forwarded = f ? `; forwarded ${f.uploadedSpans} spans, ${f.uploadedLogRecords} log records and ${f.pendingMarkersSent} pending-span markers` : '';
+      process.stderr.write(`stall-why collect: ${s.spans} spans and ${s.logRecords} log records in ${s.requests} requests; ${s.badRequests} bad, ${s.unavailable} answered 503${forwarded}\n`);
     });
+}
+
+/** Where received records go on to, for the start line; it says so when log records are not forwarded. */
+function forwarding(tracesUrl: string | undefined, logsUrl: string | undefined): string {
+  if (!tracesUrl) return '';
+  if (!logsUrl) return `, forwarding traces to ${tracesUrl} (traces only: the URL does not end in /v1/traces and --forward-logs is not given, so log records stay on disk)`;
+  return `, forwarding traces to ${tracesUrl} and logs to ${logsUrl}`;
 }
 
 function port(value: string): number {
