@@ -4,14 +4,17 @@ import {
   TURN_STATE_FAILED,
   TURN_STATE_INTERRUPTED,
   TURN_STATE_STUCK,
+  TURN_ID_TRACE_PREFIX,
   VERDICT_AWAITING_APPROVAL,
   VERDICT_BACKEND_STALL,
   VERDICT_HEALTHY,
   VERDICT_TRANSPORT_RETRY,
+  VERDICT_UNKNOWN,
+  type Verdict,
 } from '@stall-why/conventions';
 import { describe, it, type TestContext } from 'vitest';
 import { CodexUnderRecord, judgeFinished, judgeWhileLive, turnOf, type JudgedTurn } from './codex-under-record.js';
-import { dropMidStreamReply, FakeResponsesApi, functionCallReply, silentAfterHeadersReply, silentBeforeHeadersReply, stallMidStreamReply, textReply } from './fake-responses-api.js';
+import { type RecordedRequest, dropMidStreamReply, FakeResponsesApi, functionCallReply, silentAfterHeadersReply, silentBeforeHeadersReply, stallMidStreamReply, textReply } from './fake-responses-api.js';
 
 // The real Codex app-server with nothing around it (no `record`, no proxy): only its own `[otel]`
 // export, logs and traces over OTLP/HTTP, goes to the built `stall-why collect`, and
@@ -53,9 +56,37 @@ async function begin(ctx: TestContext, options: { config?: Record<string, string
   return { name: ctx.task.name, api, codex, threadId };
 }
 
+/**
+ * Codex's first trace batch reached collect 10.1–11.0 s after spawn in every run (a timer: under load
+ * it comes later, never sooner). Until then its logs alone tell the turn.
+ */
+const BEFORE_FIRST_TRACE_BATCH_MS = 9_000;
+
+/**
+ * The turn as Codex's logs alone name it: they carry no turn id, so it is `trace:` and the id of the
+ * turn's trace, which the model request's `traceparent` header carries too.
+ */
+function traceKeyedTurnId(request: RecordedRequest): string {
+  const traceId = String(request.headers.traceparent ?? '').split('-')[1];
+  return `${TURN_ID_TRACE_PREFIX}${traceId}`;
+}
+
+/**
+ * Judged from Codex's logs alone, before its first trace batch can name the turn: the trace-keyed
+ * turn must already be stuck on `verdict` (the report is printed, and the turn looked up by its
+ * trace, so a judgement that came after the spans named the turn cannot pass).
+ */
+async function expectFromLogsAlone(ctx: TestContext, run: Run, request: RecordedRequest, verdict: Verdict): Promise<void> {
+  const turnId = traceKeyedTurnId(request);
+  const timeoutMs = Math.max(0, run.codex.spawnedAtMs + BEFORE_FIRST_TRACE_BATCH_MS - Date.now());
+  const report = await judgeWhileLive(run.codex.outDir, has(turnId, TURN_STATE_STUCK, verdict), { aheadMs: PAST_STUCK, timeoutMs, intervalMs: 250, snapshot: `codex otel ${run.name} logs alone` });
+  observe(run, 'logs alone', [turnId], report);
+  ctx.expect.soft(turnOf(report, turnId), describeReport(report)).toMatchObject({ status: TURN_STATE_STUCK, verdict });
+}
+
 /** Judged while Codex runs and the fault holds: until `settled` or `LIVE_MS`, then printed. */
 async function judgeLive(run: Run, turnIds: string[], settled: (r: { turns: JudgedTurn[] }) => boolean, aheadMs = 0): Promise<{ turns: JudgedTurn[]; raw: string }> {
-  const report = await judgeWhileLive(run.codex.outDir, settled, { aheadMs, timeoutMs: LIVE_MS, intervalMs: POLL_MS, snapshot: `${run.name} live` });
+  const report = await judgeWhileLive(run.codex.outDir, settled, { aheadMs, timeoutMs: LIVE_MS, intervalMs: POLL_MS, snapshot: `codex otel ${run.name} live` });
   observe(run, 'live', turnIds, report);
   return report;
 }
@@ -63,7 +94,7 @@ async function judgeLive(run: Run, turnIds: string[], settled: (r: { turns: Judg
 /** Codex stopped with SIGTERM (it flushes its export), collect stopped after it, then one judgement. */
 async function judgeAfterExit(run: Run, turnIds: string[], aheadMs = 0): Promise<{ turns: JudgedTurn[]; raw: string }> {
   await run.codex.stop();
-  const report = await judgeFinished(run.codex.outDir, { aheadMs, snapshot: `${run.name} after exit` });
+  const report = await judgeFinished(run.codex.outDir, { aheadMs, snapshot: `codex otel ${run.name} after exit` });
   observe(run, 'after exit', turnIds, report);
   return report;
 }
@@ -147,7 +178,8 @@ describe.concurrent("stall-why on the real Codex app-server's own OpenTelemetry 
       run.api.enqueue(reply);
       const turnId = await run.codex.startTurn(run.threadId, 'hello?');
       await run.codex.waitForNotification('turn/started', (p) => p.turn.id === turnId);
-      await run.api.waitForRequests(1);
+      const [request] = await run.api.waitForRequests(1);
+      await expectFromLogsAlone(ctx, run, request!, VERDICT_BACKEND_STALL);
       const live = await judgeLive(run, [turnId], has(turnId, TURN_STATE_STUCK, VERDICT_BACKEND_STALL), PAST_STUCK);
       ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_BACKEND_STALL });
       const after = await judgeAfterExit(run, [turnId], PAST_STUCK);
@@ -174,7 +206,8 @@ describe.concurrent("stall-why on the real Codex app-server's own OpenTelemetry 
     run.api.enqueue(functionCallReply('call_1', 'exec_command', { cmd: 'echo tool-ran' }), silentAfterHeadersReply());
     const turnId = await run.codex.startTurn(run.threadId, 'run echo');
     await run.codex.waitForNotification('item/completed', (p) => p.item?.type === 'commandExecution');
-    await run.api.waitForRequests(2);
+    const [, continuation] = await run.api.waitForRequests(2);
+    await expectFromLogsAlone(ctx, run, continuation!, VERDICT_BACKEND_STALL);
     const live = await judgeLive(run, [turnId], has(turnId, TURN_STATE_STUCK, VERDICT_BACKEND_STALL), PAST_STUCK);
     ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_BACKEND_STALL });
     ctx.expect.soft(JSON.stringify(turnOf(live, turnId)?.evidence), describeReport(live)).toMatch(/continuation/);
@@ -188,6 +221,9 @@ describe.concurrent("stall-why on the real Codex app-server's own OpenTelemetry 
     const turnId = await run.codex.startTurn(run.threadId, 'make a file');
     const asked = await run.codex.waitFor((m) => m.method === 'item/commandExecution/requestApproval' && m.id !== undefined, 'an approval request');
     ctx.expect(asked.params.turnId).toBe(turnId);
+    // Codex logs nothing of an approval: its logs alone end with the model's completed response, and
+    // say so (unknown, not a stall); the decide_request span of the first trace batch names the wait.
+    await expectFromLogsAlone(ctx, run, run.api.requests[0]!, VERDICT_UNKNOWN);
     const live = await judgeLive(run, [turnId], has(turnId, TURN_STATE_STUCK, VERDICT_AWAITING_APPROVAL), PAST_STUCK);
     ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_AWAITING_APPROVAL });
     const after = await judgeAfterExit(run, [turnId], PAST_STUCK);

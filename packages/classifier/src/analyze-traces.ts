@@ -12,8 +12,8 @@ import { forEachLine } from './importers/line-reader.js';
 import { importOtlpJson } from './importers/otlp-json-importer.js';
 import { ROLLOUT_PARSE_BYTES, RolloutImporter } from './importers/rollout-importer.js';
 import { KNOWN_PHASES } from './model/phase-groups.js';
-import { CODEX_SPAN_NAMES, codexOtelSpans, isCodexSpan } from './importers/codex-otel-spans.js';
-import { CodexLogMapper, isCodexLog } from './importers/codex-otel-logs.js';
+import { CODEX_SPAN_NAMES } from './importers/codex-otel-spans.js';
+import { CodexTelemetryMapper } from './importers/codex-telemetry.js';
 
 /** Span names worth decoding: the vocabulary's phases, and the Codex app-server's own spans that map onto them. */
 const READ_SPAN_NAMES: ReadonlySet<string> = new Set([...KNOWN_PHASES, ...CODEX_SPAN_NAMES]);
@@ -126,14 +126,13 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
 
   // `shown` names the file in sources and errors when `path` is a copy (an inflated gzip file).
   const readFile = async (path: string, format: TraceFormat, shown = path): Promise<void> => {
+    // Codex's own spans and log events become phases; its log mapping follows the source's turns.
+    const codex = new CodexTelemetryMapper();
     const add = (span: RecordedSpan): void => {
-      if (!isCodexSpan(span)) classifier.add(span, shown);
-      else for (const mapped of codexOtelSpans(span)) classifier.add(mapped, shown);
+      for (const phase of codex.span(span)) classifier.add(phase, shown);
     };
-    // Log records say something only as Codex's events, read in the order the source holds them.
-    const codexLogs = new CodexLogMapper();
     const addLog = (log: RecordedLog): void => {
-      if (isCodexLog(log)) for (const mapped of codexLogs.map(log)) classifier.add(mapped, shown);
+      for (const phase of codex.log(log)) classifier.add(phase, shown);
     };
     const onProgress = options.onProgress ? (bytesRead: number, totalBytes: number) => options.onProgress!({ path: shown, bytesRead, totalBytes }) : undefined;
     let result: { spans: number; skipped: number; corrupt?: number; notes?: string[] };
@@ -153,7 +152,7 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
         break;
       }
       case 'flight-recorder': {
-        const records = await importFlightRecords(path, add);
+        const records = await importFlightRecords(path, add, undefined, addLog);
         result = records;
         // Judged as of now (not a moment replayed from the past): a writer killed without a word is gone.
         if (records.lastRecordMs !== undefined && (options.checkWriters ?? options.now === undefined)) {

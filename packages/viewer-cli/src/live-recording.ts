@@ -8,6 +8,7 @@
  * `maxEndedTurns` most recent turns that ended within the last `windowMs`, and of spans that belong
  * to no turn (history loads, renderer points) from that window. Other turns leave the view and memory.
  */
+import { CodexTelemetryMapper } from '@stall-why/classifier';
 import { ATTR_THREAD_ID, ATTR_TURN_ID, PHASE_TURN } from '@stall-why/conventions';
 import { listSegments, readSegment, type RecordedSpan } from '@stall-why/flight-record';
 
@@ -38,6 +39,8 @@ export class LiveRecording {
   private readonly spans = new Map<string, RecordedSpan>();
   private readonly turns = new Map<string, TurnEntry>();
   private readonly counters: LiveRecordingStats = { spans: 0, recordsRead: 0, corruptRecords: 0 };
+  /** Codex's own spans and log events (a directory `collect` fills from Codex's export), read as phases in write order. */
+  private readonly codex = new CodexTelemetryMapper();
 
   constructor(
     readonly directory: string,
@@ -60,8 +63,8 @@ export class LiveRecording {
         if (c.reason !== 'torn') this.counters.corruptRecords++;
       };
       for await (const record of readSegment(segment, { fromOffset: this.offsets.get(segment.name), onCorrupt })) {
-        // watch judges spans; log records are for the importers that read them.
-        if (record.type !== 'log') this.add(record.span, record.type === 'end');
+        if (record.type === 'log') for (const phase of this.codex.log(record.log)) this.add(phase, phase.endTimeMs !== undefined);
+        else for (const phase of this.codex.span(record.span)) this.add(phase, record.type === 'end');
         this.offsets.set(segment.name, record.end);
         if (++this.counters.recordsRead % PRUNE_EVERY_RECORDS === 0) this.prune(now);
       }

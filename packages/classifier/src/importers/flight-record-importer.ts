@@ -11,7 +11,7 @@ import {
   PHASE_WRITER_STOPPED,
   WRITER_STOP_REASON_PROCESS_GONE,
 } from '@stall-why/conventions';
-import { isFlightRecorderDir, listSegments, newFlightReadStats, readFlightRecords, type RecordedSpan } from '@stall-why/flight-record';
+import { isFlightRecorderDir, listSegments, newFlightReadStats, readFlightRecords, type RecordedLog, type RecordedSpan } from '@stall-why/flight-record';
 import { newerRecord } from '../model/timeline.js';
 import { TraceInputError } from '../trace-input-error.js';
 
@@ -28,6 +28,7 @@ export async function importFlightRecords(
   dir: string,
   emit: (span: RecordedSpan) => void,
   onProgress?: (records: number) => void,
+  emitLog: (log: RecordedLog) => void = () => undefined,
 ): Promise<{ spans: number; skipped: number; corrupt: number; lastRecordMs: number | undefined }> {
   const stats = newFlightReadStats();
   let records = 0;
@@ -38,7 +39,14 @@ export async function importFlightRecords(
   let held: RecordedSpan | undefined;
   try {
     for await (const record of readFlightRecords(dir, { stats })) {
-      if (record.type === 'log') continue; // logs: read by the Codex log mapping (next change)
+      if (record.type === 'log') {
+        // In write order among the spans: a log's phases may close what a span opened.
+        if (held) emit(held);
+        held = undefined;
+        emitLog(record.log);
+        if (lastRecordMs === undefined || record.log.timeMs > lastRecordMs) lastRecordMs = record.log.timeMs;
+        continue;
+      }
       const span = record.span;
       const at = span.endTimeMs ?? span.startTimeMs;
       if (lastRecordMs === undefined || at > lastRecordMs) lastRecordMs = at;

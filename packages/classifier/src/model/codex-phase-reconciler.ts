@@ -4,8 +4,9 @@
  *
  * When the spans arrive, they are the better account of the same moments, and the phases read from
  * the logs for them go:
- * - upstream phases up to the end of the last attempt Codex exported (its attempts end, and are
- *   exported, in order: what comes after is the live part only the logs show);
+ * - an attempt whose span Codex exported (the span covers the moment the log's request was sent),
+ *   with its milestones and the retry announced as it was sent; what comes after the exported
+ *   attempts is the live part only the logs show;
  * - a tool call whose span, with the same call id, is there.
  *
  * An approval read from Codex's `decide_request` span (a decision asked for, its answer not told)
@@ -18,13 +19,12 @@ import {
   PHASE_APPROVAL,
   PHASE_TOOL_CALL,
   PHASE_UPSTREAM_ATTEMPT,
+  PHASE_UPSTREAM_RETRY,
   SOURCE_CODEX_OTEL,
   SOURCE_CODEX_OTEL_LOGS,
 } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
 
-/** A log's times are whole milliseconds (`duration_ms`): its attempt may seem to start this much before the span's. */
-const LOG_ROUNDING_MS = 5;
 const UPSTREAM = 'stall_why.upstream.';
 
 /** A turn's phases with Codex's two voices made one; other phases as they are. */
@@ -35,19 +35,31 @@ export function reconcileCodexPhases(spans: RecordedSpan[]): RecordedSpan[] {
 /** The spans less the log-read phases that spans of the same moments supersede. */
 function withoutSupersededLogPhases(spans: RecordedSpan[]): RecordedSpan[] {
   if (!spans.some((s) => s.attributes[ATTR_SOURCE] === SOURCE_CODEX_OTEL_LOGS)) return spans;
-  let exportedUntil = -Infinity;
+  const exported: RecordedSpan[] = [];
   const exportedCalls = new Set<unknown>();
   for (const s of spans) {
     if (s.attributes[ATTR_SOURCE] !== SOURCE_CODEX_OTEL) continue;
-    if (s.name === PHASE_UPSTREAM_ATTEMPT && s.endTimeMs !== undefined) exportedUntil = Math.max(exportedUntil, s.endTimeMs);
+    if (s.name === PHASE_UPSTREAM_ATTEMPT && s.endTimeMs !== undefined) exported.push(s);
     else if (s.name === PHASE_TOOL_CALL) exportedCalls.add(s.attributes[ATTR_GEN_AI_TOOL_CALL_ID]);
   }
-  if (exportedUntil === -Infinity && exportedCalls.size === 0) return spans;
+  if (exported.length === 0 && exportedCalls.size === 0) return spans;
+  // A log's attempt starts when its request was sent, as far as the log can tell (a little after the
+  // span's attempt began): an exported attempt that covers that moment is the same attempt.
+  const superseded = new Set<string>();
+  const supersededStarts = new Set<number>();
+  for (const s of spans) {
+    if (s.name !== PHASE_UPSTREAM_ATTEMPT || s.attributes[ATTR_SOURCE] !== SOURCE_CODEX_OTEL_LOGS) continue;
+    if (exported.some((e) => e.startTimeMs <= s.startTimeMs && s.startTimeMs <= e.endTimeMs!)) {
+      superseded.add(s.spanId);
+      supersededStarts.add(s.startTimeMs);
+    }
+  }
   return spans.filter((s) => {
     if (s.attributes[ATTR_SOURCE] !== SOURCE_CODEX_OTEL_LOGS) return true;
-    if (s.name.startsWith(UPSTREAM)) return s.startTimeMs > exportedUntil + LOG_ROUNDING_MS;
     if (s.name === PHASE_TOOL_CALL) return !exportedCalls.has(s.attributes[ATTR_GEN_AI_TOOL_CALL_ID]);
-    return true;
+    if (!s.name.startsWith(UPSTREAM)) return true;
+    // The attempt, its milestones, and the retry announced as it was sent.
+    return !superseded.has(s.spanId) && !(s.parentSpanId !== undefined && superseded.has(s.parentSpanId)) && !(s.name === PHASE_UPSTREAM_RETRY && supersededStarts.has(s.startTimeMs));
   });
 }
 
