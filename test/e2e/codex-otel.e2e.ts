@@ -76,12 +76,12 @@ function traceKeyedTurnId(request: RecordedRequest): string {
  * turn must already be stuck on `verdict` (the report is printed, and the turn looked up by its
  * trace, so a judgement that came after the spans named the turn cannot pass).
  */
-async function expectFromLogsAlone(ctx: TestContext, run: Run, request: RecordedRequest, verdict: Verdict): Promise<void> {
+async function expectFromLogsAlone(ctx: TestContext, run: Run, request: RecordedRequest, verdict: Verdict, confidence: number): Promise<void> {
   const turnId = traceKeyedTurnId(request);
   const timeoutMs = Math.max(0, run.codex.spawnedAtMs + BEFORE_FIRST_TRACE_BATCH_MS - Date.now());
   const report = await judgeWhileLive(run.codex.outDir, has(turnId, TURN_STATE_STUCK, verdict), { aheadMs: PAST_STUCK, timeoutMs, intervalMs: 250, snapshot: `codex otel ${run.name} logs alone` });
   observe(run, 'logs alone', [turnId], report);
-  ctx.expect.soft(turnOf(report, turnId), describeReport(report)).toMatchObject({ status: TURN_STATE_STUCK, verdict });
+  ctx.expect.soft(turnOf(report, turnId), describeReport(report)).toMatchObject({ status: TURN_STATE_STUCK, verdict, confidence });
 }
 
 /** Judged while Codex runs and the fault holds: until `settled` or `LIVE_MS`, then printed. */
@@ -172,16 +172,17 @@ describe.concurrent("stall-why on the real Codex app-server's own OpenTelemetry 
     expectHealthy(ctx, await judgeAfterExit(run, turns), turns);
   });
 
-  for (const [name, reply] of [['silence after response headers', silentAfterHeadersReply()], ['silence before response headers', silentBeforeHeadersReply()]] as const) {
+  // Confidences are docs/codex-otel.md's table: before headers, the logs show no request at all.
+  for (const [name, reply, confidence] of [['silence after response headers', silentAfterHeadersReply(), 0.9], ['silence before response headers', silentBeforeHeadersReply(), 0.55]] as const) {
     it(name, async (ctx) => {
       const run = await begin(ctx);
       run.api.enqueue(reply);
       const turnId = await run.codex.startTurn(run.threadId, 'hello?');
       await run.codex.waitForNotification('turn/started', (p) => p.turn.id === turnId);
       const [request] = await run.api.waitForRequests(1);
-      await expectFromLogsAlone(ctx, run, request!, VERDICT_BACKEND_STALL);
+      await expectFromLogsAlone(ctx, run, request!, VERDICT_BACKEND_STALL, confidence);
       const live = await judgeLive(run, [turnId], has(turnId, TURN_STATE_STUCK, VERDICT_BACKEND_STALL), PAST_STUCK);
-      ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_BACKEND_STALL });
+      ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_BACKEND_STALL, confidence });
       const after = await judgeAfterExit(run, [turnId], PAST_STUCK);
       ctx.expect.soft(turnOf(after, turnId)?.verdict, describeReport(after)).toBe(VERDICT_BACKEND_STALL);
       ctx.expect.soft([TURN_STATE_STUCK, TURN_STATE_INTERRUPTED, TURN_STATE_ABANDONED], describeReport(after)).toContain(turnOf(after, turnId)?.status);
@@ -207,9 +208,9 @@ describe.concurrent("stall-why on the real Codex app-server's own OpenTelemetry 
     const turnId = await run.codex.startTurn(run.threadId, 'run echo');
     await run.codex.waitForNotification('item/completed', (p) => p.item?.type === 'commandExecution');
     const [, continuation] = await run.api.waitForRequests(2);
-    await expectFromLogsAlone(ctx, run, continuation!, VERDICT_BACKEND_STALL);
+    await expectFromLogsAlone(ctx, run, continuation!, VERDICT_BACKEND_STALL, 0.9);
     const live = await judgeLive(run, [turnId], has(turnId, TURN_STATE_STUCK, VERDICT_BACKEND_STALL), PAST_STUCK);
-    ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_BACKEND_STALL });
+    ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_BACKEND_STALL, confidence: 0.9 });
     ctx.expect.soft(JSON.stringify(turnOf(live, turnId)?.evidence), describeReport(live)).toMatch(/continuation/);
     const after = await judgeAfterExit(run, [turnId], PAST_STUCK);
     ctx.expect.soft(turnOf(after, turnId)?.verdict, describeReport(after)).toBe(VERDICT_BACKEND_STALL);
@@ -223,9 +224,9 @@ describe.concurrent("stall-why on the real Codex app-server's own OpenTelemetry 
     ctx.expect(asked.params.turnId).toBe(turnId);
     // Codex logs nothing of an approval: its logs alone end with the model's completed response, and
     // say so (unknown, not a stall); the decide_request span of the first trace batch names the wait.
-    await expectFromLogsAlone(ctx, run, run.api.requests[0]!, VERDICT_UNKNOWN);
+    await expectFromLogsAlone(ctx, run, run.api.requests[0]!, VERDICT_UNKNOWN, 0.3);
     const live = await judgeLive(run, [turnId], has(turnId, TURN_STATE_STUCK, VERDICT_AWAITING_APPROVAL), PAST_STUCK);
-    ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_AWAITING_APPROVAL });
+    ctx.expect.soft(turnOf(live, turnId), describeReport(live)).toMatchObject({ status: TURN_STATE_STUCK, verdict: VERDICT_AWAITING_APPROVAL, confidence: 0.7 });
     const after = await judgeAfterExit(run, [turnId], PAST_STUCK);
     ctx.expect.soft(turnOf(after, turnId)?.verdict, describeReport(after)).toBe(VERDICT_AWAITING_APPROVAL);
   });
