@@ -79,8 +79,11 @@ export class TimelineBuilder {
   private readonly traceTurn = new Map<string, TurnTimeline | null>();
   /** Turns known only by their trace (`ATTR_TURN_KEYED_BY_TRACE`), by trace id, until a span names them. */
   private readonly traceKeyedTurns = new Map<string, TurnTimeline>();
-  /** Trace id → the turn a span of that trace named (by its turn id): where trace-keyed phases go. */
-  private readonly namedTurnOfTrace = new Map<string, TurnTimeline>();
+  /**
+   * Trace id → the ids of the turn a span of that trace named: where trace-keyed phases go. Ids, not
+   * the turn, so that a turn evicted from the window is not held here.
+   */
+  private readonly namedTurnOfTrace = new Map<string, { threadId: string | null; turnId: string }>();
   /** spanKey of a parent not (yet) placed in a turn → the thread and turn ids its children carry. */
   private readonly childTurn = new Map<string, { threadId: string | null; turnId: string }>();
   private pending: Array<{ span: RecordedSpan; source: string | undefined }> = [];
@@ -196,7 +199,7 @@ export class TimelineBuilder {
 
   // A trace-keyed phase goes to the turn a span of its trace named, else to the turn its trace stands for.
   private turnOfTrace(span: RecordedSpan, threadId: string | null): TurnTimeline {
-    const named = this.namedTurnOfTrace.get(span.traceId);
+    const named = this.namedTurn(span.traceId);
     if (named) return named;
     let turn = this.traceKeyedTurns.get(span.traceId);
     if (!turn) {
@@ -225,8 +228,14 @@ export class TimelineBuilder {
       // Maps that led to either turn lead to the one left.
       if (this.traceTurn.get(traceId) === keyed || this.traceTurn.get(traceId) === named) this.traceTurn.set(traceId, target);
     }
-    this.namedTurnOfTrace.set(traceId, target);
+    this.namedTurnOfTrace.set(traceId, { threadId: target.threadId, turnId: target.turnId! });
     if (this.namedTurnOfTrace.size > this.limits.maxPendingSpans) this.namedTurnOfTrace.delete(this.namedTurnOfTrace.keys().next().value!);
+  }
+
+  /** The turn a span of the trace named, while it is in the window. */
+  private namedTurn(traceId: string): TurnTimeline | undefined {
+    const ids = this.namedTurnOfTrace.get(traceId);
+    return ids && this.threads.get(ids.threadId ?? '')?.turns.get(ids.turnId);
   }
 
   private noteSight(span: RecordedSpan): void {
@@ -308,7 +317,7 @@ export class TimelineBuilder {
   private addToTurn(turn: TurnTimeline, span: RecordedSpan, source: string | undefined): void {
     if (span.attributes[ATTR_TURN_ID] !== undefined && !isTraceKeyed(span)) {
       this.nameTrace(span.traceId, turn);
-      turn = this.namedTurnOfTrace.get(span.traceId) ?? turn;
+      turn = this.namedTurn(span.traceId) ?? turn;
     }
     const key = spanKey(span);
     turn.version++;
@@ -389,6 +398,7 @@ export class TimelineBuilder {
 
   private evict(thread: ThreadTimeline, turn: TurnTimeline): void {
     this.onEvict?.(turn, thread, this.sight);
+    if (turn.turnId?.startsWith(TURN_ID_TRACE_PREFIX)) this.traceKeyedTurns.delete(turn.turnId.slice(TURN_ID_TRACE_PREFIX.length));
     thread.turns.delete(turn.turnId ?? '');
     this.retained -= turn.spans.size + (turn.turnSpan ? 1 : 0);
     for (const key of turn.spans.keys()) this.parentTurn.delete(key);
