@@ -168,3 +168,24 @@ describe('bad input', () => {
     rmSync(path);
   }, 60_000);
 });
+
+describe('odd but readable input', () => {
+  // A span's end before its start is a clock or writer fault, not an open span: read as it ended at
+  // its start. Before, an approval whose end came before its start kept a completed turn "stuck".
+  it('a span that ends before it starts is ended, not open: the completed turn stays healthy', async () => {
+    const ns = (ms: number): string => `${BigInt(Date.parse('2026-12-01T10:00:00Z') + ms) * 1_000_000n}`;
+    const attrs = (extra: Record<string, string>): object[] =>
+      Object.entries({ 'gen_ai.conversation.id': 'th', 'stall_why.turn.id': 'tu', ...extra }).map(([key, v]) => ({ key, value: { stringValue: v } }));
+    const span = (id: string, name: string, start: number, end: number, extra: Record<string, string> = {}): object => ({
+      traceId: 'a'.repeat(32), spanId: id.padStart(16, '0'), name, startTimeUnixNano: ns(start), endTimeUnixNano: ns(end), attributes: attrs(extra),
+    });
+    const line = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 's' }, spans: [
+      span('1', 'stall_why.turn', 2_000, 1_999, { 'stall_why.turn.status': 'completed' }),
+      span('2', 'stall_why.approval', 1_500, 1_000),
+    ] }] }] });
+    const path = join(dir, 'end-before-start.otlp.jsonl');
+    writeFileSync(path, `${line}\n`);
+    const { report } = await analyzeTraces([path], { now: Date.parse('2026-12-01T10:05:00Z') });
+    expect(report.turns.map(({ status, verdict }) => ({ status, verdict }))).toEqual([{ status: 'completed', verdict: 'healthy' }]);
+  });
+});

@@ -41,7 +41,8 @@ export function recordedOtlpSpan(p: OtlpSpanParts, resource: Attributes | undefi
   const span: MutableSpan = { traceId: p.traceId, spanId: p.spanId, name: p.name, startTimeMs: p.startTimeMs, attributes: p.attributes };
   if (p.parentSpanId) span.parentSpanId = p.parentSpanId;
   if (p.kind !== undefined) span.kind = p.kind;
-  if (p.endTimeMs !== undefined && p.endTimeMs >= p.startTimeMs) span.endTimeMs = p.endTimeMs;
+  // An end before the start is a clock or writer fault, not an open span: it ended, at its start.
+  if (p.endTimeMs !== undefined) span.endTimeMs = Math.max(p.endTimeMs, p.startTimeMs);
   if (p.statusCode !== undefined) span.status = p.statusMessage ? { code: p.statusCode, message: p.statusMessage } : { code: p.statusCode };
   if (resource) span.resource = resource;
   if (scope) span.scope = scope;

@@ -35,7 +35,9 @@ function toRecordedSpan(s: Obj, resource: Attributes, scope: Obj): RecordedSpan 
   const spanId = toHexId(s.spanId, 8);
   const startTimeMs = nanosToMs(s.startTimeUnixNano);
   if (!traceId || !spanId || startTimeMs === undefined) return undefined;
-  const endTimeMs = nanosToMs(s.endTimeUnixNano);
+  const end = nanosToMs(s.endTimeUnixNano);
+  // An end before the start is a clock or writer fault: the span ended, at its start.
+  const endTimeMs = end === undefined ? undefined : Math.max(end, startTimeMs);
   const parentSpanId = toHexId(s.parentSpanId, 8);
   const status = asObj(s.status);
   const events = asArray(s.events).map((e): RecordedEvent => ({
