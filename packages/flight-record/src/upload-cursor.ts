@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** File in a recorder directory that remembers how far each segment has been uploaded. */
@@ -36,6 +36,28 @@ export function writeUploadCursor(dir: string, cursor: UploadCursor, liveSegment
   }
   const path = join(dir, UPLOAD_CURSOR_FILE);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: 1, segments }), { mode: 0o600 });
+  const fd = openFresh(tmp);
+  try {
+    writeSync(fd, JSON.stringify({ version: 1, segments }));
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
+}
+
+const FRESH_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * A new file of our own at `path`: never one that is there already. A name left by a crash, or a
+ * symlink someone else planted to make us overwrite a file of theirs choosing, is removed (the link,
+ * not what it points to) and the file made anew.
+ */
+function openFresh(path: string): number {
+  try {
+    return openSync(path, FRESH_FILE, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    unlinkSync(path);
+    return openSync(path, FRESH_FILE, 0o600);
+  }
 }

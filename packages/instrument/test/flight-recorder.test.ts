@@ -257,6 +257,27 @@ describe('FlightRecorderProcessor', () => {
     }
   });
 
+  it('refuses a directory everyone can write (others could plant segments or swap files): warns once, writes nothing there', async () => {
+    const { chmodSync, mkdirSync } = await import('node:fs');
+    const { diag, DiagLogLevel } = await import('@opentelemetry/api');
+    const warnings: string[] = [];
+    diag.setLogger({ warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+    try {
+      const directory = tempDir();
+      mkdirSync(directory);
+      chmodSync(directory, 0o777);
+      const { recorder, tracer, provider } = setup({ directory });
+      tracer.startSpan('planted-here?').end();
+      await recorder.forceFlush();
+      expect(recorder.stats().degraded).toBe(true);
+      expect(readdirSync(directory)).toEqual([]);
+      expect(warnings.join('\n')).toMatch(/untrusted directory: writable by every user \(mode 777\)/);
+      await provider.shutdown();
+    } finally {
+      diag.disable();
+    }
+  });
+
   it('writes what is queued when the host exits normally, even without shutdown()', async () => {
     const directory = tempDir();
     const { spawnSync } = await import('node:child_process');

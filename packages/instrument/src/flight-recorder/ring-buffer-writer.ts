@@ -211,6 +211,22 @@ export class RingBufferWriter {
     });
   }
 
+  /**
+   * Writes only into a directory of this process's user that not everyone can write, as ssh treats its
+   * files: a directory another user made first (a documented path under /var/tmp) or any user can
+   * write into could hold their segments (forged turns) or swap files under ours. Refused like a write
+   * fault. (A group-writable one is allowed: with user-private groups, umask 002 makes every directory so.)
+   */
+  private assertPrivateDirectory(): void {
+    const st = this.fs.statSync(this.directory);
+    const uid = process.getuid?.();
+    const foreign = uid !== undefined && st.uid !== uid;
+    const shared = (st.mode & 0o002) !== 0;
+    if (!foreign && !shared) return;
+    const why = foreign ? `owned by uid ${st.uid}, not ${uid}` : `writable by every user (mode ${(st.mode & 0o777).toString(8)})`;
+    throw Object.assign(new Error(`untrusted directory: ${why}; stall-why writes only to a directory of its own user that not everyone can write`), { code: 'EUNTRUSTED' });
+  }
+
   /** Detects a segment that lost its name (directory deleted, or evicted by another writer): writes there would vanish. */
   private checkStillLinked(now: number): void {
     if (this.fd === undefined || now - this.lastLinkCheckMs < LINK_CHECK_INTERVAL_MS) return;
@@ -221,6 +237,7 @@ export class RingBufferWriter {
   private openSegment(now: number): void {
     this.closeSegment();
     this.fs.mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+    this.assertPrivateDirectory();
     this.enforceBudget(this.segmentBytes);
     const seq = this.seq++;
     const name = segmentFileName(now, process.pid, seq, this.nonce);
@@ -301,7 +318,8 @@ export class RingBufferWriter {
     this.retryAtMs = now + this.faultRetryMs;
     if (!this.warned) {
       this.warned = true;
-      diag.warn(`stall-why flight recorder: cannot write to ${this.directory} (${err.code ?? err.message}); dropping records and retrying every ${this.faultRetryMs} ms`);
+      const what = err.code === 'EUNTRUSTED' ? err.message : (err.code ?? err.message);
+      diag.warn(`stall-why flight recorder: cannot write to ${this.directory} (${what}); dropping records and retrying every ${this.faultRetryMs} ms`);
     }
   }
 
