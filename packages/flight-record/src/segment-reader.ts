@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import type { RecordedLog } from './recorded-log.js';
 import type { Attributes, RecordedSpan } from './recorded-span.js';
 import { decodeLogRecordBody, decodeRecordBody } from './record-decoder.js';
-import { parseFrameAt, RECORD_TYPE_LOG, RECORD_TYPE_START } from './segment-format.js';
+import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES, parseFrameAt, RECORD_TYPE_LOG, RECORD_TYPE_START } from './segment-format.js';
 import type { SegmentFile } from './segment-files.js';
 
 /** Why bytes were skipped. `torn`: an incomplete record at the end of a segment (a crash mid-append). */
@@ -72,11 +72,29 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
         continue;
       }
       if (pos >= window.length && window.eof) return;
-      // A bad frame: find the next valid one; what lies between is skipped and counted.
       const badStart = window.start + pos;
-      const next = await resync(window, pos + 1, version);
+      // A frame that runs past the end: a torn tail (a record cut short by a crash mid-append), or a
+      // damaged length. A frame found inside a torn tail would be bytes of its attribute values (a
+      // forged record), so the next record is taken only where valid frames follow it to the end.
+      if (parsed.kind === 'incomplete') {
+        const after = await resync(window, pos + 1, version, true);
+        if (after === undefined) {
+          options.onCorrupt?.({ segment: segment.name, offset: badStart, bytes: window.start + window.length - badStart, reason: 'torn' });
+          return;
+        }
+        options.onCorrupt?.({ segment: segment.name, offset: badStart, bytes: window.start + after - badStart, reason: 'checksum' });
+        pos = after;
+        continue;
+      }
+      // A bad frame: skip it whole when its own length leads to the next record (only its payload was
+      // damaged), else find the next valid frame; what lies between is skipped and counted. Skipping
+      // it whole keeps a frame embedded in one of its strings (a forged record) from being read.
+      // One that runs past the end is read as the torn tail above would be.
+      const whole = await frameEnd(window, pos, version);
+      pos = whole.pos;
+      const next = whole.end ?? (await resync(window, pos + 1, version, whole.pastEnd));
       if (next === undefined) {
-        options.onCorrupt?.({ segment: segment.name, offset: badStart, bytes: window.start + window.length - badStart, reason: parsed.kind === 'incomplete' ? 'torn' : 'checksum' });
+        options.onCorrupt?.({ segment: segment.name, offset: badStart, bytes: window.start + window.length - badStart, reason: 'checksum' });
         return;
       }
       options.onCorrupt?.({ segment: segment.name, offset: badStart, bytes: window.start + next - badStart, reason: 'checksum' });
@@ -99,8 +117,41 @@ function decodeRecord(
   return span && { type: type === RECORD_TYPE_START ? 'start' : 'end', span, offset, end: fileEnd };
 }
 
-/** Scans forward from `pos` for a valid frame; returns its position in the (possibly refilled) window. */
-async function resync(window: ByteWindow, pos: number, version: number): Promise<number | undefined> {
+/**
+ * Where the frame at `pos` ends by its own length, when a valid frame (or the end of the file) is
+ * there: the length was right, only the payload is damaged. `pastEnd` when that length runs past the
+ * end of the file. `pos` is returned as it stands after the window moved.
+ */
+async function frameEnd(window: ByteWindow, pos: number, version: number): Promise<{ pos: number; end: number | undefined; pastEnd?: boolean }> {
+  for (;;) {
+    if (pos + 4 > window.length) {
+      if (window.eof) return { pos, end: undefined, pastEnd: true };
+      pos = await window.fill(pos);
+      continue;
+    }
+    const length = window.buf.readUInt32LE(pos);
+    if (length > MAX_RECORD_BYTES) return { pos, end: undefined };
+    const end = pos + FRAME_HEADER_BYTES + length;
+    if (end === window.length && window.eof) return { pos, end };
+    if (end >= window.length) {
+      if (window.eof) return { pos, end: undefined, pastEnd: true };
+      pos = await window.fill(pos);
+      continue;
+    }
+    const parsed = parseFrameAt(window.buf, end, window.length, version);
+    if (parsed.kind === 'incomplete' && !window.eof) {
+      pos = await window.fill(pos);
+      continue;
+    }
+    return { pos, end: parsed.kind === 'record' ? end : undefined };
+  }
+}
+
+/**
+ * Scans forward from `pos` for a valid frame (with `toEnd`, one from which valid frames follow one
+ * another to the end of the file); returns its position in the (possibly refilled) window.
+ */
+async function resync(window: ByteWindow, pos: number, version: number, toEnd = false): Promise<number | undefined> {
   for (;;) {
     if (pos >= window.length) {
       if (window.eof) return undefined;
@@ -108,13 +159,35 @@ async function resync(window: ByteWindow, pos: number, version: number): Promise
       continue;
     }
     const parsed = parseFrameAt(window.buf, pos, window.length, version);
-    if (parsed.kind === 'record') return pos;
+    if (parsed.kind === 'record' && (!toEnd || chainsToEnd(window, parsed.end, version))) return pos;
     if (parsed.kind === 'incomplete' && !window.eof) {
       pos = await window.fill(pos);
       continue;
     }
     pos++;
   }
+}
+
+/**
+ * Whether records follow one another from `pos` to the end of the window, which holds the whole rest
+ * of the file: valid frames, or damaged ones whose own length leads to the next (a flipped payload
+ * byte elsewhere costs only its record).
+ */
+function chainsToEnd(window: ByteWindow, pos: number, version: number): boolean {
+  while (pos < window.length) {
+    const parsed = parseFrameAt(window.buf, pos, window.length, version);
+    if (parsed.kind === 'record') {
+      pos = parsed.end;
+      continue;
+    }
+    if (parsed.kind !== 'corrupt' || pos + 4 > window.length) return false;
+    const length = window.buf.readUInt32LE(pos);
+    const end = pos + FRAME_HEADER_BYTES + length;
+    if (length > MAX_RECORD_BYTES || end > window.length) return false;
+    if (end < window.length && parseFrameAt(window.buf, end, window.length, version).kind !== 'record') return false;
+    pos = end;
+  }
+  return true;
 }
 
 /** A sliding window over a file: `buf[0, length)` holds the bytes at file offset `start`. */
