@@ -113,7 +113,9 @@ export function clickHouseError(address: ClickHouseAddress, error: unknown): Cli
   const e = error as { code?: unknown; message?: unknown; cause?: { code?: unknown } };
   const code = typeof e.code === 'string' ? e.code : typeof e.code === 'number' ? String(e.code) : undefined;
   const message = typeof e.message === 'string' ? e.message : String(error);
-  const chCode = code && /^\d+$/.test(code) ? code : /Code: (\d+)/.exec(message)?.[1];
+  // chdb 3.4 reports a directory locked by another process only as "Failed to create connection" (the engine prints Code 76 itself).
+  const locked = address.kind === 'embedded' && /Failed to create connection/.test(message) ? '76' : undefined;
+  const chCode = locked ?? (code && /^\d+$/.test(code) ? code : /Code: (\d+)/.exec(message)?.[1]);
   if (chCode && REASONS[chCode]) return new ClickHouseError(address.shown, REASONS[chCode](address));
   const errno = typeof e.cause?.code === 'string' ? e.cause.code : code;
   if (errno && NETWORK_REASONS[errno]) return new ClickHouseError(address.shown, NETWORK_REASONS[errno]);
