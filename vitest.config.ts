@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` is the fast default (`npm test`); `slow` holds crash loops, outage and
-// fuzz suites; `e2e` drives the real Codex app-server, only inside a network namespace with
-// loopback alone (`npm run test:e2e` makes it). CI runs all three.
+// Four projects: `unit` is the fast default (`npm test`); `slow` holds crash loops, outage and
+// fuzz suites; `clickhouse` needs embedded ClickHouse (npm `chdb`, ~550 MB, installed only by
+// `npm run test:clickhouse`, never by `npm ci`); `e2e` drives the real Codex app-server, only inside a
+// network namespace with loopback alone (`npm run test:e2e` makes it). CI runs all four.
 export default defineConfig({
   test: {
     projects: [
@@ -19,6 +20,15 @@ export default defineConfig({
           include: ['packages/*/test/**/*.slow.ts', 'test/slow/**/*.slow.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'clickhouse',
+          include: ['packages/*/test/**/*.chdb.ts', 'test/clickhouse/**/*.chdb.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

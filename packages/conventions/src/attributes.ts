@@ -41,6 +41,8 @@ export const ATTR_ERROR_TYPE = 'error.type';
 export const ATTR_SERVICE_NAME = 'service.name';
 /** The instance of the service that emitted the span (semconv resource attribute `service.instance.id`). */
 export const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
+/** The host the emitter runs on (semconv resource attribute `host.name`); the fleet report groups by it. */
+export const ATTR_HOST_NAME = 'host.name';
 /** The process id of the emitter (semconv resource attribute `process.pid`). */
 export const ATTR_PROCESS_PID = 'process.pid';
 /** The exit code of a process that exited (semconv `process.exit.code`). */

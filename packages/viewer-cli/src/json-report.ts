@@ -17,7 +17,7 @@ export function toJsonReport(report: Report): JsonReport {
   return { ...report, turns: report.turns.map((turn) => ({ ...turn, nextStep: nextStep(turn.verdict, turn.status) })) };
 }
 
-/** The report as printed by `--json`: two-space indented, one trailing newline. */
-export function formatJsonReport(report: Report): string {
-  return `${JSON.stringify(toJsonReport(report), null, 2)}\n`;
+/** The report as printed by `--json`: two-space indented, one trailing newline; `extra` keys (a ClickHouse source's `fleet`) after the report's. */
+export function formatJsonReport(report: Report, extra: Readonly<Record<string, unknown>> = {}): string {
+  return `${JSON.stringify({ ...toJsonReport(report), ...extra }, null, 2)}\n`;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import {
   RECORD_TYPE_END, RECORD_TYPE_LOG, RECORD_TYPE_START, isPendingSpanMarker, openSpanOfMarker, writeRecordedLogBody, writeRecordedSpanBody,
+  type RecordedLog, type RecordedSpan,
 } from '@stall-why/flight-record';
 import { resolveAttributeLimits, type AttributeLimits } from '../attribute-limits.js';
 import { recordableLog } from '../recordable-log.js';
@@ -11,9 +12,23 @@ import { OtlpRequestError } from './otlp-request-body.js';
 import { decodeOtlpTraceRequest } from './otlp-trace-request.js';
 import { RingBufferWriter, type RingBufferWriterStats } from './ring-buffer-writer.js';
 
+/**
+ * Where a receiver stores what it receives instead of a flight-recorder directory (a ClickHouse
+ * table, for one). A store resolves once the records are durably stored, and rejects when they
+ * cannot be: the receiver answers 200 only after it resolved, 503 with Retry-After when it rejected.
+ */
+export interface ReceivedRecordSink {
+  /** The spans as received: pending-span markers stay markers. */
+  storeSpans(spans: readonly RecordedSpan[]): Promise<void>;
+  /** The log records, already bounded and without content (as the directory keeps them). */
+  storeLogs(logs: readonly RecordedLog[]): Promise<void>;
+}
+
 export interface OtlpReceiverOptions {
-  /** Recorder directory the received spans and log records are written to. */
-  readonly directory: string;
+  /** Recorder directory the received spans and log records are written to (or `sink`). */
+  readonly directory?: string;
+  /** Stores the records instead of a directory; `directory` and the writer's options are then not used. */
+  readonly sink?: ReceivedRecordSink;
   /** Default 127.0.0.1: loopback unless told otherwise. */
   readonly host?: string;
   /** Default 4318 (the OTLP/HTTP port); 0 picks a free one. */
@@ -44,49 +59,52 @@ export interface OtlpReceiverStats {
   unavailable: number;
   rejectedSpans: number;
   rejectedLogRecords: number;
-  writer: RingBufferWriterStats;
+  /** The directory writer's counters (absent with a sink). */
+  writer?: RingBufferWriterStats;
 }
 
 /** The two signals received, by path. */
 const SIGNAL_PATHS: Readonly<Record<string, 'traces' | 'logs'>> = { '/v1/traces': 'traces', '/v1/logs': 'logs' };
 
-/** What a decoded request wrote into the pending batch, and the answer's partial success when some of it was rejected. */
-interface Accepted {
-  readonly signal: 'traces' | 'logs';
-  readonly records: number;
-  readonly rejected: number;
-}
+/** A decoded request, and the answer's partial success when some of it was rejected. */
+type Accepted =
+  | { readonly signal: 'traces'; readonly spans: readonly RecordedSpan[]; readonly records: number; readonly rejected: number }
+  | { readonly signal: 'logs'; readonly logs: readonly RecordedLog[]; readonly records: number; readonly rejected: number };
 
 /**
  * An OTLP/HTTP receiver (`POST /v1/traces` and `POST /v1/logs`, JSON or protobuf, optionally gzip or
  * deflate) that writes every span and log record it receives into a flight-recorder directory. It
  * answers 200 only after the records are in the file, so a SIGKILL right after the answer loses none
  * of them; when it cannot write (disk full, read-only) it answers 503 with Retry-After so the sender
- * keeps the batch.
+ * keeps the batch. With a `sink` instead of a directory the same rule holds: 200 once the sink has
+ * stored the records, 503 when it could not.
  */
 export class OtlpReceiver {
-  private readonly writer: RingBufferWriter;
+  private readonly writer: RingBufferWriter | undefined;
   private readonly server: Server;
   private readonly maxBodyBytes: number;
   private readonly limits: AttributeLimits;
-  private readonly syncTimer: NodeJS.Timeout;
+  private readonly syncTimer: NodeJS.Timeout | undefined;
   private readonly counters = {
     requests: 0, spans: 0, logRecords: 0, badRequests: 0, tooLarge: 0, unavailable: 0, rejectedSpans: 0, rejectedLogRecords: 0,
   };
 
   constructor(private readonly options: OtlpReceiverOptions) {
-    this.writer = new RingBufferWriter({
+    if ((options.directory === undefined) === (options.sink === undefined)) throw new TypeError('OtlpReceiver needs either a directory or a sink');
+    this.maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+    this.limits = resolveAttributeLimits(options.attributeLimits);
+    this.server = createServer((req, res) => { this.handle(req, res); });
+    this.server.keepAliveTimeout = 5000;
+    if (options.directory === undefined) return;
+    const writer = new RingBufferWriter({
       directory: options.directory,
       maxBytes: options.maxBytes,
       segmentBytes: options.segmentBytes,
       fsyncIntervalMs: options.fsyncIntervalMs ?? 1000,
       writerName: 'stall-why collect',
     });
-    this.maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
-    this.limits = resolveAttributeLimits(options.attributeLimits);
-    this.server = createServer((req, res) => { this.handle(req, res); });
-    this.server.keepAliveTimeout = 5000;
-    this.syncTimer = setInterval(() => this.writer.flush(), options.fsyncIntervalMs ?? 1000);
+    this.writer = writer;
+    this.syncTimer = setInterval(() => writer.flush(), options.fsyncIntervalMs ?? 1000);
     this.syncTimer.unref();
   }
 
@@ -104,7 +122,7 @@ export class OtlpReceiver {
   }
 
   stats(): OtlpReceiverStats {
-    return { ...this.counters, writer: this.writer.stats() };
+    return { ...this.counters, ...(this.writer ? { writer: this.writer.stats() } : {}) };
   }
 
   /** Stops accepting, syncs and closes the segment. */
@@ -114,7 +132,7 @@ export class OtlpReceiver {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-    this.writer.close();
+    this.writer?.close();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -146,38 +164,55 @@ export class OtlpReceiver {
     let accepted: Accepted;
     try {
       const body = this.decompress(raw, req.headers['content-encoding']);
-      accepted = signal === 'traces' ? this.appendSpans(body, contentType) : this.appendLogs(body, contentType);
+      accepted = signal === 'traces' ? this.decodeSpans(body, contentType) : this.decodeLogs(body, contentType);
     } catch (err) {
       this.counters.badRequests++;
       // Decoding and decompression errors alike: the body is not an OTLP request of this signal.
       return this.reply(res, 400, err instanceof OtlpRequestError ? err.message : `undecodable body: ${(err as Error).message}`);
     }
-    if (!this.writer.flush()) {
-      this.counters.unavailable++;
-      res.setHeader('Retry-After', '1');
-      return this.reply(res, 503, 'cannot write to the flight-recorder directory; retry later');
-    }
-    this.count(accepted);
-    this.answer(res, contentType, accepted);
+    void this.store(accepted).then((stored) => {
+      if (!stored) {
+        this.counters.unavailable++;
+        res.setHeader('Retry-After', '1');
+        return this.reply(res, 503, this.writer ? 'cannot write to the flight-recorder directory; retry later' : 'cannot store the records; retry later');
+      }
+      this.count(accepted);
+      this.answer(res, contentType, accepted);
+    });
   }
 
-  /** Decodes a traces request (throws on a bad body, before anything is appended) and appends its spans. */
-  private appendSpans(body: Buffer, contentType: string): Accepted {
+  /** Decodes a traces request; throws on a bad body, before anything is stored. */
+  private decodeSpans(body: Buffer, contentType: string): Accepted {
     const decoded = decodeOtlpTraceRequest(body, contentType);
-    for (const span of decoded.spans) {
-      // A pending-span marker is kept as what it stands for: the open span, as a start record.
-      if (isPendingSpanMarker(span)) this.writer.append(RECORD_TYPE_START, openSpanOfMarker(span), writeRecordedSpanBody);
-      else this.writer.append(RECORD_TYPE_END, span, writeRecordedSpanBody);
-    }
-    return { signal: 'traces', records: decoded.spans.length, rejected: decoded.rejectedSpans };
+    return { signal: 'traces', spans: decoded.spans, records: decoded.spans.length, rejected: decoded.rejectedSpans };
   }
 
-  /** Decodes a logs request (throws on a bad body, before anything is appended) and appends its records, bounded and without content. */
-  private appendLogs(body: Buffer, contentType: string): Accepted {
+  /** Decodes a logs request (throws on a bad body, before anything is stored), its records bounded and without content. */
+  private decodeLogs(body: Buffer, contentType: string): Accepted {
     const decoded = decodeOtlpLogsRequest(body, contentType, Date.now());
     const options = { limits: this.limits, recordContent: this.options.recordContent };
-    for (const log of decoded.logs) this.writer.append(RECORD_TYPE_LOG, recordableLog(log, options), writeRecordedLogBody);
-    return { signal: 'logs', records: decoded.logs.length, rejected: decoded.rejectedLogRecords };
+    return { signal: 'logs', logs: decoded.logs.map((log) => recordableLog(log, options)), records: decoded.logs.length, rejected: decoded.rejectedLogRecords };
+  }
+
+  /** Whether the records are stored: in the sink, else written to the segment file. */
+  private async store(accepted: Accepted): Promise<boolean> {
+    const sink = this.options.sink;
+    if (sink) {
+      try {
+        await (accepted.signal === 'traces' ? sink.storeSpans(accepted.spans) : sink.storeLogs(accepted.logs));
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    const writer = this.writer!;
+    if (accepted.signal === 'logs') for (const log of accepted.logs) writer.append(RECORD_TYPE_LOG, log, writeRecordedLogBody);
+    else for (const span of accepted.spans) {
+      // A pending-span marker is kept as what it stands for: the open span, as a start record.
+      if (isPendingSpanMarker(span)) writer.append(RECORD_TYPE_START, openSpanOfMarker(span), writeRecordedSpanBody);
+      else writer.append(RECORD_TYPE_END, span, writeRecordedSpanBody);
+    }
+    return writer.flush();
   }
 
   private count({ signal, records, rejected }: Accepted): void {

@@ -1,8 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import { EXIT_USAGE } from '../exit-codes.js';
 
 interface CollectOptions {
-  out: string;
+  out?: string;
+  clickhouse?: string;
+  createSchema?: boolean;
   port: number;
   host: string;
   maxBytes?: number;
@@ -18,6 +21,8 @@ Examples:
   $ stall-why buffer ~/.stall-why/flight
   $ stall-why collect --out ~/.stall-why/flight --port 4319 --forward http://collector:4318/v1/traces
   $ stall-why collect --out ~/.stall-why/flight --forward https://example.com/otlp/spans --forward-logs https://example.com/otlp/logs
+  $ stall-why collect --clickhouse chdb:./store --create-schema      (then, once it has stopped: stall-why chdb:./store)
+  $ CLICKHOUSE_PASSWORD=… stall-why collect --clickhouse clickhouse://stall@ch.internal:8123/otel
 
 Any OpenTelemetry SDK (or Codex's [otel] exporter and trace_exporter) that exports OTLP/HTTP can feed
 it with no code change: traces to /v1/traces, logs to /v1/logs. A batch is answered 200 only once
@@ -28,14 +33,22 @@ arguments, output, gen_ai.prompt*, gen_ai.completion*, gen_ai.input.messages, ..
 only their length is kept as <key>_length, unless --record-content. With --forward, what is received
 is forwarded from the directory with retry and replay (nothing is lost while the next hop is down),
 and spans still open travel as pending-span markers; log records go to the same origin's /v1/logs
-when the URL ends in /v1/traces, else to --forward-logs, else they are not forwarded.`;
+when the URL ends in /v1/traces, else to --forward-logs, else they are not forwarded.
+
+With --clickhouse instead of --out, what is received (spans, pending-span markers, log records) is
+inserted into the OpenTelemetry Collector clickhouseexporter's tables (otel_traces, otel_logs), laid
+out as the exporter lays them out, and answered 200 once ClickHouse acknowledged the insert (503 with
+Retry-After while it cannot). --create-schema creates the exporter's tables first; without it they
+must exist. chdb:<dir> is embedded ClickHouse (npm install chdb); one process owns a directory.`;
 
 /** `stall-why collect --out <dir>`: an OTLP/HTTP receiver writing into a flight-recorder directory. */
 export function registerCollectCommand(program: Command): void {
   program
     .command('collect')
     .description('receive OTLP/HTTP traces and logs (/v1/traces, /v1/logs; JSON or protobuf) into a flight-recorder directory')
-    .requiredOption('--out <dir>', 'flight-recorder directory to write (created 0700 when missing)')
+    .option('--out <dir>', 'flight-recorder directory to write (created 0700 when missing)')
+    .option('--clickhouse <url>', "instead of --out: insert into ClickHouse's exporter schema (clickhouse://[user[:password]@]host:8123/<db>, clickhouses://…, chdb:<dir>)")
+    .option('--create-schema', "with --clickhouse: create the exporter's database and tables when missing (never done otherwise)")
     .option('--port <n>', 'port to listen on; 0 picks a free one', port, 4318)
     .option('--host <host>', 'address to listen on (loopback unless told otherwise)', '127.0.0.1')
     .option('--max-bytes <n>', 'byte budget of the directory, oldest segment evicted first (default 64 MiB)', byteCount)
@@ -46,24 +59,31 @@ export function registerCollectCommand(program: Command): void {
     .action(async (options: CollectOptions) => {
       // Loaded here, not at startup: the OpenTelemetry SDK and protobufjs cost every other command ~0.2 s.
       if (options.forwardLogs && !options.forward) throw new Error('--forward-logs needs --forward (the traces endpoint)');
+      if ((options.out === undefined) === (options.clickhouse === undefined)) program.error('error: collect needs either --out <dir> or --clickhouse <url>', { exitCode: EXIT_USAGE });
+      if (options.clickhouse !== undefined && options.forward) program.error('error: --forward reads from a directory: use it with --out, not --clickhouse', { exitCode: EXIT_USAGE });
+      if (options.createSchema && options.clickhouse === undefined) program.error('error: --create-schema needs --clickhouse', { exitCode: EXIT_USAGE });
       const { FlightRecorderUploader, OtlpReceiver, logsUrlBeside } = await import('@stall-why/instrument');
+      const store = options.clickhouse !== undefined ? await openClickHouseStore(options.clickhouse, options.createSchema === true) : undefined;
+      if (store === null) return;
       // Made now, not at the first span: a directory being collected into can be judged from the first moment.
-      mkdirSync(options.out, { recursive: true, mode: 0o700 });
+      if (options.out !== undefined) mkdirSync(options.out, { recursive: true, mode: 0o700 });
       const receiver = new OtlpReceiver({
-        directory: options.out, port: options.port, host: options.host, maxBytes: options.maxBytes, recordContent: options.recordContent,
+        directory: options.out, sink: store?.sink, port: options.port, host: options.host, maxBytes: options.maxBytes, recordContent: options.recordContent,
       });
       let url: string;
       try {
         url = await receiver.listen();
       } catch (err) {
+        await store?.sink.close();
         const e = err as NodeJS.ErrnoException;
         throw new Error(`cannot listen on ${options.host}:${options.port} (${e.code ?? e.message})`);
       }
       // A sidecar in a pipeline: the next hop reads from the directory, so a hop that is down loses nothing.
       const logsUrl = options.forwardLogs ?? (options.forward ? logsUrlBeside(options.forward) ?? undefined : undefined);
-      const forwarder = options.forward ? new FlightRecorderUploader({ directory: options.out, url: options.forward, logsUrl }) : undefined;
+      const forwarder = options.forward && options.out ? new FlightRecorderUploader({ directory: options.out, url: options.forward, logsUrl }) : undefined;
       forwarder?.start();
-      process.stdout.write(`stall-why collect: listening on ${url}, ${url.replace(/\/v1\/traces$/, '/v1/logs')}, writing to ${options.out}${forwarding(options.forward, logsUrl)}\n`);
+      const target = store ? `inserting into ${store.shown}` : `writing to ${options.out}`;
+      process.stdout.write(`stall-why collect: listening on ${url}, ${url.replace(/\/v1\/traces$/, '/v1/logs')}, ${target}${forwarding(options.forward, logsUrl)}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
@@ -75,11 +95,37 @@ export function registerCollectCommand(program: Command): void {
       });
       await receiver.close();
       await forwarder?.shutdown();
+      await store?.sink.close();
       const s = receiver.stats();
       const f = forwarder?.stats();
       const forwarded = f ? `; forwarded ${f.uploadedSpans} spans, ${f.uploadedLogRecords} log records and ${f.pendingMarkersSent} pending-span markers` : '';
       process.stderr.write(`stall-why collect: ${s.spans} spans and ${s.logRecords} log records in ${s.requests} requests; ${s.badRequests} bad, ${s.unavailable} answered 503${forwarded}\n`);
     });
+}
+
+/**
+ * The ClickHouse sink of `--clickhouse`, its schema created first with `--create-schema`; null when
+ * it cannot be opened (said in one line, exit code 2), so collect never listens without a store.
+ */
+async function openClickHouseStore(url: string, createSchema: boolean): Promise<{ sink: import('@stall-why/clickhouse').ClickHouseRecordSink; shown: string } | null> {
+  const { ClickHouseAddressError, ClickHouseError, ClickHouseRecordSink, assertExporterSchema, connectClickHouse, createExporterSchema, parseClickHouseAddress } = await import('@stall-why/clickhouse');
+  try {
+    const address = parseClickHouseAddress(url);
+    const connection = await connectClickHouse(address);
+    try {
+      if (createSchema) await createExporterSchema(connection);
+      else await assertExporterSchema(connection);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    return { sink: new ClickHouseRecordSink(connection), shown: address.shown };
+  } catch (error) {
+    if (!(error instanceof ClickHouseError || error instanceof ClickHouseAddressError)) throw error;
+    process.stderr.write(`stall-why: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return null;
+  }
 }
 
 /** Where received records go on to, for the start line; it says so when log records are not forwarded. */

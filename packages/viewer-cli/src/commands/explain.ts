@@ -5,10 +5,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { analyzeTraces, TraceInputError, type Report } from '@stall-why/classifier';
+import { analyzeTraces, TraceInputError, type Analysis, type Report } from '@stall-why/classifier';
+import { isClickHouseAddress } from '@stall-why/clickhouse/address';
+import type { FleetSummary } from '@stall-why/clickhouse';
 import { terminalText } from '../render/terminal-text.js';
 import { SpoolError, spoolInputs, type SpooledInputs } from '../spooled-inputs.js';
-import { addAnalysisOptions, momentArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
+import { addAnalysisOptions, durationArgument, momentArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
+import { renderFleet } from '../render/fleet-view.js';
 import { buildChromeTrace } from '../chrome/chrome-export.js';
 import { EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import { formatJsonReport } from '../json-report.js';
@@ -21,6 +24,8 @@ import { VERSION } from '../version.js';
 
 interface ExplainOptions extends AnalysisOptionValues {
   json?: boolean;
+  since?: number;
+  service?: string;
   all?: boolean;
   now?: number;
   turn?: string;
@@ -42,11 +47,19 @@ Examples:
       call a turn stuck only after 2 minutes of quiet, and show healthy turns too
   $ zcat old-rollout.jsonl.gz | stall-why -     (or: stall-why old-rollout.jsonl.gz)
       read standard input, a pipe or a gzip file
+  $ stall-why clickhouse://stall@ch.internal:8123/otel --since 2h --service checkout
+      the fleet: the turns ClickHouse finds stuck, failed or slow (the exporter's schema), per service and host
+  $ stall-why chdb:./store --json
+      the same on embedded ClickHouse filled by \`stall-why collect --clickhouse chdb:./store\` (once it stopped)
 
 Exit codes: 0 no turn stuck or failed, 1 at least one stuck or failed, 2 usage or input error.
 Formats: flight-recorder (a directory), otlp-json, codex-rollout, chrome-trace; detected from content.
 A trace may also be - (standard input), a pipe, or gzip-compressed: it is copied to a private
-temporary file first (at most 8 GiB) and removed after.`;
+temporary file first (at most 8 GiB) and removed after.
+A ClickHouse source (clickhouse://[user[:password]@]host:8123/<db>, clickhouses://… or ?secure=1 for
+TLS, chdb:<dir>) is searched in SQL: open turns through pending-span markers, ended turns that failed
+or waited longer than --slow-phase, within --since; --service, --thread and --turn (exact ids) are
+pushed down. The password may come from CLICKHOUSE_USER / CLICKHOUSE_PASSWORD; it is never printed.`;
 
 export function registerExplainCommand(program: Command): void {
   addAnalysisOptions(
@@ -57,13 +70,37 @@ export function registerExplainCommand(program: Command): void {
       .option('--now <moment>', 'judge the trace at this moment: ISO-8601 or epoch ms (default: now)', momentArgument)
       .option('--turn <id>', 'only this turn (its id, or a unique start of it)')
       .option('--thread <id>', "only this thread's turns (its id, or a unique start of it)")
-      .option('--chrome <file>', 'also write a Chrome trace event file (Perfetto UI, chrome://tracing)'),
+      .option('--chrome <file>', 'also write a Chrome trace event file (Perfetto UI, chrome://tracing)')
+      .option('--since <duration>', 'ClickHouse sources: search turns that started this long before the judged moment (default 1h; open turns: at least --abandoned-after)', durationArgument)
+      .option('--service <name>', 'ClickHouse sources: only this service.name'),
   )
     .addHelpText('after', EXAMPLES)
     .action(async (traces: string[], options: ExplainOptions) => {
       if (traces.length === 0) program.error('error: no trace given: pass a file or directory (stall-why --help shows examples)', { exitCode: EXIT_USAGE });
-      process.exitCode = await explain(traces, options);
+      const clickhouse = traces.filter(isClickHouseAddress);
+      if (clickhouse.length > 0 && traces.length > 1) program.error('error: a ClickHouse source is judged on its own: pass it alone', { exitCode: EXIT_USAGE });
+      process.exitCode = clickhouse.length > 0 ? await explainClickHouse(clickhouse[0]!, options) : await explain(traces, options);
     });
+}
+
+/** A ClickHouse source: the search runs there, the fleet summary leads the report. */
+async function explainClickHouse(url: string, options: ExplainOptions): Promise<number> {
+  const { analyzeClickHouse, ClickHouseAddressError, ClickHouseError } = await import('@stall-why/clickhouse');
+  let analysis: Awaited<ReturnType<typeof analyzeClickHouse>>;
+  try {
+    analysis = await analyzeClickHouse(url, {
+      now: options.now ?? Date.now(),
+      thresholds: thresholdsFrom(options),
+      sinceMs: options.since,
+      service: options.service,
+      thread: options.thread,
+      turn: options.turn,
+    });
+  } catch (err) {
+    if (err instanceof ClickHouseError || err instanceof ClickHouseAddressError) return fail(err.message);
+    throw err;
+  }
+  return present(analysis.report, analysis.spans, options, analysis.fleet);
 }
 
 async function explain(traces: string[], options: ExplainOptions): Promise<number> {
@@ -76,7 +113,7 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
   }
   const progress = new ProgressLine({ stream: process.stderr });
   let report: Report;
-  let spans;
+  let spans: Analysis['spans'];
   try {
     const analysis = await analyzeTraces([...inputs.paths], {
       now: options.now ?? Date.now(),
@@ -97,7 +134,11 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
     progress.done();
     await inputs.cleanup();
   }
+  return present(report, spans, options);
+}
 
+/** Filters, exports and prints a judged report (and a ClickHouse source's fleet summary); the exit code. */
+async function present(report: Report, spans: Analysis['spans'], options: ExplainOptions, fleet?: FleetSummary): Promise<number> {
   const filter = { turnId: options.turn, threadId: options.thread };
   let filtered: Report;
   try {
@@ -119,9 +160,10 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
   }
 
   if (options.json) {
-    process.stdout.write(formatJsonReport(filtered));
+    process.stdout.write(fleet ? formatJsonReport(filtered, { fleet }) : formatJsonReport(filtered));
   } else {
     const palette = createPalette(shouldColour({ flag: options.color, env: process.env, isTTY: process.stdout.isTTY === true }));
+    if (fleet) process.stdout.write(renderFleet(fleet, palette));
     // A pseudo-terminal may report 0 columns: then the default width.
     const columns = process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined;
     for (const chunk of renderReport(filtered, { palette, all: options.all, columns })) process.stdout.write(chunk);

@@ -1,0 +1,121 @@
+/**
+ * The search that runs in ClickHouse: which traces hold a turn worth judging. Open turns are found
+ * through pending-span markers whose real span has not arrived; ended turns through a failed span or
+ * a wait longer than `slowPhaseMs`. Filters (`service`, `thread`, `turn`) are pushed into the SQL;
+ * attribute lookups use `has(SpanAttributeItems, 'k=v')`, which the exporter's text index serves
+ * (`SpanAttributes['k'] = 'v'` reads the whole table there).
+ */
+import {
+  ATTR_PENDING, ATTR_THREAD_ID, ATTR_TURN_ID, ATTR_TURN_STATUS, PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION, PHASE_TURN,
+  TURN_END_STATUS_FAILED,
+} from '@stall-why/conventions';
+import { ERROR_STATUS_TEXTS } from './exporter-rows.js';
+import { TRACES_TABLE } from './clickhouse-schema.js';
+
+export interface CandidateSearch {
+  readonly database: string;
+  /** Ended turns: spans that started at or after this moment (epoch ms). */
+  readonly fromMs: number;
+  /** Open turns: markers of spans that started at or after this moment (epoch ms), earlier than `fromMs` or equal. */
+  readonly openFromMs: number;
+  /** The judged moment (epoch ms): nothing later is read. */
+  readonly toMs: number;
+  /** A non-turn span at least this long is a long wait. */
+  readonly longWaitMs: number;
+  readonly service?: string;
+  readonly thread?: string;
+  readonly turn?: string;
+  /** At most this many traces, open ones first, then the earliest. */
+  readonly limit: number;
+}
+
+/** One candidate: a trace, whether it holds an open span, and when its first candidate span started. */
+export interface CandidateTrace {
+  readonly traceId: string;
+  readonly open: boolean;
+  readonly firstMs: number;
+}
+
+/** The SQL and its parameters. */
+export interface CandidateQuery {
+  readonly query: string;
+  readonly params: Record<string, unknown>;
+}
+
+/** The exporter's `key=value` item for an attribute. */
+const item = (key: string, value: string): string => `${key}=${value}`;
+
+export function candidateQuery(search: CandidateSearch): CandidateQuery {
+  const table = `\`${search.database}\`.\`${TRACES_TABLE}\``;
+  const params: Record<string, unknown> = {
+    from: search.fromMs, openFrom: search.openFromMs, to: search.toMs, limit: search.limit,
+    pending: item(ATTR_PENDING, 'true'), failed: item(ATTR_TURN_STATUS, TURN_END_STATUS_FAILED),
+    errors: ERROR_STATUS_TEXTS, turnSpan: PHASE_TURN, longWaitNs: Math.round(search.longWaitMs * 1e6),
+  };
+  const filters: string[] = [];
+  if (search.service !== undefined) {
+    params.service = search.service;
+    filters.push('ServiceName = {service:String}');
+  }
+  const window = (from: string) => `Timestamp >= fromUnixTimestamp64Milli({${from}:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})`;
+  const where = (from: string, ...more: string[]) => [window(from), ...filters, ...more].join(' AND ');
+  const isMarker = 'has(SpanAttributeItems, {pending:String})';
+  const chosen = chosenTraces(search, params, table, where);
+  if (chosen) return { query: `${chosen} ORDER BY open DESC, firstMs ASC LIMIT {limit:UInt32}`, params };
+  // A marker stands for an open span until its real span (the marker's parent) arrives.
+  const open = `
+    SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, 1 AS open FROM ${table}
+    WHERE ${where('openFrom', isMarker)} AND (TraceId, ParentSpanId) NOT IN (
+      SELECT TraceId, SpanId FROM ${table} WHERE ${window('openFrom')} AND NOT ${isMarker}
+        AND TraceId IN (SELECT TraceId FROM ${table} WHERE ${where('openFrom', isMarker)}))
+    GROUP BY TraceId`;
+  const troubled = `
+    SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, 0 AS open FROM ${table}
+    WHERE ${where('from', `NOT ${isMarker}`)} AND (StatusCode IN {errors:Array(String)} OR has(SpanAttributeItems, {failed:String})
+      OR (SpanName != {turnSpan:String} AND Duration >= {longWaitNs:UInt64}))
+    GROUP BY TraceId`;
+  return {
+    query: `SELECT TraceId, min(firstMs) AS firstMs, max(open) AS open FROM (${open} UNION ALL ${troubled}) GROUP BY TraceId ORDER BY open DESC, firstMs ASC LIMIT {limit:UInt32}`,
+    params,
+  };
+}
+
+/** With a thread or turn asked for, every trace of it in the window is a candidate, open or not. */
+function chosenTraces(search: CandidateSearch, params: Record<string, unknown>, table: string, where: (from: string, ...more: string[]) => string): string | undefined {
+  const items: string[] = [];
+  if (search.thread !== undefined) {
+    params.thread = item(ATTR_THREAD_ID, search.thread);
+    items.push('has(SpanAttributeItems, {thread:String})');
+  }
+  if (search.turn !== undefined) {
+    params.turn = item(ATTR_TURN_ID, search.turn);
+    items.push('has(SpanAttributeItems, {turn:String})');
+  }
+  if (items.length === 0) return undefined;
+  // The turn's other spans may not carry the thread or turn id: whole traces are fetched later.
+  return `SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, max(has(SpanAttributeItems, {pending:String})) AS open FROM ${table}
+    WHERE ${where('openFrom', ...items)} GROUP BY TraceId`;
+}
+
+/** A candidate row as JSONEachRow returns it (64-bit integers quoted). */
+export function candidateOfRow(row: { TraceId: string; firstMs: string | number; open: string | number }): CandidateTrace {
+  return { traceId: row.TraceId, open: Number(row.open) === 1, firstMs: Number(row.firstMs) };
+}
+
+/** Thread-level phases, recorded in traces of their own (a renderer attaching, a history load), that judge a thread's turns. */
+const THREAD_CONTEXT_SPANS: readonly string[] = [PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION];
+
+/**
+ * The other traces a candidate's thread needs to be judged as the flight recorder judges it: those
+ * holding thread-level phases (renderer, hydration) of the candidates' threads, in the open window.
+ */
+export function threadContextQuery(database: string, traceIds: readonly string[], window: { openFromMs: number; toMs: number }): CandidateQuery {
+  const table = `\`${database}\`.\`${TRACES_TABLE}\``;
+  const inWindow = 'Timestamp >= fromUnixTimestamp64Milli({openFrom:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})';
+  return {
+    query: `SELECT DISTINCT TraceId FROM ${table} WHERE ${inWindow} AND SpanName IN {names:Array(String)} AND TraceId NOT IN {ids:Array(String)}
+      AND SpanAttributes[{threadKey:String}] IN (
+        SELECT DISTINCT SpanAttributes[{threadKey:String}] FROM ${table} WHERE ${inWindow} AND TraceId IN {ids:Array(String)} AND SpanAttributes[{threadKey:String}] != '')`,
+    params: { openFrom: window.openFromMs, to: window.toMs, names: THREAD_CONTEXT_SPANS, ids: traceIds, threadKey: ATTR_THREAD_ID },
+  };
+}

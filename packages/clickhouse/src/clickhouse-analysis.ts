@@ -1,0 +1,203 @@
+/**
+ * Judges the turns stored in the exporter's schema. ClickHouse does the search (candidate turns in
+ * the window, see candidate-turns.ts); only the candidates' traces are then fetched, a batch of
+ * trace ids at a time (bounded in time through the exporter's trace-id lookup table), streamed row
+ * by row into the classifier. Memory is bounded by the number of candidates (`maxTraces`), not by
+ * the table.
+ */
+import { ATTR_HOST_NAME, ATTR_SERVICE_NAME } from '@stall-why/conventions';
+import { CodexTelemetryMapper, DEFAULT_THRESHOLDS, SpanClassifier, type Analysis, type AnalyzeOptions } from '@stall-why/classifier';
+import type { RecordedLog, RecordedSpan } from '@stall-why/flight-record';
+import { parseClickHouseAddress, type ClickHouseAddress } from './clickhouse-address.js';
+import { clickHouseError, connectClickHouse, type ClickHouseConnection, type ConnectOptions } from './clickhouse-connection.js';
+import { assertExporterSchema, LOGS_TABLE, TRACES_TABLE, TRACE_ID_TS_TABLE } from './clickhouse-schema.js';
+import { candidateOfRow, candidateQuery, threadContextQuery, type CandidateTrace } from './candidate-turns.js';
+import { LOG_ROW_COLUMNS, TRACE_ROW_COLUMNS, logOfLogRow, spanOfTraceRow, type ReadLogRow, type ReadTraceRow } from './exporter-rows.js';
+import { fleetSummary, type FleetOrigin, type FleetSummary } from './fleet-summary.js';
+
+export interface ClickHouseAnalyzeOptions extends Pick<AnalyzeOptions, 'now' | 'thresholds' | 'limits'>, ConnectOptions {
+  /** Ended turns are searched among spans that started this long before `now`. Default 1 h. */
+  readonly sinceMs?: number;
+  /**
+   * Open turns are searched among markers of spans that started this long before `now` (a stuck
+   * turn's marker carries its start, however long ago). Default: the larger of `sinceMs` and the
+   * `abandonedAfterMs` threshold (6 h): an open turn older than that is judged abandoned anyway.
+   */
+  readonly openSinceMs?: number;
+  /** Only this `service.name` (the exporter's `ServiceName`). */
+  readonly service?: string;
+  /** Only this thread (`gen_ai.conversation.id`, exact). */
+  readonly thread?: string;
+  /** Only this turn (`stall_why.turn.id`, exact). */
+  readonly turn?: string;
+  /** At most this many candidate traces are judged (open ones first, then the earliest). Default 1 000. */
+  readonly maxTraces?: number;
+  /** Trace ids fetched per query. Default 200. */
+  readonly batchTraces?: number;
+}
+
+export interface ClickHouseAnalysis extends Analysis {
+  readonly fleet: FleetSummary;
+}
+
+/** Default `sinceMs`: 1 h. */
+export const DEFAULT_SINCE_MS = 3_600_000;
+/** Default `maxTraces`: 1 000 candidate traces. */
+export const DEFAULT_MAX_TRACES = 1_000;
+/** Default `batchTraces`: 200 trace ids per fetch. */
+export const DEFAULT_BATCH_TRACES = 200;
+
+/** Finds the turns worth judging in ClickHouse and judges them at `now`. */
+export async function analyzeClickHouse(source: string | ClickHouseAddress, options: ClickHouseAnalyzeOptions = {}): Promise<ClickHouseAnalysis> {
+  const address = typeof source === 'string' ? parseClickHouseAddress(source) : source;
+  const connection = await connectClickHouse(address, options);
+  try {
+    await assertExporterSchema(connection);
+    return await judgeCandidates(connection, options);
+  } catch (error) {
+    throw clickHouseError(address, error);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function judgeCandidates(connection: ClickHouseConnection, options: ClickHouseAnalyzeOptions): Promise<ClickHouseAnalysis> {
+  const now = options.now ?? Date.now();
+  const sinceMs = options.sinceMs ?? DEFAULT_SINCE_MS;
+  const abandonedAfterMs = options.thresholds?.abandonedAfterMs ?? DEFAULT_THRESHOLDS.abandonedAfterMs;
+  const window = { fromMs: now - sinceMs, openFromMs: now - Math.max(sinceMs, options.openSinceMs ?? abandonedAfterMs), toMs: now };
+  const limit = options.maxTraces ?? DEFAULT_MAX_TRACES;
+  const candidates = await findCandidates(connection, { ...window, limit, options });
+  const traceIds = [...candidates.map((c) => c.traceId), ...(await threadContext(connection, candidates, window))];
+  const classifier = new SpanClassifier({ now, thresholds: options.thresholds, limits: options.limits });
+  const reader = new OriginReader(classifier);
+  const hasLogs = await tableExists(connection, LOGS_TABLE);
+  const batch = options.batchTraces ?? DEFAULT_BATCH_TRACES;
+  for (let i = 0; i < traceIds.length; i += batch) {
+    const ids = traceIds.slice(i, i + batch);
+    const bounds = await traceTimeBounds(connection, ids);
+    await forEachRow<ReadTraceRow>(connection, spansQuery(connection.database), { ids, ...bounds, to: now }, (row) => reader.span(spanOfTraceRow(row)));
+    if (hasLogs) await forEachRow<ReadLogRow>(connection, logsQuery(connection.database), { ids, ...bounds, to: now }, (row) => reader.log(logOfLogRow(row)));
+  }
+  const { report, spans } = classifier.finish(reader.sources());
+  const fleet = fleetSummary(report, reader.origins, {
+    source: connection.address.shown,
+    windowStartMs: window.fromMs,
+    openWindowStartMs: window.openFromMs,
+    candidateTraces: candidates.length,
+    candidateLimitReached: candidates.length >= limit,
+    spansRead: reader.spansRead,
+    logRecordsRead: reader.logRecordsRead,
+  });
+  return { report, spans, fleet };
+}
+
+async function findCandidates(
+  connection: ClickHouseConnection,
+  search: { fromMs: number; openFromMs: number; toMs: number; limit: number; options: ClickHouseAnalyzeOptions },
+): Promise<CandidateTrace[]> {
+  const { options } = search;
+  const slowPhaseMs = options.thresholds?.slowPhaseMs ?? DEFAULT_THRESHOLDS.slowPhaseMs;
+  const { query, params } = candidateQuery({
+    database: connection.database, fromMs: search.fromMs, openFromMs: search.openFromMs, toMs: search.toMs, limit: search.limit,
+    longWaitMs: slowPhaseMs, service: options.service, thread: options.thread, turn: options.turn,
+  });
+  const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return (await result.json<{ TraceId: string; firstMs: string; open: string }>()).map(candidateOfRow);
+}
+
+/** The traces with thread-level phases of the candidates' threads (see threadContextQuery). */
+async function threadContext(connection: ClickHouseConnection, candidates: readonly CandidateTrace[], window: { openFromMs: number; toMs: number }): Promise<string[]> {
+  if (candidates.length === 0) return [];
+  const { query, params } = threadContextQuery(connection.database, candidates.map((c) => c.traceId), window);
+  const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return (await result.json<{ TraceId: string }>()).map((r) => r.TraceId);
+}
+
+/**
+ * The span-start range of the traces, from the exporter's lookup table (`End` is the latest span
+ * start truncated to the second, so one second is added); the fetch scans only those days' parts.
+ * In epoch ms, compared as DateTime64: on ClickHouse 26.7 (chDB) `Timestamp < toDateTime(n)` matched
+ * no row of the exporter's table (its key holds `toDateTime(Timestamp)`) where `min(Timestamp) <
+ * toDateTime(n)` was true.
+ */
+async function traceTimeBounds(connection: ClickHouseConnection, ids: readonly string[]): Promise<{ lo: number; hi: number }> {
+  const result = await connection.client.query({
+    query: `SELECT toUnixTimestamp(min(Start)) * 1000 AS lo, (toUnixTimestamp(max(End)) + 1) * 1000 AS hi FROM \`${connection.database}\`.\`${TRACE_ID_TS_TABLE}\` WHERE TraceId IN {ids:Array(String)}`,
+    query_params: { ids },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ lo: string | number; hi: string | number }>();
+  return { lo: Number(row?.lo ?? 0), hi: Number(row?.hi ?? 0) };
+}
+
+function spansQuery(database: string): string {
+  return `SELECT ${TRACE_ROW_COLUMNS} FROM \`${database}\`.\`${TRACES_TABLE}\`
+    WHERE TraceId IN {ids:Array(String)} AND Timestamp >= fromUnixTimestamp64Milli({lo:Int64}) AND Timestamp < fromUnixTimestamp64Milli({hi:Int64})
+      AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
+    ORDER BY TimestampNs`;
+}
+
+function logsQuery(database: string): string {
+  return `SELECT ${LOG_ROW_COLUMNS} FROM \`${database}\`.\`${LOGS_TABLE}\`
+    WHERE TraceId IN {ids:Array(String)} AND Timestamp >= fromUnixTimestamp64Milli({lo:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
+    ORDER BY TimestampNs`;
+}
+
+/** Streams the query's rows, one at a time, so a batch's rows are never all in memory. */
+async function forEachRow<Row>(connection: ClickHouseConnection, query: string, params: Record<string, unknown>, onRow: (row: Row) => void): Promise<void> {
+  const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  for await (const rows of result.stream<Row>()) for (const row of rows) onRow(row.json());
+}
+
+async function tableExists(connection: ClickHouseConnection, table: string): Promise<boolean> {
+  const result = await connection.client.query({
+    query: 'SELECT count() AS n FROM system.tables WHERE database = {database:String} AND name = {table:String}',
+    query_params: { database: connection.database, table },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ n: string | number }>();
+  return Number(row?.n ?? 0) > 0;
+}
+
+/**
+ * Feeds rows to the classifier with one source per service and host (`checkout@web-3`), each with
+ * its own Codex telemetry mapper, as `analyzeTraces` has one per file.
+ */
+class OriginReader {
+  readonly origins = new Map<string, FleetOrigin>();
+  private readonly mappers = new Map<string, CodexTelemetryMapper>();
+  private readonly spanCounts = new Map<string, number>();
+  spansRead = 0;
+  logRecordsRead = 0;
+
+  constructor(private readonly classifier: SpanClassifier) {}
+
+  span(span: RecordedSpan): void {
+    this.spansRead++;
+    const source = this.sourceOf(span.resource);
+    this.spanCounts.set(source, (this.spanCounts.get(source) ?? 0) + 1);
+    for (const phase of this.mappers.get(source)!.span(span)) this.classifier.add(phase, source);
+  }
+
+  log(log: RecordedLog): void {
+    this.logRecordsRead++;
+    const source = this.sourceOf(log.resource);
+    for (const phase of this.mappers.get(source)!.log(log)) this.classifier.add(phase, source);
+  }
+
+  sources(): { path: string; format: string; spans: number; skipped: number; corrupt: number }[] {
+    return [...this.origins.keys()].map((path) => ({ path, format: 'clickhouse', spans: this.spanCounts.get(path) ?? 0, skipped: 0, corrupt: 0 }));
+  }
+
+  private sourceOf(resource: RecordedSpan['resource']): string {
+    const service = String(resource?.[ATTR_SERVICE_NAME] ?? '');
+    const host = String(resource?.[ATTR_HOST_NAME] ?? '');
+    const source = host ? `${service}@${host}` : service;
+    if (!this.origins.has(source)) {
+      this.origins.set(source, { service, host });
+      this.mappers.set(source, new CodexTelemetryMapper());
+    }
+    return source;
+  }
+}
