@@ -43,6 +43,13 @@ afterEach(async () => {
 });
 
 const verdictIs = (turnId: string, verdict: string) => (r: { turns: JudgedTurn[] }) => turnOf(r, turnId)?.verdict === verdict;
+/**
+ * The verdict with evidence matching `pattern`: what the upstream proxy records reaches the recording
+ * a moment after the fake API has the request, and until then the JSON-RPC side alone may give the
+ * same verdict from less. A judgement waits for the evidence it is about.
+ */
+const verdictWith = (turnId: string, verdict: string, pattern: RegExp) => (r: { turns: JudgedTurn[] }) =>
+  verdictIs(turnId, verdict)(r) && pattern.test(JSON.stringify(turnOf(r, turnId)?.evidence));
 const describeTurn = (r: { turns: JudgedTurn[]; raw: string }) => r.raw.slice(0, 4000);
 
 describe('stall-why on the real Codex app-server, fault by fault', () => {
@@ -76,8 +83,9 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     api.enqueue(silentAfterHeadersReply());
     const turnId = await codex.startTurn(threadId, 'hello?');
     await api.waitForRequests(1);
-    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    const report = await judgeWhileLive(codex.outDir, verdictWith(turnId, VERDICT_BACKEND_STALL, /headers at .*no body byte/), { aheadMs: PAST_STUCK });
     expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
+    expect(JSON.stringify(turnOf(report, turnId)?.evidence), describeTurn(report)).toMatch(/headers at .*no body byte/);
   });
 
   it('silence before response headers', async () => {
@@ -85,8 +93,9 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     api.enqueue(silentBeforeHeadersReply());
     const turnId = await codex.startTurn(threadId, 'hello?');
     await api.waitForRequests(1);
-    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    const report = await judgeWhileLive(codex.outDir, verdictWith(turnId, VERDICT_BACKEND_STALL, /no response headers/), { aheadMs: PAST_STUCK });
     expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
+    expect(JSON.stringify(turnOf(report, turnId)?.evidence), describeTurn(report)).toMatch(/no response headers/);
   });
 
   it('connections dropped mid-stream (Reconnecting... n/m)', async () => {
@@ -227,10 +236,10 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     const turnId = await codex.startTurn(threadId, 'run echo');
     await codex.waitForNotification('item/completed', (p) => p.item?.type === 'commandExecution');
     await api.waitForRequests(2);
-    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    const report = await judgeWhileLive(codex.outDir, verdictWith(turnId, VERDICT_BACKEND_STALL, /continuation/), { aheadMs: PAST_STUCK });
     const turn = turnOf(report, turnId);
     expect(turn?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
-    expect(JSON.stringify(turn?.evidence)).toMatch(/continuation/);
+    expect(JSON.stringify(turn?.evidence), describeTurn(report)).toMatch(/continuation/);
   });
 
   it('a command that outlives its yield, then a silent continuation: backend_stall, the process named in the background', async () => {
@@ -239,7 +248,7 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     api.enqueue(functionCallReply('call_bg', 'exec_command', { cmd: 'sleep 120', yield_time_ms: 1000 }), silentAfterHeadersReply());
     const turnId = await codex.startTurn(threadId, 'start the long job');
     await api.waitForRequests(2);
-    const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_BACKEND_STALL), { aheadMs: PAST_STUCK });
+    const report = await judgeWhileLive(codex.outDir, verdictWith(turnId, VERDICT_BACKEND_STALL, /still running in the background since/), { aheadMs: PAST_STUCK });
     const turn = turnOf(report, turnId);
     expect(turn?.verdict, describeTurn(report)).toBe(VERDICT_BACKEND_STALL);
     expect(JSON.stringify(turn?.evidence), describeTurn(report)).toMatch(/still running in the background since/);
