@@ -16,7 +16,7 @@ export interface MetricsOptionValues {
 /** Adds `--metrics-otlp`, `--metrics-port` and `--metrics-host` to a command. */
 export function addMetricsOptions(command: Command): Command {
   return command
-    .option('--metrics-otlp <url>', 'push verdict metrics (stall_why.turns, stall_why.turn.stuck_duration) to this OTLP/HTTP metrics endpoint, e.g. http://127.0.0.1:4318/v1/metrics (every OTEL_METRIC_EXPORT_INTERVAL ms, default 60000)', httpUrlArgument('http://127.0.0.1:4318/v1/metrics'))
+    .option('--metrics-otlp <url>', 'push verdict metrics (stall_why.turns, stall_why.turn.stuck_duration) to this OTLP/HTTP metrics endpoint, e.g. http://collector:4318/v1/metrics (every OTEL_METRIC_EXPORT_INTERVAL ms, default 60000)', httpUrlArgument('http://127.0.0.1:4318/v1/metrics'))
     .option('--metrics-port <n>', 'serve verdict metrics for Prometheus on this port at /metrics; 0 picks a free one', portArgument)
     .addOption(new Option('--metrics-host <host>', 'address the --metrics-port endpoint listens on (loopback unless told otherwise)').default('127.0.0.1'));
 }
