@@ -30,12 +30,24 @@ export interface VerdictMetricsOptions {
   readonly prometheusHost?: string;
   /** Services named at most; the turns of later ones count as `_other`. Default `DEFAULT_MAX_SERVICES` (10). */
   readonly maxServices?: number;
+  /**
+   * Time budget of one OTLP push, retries included; never more than the interval. Default 5 000 ms,
+   * half the exporter's own default: a gauge's next push supersedes a late one, and a push retrying
+   * against an endpoint that is down holds the process's exit until its budget is spent.
+   */
+  readonly pushTimeoutMs?: number;
+  /** Time budget of the last OTLP push, at shutdown, retries included. Default 2 000 ms. */
+  readonly shutdownTimeoutMs?: number;
   /** Told when an OTLP push fails, once until one succeeds again. Default: nothing is said. */
   readonly onProblem?: (message: string) => void;
 }
 
 /** Default time between OTLP pushes, the OpenTelemetry SDKs' own default. */
 export const DEFAULT_OTLP_INTERVAL_MS = 60_000;
+/** Default time budget of an OTLP push. */
+export const DEFAULT_PUSH_TIMEOUT_MS = 5_000;
+/** Default time budget of the last OTLP push. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 2_000;
 /** Default address of the scrape endpoint: loopback, so that nothing is published beyond the host unless asked. */
 export const DEFAULT_PROMETHEUS_HOST = '127.0.0.1';
 
@@ -44,6 +56,7 @@ export class VerdictMetrics {
     private readonly gauges: TurnGauges,
     private readonly provider: MeterProvider,
     private readonly server: Server | undefined,
+    private readonly exporter: ProblemReportingExporter | undefined,
     /** The scrape endpoint's URL, when there is one. */
     readonly prometheusUrl: string | undefined,
     /** Where the gauges are pushed and how often, when they are. */
@@ -55,11 +68,13 @@ export class VerdictMetrics {
     const gauges = new TurnGauges(options.maxServices ?? DEFAULT_MAX_SERVICES);
     const readers: MetricReader[] = [];
     let otlp: VerdictMetrics['otlp'];
+    let exporter: ProblemReportingExporter | undefined;
     if (options.otlpUrl !== undefined) {
       const url = metricsUrl(options.otlpUrl);
       const intervalMs = options.otlpIntervalMs ?? (Number(process.env.OTEL_METRIC_EXPORT_INTERVAL) || DEFAULT_OTLP_INTERVAL_MS);
-      const exporter = new ProblemReportingExporter(new OTLPMetricExporter({ url }), url, options.onProblem);
-      readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs, exportTimeoutMillis: Math.min(30_000, intervalMs) }));
+      const pushTimeoutMs = Math.min(intervalMs, options.pushTimeoutMs ?? DEFAULT_PUSH_TIMEOUT_MS);
+      exporter = new ProblemReportingExporter(url, pushTimeoutMs, options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, options.onProblem);
+      readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs, exportTimeoutMillis: pushTimeoutMs }));
       otlp = { url, intervalMs };
     }
     let server: Server | undefined;
@@ -89,7 +104,7 @@ export class VerdictMetrics {
         description: 'Longest time an open turn of the group has been quiet at the latest judgement (0: no open turn left).',
       })
       .addCallback(observe(() => gauges.stuckDurations()));
-    return new VerdictMetrics(gauges, provider, server, prometheusUrl, otlp);
+    return new VerdictMetrics(gauges, provider, server, exporter, prometheusUrl, otlp);
   }
 
   /** The latest judgement: what the gauges say from now on. */
@@ -99,6 +114,7 @@ export class VerdictMetrics {
 
   /** Pushes the latest values (OTLP), closes the scrape endpoint and stops the readers. */
   async shutdown(): Promise<void> {
+    this.exporter?.lastPush();
     await this.provider.shutdown().catch(() => undefined);
     if (!this.server) return;
     const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -108,18 +124,35 @@ export class VerdictMetrics {
   }
 }
 
-/** Says "once" when pushes start failing, and again only after one got through. */
+/**
+ * The OTLP exporter, saying "once" when pushes start failing (and again only after one got through).
+ * The last push, at shutdown, goes through an exporter of its own with a shorter budget: the OTLP
+ * exporter retries within its timeout on timers that hold the process, so that a Ctrl-C waits for an
+ * endpoint that is down at most about as long as the larger of the two budgets.
+ */
 class ProblemReportingExporter implements PushMetricExporter {
+  private readonly regular: OTLPMetricExporter;
+  private readonly last: OTLPMetricExporter;
+  private finishing = false;
   private failing = false;
 
   constructor(
-    private readonly exporter: OTLPMetricExporter,
     private readonly url: string,
+    pushTimeoutMs: number,
+    lastPushTimeoutMs: number,
     private readonly onProblem: ((message: string) => void) | undefined,
-  ) {}
+  ) {
+    this.regular = new OTLPMetricExporter({ url, timeoutMillis: pushTimeoutMs });
+    this.last = new OTLPMetricExporter({ url, timeoutMillis: lastPushTimeoutMs });
+  }
+
+  /** What is exported from now on is the last push. */
+  lastPush(): void {
+    this.finishing = true;
+  }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    this.exporter.export(metrics, (result) => {
+    (this.finishing ? this.last : this.regular).export(metrics, (result) => {
       if (result.code === ExportResultCode.SUCCESS) this.failing = false;
       else if (!this.failing) {
         this.failing = true;
@@ -129,15 +162,15 @@ class ProblemReportingExporter implements PushMetricExporter {
     });
   }
 
-  forceFlush(): Promise<void> {
-    return this.exporter.forceFlush();
+  async forceFlush(): Promise<void> {
+    await Promise.all([this.regular.forceFlush(), this.last.forceFlush()]);
   }
 
-  shutdown(): Promise<void> {
-    return this.exporter.shutdown();
+  async shutdown(): Promise<void> {
+    await Promise.all([this.regular.shutdown(), this.last.shutdown()]);
   }
 
-  selectAggregationTemporality = (type: Parameters<NonNullable<PushMetricExporter['selectAggregationTemporality']>>[0]) => this.exporter.selectAggregationTemporality(type);
+  selectAggregationTemporality = (type: Parameters<NonNullable<PushMetricExporter['selectAggregationTemporality']>>[0]) => this.regular.selectAggregationTemporality(type);
 }
 
 /** `http://host:4318` → `http://host:4318/v1/metrics`; a URL with a path is taken as it is. */

@@ -132,6 +132,24 @@ describe('verdict metrics', () => {
     await expectStuckThenCompleted(collect.child, end, () => uploader.shutdown());
   });
 
+  it("an OTLP endpoint that is down is said once on stderr, and holds the exit for the last push's 2 s budget, not the exporter's 10 s", async () => {
+    const down = await OtlpMetricsReceiver.start();
+    await down.close();
+    tracer.startTurn({ threadId: 'thread-d', turnId: 'turn-d' }).startAttempt({ attempt: 1 }).requestSent();
+    await recorder.forceFlush();
+    const child = spawn(process.execPath, [CLI, 'watch', join(dir, 'rec'), '--json', '--metrics-otlp', down.url], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OTEL_METRIC_EXPORT_INTERVAL: '100' } });
+    children.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    await eventually(() => stderr, (e) => e.includes('cannot push'), 'the push failure on stderr');
+    await new Promise((r) => setTimeout(r, 500));
+    const stopping = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(4_500);
+    expect(stderr.match(/cannot push verdict metrics to \S+: connect ECONNREFUSED/g)).toHaveLength(1);
+  });
+
   it('a metrics port already taken is exit 2 with one line, before collect listens', async () => {
     const first = await startCollect(join(dir, 'a'), ['--port', '0', '--metrics-port', '0']);
     children.push(first.child);
