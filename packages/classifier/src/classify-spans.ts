@@ -8,6 +8,7 @@ import { DEFAULT_TIMELINE_LIMITS, TimelineBuilder, type TimelineLimits } from '.
 import type { ThreadTimeline, TurnTimeline } from './model/timeline.js';
 import type { PhaseBar, Report, SourceSummary, TurnReport } from './report.js';
 import { hydrationEntry } from './rules/index.js';
+import { serviceNameOf } from './service-name.js';
 import { resolveThresholds, type Thresholds } from './thresholds.js';
 import { isoTime } from './time-text.js';
 import { TurnReportBook } from './turn-report-book.js';
@@ -120,9 +121,11 @@ function hydrationEntries(thread: ThreadTimeline, context: JudgeContext): TurnRe
     const last = end ?? h.startTimeMs;
     const quiet = context.now - last;
     const bar: PhaseBar = { name: h.name, label: 'history load', kind: 'span', startMs: h.startTimeMs, endMs: end ?? null, depth: 0 };
+    const service = serviceNameOf([h]);
     out.push({
       threadId: thread.threadId,
       turnId: null,
+      ...(service === undefined ? {} : { service }),
       status: open ? (quiet >= context.thresholds.stuckAfterMs ? TURN_STATE_STUCK : TURN_STATE_IN_PROGRESS) : TURN_STATE_COMPLETED,
       verdict: finding.verdict,
       confidence: finding.confidence,

@@ -32,6 +32,7 @@ import type { Sight, SourceWriter, ThreadTimeline, TurnTimeline } from './model/
 import { ANONYMOUS_SOURCE } from './model/timeline-builder.js';
 import { turnScene, type TurnScene } from './model/turn-scene.js';
 import { phaseBars } from './phase-bars.js';
+import { serviceNameOf } from './service-name.js';
 import type { TurnReport } from './report.js';
 import { dominates } from './rules/dominance.js';
 import { DOMINANCE_RULES, accountWaits, rendererDetached, sourceLimits, waitAtEnd, waitFinding, type Finding, type WaitAccount } from './rules/index.js';
@@ -287,9 +288,11 @@ export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: J
       evidence: [`the turn never ended: ${gone.text}; it was left waiting:`, ...finding.evidence],
     };
   }
+  const service = serviceNameOf([turn.turnSpan, ...turn.spans.values()]);
   return {
     threadId: turn.threadId,
     turnId: turn.turnId,
+    ...(service === undefined ? {} : { service }),
     status,
     verdict: finding.verdict,
     confidence: finding.confidence,

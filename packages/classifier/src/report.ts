@@ -25,6 +25,11 @@ export interface TurnReport {
   readonly threadId: string | null;
   /** null for a wait with no turn yet, such as a resume still loading. */
   readonly turnId: string | null;
+  /**
+   * The `service.name` resource attribute of the turn's spans (its turn span's first): the service
+   * the turn ran in. Absent when no span carries one (a Codex rollout, a Chrome trace).
+   */
+  readonly service?: string;
   readonly status: TurnState;
   readonly verdict: Verdict;
   /** In [0, 1]. */

@@ -4,6 +4,7 @@
  * string literals.
  */
 export * from './attributes.js';
+export * from './metrics.js';
 export * from './phases.js';
 export * from './values.js';
 export * from './verdicts.js';

@@ -6,8 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { analyzeTraces, classifySpans, TraceInputError, type Report } from '@stall-why/classifier';
-import { isFlightRecorderDir } from '@stall-why/flight-record';
+import { TraceInputError, type Report } from '@stall-why/classifier';
 import { addAnalysisOptions, durationArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { toJsonReport } from '../json-report.js';
@@ -16,9 +15,11 @@ import { createPalette } from '../render/palette.js';
 import { shouldColour } from '../render/colour-choice.js';
 import { renderWatchView, watchSignature } from '../render/watch-view.js';
 import { TerminalScreen } from '../terminal-screen.js';
-import { DEFAULT_LIVE_WINDOW_MS, LiveRecording } from '../live-recording.js';
+import { DEFAULT_LIVE_WINDOW_MS } from '../live-recording.js';
+import { addMetricsOptions, startMetrics, type MetricsOptionValues } from '../metrics-options.js';
+import { TraceJudge } from '../trace-judge.js';
 
-interface WatchOptions extends AnalysisOptionValues {
+interface WatchOptions extends AnalysisOptionValues, MetricsOptionValues {
   interval: number;
   window: number;
   json?: boolean;
@@ -41,7 +42,7 @@ Examples:
 A flight recorder is read incrementally: each refresh decodes only the records written since the last.`;
 
 export function registerWatchCommand(program: Command): void {
-  addAnalysisOptions(
+  addMetricsOptions(addAnalysisOptions(
     program
       .command('watch')
       .description('live view of a flight-recorder directory: stuck turns on top, refreshed every second')
@@ -49,7 +50,7 @@ export function registerWatchCommand(program: Command): void {
       .addOption(new Option('--interval <duration>', 'time between refreshes').argParser(durationArgument).default(DEFAULT_WATCH_INTERVAL_MS, '1s'))
       .addOption(new Option('--window <duration>', 'a flight recorder: keep ended turns this long after their last activity (open turns always)').argParser(durationArgument).default(DEFAULT_LIVE_WINDOW_MS, '15m'))
       .option('--json', 'when stdout is not a terminal: one JSON report per line, per change'),
-  )
+  ))
     .addHelpText('after', EXAMPLES)
     .action(async (dir: string, options: WatchOptions) => {
       process.exitCode = await watch(dir, options);
@@ -73,23 +74,15 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  // A flight recorder is followed record by record; anything else is read whole at each refresh.
-  const live = (options.format === undefined || options.format === 'flight-recorder') && (await isFlightRecorderDir(dir).catch(() => false))
-    ? new LiveRecording(dir, options.window)
-    : undefined;
-  const judge = async (now: number): Promise<Report> => {
-    if (!live) return (await analyzeTraces([dir], { now, checkWriters: true, format: options.format, thresholds: thresholdsFrom(options) })).report;
-    const spans = await live.refresh(now);
-    const report = classifySpans(spans, { now, thresholds: thresholdsFrom(options) });
-    const { corruptRecords } = live.stats();
-    return { ...report, sources: [{ path: dir, format: 'flight-recorder', spans: spans.length, skipped: 0, corrupt: corruptRecords }] };
-  };
+  const judge = await TraceJudge.open(dir, { format: options.format, thresholds: thresholdsFrom(options), windowMs: options.window });
+  const metrics = await startMetrics(options);
 
   const refresh = async (): Promise<void> => {
     let report: Report | undefined;
     let problem: string | undefined;
     try {
-      report = await judge(Date.now());
+      report = await judge.judge(Date.now());
+      metrics?.update(report);
     } catch (err) {
       // A segment caught mid-write reads as corrupt for one refresh: say so and keep watching.
       problem = err instanceof TraceInputError ? err.message : `cannot read: ${(err as Error).message.split('\n')[0]}`;
@@ -110,7 +103,7 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
     lastProblem = problem;
   };
 
-  return new Promise<number>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     const stop = (): void => {
       if (stopped) return;
       stopped = true;
@@ -129,6 +122,8 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
     };
     void loop();
   });
+  await metrics?.shutdown();
+  return code;
 }
 
 function nonTtyBlock(report: Report, title: string, palette: ReturnType<typeof createPalette>): string {
