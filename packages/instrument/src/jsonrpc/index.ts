@@ -1,4 +1,5 @@
-// The Codex app-server JSON-RPC observer: protocol messages in, stall-why phases out.
+// JSON-RPC observers: protocol messages in, stall-why phases out. One stream core, one module per protocol.
+export * from './json-rpc-stream.js';
 export * from './codex-json-rpc-observer.js';
 export * from './transcript-line.js';
 export * from './codex-methods.js';
