@@ -5,3 +5,5 @@ export * from './transcript-line.js';
 export * from './codex-methods.js';
 export { parseReconnecting, readCodexErrorInfo, retryReason, type CodexErrorInfo } from './codex-error.js';
 export { approvalDecision, approvalKind } from './approval-request.js';
+export * from './acp-observer.js';
+export * from './acp-methods.js';
