@@ -58,6 +58,8 @@ export const ATTR_TURN_ID = 'stall_why.turn.id';
 export const ATTR_TURN_STATUS = 'stall_why.turn.status';
 /** Why a turn failed, as the server said it (capped, never prompt text). */
 export const ATTR_TURN_ERROR = 'stall_why.turn.error';
+/** Why the agent says a turn stopped, as its protocol names it (ACP `stopReason`: `end_turn`, `cancelled`, `refusal`, `max_tokens`, ...). */
+export const ATTR_TURN_STOP_REASON = 'stall_why.turn.stop_reason';
 /** What started a turn: see `TURN_KIND_*` (a user's request, a compaction, a review). */
 export const ATTR_TURN_KIND = 'stall_why.turn.kind';
 /** Which observer produced the phase: see `SOURCE_*`. */

@@ -136,6 +136,8 @@ export const SOURCE_HTTP = 'http';
 export const SOURCE_FETCH = 'fetch';
 /** Emitted by the JSON-RPC observer (Codex app-server protocol). */
 export const SOURCE_JSONRPC = 'jsonrpc';
+/** Emitted by the ACP observer (Agent Client Protocol: Zed and other editors and their agents). */
+export const SOURCE_ACP = 'acp';
 /** Emitted by the upstream HTTP proxy of `stall-why record`. */
 export const SOURCE_UPSTREAM_PROXY = 'upstream_proxy';
 /** Synthesised from a Codex rollout file. */

@@ -77,7 +77,7 @@ describe('the phase vocabulary through the public TurnTracer API', () => {
     }
     // Each attribute a descriptor lists is carried by at least one span of that phase, except the
     // ones this turn has no reason to set (the turn is still open, so it has no status yet).
-    const notMet = new Set([`${PHASE_TURN} ${conventions.ATTR_TURN_STATUS}`, `${PHASE_TURN} ${ATTR_TURN_ERROR}`, `${PHASE_APPROVAL} ${ATTR_APPROVAL_DECISION}`]);
+    const notMet = new Set([`${PHASE_TURN} ${conventions.ATTR_TURN_STATUS}`, `${PHASE_TURN} ${ATTR_TURN_ERROR}`, `${PHASE_TURN} ${conventions.ATTR_TURN_STOP_REASON}`, `${PHASE_APPROVAL} ${ATTR_APPROVAL_DECISION}`]);
     for (const phase of PHASES) {
       for (const key of phase.attributes) {
         if (notMet.has(`${phase.name} ${key}`)) continue;

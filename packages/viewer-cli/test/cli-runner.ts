@@ -1,6 +1,7 @@
 /** Runs the built CLI, `node packages/viewer-cli/bin/stall-why.js`, as a subprocess. */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../bin/stall-why.js', import.meta.url));
@@ -26,4 +27,13 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A loopback port free right now (for a proxy the CLI is told to listen on). */
+export async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

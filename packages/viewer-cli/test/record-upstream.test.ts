@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -27,6 +27,7 @@ import {
 } from '@stall-why/conventions';
 import { readFlightRecords, type RecordedSpan } from '@stall-why/flight-record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './cli-runner.js';
 
 // The upstream proxy of `stall-why record`, run by the built CLI around `cat` (which keeps it alive
 // while the test talks to the proxy), in front of a real loopback origin.
@@ -103,14 +104,6 @@ async function until(check: () => Promise<boolean>, what = 'the aborted attempt 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 interface Reply {

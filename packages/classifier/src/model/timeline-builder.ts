@@ -134,6 +134,7 @@ export class TimelineBuilder {
     // Hydrations and renderer sessions belong to the thread even when they carry a turn id: a renderer
     // outlives the turn it attached during, and a turn's scene picks the hydrations that overlap it.
     if (THREAD_PHASES.has(span.name)) {
+      if (threadId !== null) this.forgetUnnamed(span);
       this.addThreadPhase(this.thread(threadId), span, source);
       return;
     }
@@ -252,6 +253,18 @@ export class TimelineBuilder {
       this.threads.set(key, thread);
     }
     return thread;
+  }
+
+  /**
+   * A thread phase that started before its thread had an id (a new session or thread is named only
+   * by the answer that ends its hydration) was filed under no thread: its end, now named, replaces it.
+   */
+  private forgetUnnamed(span: RecordedSpan): void {
+    const unnamed = this.threads.get('');
+    if (unnamed === undefined) return;
+    const map = span.name === PHASE_THREAD_HYDRATION ? unnamed.hydrations : unnamed.renderer;
+    if (!map.delete(spanKey(span))) return;
+    if (unnamed.turns.size + unnamed.hydrations.size + unnamed.renderer.size === 0) this.threads.delete('');
   }
 
   private addThreadPhase(thread: ThreadTimeline, span: RecordedSpan, source: string | undefined): void {

@@ -1,4 +1,3 @@
-import { diag } from '@opentelemetry/api';
 import {
   APPROVAL_DECISION_CANCELLED,
   APPROVAL_DECISION_ERROR,
@@ -70,43 +69,36 @@ import {
   CODEX_SERVER_REQUEST_METHODS,
 } from './codex-methods.js';
 import { exhaustedRetryReason, parseReconnecting, readCodexErrorInfo, retryReason } from './codex-error.js';
-import { MethodHeadMatcher, responseAtHead } from './line-head.js';
+import {
+  boundedSet,
+  fieldsOf,
+  isFields,
+  isRequestId,
+  JSONRPC_DELTA,
+  JSONRPC_UNKNOWN,
+  JsonRpcStream,
+  num,
+  rpcErrorType,
+  str,
+  type JsonRpcBounds,
+  type JsonRpcDirection,
+  type JsonRpcFields as Fields,
+  type JsonRpcId as RequestId,
+  type JsonRpcStreamStats,
+  type JsonRpcVerdict,
+} from './json-rpc-stream.js';
 
-/** Which way a message went between the client (a renderer) and the Codex app-server. */
-export type JsonRpcDirection = 'client->server' | 'server->client';
-
-export interface CodexJsonRpcObserverOptions {
+export interface CodexJsonRpcObserverOptions extends JsonRpcBounds {
   /** Where the phases go. */
   readonly turnTracer: TurnTracer;
   /** `stall_why.renderer.id` of the client. Default: the `clientInfo.name` it sends in `initialize`, else `client`. */
   readonly rendererId?: string;
   /** Clock for messages that carry no time of their own. Default `Date.now`. */
   readonly now?: () => number;
-  /**
-   * Longest line parsed, in bytes (UTF-16 units for strings). A longer line is counted as malformed
-   * and only its head is read, so a huge `thread/resume` answer still ends its hydration. Default 64 MiB.
-   */
-  readonly maxLineBytes?: number;
-  /** Most unanswered requests remembered per direction; beyond it the oldest is forgotten. Default 4096. */
-  readonly maxPendingRequests?: number;
-  /** Most turns tracked at once; beyond it the oldest is forgotten (its span stays open). Default 1024. */
-  readonly maxTrackedTurns?: number;
-  /** Most distinct unknown method names counted by name; the rest count under `(other)`. Default 256. */
-  readonly maxUnknownMethodNames?: number;
 }
 
-export interface CodexJsonRpcObserverStats {
-  /** Messages observed (deltas included), malformed lines excluded. */
-  readonly messages: number;
-  /** Lines that were not a JSON-RPC message: not JSON, cut in half, too long, not an object. */
-  readonly malformed: number;
-  /** Messages whose method the observer does not know (see `CODEX_*_METHODS`). */
-  readonly unknownMethods: number;
-  /** `unknownMethods` by method name (bounded by `maxUnknownMethodNames`). */
-  readonly unknownByMethod: ReadonlyMap<string, number>;
-  /** Streaming delta notifications, counted without parsing. */
-  readonly deltas: number;
-}
+/** What the observer has counted (see `JsonRpcStreamStats`; deltas are those of `CODEX_DELTA_METHODS`). */
+export type CodexJsonRpcObserverStats = JsonRpcStreamStats;
 
 /** A turn the observer is following. `turnId` is `''` until the server names the turn. */
 export interface ActiveCodexTurn {
@@ -118,9 +110,6 @@ export interface ActiveCodexTurn {
   /** When the turn's last tool item completed (its result returned to the model), epoch ms. */
   readonly lastToolCompletedAtMs?: number;
 }
-
-type Fields = Record<string, unknown>;
-type RequestId = string | number;
 
 /** Item types that are a tool call: the model asked for something to be done and waits for its result. */
 const TOOL_ITEM_TYPES: ReadonlySet<string> = new Set([
@@ -138,8 +127,6 @@ const TURN_KIND_BY_METHOD: ReadonlyMap<string, TurnKind> = new Map([
   ['thread/compact/start', TURN_KIND_COMPACTION],
   ['review/start', TURN_KIND_REVIEW],
 ]);
-const OTHER_UNKNOWN = '(other)';
-const DELTA_LINE = new MethodHeadMatcher(CODEX_DELTA_METHODS);
 /** How many ended turn ids are remembered, to tell an interrupt that came too late. */
 const RECENTLY_ENDED_TURNS = 256;
 
@@ -175,20 +162,8 @@ type ServerRequest =
   | { readonly kind: 'approval'; readonly approvalKind: ApprovalKind; readonly phase: PhaseHandle }
   | { readonly kind: 'other' };
 
-const isFields = (value: unknown): value is Fields => value !== null && typeof value === 'object' && !Array.isArray(value);
-const fieldsOf = (value: unknown): Fields => (isFields(value) ? value : {});
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
-const isRequestId = (value: unknown): value is RequestId => typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
-
-/** Inserts into a bounded map: when full, the oldest entry is forgotten first. */
-function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
-  if (!map.has(key) && map.size >= max) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
-  }
-  map.set(key, value);
-}
+/** What is remembered of a request until its answer, either way. */
+type PendingRequest = ClientRequest | ServerRequest;
 
 /**
  * Watches the JSON-RPC stream between a client and the Codex app-server (protocol v2, as of Codex
@@ -201,37 +176,26 @@ function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
  */
 export class CodexJsonRpcObserver {
   private readonly tracer: TurnTracer;
-  private readonly now: () => number;
-  private readonly maxLineBytes: number;
-  private readonly maxPending: number;
-  private readonly maxTurns: number;
-  private readonly maxUnknownNames: number;
+  private readonly rpc: JsonRpcStream<PendingRequest>;
   private rendererId: string | undefined;
 
-  private readonly clientRequests = new Map<RequestId, ClientRequest>();
-  private readonly serverRequests = new Map<RequestId, ServerRequest>();
   /** Every turn being followed, oldest first; turns without an id yet included. */
   private readonly turns = new Set<TurnState>();
   private readonly turnsById = new Map<string, TurnState>();
   private readonly cancels = new Map<string, PhaseHandle>();
   private readonly recentlyEnded = new Map<string, TurnEndStatus>();
-  private readonly unknownCounts = new Map<string, number>();
-  private counts = { messages: 0, malformed: 0, unknownMethods: 0, deltas: 0 };
-  private closed = false;
-  private warned = false;
 
   constructor(options: CodexJsonRpcObserverOptions) {
     this.tracer = options.turnTracer;
     this.rendererId = options.rendererId;
-    this.now = options.now ?? Date.now;
-    this.maxLineBytes = options.maxLineBytes ?? 64 * 1024 * 1024;
-    this.maxPending = options.maxPendingRequests ?? 4096;
-    this.maxTurns = options.maxTrackedTurns ?? 1024;
-    this.maxUnknownNames = options.maxUnknownMethodNames ?? 256;
+    this.rpc = new JsonRpcStream<PendingRequest>(
+      { onMessage: (...args) => this.onMessage(...args), onAnswer: (request, message, time) => this.onAnswer(request, message, time) },
+      { ...options, observerName: 'Codex JSON-RPC observer', deltaHeads: CODEX_DELTA_METHODS },
+    );
   }
 
   get stats(): CodexJsonRpcObserverStats {
-    return { ...this.counts, unknownByMethod: this.unknownCounts };
+    return this.rpc.stats;
   }
 
   /**
@@ -239,69 +203,23 @@ export class CodexJsonRpcObserver {
    * counted from the line head without parsing; other lines are parsed. Never throws.
    */
   observeLine(direction: JsonRpcDirection, line: string | Uint8Array, timeMs?: number): void {
-    if (this.closed) return;
-    try {
-      this.readLine(direction, line, timeMs);
-    } catch (error) {
-      this.internalError(error);
-    }
-  }
-
-  private readLine(direction: JsonRpcDirection, line: string | Uint8Array, timeMs: number | undefined): void {
-    const text = typeof line === 'string' || Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
-    if (text.length === 0) return;
-    if (DELTA_LINE.matches(text)) {
-      this.counts.messages++;
-      this.counts.deltas++;
-      return;
-    }
-    if (text.length > this.maxLineBytes) {
-      this.observeOversized(direction, text, timeMs);
-      return;
-    }
-    const source = typeof text === 'string' ? text : text.toString('utf8');
-    let message: unknown;
-    try {
-      message = JSON.parse(source);
-    } catch {
-      // A blank line (a bare newline between messages) is framing, not a malformed message.
-      if (source.trim().length > 0) this.noteMalformed();
-      return;
-    }
-    this.observeMessage(direction, message, timeMs);
+    this.rpc.observeLine(direction, line, timeMs);
   }
 
   /** Observes one already parsed message. Never throws. */
   observeMessage(direction: JsonRpcDirection, message: unknown, timeMs?: number): void {
-    if (this.closed) return;
-    if (!isFields(message)) {
-      this.noteMalformed();
-      return;
-    }
-    try {
-      this.dispatch(direction, message, timeMs ?? this.now());
-    } catch (error) {
-      this.internalError(error);
-    }
-  }
-
-  /** A bug here must not take the proxied session down: counted like a line that could not be read, said once. */
-  private internalError(error: unknown): void {
-    this.counts.malformed++;
-    if (this.warned) return;
-    this.warned = true;
-    diag.warn(`stall-why: the Codex JSON-RPC observer skipped a message it could not handle: ${String(error)}`);
+    this.rpc.observeMessage(direction, message, timeMs);
   }
 
   /** Counts a line the caller could not frame (e.g. a half line left when the stream ended). */
   noteMalformed(): void {
-    if (!this.closed) this.counts.malformed++;
+    this.rpc.noteMalformed();
   }
 
   /** The client (the renderer) went away, e.g. the proxy's stdin hit EOF. Open cancels become `unknown`. */
   rendererDetached(timeMs?: number, reason = 'closed'): void {
-    if (this.closed) return;
-    const time = timeMs ?? this.now();
+    if (this.rpc.closed) return;
+    const time = this.rpc.clock(timeMs);
     this.rendererPoint(PHASE_RENDERER_DETACHED, time, { [ATTR_RENDERER_REASON]: reason });
     for (const [turnId, cancel] of this.cancels) {
       cancel.end({ time, attributes: { [ATTR_CANCEL_RESULT]: CANCEL_RESULT_UNKNOWN } });
@@ -311,8 +229,8 @@ export class CodexJsonRpcObserver {
 
   /** A client (a renderer) attached. Called by the observer itself on `initialize`. */
   rendererAttached(timeMs?: number): void {
-    if (this.closed) return;
-    this.rendererPoint(PHASE_RENDERER_ATTACHED, timeMs ?? this.now(), {});
+    if (this.rpc.closed) return;
+    this.rendererPoint(PHASE_RENDERER_ATTACHED, this.rpc.clock(timeMs), {});
   }
 
   /** The turns being followed, oldest first. */
@@ -331,9 +249,7 @@ export class CodexJsonRpcObserver {
    * stays an open span, which is what the flight recorder must show. Later calls are ignored.
    */
   close(_timeMs?: number): void {
-    this.closed = true;
-    this.clientRequests.clear();
-    this.serverRequests.clear();
+    this.rpc.close();
     this.turns.clear();
     this.turnsById.clear();
     this.cancels.clear();
@@ -342,98 +258,63 @@ export class CodexJsonRpcObserver {
 
   // --- Dispatch ----------------------------------------------------------------------------
 
-  private dispatch(direction: JsonRpcDirection, message: Fields, time: number): void {
-    const method = str(message.method);
-    const id = message.id;
-    if (method === undefined) {
-      if (isRequestId(id) && ('result' in message || 'error' in message)) {
-        this.counts.messages++;
-        if (direction === 'server->client') this.onServerAnswer(id, message, time);
-        else this.onClientAnswer(id, message, time);
-      } else {
-        this.counts.malformed++;
-      }
-      return;
-    }
-    this.counts.messages++;
-    const isRequest = isRequestId(id);
-    const params = fieldsOf(message.params);
+  private onMessage(direction: JsonRpcDirection, method: string, id: RequestId | undefined, params: Fields, message: Fields, time: number): JsonRpcVerdict<PendingRequest> {
+    const isRequest = id !== undefined;
     if (direction === 'client->server') {
       const known = isRequest ? CODEX_CLIENT_REQUEST_METHODS : CODEX_CLIENT_NOTIFICATION_METHODS;
-      if (!known.has(method)) return this.countUnknown(method);
-      if (isRequest) this.onClientRequest(id, method, params, time);
-      return;
+      if (!known.has(method)) return JSONRPC_UNKNOWN;
+      return isRequest ? this.onClientRequest(method, params, time) : undefined;
     }
     const emitted = num(message.emittedAtMs) ?? time;
     if (isRequest) {
-      if (!CODEX_SERVER_REQUEST_METHODS.has(method)) return this.countUnknown(method);
-      this.onServerRequest(id, method, params, num(params.startedAtMs) ?? emitted);
-      return;
+      if (!CODEX_SERVER_REQUEST_METHODS.has(method)) return JSONRPC_UNKNOWN;
+      return this.onServerRequest(id, method, params, num(params.startedAtMs) ?? emitted);
     }
-    if (CODEX_DELTA_METHODS.has(method)) {
-      this.counts.deltas++;
-      return;
-    }
-    if (!CODEX_SERVER_NOTIFICATION_METHODS.has(method)) return this.countUnknown(method);
+    if (CODEX_DELTA_METHODS.has(method)) return JSONRPC_DELTA;
+    if (!CODEX_SERVER_NOTIFICATION_METHODS.has(method)) return JSONRPC_UNKNOWN;
     this.onServerNotification(method, params, emitted);
+    return undefined;
   }
 
-  private countUnknown(method: string): void {
-    this.counts.unknownMethods++;
-    const key = this.unknownCounts.has(method) || this.unknownCounts.size < this.maxUnknownNames ? method.slice(0, 200) : OTHER_UNKNOWN;
-    this.unknownCounts.set(key, (this.unknownCounts.get(key) ?? 0) + 1);
-  }
-
-  /** A line too long to parse: counted as malformed, but if it answers a request, the request is resolved. */
-  private observeOversized(direction: JsonRpcDirection, line: string | Buffer, timeMs: number | undefined): void {
-    this.counts.malformed++;
-    const head = responseAtHead(line);
-    if (!head) return;
-    const answer = head.isError ? { error: { code: 'oversized' } } : { result: undefined };
-    if (direction === 'server->client') this.onServerAnswer(head.id, answer, timeMs ?? this.now());
-    else this.onClientAnswer(head.id, answer, timeMs ?? this.now());
+  private onAnswer(request: PendingRequest, message: Fields, time: number): void {
+    if (request.kind === 'approval' || request.kind === 'other') this.onClientAnswer(request, message, time);
+    else this.onServerAnswer(request, message, time);
   }
 
   // --- Client → server ----------------------------------------------------------------------
 
-  private onClientRequest(id: RequestId, method: string, params: Fields, time: number): void {
+  private onClientRequest(method: string, params: Fields, time: number): ClientRequest | undefined {
     if (method === 'initialize') {
       this.rendererId ??= str(fieldsOf(params.clientInfo).name)?.slice(0, 128) ?? 'client';
       this.rendererAttached(time);
-      return;
+      return undefined;
     }
     const trigger = HYDRATION_TRIGGER_BY_METHOD.get(method);
     if (trigger !== undefined) {
       const phase = this.tracer.startHydration({
         threadId: str(params.threadId), trigger, time, attributes: { [ATTR_SOURCE]: SOURCE_JSONRPC },
       });
-      boundedSet(this.clientRequests, id, { kind: 'hydration', phase }, this.maxPending);
-      return;
+      return { kind: 'hydration', phase };
     }
     const kind = TURN_KIND_BY_METHOD.get(method);
     const threadId = str(params.threadId);
-    if (kind !== undefined && threadId !== undefined) {
-      boundedSet(this.clientRequests, id, { kind: 'turn', turn: this.startTurn(threadId, undefined, kind, time) }, this.maxPending);
-      return;
-    }
-    if (method === 'turn/interrupt') this.onInterrupt(id, threadId, str(params.turnId), time);
+    if (kind !== undefined && threadId !== undefined) return { kind: 'turn', turn: this.startTurn(threadId, undefined, kind, time) };
+    if (method === 'turn/interrupt') return this.onInterrupt(threadId, str(params.turnId), time);
+    return undefined;
   }
 
-  private onInterrupt(id: RequestId, threadId: string | undefined, turnId: string | undefined, time: number): void {
-    if (turnId === undefined) return;
+  private onInterrupt(threadId: string | undefined, turnId: string | undefined, time: number): ClientRequest | undefined {
+    if (turnId === undefined) return undefined;
     const turn = this.turnsById.get(turnId);
     const ids = { threadId: threadId ?? turn?.threadId, turnId };
     const phase = this.tracer.startPhase(PHASE_CANCEL, ids, { time, attributes: { [ATTR_SOURCE]: SOURCE_JSONRPC } }, turn?.handle.context);
     this.cancels.get(turnId)?.end({ time, attributes: { [ATTR_CANCEL_RESULT]: CANCEL_RESULT_UNKNOWN } });
-    boundedSet(this.cancels, turnId, phase, this.maxPending);
-    boundedSet(this.clientRequests, id, { kind: 'interrupt', turnId, requestedAfterEnd: this.recentlyEnded.has(turnId) }, this.maxPending);
+    boundedSet(this.cancels, turnId, phase, this.rpc.maxPending);
+    return { kind: 'interrupt', turnId, requestedAfterEnd: this.recentlyEnded.has(turnId) };
   }
 
   /** The server answered one of the client's requests. */
-  private onServerAnswer(id: RequestId, message: Fields, time: number): void {
-    const request = this.clientRequests.get(id);
-    if (request === undefined) return;
-    this.clientRequests.delete(id);
+  private onServerAnswer(request: ClientRequest, message: Fields, time: number): void {
     const error = message.error;
     const failed = error !== undefined && error !== null;
     const result = fieldsOf(message.result);
@@ -470,13 +351,10 @@ export class CodexJsonRpcObserver {
 
   // --- Server → client requests and their answers ---------------------------------------------
 
-  private onServerRequest(id: RequestId, method: string, params: Fields, time: number): void {
+  private onServerRequest(id: RequestId, method: string, params: Fields, time: number): ServerRequest {
     const kind = approvalKind(method);
-    if (kind === undefined) {
-      // `item/tool/call` and the others wait on the client, not a person; their items carry the phases.
-      boundedSet(this.serverRequests, id, { kind: 'other' }, this.maxPending);
-      return;
-    }
+    // `item/tool/call` and the others wait on the client, not a person; their items carry the phases.
+    if (kind === undefined) return { kind: 'other' };
     const threadId = str(params.threadId) ?? str(params.conversationId);
     const turn = this.turnFor(threadId, str(params.turnId), time, false);
     const attributes: PhaseAttributes = {
@@ -487,14 +365,11 @@ export class CodexJsonRpcObserver {
     };
     const phase = this.tracer.startPhase(PHASE_APPROVAL, this.idsOf(turn, threadId, str(params.turnId)), { time, attributes }, turn?.handle.context);
     turn?.approvals.add(phase);
-    boundedSet(this.serverRequests, id, { kind: 'approval', approvalKind: kind, phase }, this.maxPending);
+    return { kind: 'approval', approvalKind: kind, phase };
   }
 
   /** The client answered one of the server's requests. */
-  private onClientAnswer(id: RequestId, message: Fields, time: number): void {
-    const request = this.serverRequests.get(id);
-    if (request === undefined) return;
-    this.serverRequests.delete(id);
+  private onClientAnswer(request: ServerRequest, message: Fields, time: number): void {
     if (request.kind !== 'approval') return;
     const error = message.error;
     if (error !== undefined && error !== null) {
@@ -544,7 +419,7 @@ export class CodexJsonRpcObserver {
     const turnId = str(turnInfo.id);
     const status = str(turnInfo.status);
     if (turnId === undefined || !TURN_END_STATUSES.includes(status as TurnEndStatus)) {
-      this.counts.malformed++;
+      this.rpc.noteMalformed();
       return;
     }
     const turn = this.turnsById.get(turnId);
@@ -565,7 +440,7 @@ export class CodexJsonRpcObserver {
     const type = str(item.type) ?? 'unknown';
     const base = { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_ITEM_TYPE]: type, [ATTR_ITEM_ID]: itemId };
     const state: ItemState = { item: this.childPhase(turn, PHASE_ITEM, time, base) };
-    boundedSet(turn.items, itemId, state, this.maxPending);
+    boundedSet(turn.items, itemId, state, this.rpc.maxPending);
     if (type === 'agentMessage' && !turn.sawAssistant) {
       turn.sawAssistant = true;
       this.childPoint(turn, PHASE_FIRST_ASSISTANT_ITEM, time, base);
@@ -655,7 +530,7 @@ export class CodexJsonRpcObserver {
       [ATTR_GEN_AI_TOOL_CALL_ID]: id.slice(0, 128),
       [ATTR_TOOL_KIND]: TOOL_KIND_HOOK,
     });
-    boundedSet(turn.hooks, id, hook, this.maxPending);
+    boundedSet(turn.hooks, id, hook, this.rpc.maxPending);
   }
 
   private onHookCompleted(params: Fields, time: number): void {
@@ -681,15 +556,14 @@ export class CodexJsonRpcObserver {
   private onServerRequestResolved(params: Fields, time: number): void {
     const id = params.requestId;
     if (!isRequestId(id)) return;
-    const request = this.serverRequests.get(id);
-    this.serverRequests.delete(id);
+    const request = this.rpc.takePending('server->client', id);
     if (request?.kind === 'approval') request.phase.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_CANCELLED } });
   }
 
   // --- Turns -----------------------------------------------------------------------------------
 
   private startTurn(threadId: string, turnId: string | undefined, kind: TurnKind | undefined, time: number): TurnState {
-    if (this.turns.size >= this.maxTurns) {
+    if (this.turns.size >= this.rpc.maxTurns) {
       const oldest = this.turns.values().next();
       if (!oldest.done) this.forget(oldest.value);
     }
@@ -755,7 +629,7 @@ export class CodexJsonRpcObserver {
     }
     for (const hook of turn.hooks.values()) hook.end({ time, attributes: { [ATTR_ITEM_STATUS]: status } });
     if (turn.turnId !== undefined) this.resolveCancel(turn.turnId, status, time);
-    const unknown = this.counts.unknownMethods + this.counts.malformed;
+    const unknown = this.rpc.unreadMessages;
     turn.handle.endTurn(status, { time, error, attributes: { [ATTR_OBSERVER_UNKNOWN]: unknown > 0 ? unknown : undefined } });
     this.forget(turn);
     if (turn.turnId !== undefined) boundedSet(this.recentlyEnded, turn.turnId, status, RECENTLY_ENDED_TURNS);
@@ -803,12 +677,6 @@ export class CodexJsonRpcObserver {
 /** The request that started a turn, named in the error of a turn the server refused. */
 function turnRequestMethod(turn: TurnState): string {
   return turn.kind === TURN_KIND_COMPACTION ? 'thread/compact/start' : turn.kind === TURN_KIND_REVIEW ? 'review/start' : 'turn/start';
-}
-
-/** A JSON-RPC error as a low-cardinality `error.type`: `jsonrpc.<code>`. */
-function rpcErrorType(error: unknown): string {
-  const code = fieldsOf(error).code;
-  return typeof code === 'number' || typeof code === 'string' ? `jsonrpc.${String(code).slice(0, 32)}` : 'jsonrpc.error';
 }
 
 /** Items in a thread's `turns` (what a hydration loaded), or undefined when the answer carries no turns. */

@@ -58,7 +58,8 @@ function sameBytes(line: Buffer, offset: number, expected: Buffer): boolean {
   return true;
 }
 
-const RESPONSE_HEAD = /^\{"id":(-?\d{1,15}|"[^"\\]{0,200}"),"(result|error)"/;
+/** ACP agents put `"jsonrpc":"2.0"` first; codex-acp (Rust) writes `"result"` before `"id"`, which this cannot read. */
+const RESPONSE_HEAD = /^\{(?:"jsonrpc":"2\.0",)?"id":(-?\d{1,15}|"[^"\\]{0,200}"),"(result|error)"/;
 
 /** The id of a response line, read from its first 256 characters, and whether it is an error. */
 export function responseAtHead(line: string | Buffer): { readonly id: string | number; readonly isError: boolean } | undefined {

@@ -1,5 +1,6 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_MAX_LINE_BYTES } from '../record/line-scanner.js';
+import { RECORD_PROTOCOLS, type RecordProtocol } from '../record/protocol-detector.js';
 import type { RecordOutcome } from '../record/record-session.js';
 import { parseUpstreamRoute, type UpstreamRoute } from '../record/upstream-route.js';
 
@@ -9,6 +10,7 @@ interface RecordFlags {
   readonly otlp?: string;
   readonly linger: number;
   readonly maxLineBytes: number;
+  readonly protocol?: RecordProtocol;
 }
 
 const EXAMPLES = `
@@ -20,21 +22,27 @@ Examples:
   # Meanwhile, in another terminal:
   stall-why ./rec
 
+  # Record an ACP agent (Zed's agent_servers command), its model API proxied the same way:
+  stall-why record --out ./rec --upstream 127.0.0.1:8788=https://api.anthropic.com -- \
+    env ANTHROPIC_BASE_URL=http://127.0.0.1:8788 claude-agent-acp
+
 Stdio passes through byte for byte; of a line longer than --max-line-bytes (default 1 MiB) only
 the head is observed, a last line without newline is not observed; both are counted on stderr at exit. The exit
 code is the server's (128+n when it died of signal n; 127 when the command was not found).
-See docs/wrap-codex.md.`;
+The protocol (ACP or the Codex app-server) is read from the client's first message unless
+--protocol names it. See docs/wrap-codex.md and docs/wrap-acp.md.`;
 
 /** `stall-why record`: wraps a JSON-RPC app-server (and its model API) and records its phases. */
 export function registerRecordCommand(program: Command): void {
   program
     .command('record')
-    .description('run an app-server with its stdio (and model API) proxied, recording every phase into a flight recorder directory')
+    .description('run an app-server or ACP agent with its stdio (and model API) proxied, recording every phase into a flight recorder directory')
     .requiredOption('--out <dir>', 'flight recorder directory (judge it any time with `stall-why <dir>`)')
     .option('--upstream <host:port=origin>', 'reverse-proxy a model API: listen on host:port (loopback), forward to origin; repeatable', collectRoute, [])
     .option('--otlp <url>', 'also upload the spans to this OTLP/HTTP traces endpoint')
     .option('--linger <seconds>', "when the client leaves mid-turn, keep the server's stdin open this long", parseSeconds, 0)
     .option('--max-line-bytes <bytes>', 'longest JSON-RPC line observed (longer ones pass through, counted)', parseBytes, DEFAULT_MAX_LINE_BYTES)
+    .addOption(new Option('--protocol <name>', 'the JSON-RPC protocol on stdio (default: detected from the first message)').choices(RECORD_PROTOCOLS))
     .argument('<command...>', 'the server command, after --')
     .addHelpText('after', EXAMPLES)
     .action(async (command: string[], flags: RecordFlags) => {
@@ -47,6 +55,7 @@ export function registerRecordCommand(program: Command): void {
         otlpUrl: flags.otlp,
         lingerSeconds: flags.linger,
         maxLineBytes: flags.maxLineBytes,
+        protocol: flags.protocol,
         onUpstreamListening: (route, port) => {
           process.stderr.write(`stall-why record: proxying http://${route.listenHost}:${port} -> ${route.origin.origin}\n`);
         },

@@ -5,9 +5,10 @@ import { performance } from 'node:perf_hooks';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { SOURCE_JSONRPC, SOURCE_UPSTREAM_PROXY, WRITER_STOP_REASON_SERVER_EXIT } from '@stall-why/conventions';
-import { CodexJsonRpcObserver, FlightRecorderProcessor, TurnTracer } from '@stall-why/instrument';
+import { SOURCE_ACP, SOURCE_JSONRPC, SOURCE_UPSTREAM_PROXY, WRITER_STOP_REASON_SERVER_EXIT } from '@stall-why/conventions';
+import { AcpObserver, CodexJsonRpcObserver, FlightRecorderProcessor, TurnTracer } from '@stall-why/instrument';
 import { DEFAULT_MAX_LINE_BYTES } from './line-scanner.js';
+import { ProtocolDetector, type RecordObserver, type RecordProtocol } from './protocol-detector.js';
 import { StdioRelay } from './stdio-relay.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import type { UpstreamRoute } from './upstream-route.js';
@@ -28,6 +29,10 @@ export interface RecordSessionOptions {
   readonly lingerSeconds?: number;
   /** Longest JSON-RPC line observed; longer ones pass through, counted. Default 1 MiB. */
   readonly maxLineBytes?: number;
+  /** The protocol on stdio. Default: detected from the client's first message (ACP or the Codex app-server). */
+  readonly protocol?: RecordProtocol;
+  /** Called once when the protocol is known (detected or forced). */
+  readonly onProtocol?: (protocol: RecordProtocol) => void;
   /** Called once per proxy with the address it listens on (port 0 picks one). */
   readonly onUpstreamListening?: (route: UpstreamRoute, port: number) => void;
 }
@@ -55,12 +60,16 @@ export async function runRecordSession(options: RecordSessionOptions): Promise<R
   const recorder = new FlightRecorderProcessor({ directory: options.out, otlp: options.otlpUrl ? { url: options.otlpUrl } : undefined });
   const provider = new BasicTracerProvider({ spanProcessors: [recorder] });
   const tracer = provider.getTracer('stall-why-record');
-  const observer = new CodexJsonRpcObserver({
-    turnTracer: new TurnTracer({ tracer, source: SOURCE_JSONRPC }),
-    rendererId: STDIO_RENDERER_ID,
-    // The scanner hands longer lines over cut at this + 1 bytes: the observer then reads only their head.
-    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-  });
+  const observer = new ProtocolDetector((protocol) => {
+    options.onProtocol?.(protocol);
+    const observerOptions = {
+      turnTracer: new TurnTracer({ tracer, source: sourceOf(protocol) }),
+      rendererId: STDIO_RENDERER_ID,
+      // The scanner hands longer lines over cut at this + 1 bytes: the observer then reads only their head.
+      maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    };
+    return protocol === 'acp' ? new AcpObserver(observerOptions) : new CodexJsonRpcObserver(observerOptions);
+  }, options.protocol);
   const proxyTracer = new TurnTracer({ tracer, source: SOURCE_UPSTREAM_PROXY });
   const proxies: UpstreamProxy[] = [];
   try {
@@ -70,10 +79,9 @@ export async function runRecordSession(options: RecordSessionOptions): Promise<R
       const address = await proxy.listen();
       options.onUpstreamListening?.(route, address.port);
     }
-    const exitTracer = new TurnTracer({ tracer, source: SOURCE_JSONRPC });
     // The server's end, in the recording: a turn it left open is abandoned, not stuck for ever.
     const onServerExit = (pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): void =>
-      exitTracer.writerStopped(WRITER_STOP_REASON_SERVER_EXIT, { exitCode: code, signal, pid });
+      new TurnTracer({ tracer, source: sourceOf(observer.protocol ?? 'codex-app-server') }).writerStopped(WRITER_STOP_REASON_SERVER_EXIT, { exitCode: code, signal, pid });
     return await superviseServer(options, observer, onServerExit);
   } finally {
     await Promise.all(proxies.map((p) => p.close()));
@@ -82,9 +90,13 @@ export async function runRecordSession(options: RecordSessionOptions): Promise<R
   }
 }
 
+function sourceOf(protocol: RecordProtocol): string {
+  return protocol === 'acp' ? SOURCE_ACP : SOURCE_JSONRPC;
+}
+
 function superviseServer(
   options: RecordSessionOptions,
-  observer: CodexJsonRpcObserver,
+  observer: RecordObserver,
   onServerExit: (pid: number | undefined, code: number | null, signal: NodeJS.Signals | null) => void,
 ): Promise<RecordOutcome> {
   return new Promise((resolve) => {

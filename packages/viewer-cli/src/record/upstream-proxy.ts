@@ -67,6 +67,8 @@ interface Exchange {
   /** Milestones that happened before the attempt was opened (a response racing the request body). */
   readonly early: Array<(attempt: UpstreamAttempt) => void>;
   readonly sse: SseEventCounter;
+  /** The response stream sent its format's completion event: after it, whoever hangs up first, the attempt succeeded. */
+  readonly completion: BytePatternWatch;
   bytes: number;
   headersAt?: number;
   /** The client closed its side first: what the origin does next is our own abort's echo. */
@@ -78,7 +80,15 @@ interface Exchange {
 
 /** How long a client abort waits to be sure the server did not simply exit (see `forward`). */
 const CLIENT_ABORT_GRACE_MS = 300;
-const TOOL_RESULT_MARKER = Buffer.from('function_call_output');
+/** A tool result in a model request: OpenAI Responses, Anthropic Messages, Gemini `generateContent`. */
+const TOOL_RESULT_MARKERS = ['function_call_output', 'custom_tool_call_output', '"tool_result"', '"functionResponse"'].map((m) => Buffer.from(m));
+/**
+ * The event that completes a response stream: OpenAI Responses `response.completed` (and
+ * `response.incomplete`, a complete answer cut by a limit), Anthropic Messages `message_stop`, a
+ * Gemini chunk with its `finishReason`. codex-acp 0.16 (Codex 0.137) closes its connection right
+ * after `response.completed`, before the origin's own end of stream.
+ */
+const COMPLETION_MARKERS = ['response.completed', 'response.incomplete', 'message_stop', '"finishReason"'].map((m) => Buffer.from(m));
 /** Headers of one hop that a proxy must not forward (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-authenticate']);
 /** Codex 0.169 names the turn of each model request in these headers. */
@@ -92,7 +102,10 @@ const TURN_ID_IN_METADATA = /"turn_id"\s*:\s*"([^"]{1,200})"/;
  * `stall_why.upstream.attempt` per request with its milestones: request sent, headers, first byte,
  * first SSE event, stream end or error. Bodies and headers are never recorded (credentials pass
  * through untouched); the request body is only fingerprinted (SHA-1) to tell a retry of the same
- * request from a new one, and scanned for `function_call_output` to tell the post-tool continuation.
+ * request from a new one, and scanned for a tool result (`function_call_output`, `tool_result`,
+ * `functionResponse`) to tell the post-tool continuation. The response is scanned for its format's
+ * completion event (OpenAI Responses, Anthropic Messages, Gemini SSE): a stream that completed is a
+ * success whoever hangs up first.
  */
 export class UpstreamProxy {
   private server: Server | undefined;
@@ -146,9 +159,10 @@ export class UpstreamProxy {
       threadId: headerText(req.headers[THREAD_ID_HEADER]),
       turnId: turnIdFromMetadata(headerText(req.headers[TURN_METADATA_HEADER])),
       hash: createHash('sha1'),
-      toolResult: new BytePatternWatch(TOOL_RESULT_MARKER),
+      toolResult: new BytePatternWatch(TOOL_RESULT_MARKERS),
       early: [],
       sse: new SseEventCounter(),
+      completion: new BytePatternWatch(COMPLETION_MARKERS),
       bytes: 0,
       settled: false,
       clientGone: false,
@@ -192,6 +206,10 @@ export class UpstreamProxy {
       exchange.clientGone = true;
       upstream.destroy();
       const at = this.now();
+      if (exchange.completion.seen) {
+        this.milestone(exchange, (a) => this.settle(exchange, () => this.succeed(exchange, a, at)));
+        return;
+      }
       // A server that exits drops its connections too; that is not a client abort, and the attempt
       // must stay open like the stuck turn it belongs to. So the abort is recorded only if the proxy
       // is still running a moment later (record closes it as soon as the server has exited).
@@ -217,6 +235,7 @@ export class UpstreamProxy {
       const time = this.now();
       if (exchange.bytes === 0) this.milestone(exchange, (a) => a.firstByte(this.at(time)));
       exchange.bytes += chunk.length;
+      exchange.completion.push(chunk);
       if (exchange.sse.events === 0 && exchange.sse.push(chunk) > 0) {
         this.milestone(exchange, (a) => a.firstEvent(this.at(time)));
       } else if (exchange.sse.events > 0) {
@@ -232,11 +251,8 @@ export class UpstreamProxy {
           this.ledger.settled(exchange.turnKey ?? '', RETRY_REASON_HTTP_STATUS);
           a.streamEnd(this.at(time, this.volume(exchange)));
         }));
-      } else if (upstreamRes.complete) {
-        this.milestone(exchange, (a) => this.settle(exchange, () => {
-          this.ledger.settled(exchange.turnKey ?? '');
-          a.streamEnd(this.at(time, this.volume(exchange)));
-        }));
+      } else if (upstreamRes.complete || exchange.completion.seen) {
+        this.milestone(exchange, (a) => this.settle(exchange, () => this.succeed(exchange, a, time)));
       } else {
         this.milestone(exchange, (a) => this.settle(exchange, () => this.fail(exchange, a, 'ECONNRESET', RETRY_REASON_STREAM_DISCONNECTED, time)));
         res.destroy();
@@ -296,6 +312,11 @@ export class UpstreamProxy {
       attributes: { [ATTR_UPSTREAM_ATTEMPT]: attempt, [ATTR_HTTP_REQUEST_RESEND_COUNT]: attempt - 1, [ATTR_UPSTREAM_CONTINUATION]: continuation, ...extra },
     }, owner?.turn.context);
     return new UpstreamAttempt(tracer, phase.span, ids, SOURCE_UPSTREAM_PROXY);
+  }
+
+  private succeed(exchange: Exchange, attempt: UpstreamAttempt, time: number): void {
+    this.ledger.settled(exchange.turnKey ?? '');
+    attempt.streamEnd(this.at(time, this.volume(exchange)));
   }
 
   private fail(exchange: Exchange, attempt: UpstreamAttempt, errorType: string, reason: RetryReason, time = this.now()): void {
