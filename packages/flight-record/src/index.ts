@@ -16,3 +16,4 @@ export * from './inspect-flight-recorder.js';
 export * from './otlp-values.js';
 export * from './pending-span-marker.js';
 export * from './secret-text.js';
+export * from './process-liveness.js';

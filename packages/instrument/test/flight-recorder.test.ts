@@ -226,6 +226,24 @@ describe('FlightRecorderProcessor', () => {
     expect(names).toEqual(['from-a', 'from-b']);
   });
 
+  it("never evicts the segment another live writer is appending to: a slow writer's open turn survives a busy one", async () => {
+    const slow = setup({ maxBytes: 256 * 1024, segmentBytes: 64 * 1024 });
+    const busy = setup({ directory: slow.directory, maxBytes: 256 * 1024, segmentBytes: 64 * 1024 });
+    const open = slow.tracer.startSpan('slow-turn');
+    await slow.recorder.forceFlush();
+    for (let i = 0; i < 4000; i++) busy.tracer.startSpan(`busy-${i}`, { attributes: { pad: 'x'.repeat(100) } }).end();
+    await busy.recorder.forceFlush();
+    slow.tracer.startSpan('slow-step').end();
+    await slow.recorder.forceFlush();
+    const names = new Set((await readAll(slow.directory)).map((r) => r.span.name));
+    expect(names.has('slow-turn')).toBe(true);
+    expect(names.has('slow-step')).toBe(true);
+    expect(busy.recorder.stats().segmentsEvicted).toBeGreaterThan(0);
+    open.end();
+    await slow.provider.shutdown();
+    await busy.provider.shutdown();
+  });
+
   it('degrades when its directory is deleted or read-only, reports once, and recovers', async () => {
     const { diag, DiagLogLevel } = await import('@opentelemetry/api');
     const warnings: string[] = [];

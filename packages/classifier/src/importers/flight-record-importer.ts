@@ -11,7 +11,7 @@ import {
   PHASE_WRITER_STOPPED,
   WRITER_STOP_REASON_PROCESS_GONE,
 } from '@stall-why/conventions';
-import { isFlightRecorderDir, listSegments, newFlightReadStats, readFlightRecords, type RecordedLog, type RecordedSpan } from '@stall-why/flight-record';
+import { isFlightRecorderDir, listSegments, newFlightReadStats, processRuns, readFlightRecords, type RecordedLog, type RecordedSpan } from '@stall-why/flight-record';
 import { newerRecord } from '../model/timeline.js';
 import { TraceInputError } from '../trace-input-error.js';
 
@@ -94,16 +94,6 @@ export async function goneWriters(dir: string): Promise<number[] | undefined> {
   if (pids.size === 0) return undefined;
   for (const pid of pids) if (processRuns(pid)) return undefined;
   return [...pids];
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 /** The stop a gone writer did not get to record, placed at its last record. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
 import {
-  encodeSegmentHeader, RecordEncoder, segmentFileName,
+  encodeSegmentHeader, processRuns, RecordEncoder, segmentFileName,
   type Attributes, type RecordBodyWriter,
 } from '@stall-why/flight-record';
 
@@ -46,7 +46,7 @@ export interface RingBufferWriterStats {
 
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const MIN_SEGMENT_BYTES = 4 * 1024;
-const SEGMENT_NAME = /^\d{15}-\d+-\d{6}-[0-9a-f]+\.swfr$/;
+const SEGMENT_NAME = /^\d{15}-(\d+)-\d{6}-([0-9a-f]+)\.swfr$/;
 /** How often the writer checks that its segment still has a name (dir deleted, or evicted by another process). */
 const LINK_CHECK_INTERVAL_MS = 1000;
 
@@ -284,7 +284,10 @@ export class RingBufferWriter {
       try { return this.fs.statSync(join(this.directory, n)).size; } catch { return 0; }
     });
     let total = sizes.reduce((a, b) => a + b, 0);
+    const held = this.segmentsHeldByOthers(names);
     for (let i = 0; i < names.length && total + reserve > this.maxBytes; i++) {
+      // Another live writer is still appending to it: deleting it would lose what it acknowledges next.
+      if (held.has(names[i]!)) continue;
       try {
         this.fs.unlinkSync(join(this.directory, names[i]));
         this.counters.segmentsEvicted++;
@@ -292,6 +295,22 @@ export class RingBufferWriter {
       } catch { /* gone already */ }
       total -= sizes[i];
     }
+  }
+
+  /**
+   * The segments other writers of the directory may still be appending to: the newest of each other
+   * writer (pid and nonce in its name) whose process runs. The budget then holds those beyond it, one
+   * segment per live writer.
+   */
+  private segmentsHeldByOthers(names: readonly string[]): Set<string> {
+    const newest = new Map<string, string>();
+    for (const name of names) {
+      const [, pid, nonce] = SEGMENT_NAME.exec(name)!;
+      if (nonce !== this.nonce) newest.set(`${pid}-${nonce}`, name); // names are sorted oldest first
+    }
+    const held = new Set<string>();
+    for (const [writer, name] of newest) if (processRuns(Number(writer.split('-')[0]))) held.add(name);
+    return held;
   }
 
   private writeAll(fd: number, bytes: Buffer, length: number): void {
