@@ -37,13 +37,50 @@ const injected: RingBufferFileSystem = {
   }) as typeof fs.writeSync,
 };
 
+/** Writes `path` until the file system is full. */
+function fillDisk(path: string): void {
+  const fd = fs.openSync(path, 'w');
+  try {
+    for (;;) fs.writeSync(fd, Buffer.alloc(4096));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 describe('flight recorder on a full disk', () => {
+  // A disk filled by something else: the recorder gives up its own oldest segments, as its budget
+  // would, and keeps the newest spans. It needs a real small file system (root mounts a tmpfs).
+  it.runIf(process.getuid?.() === 0 && !process.env.STALL_WHY_TEST_NO_MOUNT)('gives up its oldest segments first and keeps the newest spans, dropping none', async () => {
+    const directory = join(mountPoint, 'evicting');
+    const filler = join(mountPoint, 'filler-evicting');
+    fs.writeFileSync(filler, Buffer.alloc(352 * 1024));
+    const recorder = new FlightRecorderProcessor({ directory, maxBytes: 8 * 1024 * 1024, segmentBytes: 64 * 1024 });
+    const provider = new BasicTracerProvider({ spanProcessors: [recorder] });
+    const tracer = provider.getTracer('enospc');
+    try {
+      for (let round = 0; round < 40; round++) {
+        for (let i = 0; i < 50; i++) tracer.startSpan('phase', { attributes: { seq: round * 50 + i, pad: 'z'.repeat(500) } }).end();
+        await recorder.forceFlush();
+      }
+      expect(recorder.stats().segmentsEvicted).toBeGreaterThan(0);
+      expect(recorder.stats().recordsDropped).toBe(0);
+      const seqs: number[] = [];
+      for await (const r of readFlightRecords(directory)) seqs.push(r.span.attributes.seq as number);
+      expect(seqs.slice(-50)).toEqual([...Array(50).keys()].map((k) => 1950 + k));
+      await provider.shutdown();
+    } finally {
+      fs.rmSync(filler, { force: true });
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
   it('keeps the host running, drops and counts, warns once, and resumes when space returns', async () => {
     const warnings: string[] = [];
     diag.setLogger({ warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
     const directory = join(mountPoint, 'flight');
     const filler = join(mountPoint, 'filler');
-    if (mounted) fs.writeFileSync(filler, Buffer.alloc(384 * 1024));
     const recorder = new FlightRecorderProcessor({ directory, maxBytes: 8 * 1024 * 1024, segmentBytes: 64 * 1024, fileSystem: mounted ? undefined : injected });
     const provider = new BasicTracerProvider({ spanProcessors: [recorder] });
     const tracer = provider.getTracer('enospc');
@@ -55,7 +92,9 @@ describe('flight recorder on a full disk', () => {
     try {
       await record(50);
       expect(recorder.stats().degraded).toBe(false);
-      // Fill the disk: the host's own calls never throw.
+      // Fill the disk to the last byte: with no older segment of its own to give up, the recorder drops.
+      // The host's own calls never throw.
+      if (mounted) fillDisk(filler);
       injectFull = !mounted;
       for (let round = 0; round < 60 && !recorder.stats().degraded; round++) await record(50);
       expect(recorder.stats().degraded).toBe(true);

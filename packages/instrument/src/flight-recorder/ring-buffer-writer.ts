@@ -66,6 +66,8 @@ export class RingBufferWriter {
   private readonly writerName: string;
   private readonly fs: RingBufferFileSystem;
   private readonly nonce = randomBytes(4).toString('hex');
+  /** Segments rotated away whose close waits on their fdatasync, by name. */
+  private readonly closing = new Map<string, number>();
   private resource: Attributes | undefined;
   private seq = 0;
   private fd: number | undefined;
@@ -156,22 +158,65 @@ export class RingBufferWriter {
       this.pending.discardBefore(length);
       return false;
     }
+    // A full disk gives up the oldest segments first (as the budget would), the batch tried again after
+    // each: an evicted segment whose file is still open (its close waits on fdatasync) frees nothing yet.
+    for (;;) {
+      try {
+        this.writeBatch(length, now);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC' && this.evictForSpace()) continue;
+        this.fault(err as NodeJS.ErrnoException, now);
+        return false;
+      }
+    }
+    this.counters.recordsWritten += records;
+    this.pendingRecords -= records;
+    if (length === this.pending.length) this.pending.clear(4 * 1024 * 1024);
+    else this.pending.discardBefore(length);
+    if (this.counters.degraded) this.recovered();
+    this.maybeSync(now);
+    return true;
+  }
+
+  /** Appends the batch's first `length` bytes to the current segment (a new one when due). */
+  private writeBatch(length: number, now: number): void {
+    this.checkStillLinked(now);
+    if (this.fd === undefined || this.rotateRequested) this.openSegment(now);
     try {
-      this.checkStillLinked(now);
-      if (this.fd === undefined || this.rotateRequested) this.openSegment(now);
       this.writeAll(this.fd!, this.pending.buffer, length);
-      this.segmentSize += length;
-      this.counters.bytesWritten += length;
-      this.counters.recordsWritten += records;
-      this.pendingRecords -= records;
-      if (length === this.pending.length) this.pending.clear(4 * 1024 * 1024);
-      else this.pending.discardBefore(length);
-      this.dirty = true;
-      if (this.counters.degraded) this.recovered();
-      this.maybeSync(now);
-      return true;
     } catch (err) {
-      this.fault(err as NodeJS.ErrnoException, now);
+      // Cut a partly written batch off, so the segment ends on a record boundary for the retry.
+      try { this.fs.ftruncateSync(this.fd!, this.segmentSize); } catch { /* the fault path closes it */ }
+      throw err;
+    }
+    this.segmentSize += length;
+    this.counters.bytesWritten += length;
+    this.dirty = true;
+  }
+
+  /**
+   * Evicts the oldest segment of the directory but the current one and those other live writers are
+   * appending to: on a full disk the newest records matter most. False when there is none to give up.
+   */
+  private evictForSpace(): boolean {
+    let names: string[];
+    try {
+      names = this.fs.readdirSync(this.directory).filter((n) => SEGMENT_NAME.test(n) && n !== this.segmentName).sort();
+    } catch {
+      return false;
+    }
+    const held = this.segmentsHeldByOthers(names);
+    const oldest = names.find((n) => !held.has(n));
+    if (oldest === undefined) return false;
+    try {
+      const size = this.fs.statSync(join(this.directory, oldest)).size;
+      this.fs.unlinkSync(join(this.directory, oldest));
+      this.finishClosing(oldest);
+      this.counters.segmentsEvicted++;
+      this.counters.bytesEvicted += size;
+      return true;
+    } catch {
       return false;
     }
   }
@@ -262,6 +307,7 @@ export class RingBufferWriter {
   private closeSegment(): void {
     if (this.fd === undefined) return;
     const fd = this.fd;
+    const name = this.segmentName!;
     this.fd = undefined;
     this.segmentName = undefined;
     this.segmentSize = 0;
@@ -272,9 +318,20 @@ export class RingBufferWriter {
       return;
     }
     // A finished segment is made durable in the thread pool, then closed: rotation does not wait for the disk.
+    this.closing.set(name, fd);
     this.fs.fdatasync(fd, () => {
+      if (this.closing.get(name) !== fd) return; // evicted and closed meanwhile
+      this.closing.delete(name);
       try { this.fs.closeSync(fd); } catch { /* ignore */ }
     });
+  }
+
+  /** Closes at once a segment whose close still waits on its fdatasync: its space is freed only then. */
+  private finishClosing(name: string): void {
+    const fd = this.closing.get(name);
+    if (fd === undefined) return;
+    this.closing.delete(name);
+    try { this.fs.closeSync(fd); } catch { /* ignore */ }
   }
 
   /** Evicts the oldest segments until the directory has room for `reserve` more bytes. */
