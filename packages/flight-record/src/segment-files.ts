@@ -1,6 +1,9 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { looksLikeFlightSegment, parseSegmentHeader, SEGMENT_PREAMBLE_BYTES, type SegmentHeader } from './segment-format.js';
+import {
+  looksLikeFlightSegment, MAX_HEADER_BYTES, parseSegmentHeader, SEGMENT_FILE_SUFFIX, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_PREAMBLE_BYTES,
+  type SegmentHeader,
+} from './segment-format.js';
 
 /** One segment file of a recorder directory, as found on disk. */
 export interface SegmentFile {
@@ -15,11 +18,17 @@ export interface SegmentFile {
   readonly recordsOffset: number;
 }
 
-/** A file that has the segment magic but whose header cannot be read. */
+/**
+ * A file that is a segment (by its magic, or by its name with most of its magic) but whose header
+ * cannot be read. `recovered`: its records are read all the same (the damage was in the magic, or in
+ * the header's JSON, whose length still says where the records start); it is listed among the
+ * segments too.
+ */
 export interface BadSegment {
   readonly name: string;
   readonly path: string;
   readonly reason: string;
+  readonly recovered?: boolean;
 }
 
 export interface SegmentListing {
@@ -43,8 +52,10 @@ export async function listSegments(dir: string): Promise<SegmentListing> {
     const path = join(dir, entry.name);
     const probed = await probeSegment(path);
     if (probed === undefined) continue;
-    if ('reason' in probed) bad.push({ name: entry.name, path, reason: probed.reason });
-    else segments.push({ name: entry.name, path, ...probed });
+    if ('reason' in probed) {
+      bad.push({ name: entry.name, path, reason: probed.reason, ...(probed.recovered ? { recovered: true } : {}) });
+      if (probed.recovered) segments.push({ name: entry.name, path, ...probed.recovered });
+    } else segments.push({ name: entry.name, path, ...probed });
   }
   segments.sort(compareSegments);
   return { segments, bad };
@@ -54,7 +65,11 @@ function compareSegments(a: SegmentFile, b: SegmentFile): number {
   return a.header.createdMs - b.header.createdMs || (a.header.seq ?? 0) - (b.header.seq ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
-type Probe = { size: number; header: SegmentHeader; version: number; recordsOffset: number } | { reason: string } | undefined;
+type ReadableSegment = { size: number; header: SegmentHeader; version: number; recordsOffset: number };
+type Probe = ReadableSegment | { reason: string; recovered?: ReadableSegment } | undefined;
+
+/** Magic bytes that must match for a file not named as a segment to be taken for a damaged one. */
+const NEAR_MAGIC_BYTES = 6;
 
 /** Reads a file's header if it is a segment; undefined when it is not one (or is gone). */
 async function probeSegment(path: string): Promise<Probe> {
@@ -68,21 +83,53 @@ async function probeSegment(path: string): Promise<Probe> {
     const size = (await handle.stat()).size;
     let bytes = Buffer.alloc(Math.min(size, HEADER_PROBE_BYTES));
     await handle.read(bytes, 0, bytes.length, 0);
-    if (!looksLikeFlightSegment(bytes)) {
-      if (bytes.length >= 8 && bytes.subarray(0, 8).toString('latin1') === 'SWFLTREC') return { reason: 'unsupported format version' };
-      return undefined;
+    // A flipped byte in the magic must not make a segment vanish unseen: a file named as a segment,
+    // or one with most of the magic, is read as a damaged one.
+    const magicDamaged = !looksLikeFlightSegment(bytes);
+    if (magicDamaged) {
+      if (bytes.length >= 8 && bytes.subarray(0, 8).equals(SEGMENT_MAGIC)) return { reason: 'unsupported format version' };
+      if (!path.endsWith(SEGMENT_FILE_SUFFIX) && matchingMagicBytes(bytes) < NEAR_MAGIC_BYTES) return undefined;
+      if (bytes.length < SEGMENT_PREAMBLE_BYTES) return { reason: 'torn segment header' };
+      bytes = Buffer.from(bytes);
+      SEGMENT_MAGIC.copy(bytes, 0);
     }
     let parsed = parseSegmentHeader(bytes);
     if (parsed.kind === 'incomplete' && parsed.needBytes <= size) {
+      const head = bytes.subarray(0, 8);
       bytes = Buffer.alloc(parsed.needBytes);
       await handle.read(bytes, 0, bytes.length, 0);
+      head.copy(bytes, 0);
       parsed = parseSegmentHeader(bytes);
     }
-    if (parsed.kind === 'header') return { size, header: parsed.header, version: parsed.version, recordsOffset: parsed.recordsOffset };
-    return { reason: parsed.kind === 'invalid' ? parsed.reason : 'torn segment header' };
+    if (parsed.kind === 'header') {
+      const readable = { size, header: parsed.header, version: parsed.version, recordsOffset: parsed.recordsOffset };
+      return magicDamaged ? { reason: 'damaged segment magic (records recovered)', recovered: readable } : readable;
+    }
+    const reason = parsed.kind === 'invalid' ? parsed.reason : 'torn segment header';
+    const recovered = headerlessSegment(bytes, size, (await handle.stat()).mtimeMs);
+    return recovered ? { reason: `${reason} (records recovered)`, recovered } : { reason };
   } finally {
     await handle.close();
   }
+}
+
+function matchingMagicBytes(bytes: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < Math.min(8, bytes.length); i++) if (bytes[i] === SEGMENT_MAGIC[i]) n++;
+  return n;
+}
+
+/**
+ * A segment whose header JSON is damaged but whose preamble still says its version and where its
+ * records start: read with a header that says nothing of its writer (created at the file's mtime).
+ */
+function headerlessSegment(bytes: Buffer, size: number, mtimeMs: number): ReadableSegment | undefined {
+  if (bytes.length < SEGMENT_PREAMBLE_BYTES) return undefined;
+  const version = bytes.readUInt16LE(8);
+  const length = bytes.readUInt32LE(12);
+  const recordsOffset = SEGMENT_PREAMBLE_BYTES + length;
+  if (version < 1 || version > SEGMENT_FORMAT_VERSION || length > MAX_HEADER_BYTES || recordsOffset > size) return undefined;
+  return { size, header: { pid: 0, createdMs: mtimeMs, seq: 0 }, version, recordsOffset };
 }
 
 /** Whether `path` is a directory holding at least one flight-recorder segment (by content). */

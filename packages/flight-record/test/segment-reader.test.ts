@@ -123,13 +123,23 @@ describe.each(FORMATS)('segment format version $version and reader', ({ version,
     expect(skipped).toBeGreaterThan(150);
   });
 
-  it('skips a segment whose header is damaged and counts it', async () => {
+  it('counts a segment whose header JSON is damaged, and still reads its records (the preamble says where they start)', async () => {
     const dir = freshDir(`header-${version}`);
     const bytes = encode([span(1), span(2), span(3)]);
     bytes[25] ^= 0xff; // inside the header JSON
     writeFileSync(join(dir, 'seg.swfr'), bytes);
     const { out, stats } = await readDir(dir);
-    expect(out).toEqual([]);
+    expect(out.map((r) => r.span.name)).toEqual(['s1', 's2', 's3']);
+    expect(stats.corruptRecords).toBe(1);
+  });
+
+  it('counts a segment whose magic has a flipped byte, and reads its records (it used to vanish unseen)', async () => {
+    const dir = freshDir(`magic-${version}`);
+    const bytes = encode([span(1), span(2)]);
+    bytes[3] ^= 0x04;
+    writeFileSync(join(dir, '001700000000000-42-000000-abcd.swfr'), bytes);
+    const { out, stats } = await readDir(dir);
+    expect(out.map((r) => r.span.name)).toEqual(['s1', 's2']);
     expect(stats.corruptRecords).toBe(1);
   });
 });
