@@ -45,8 +45,8 @@ export interface AnalyzeOptions {
   /**
    * Read and judge inputs larger than `isolateAboveBytes` in a worker thread whose heap V8 caps
    * (`heapLimitMb`), so the process's memory stays bounded whatever the input and whatever the host's
-   * heap flags. An input that needs more heap than the cap (a single JSON value of tens of MB) is read
-   * again in the calling thread. Default true.
+   * heap flags. An input that needs more heap than the cap (a single JSON value of tens of MB) is a
+   * TraceInputError saying so, never read again uncapped. Default true.
    */
   isolate?: boolean;
   /**
@@ -113,8 +113,14 @@ export async function analyzeTraces(paths: string[], options: AnalyzeOptions = {
   const threshold = options.isolateAboveBytes ?? DEFAULT_ISOLATE_ABOVE_BYTES;
   const resolved = { ...options, now, checkWriters: options.checkWriters ?? options.now === undefined };
   if (options.isolate === false || (await inputBytes(paths, threshold, options.format)) <= threshold) return analyzeInThisThread(paths, resolved);
-  const inWorker = await analyzeInWorker(paths, resolved, options.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB);
-  return inWorker ?? analyzeInThisThread(paths, resolved);
+  const heapLimitMb = options.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB;
+  const inWorker = await analyzeInWorker(paths, resolved, heapLimitMb);
+  // Never read again uncapped: an input that needs more (one JSON value of hundreds of MB, ids of
+  // megabytes) once took gigabytes in the calling thread.
+  if (inWorker === undefined) {
+    throw new TraceInputError(paths.join(', '), undefined, `needs more than the ${heapLimitMb} MB heap cap to read (a single JSON value or ids of megabytes?); --max-heap raises it`);
+  }
+  return inWorker;
 }
 
 /** `analyzeTraces` in the calling thread: what the worker runs. */

@@ -21,8 +21,8 @@ export interface WorkerTask {
 
 /**
  * Runs the analysis in a worker whose old generation is capped at `heapLimitMb` (young generation 1 MB
- * semispaces). Resolves undefined when the worker ran out of that heap: the caller reads the input
- * again in its own thread.
+ * semispaces). Resolves undefined when the worker ran out of that heap: the caller says so (it never reads the
+ * input again uncapped).
  */
 export function analyzeInWorker(paths: string[], options: AnalyzeOptions, heapLimitMb: number): Promise<Analysis | undefined> {
   const { onProgress, ...rest } = options;

@@ -174,14 +174,16 @@ describe('bounded report', () => {
 describe('analysis in a worker with a capped heap', () => {
   const source = join(example, 'dropped-connections.otlp.jsonl');
 
-  it('gives what the calling thread gives, relays progress, and reads again in the thread when the cap is too small', async () => {
+  it('gives what the calling thread gives, relays progress, and never reads again uncapped when the cap is too small', async () => {
     const inThread = await analyzeTraces([source], { now, isolate: false });
     const progress: number[] = [];
     const inWorker = await analyzeTraces([source], { now, isolateAboveBytes: 0, onProgress: (p) => progress.push(p.bytesRead) });
     expect(inWorker).toEqual(inThread);
     expect(progress.length).toBeGreaterThan(0);
-    // 1 MB of old generation cannot even load the modules: the worker dies of it, the thread reads.
-    expect(await analyzeTraces([source], { now, isolateAboveBytes: 0, heapLimitMb: 1 })).toEqual(inThread);
+    // 1 MB of old generation cannot even load the modules: the worker dies of it, and that is said.
+    const error = await analyzeTraces([source], { now, isolateAboveBytes: 0, heapLimitMb: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TraceInputError);
+    expect((error as Error).message).toMatch(/needs more than the 1 MB heap cap to read .*--max-heap raises it/);
   });
 
   it('bad input from the worker is the same one-line TraceInputError', async () => {

@@ -4,8 +4,8 @@
  * optionally writes a Chrome trace.
  */
 import { writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
-import { analyzeTraces, TraceInputError, type Analysis, type Report } from '@stall-why/classifier';
+import { InvalidArgumentError, type Command } from 'commander';
+import { analyzeTraces, DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES, TraceInputError, type Analysis, type Report } from '@stall-why/classifier';
 import { isClickHouseAddress } from '@stall-why/clickhouse/address';
 import type { FleetSummary } from '@stall-why/clickhouse';
 import { terminalText } from '../render/terminal-text.js';
@@ -31,6 +31,7 @@ interface ExplainOptions extends AnalysisOptionValues {
   turn?: string;
   thread?: string;
   chrome?: string;
+  maxHeap?: number;
 }
 
 const EXAMPLES = `
@@ -71,6 +72,7 @@ export function registerExplainCommand(program: Command): void {
       .option('--turn <id>', 'only this turn (its id, or a unique start of it)')
       .option('--thread <id>', "only this thread's turns (its id, or a unique start of it)")
       .option('--chrome <file>', 'also write a Chrome trace event file (Perfetto UI, chrome://tracing)')
+      .option('--max-heap <MB>', `heap cap of the worker that reads inputs over ${DEFAULT_ISOLATE_ABOVE_BYTES / 1024 / 1024} MiB (default ${DEFAULT_HEAP_LIMIT_MB}); an input that needs more is an error, never read uncapped`, megabytesArgument)
       .option('--since <duration>', 'ClickHouse sources: search turns that started this long before the judged moment (default 1h; open turns: at least --abandoned-after)', durationArgument)
       .option('--service <name>', 'ClickHouse sources: only this service.name'),
   )
@@ -121,6 +123,7 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
       checkWriters: options.now === undefined,
       format: options.format,
       thresholds: thresholdsFrom(options),
+      heapLimitMb: options.maxHeap,
       onProgress: (p) => progress.update({ ...p, path: inputs.displayName(p.path) }),
     });
     report = withInputNames(analysis.report, inputs.displayName);
@@ -184,4 +187,10 @@ function fail(message: string, prefix = true): number {
   // A message may quote the input (a bad value, a file name): made inert like any text from a trace.
   process.stderr.write(`${prefix ? 'stall-why: ' : ''}${terminalText(message)}\n`);
   return EXIT_USAGE;
+}
+
+function megabytesArgument(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 16 || n > 65536) throw new InvalidArgumentError('expected whole megabytes from 16 to 65536');
+  return n;
 }
