@@ -49,15 +49,50 @@ export const DEFAULT_BATCH_TRACES = 1_000;
 
 /** Finds the turns worth judging in ClickHouse and judges them at `now`. */
 export async function analyzeClickHouse(source: string | ClickHouseAddress, options: ClickHouseAnalyzeOptions = {}): Promise<ClickHouseAnalysis> {
-  const address = typeof source === 'string' ? parseClickHouseAddress(source) : source;
-  const connection = await connectClickHouse(address, options);
+  const opened = await ClickHouseSource.open(source, options);
   try {
-    await assertExporterSchema(connection);
-    return await judgeCandidates(connection, options);
-  } catch (error) {
-    throw clickHouseError(address, error);
+    return await opened.analyze(options);
   } finally {
-    await connection.close();
+    await opened.close();
+  }
+}
+
+/**
+ * A ClickHouse source opened once and judged again and again (`stall-why watch`): one connection,
+ * and for `chdb:` one engine start (about a second), not one per judgement.
+ */
+export class ClickHouseSource {
+  private constructor(private readonly connection: ClickHouseConnection) {}
+
+  /** Connects and checks the exporter's tables are there; rejects with a ClickHouseError (one line) otherwise. */
+  static async open(source: string | ClickHouseAddress, options: ConnectOptions = {}): Promise<ClickHouseSource> {
+    const address = typeof source === 'string' ? parseClickHouseAddress(source) : source;
+    const connection = await connectClickHouse(address, options);
+    try {
+      await assertExporterSchema(connection);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    return new ClickHouseSource(connection);
+  }
+
+  /** The address as messages print it (no credentials). */
+  get shown(): string {
+    return this.connection.address.shown;
+  }
+
+  /** The turns worth judging, judged at `options.now`; rejects with a ClickHouseError. */
+  async analyze(options: Omit<ClickHouseAnalyzeOptions, keyof ConnectOptions> = {}): Promise<ClickHouseAnalysis> {
+    try {
+      return await judgeCandidates(this.connection, options);
+    } catch (error) {
+      throw clickHouseError(this.connection.address, error);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
   }
 }
 
