@@ -3,7 +3,9 @@
  * through pending-span markers whose real span has not arrived; ended turns through a failed span or
  * a wait longer than `slowPhaseMs`. Filters (`service`, `thread`, `turn`) are pushed into the SQL;
  * attribute lookups use `has(SpanAttributeItems, 'k=v')`, which the exporter's text index serves
- * (`SpanAttributes['k'] = 'v'` reads the whole table there).
+ * (`SpanAttributes['k'] = 'v'` reads the whole table there). A thread or turn id may be the start of
+ * one (`idMatch: 'prefix'`): `startsWith` on the attribute, which no index serves, so it reads the
+ * window's attribute maps; the caller tries the whole id first.
  */
 import {
   ATTR_PENDING, ATTR_THREAD_ID, ATTR_TURN_ID, ATTR_TURN_STATUS, PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION, PHASE_TURN,
@@ -25,6 +27,8 @@ export interface CandidateSearch {
   readonly service?: string;
   readonly thread?: string;
   readonly turn?: string;
+  /** `thread` and `turn` are whole ids (index-served, the default) or the start of one. */
+  readonly idMatch?: 'exact' | 'prefix';
   /** At most this many traces, open ones first, then the earliest. */
   readonly limit: number;
 }
@@ -62,18 +66,26 @@ export function candidateQuery(search: CandidateSearch): CandidateQuery {
   const isMarker = 'has(SpanAttributeItems, {pending:String})';
   const chosen = chosenTraces(search, params, table, where);
   if (chosen) return { query: `${chosen} ORDER BY open DESC, firstMs ASC LIMIT {limit:UInt32}`, params };
-  // A marker stands for an open span until its real span (the marker's parent) arrives.
+  // A marker stands for an open span until its real span (the marker's parent) arrives. No span has a
+  // marker as its parent, so the real spans are looked for among all rows of the markers' traces:
+  // testing `NOT marker` there would read every row's attribute map.
+  const markers = `SELECT TraceId FROM ${table} WHERE ${where('openFrom', isMarker)}`;
   const open = `
     SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, 1 AS open FROM ${table}
     WHERE ${where('openFrom', isMarker)} AND (TraceId, ParentSpanId) NOT IN (
-      SELECT TraceId, SpanId FROM ${table} WHERE ${window('openFrom')} AND NOT ${isMarker}
-        AND TraceId IN (SELECT TraceId FROM ${table} WHERE ${where('openFrom', isMarker)}))
+      SELECT TraceId, SpanId FROM ${table} WHERE ${window('openFrom')} AND TraceId IN (${markers}))
     GROUP BY TraceId`;
-  const troubled = `
-    SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, 0 AS open FROM ${table}
-    WHERE ${where('from', `NOT ${isMarker}`)} AND (StatusCode IN {errors:Array(String)} OR has(SpanAttributeItems, {failed:String})
-      OR (SpanName != {turnSpan:String} AND Duration >= {longWaitNs:UInt64}))
-    GROUP BY TraceId`;
+  // One select per index: an OR over them would be evaluated row by row, reading every attribute map
+  // of the window. The status scan reads only StatusCode (LowCardinality); the failed turn is found
+  // through the text index, the long wait through the Duration minmax index. Markers never match
+  // (zero duration, no status).
+  const troubledBy = (condition: string) => `
+    SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, 0 AS open FROM ${table} WHERE ${where('from', condition)} GROUP BY TraceId`;
+  const troubled = [
+    troubledBy('StatusCode IN {errors:Array(String)}'),
+    troubledBy('has(SpanAttributeItems, {failed:String})'),
+    troubledBy('SpanName != {turnSpan:String} AND Duration >= {longWaitNs:UInt64}'),
+  ].join(' UNION ALL ');
   return {
     query: `SELECT TraceId, min(firstMs) AS firstMs, max(open) AS open FROM (${open} UNION ALL ${troubled}) GROUP BY TraceId ORDER BY open DESC, firstMs ASC LIMIT {limit:UInt32}`,
     params,
@@ -83,14 +95,18 @@ export function candidateQuery(search: CandidateSearch): CandidateQuery {
 /** With a thread or turn asked for, every trace of it in the window is a candidate, open or not. */
 function chosenTraces(search: CandidateSearch, params: Record<string, unknown>, table: string, where: (from: string, ...more: string[]) => string): string | undefined {
   const items: string[] = [];
-  if (search.thread !== undefined) {
-    params.thread = item(ATTR_THREAD_ID, search.thread);
-    items.push('has(SpanAttributeItems, {thread:String})');
-  }
-  if (search.turn !== undefined) {
-    params.turn = item(ATTR_TURN_ID, search.turn);
-    items.push('has(SpanAttributeItems, {turn:String})');
-  }
+  const wanted = (name: 'thread' | 'turn', key: string, id: string | undefined): void => {
+    if (id === undefined) return;
+    if (search.idMatch === 'prefix') {
+      Object.assign(params, { [name]: id, [`${name}Key`]: key });
+      items.push(`startsWith(SpanAttributes[{${name}Key:String}], {${name}:String})`);
+    } else {
+      params[name] = item(key, id);
+      items.push(`has(SpanAttributeItems, {${name}:String})`);
+    }
+  };
+  wanted('thread', ATTR_THREAD_ID, search.thread);
+  wanted('turn', ATTR_TURN_ID, search.turn);
   if (items.length === 0) return undefined;
   // The turn's other spans may not carry the thread or turn id: whole traces are fetched later.
   return `SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, max(has(SpanAttributeItems, {pending:String})) AS open FROM ${table}
@@ -106,16 +122,16 @@ export function candidateOfRow(row: { TraceId: string; firstMs: string | number;
 const THREAD_CONTEXT_SPANS: readonly string[] = [PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION];
 
 /**
- * The other traces a candidate's thread needs to be judged as the flight recorder judges it: those
- * holding thread-level phases (renderer, hydration) of the candidates' threads, in the open window.
+ * The other traces the candidates' threads need to be judged as the flight recorder judges them:
+ * those holding thread-level phases (renderer, hydration) of these threads, in the open window.
+ * `hasAny` on the `key=value` items is served by the exporter's text index.
  */
-export function threadContextQuery(database: string, traceIds: readonly string[], window: { openFromMs: number; toMs: number }): CandidateQuery {
+export function threadContextQuery(database: string, threadIds: readonly string[], window: { openFromMs: number; toMs: number }): CandidateQuery {
   const table = `\`${database}\`.\`${TRACES_TABLE}\``;
-  const inWindow = 'Timestamp >= fromUnixTimestamp64Milli({openFrom:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})';
   return {
-    query: `SELECT DISTINCT TraceId FROM ${table} WHERE ${inWindow} AND SpanName IN {names:Array(String)} AND TraceId NOT IN {ids:Array(String)}
-      AND SpanAttributes[{threadKey:String}] IN (
-        SELECT DISTINCT SpanAttributes[{threadKey:String}] FROM ${table} WHERE ${inWindow} AND TraceId IN {ids:Array(String)} AND SpanAttributes[{threadKey:String}] != '')`,
-    params: { openFrom: window.openFromMs, to: window.toMs, names: THREAD_CONTEXT_SPANS, ids: traceIds, threadKey: ATTR_THREAD_ID },
+    query: `SELECT DISTINCT TraceId FROM ${table}
+      WHERE Timestamp >= fromUnixTimestamp64Milli({openFrom:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
+        AND SpanName IN {names:Array(String)} AND hasAny(SpanAttributeItems, {threads:Array(String)})`,
+    params: { openFrom: window.openFromMs, to: window.toMs, names: THREAD_CONTEXT_SPANS, threads: threadIds.map((id) => item(ATTR_THREAD_ID, id)) },
   };
 }

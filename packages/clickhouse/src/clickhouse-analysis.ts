@@ -5,7 +5,7 @@
  * by row into the classifier. Memory is bounded by the number of candidates (`maxTraces`), not by
  * the table.
  */
-import { ATTR_HOST_NAME, ATTR_SERVICE_NAME } from '@stall-why/conventions';
+import { ATTR_HOST_NAME, ATTR_SERVICE_NAME, ATTR_THREAD_ID } from '@stall-why/conventions';
 import { CodexTelemetryMapper, DEFAULT_THRESHOLDS, SpanClassifier, type Analysis, type AnalyzeOptions } from '@stall-why/classifier';
 import type { RecordedLog, RecordedSpan } from '@stall-why/flight-record';
 import { parseClickHouseAddress, type ClickHouseAddress } from './clickhouse-address.js';
@@ -26,9 +26,9 @@ export interface ClickHouseAnalyzeOptions extends Pick<AnalyzeOptions, 'now' | '
   readonly openSinceMs?: number;
   /** Only this `service.name` (the exporter's `ServiceName`). */
   readonly service?: string;
-  /** Only this thread (`gen_ai.conversation.id`, exact). */
+  /** Only this thread (`gen_ai.conversation.id`): its id, or the start of it (then the window's attributes are scanned). */
   readonly thread?: string;
-  /** Only this turn (`stall_why.turn.id`, exact). */
+  /** Only this turn (`stall_why.turn.id`): its id, or the start of it. */
   readonly turn?: string;
   /** At most this many candidate traces are judged (open ones first, then the earliest). Default 1 000. */
   readonly maxTraces?: number;
@@ -44,20 +44,55 @@ export interface ClickHouseAnalysis extends Analysis {
 export const DEFAULT_SINCE_MS = 3_600_000;
 /** Default `maxTraces`: 1 000 candidate traces. */
 export const DEFAULT_MAX_TRACES = 1_000;
-/** Default `batchTraces`: 200 trace ids per fetch. */
-export const DEFAULT_BATCH_TRACES = 200;
+/** Default `batchTraces`: 1 000 trace ids per fetch (a batch's rows are streamed, not held). */
+export const DEFAULT_BATCH_TRACES = 1_000;
 
 /** Finds the turns worth judging in ClickHouse and judges them at `now`. */
 export async function analyzeClickHouse(source: string | ClickHouseAddress, options: ClickHouseAnalyzeOptions = {}): Promise<ClickHouseAnalysis> {
-  const address = typeof source === 'string' ? parseClickHouseAddress(source) : source;
-  const connection = await connectClickHouse(address, options);
+  const opened = await ClickHouseSource.open(source, options);
   try {
-    await assertExporterSchema(connection);
-    return await judgeCandidates(connection, options);
-  } catch (error) {
-    throw clickHouseError(address, error);
+    return await opened.analyze(options);
   } finally {
-    await connection.close();
+    await opened.close();
+  }
+}
+
+/**
+ * A ClickHouse source opened once and judged again and again (`stall-why watch`): one connection,
+ * and for `chdb:` one engine start (about a second), not one per judgement.
+ */
+export class ClickHouseSource {
+  private constructor(private readonly connection: ClickHouseConnection) {}
+
+  /** Connects and checks the exporter's tables are there; rejects with a ClickHouseError (one line) otherwise. */
+  static async open(source: string | ClickHouseAddress, options: ConnectOptions = {}): Promise<ClickHouseSource> {
+    const address = typeof source === 'string' ? parseClickHouseAddress(source) : source;
+    const connection = await connectClickHouse(address, options);
+    try {
+      await assertExporterSchema(connection);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    return new ClickHouseSource(connection);
+  }
+
+  /** The address as messages print it (no credentials). */
+  get shown(): string {
+    return this.connection.address.shown;
+  }
+
+  /** The turns worth judging, judged at `options.now`; rejects with a ClickHouseError. */
+  async analyze(options: Omit<ClickHouseAnalyzeOptions, keyof ConnectOptions> = {}): Promise<ClickHouseAnalysis> {
+    try {
+      return await judgeCandidates(this.connection, options);
+    } catch (error) {
+      throw clickHouseError(this.connection.address, error);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
   }
 }
 
@@ -68,17 +103,11 @@ async function judgeCandidates(connection: ClickHouseConnection, options: ClickH
   const window = { fromMs: now - sinceMs, openFromMs: now - Math.max(sinceMs, options.openSinceMs ?? abandonedAfterMs), toMs: now };
   const limit = options.maxTraces ?? DEFAULT_MAX_TRACES;
   const candidates = await findCandidates(connection, { ...window, limit, options });
-  const traceIds = [...candidates.map((c) => c.traceId), ...(await threadContext(connection, candidates, window))];
   const classifier = new SpanClassifier({ now, thresholds: options.thresholds, limits: options.limits });
   const reader = new OriginReader(classifier);
-  const hasLogs = await tableExists(connection, LOGS_TABLE);
-  const batch = options.batchTraces ?? DEFAULT_BATCH_TRACES;
-  for (let i = 0; i < traceIds.length; i += batch) {
-    const ids = traceIds.slice(i, i + batch);
-    const bounds = await traceTimeBounds(connection, ids);
-    await forEachRow<ReadTraceRow>(connection, spansQuery(connection.database), { ids, ...bounds, to: now }, (row) => reader.span(spanOfTraceRow(row)));
-    if (hasLogs) await forEachRow<ReadLogRow>(connection, logsQuery(connection.database), { ids, ...bounds, to: now }, (row) => reader.log(logOfLogRow(row)));
-  }
+  const fetch = new TraceFetch(connection, reader, { now, batchTraces: options.batchTraces ?? DEFAULT_BATCH_TRACES, hasLogs: await tableExists(connection, LOGS_TABLE) });
+  await fetch.traces(candidates.map((c) => c.traceId));
+  await fetch.traces(await threadContext(connection, [...reader.threads], fetch.fetched, window));
   const { report, spans } = classifier.finish(reader.sources());
   const fleet = fleetSummary(report, reader.origins, {
     source: connection.address.shown,
@@ -98,37 +127,74 @@ async function findCandidates(
 ): Promise<CandidateTrace[]> {
   const { options } = search;
   const slowPhaseMs = options.thresholds?.slowPhaseMs ?? DEFAULT_THRESHOLDS.slowPhaseMs;
-  const { query, params } = candidateQuery({
-    database: connection.database, fromMs: search.fromMs, openFromMs: search.openFromMs, toMs: search.toMs, limit: search.limit,
-    longWaitMs: slowPhaseMs, service: options.service, thread: options.thread, turn: options.turn,
-  });
-  const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
-  return (await result.json<{ TraceId: string; firstMs: string; open: string }>()).map(candidateOfRow);
+  const find = async (idMatch: 'exact' | 'prefix'): Promise<CandidateTrace[]> => {
+    const { query, params } = candidateQuery({
+      database: connection.database, fromMs: search.fromMs, openFromMs: search.openFromMs, toMs: search.toMs, limit: search.limit,
+      longWaitMs: slowPhaseMs, service: options.service, thread: options.thread, turn: options.turn, idMatch,
+    });
+    const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
+    return (await result.json<{ TraceId: string; firstMs: string; open: string }>()).map(candidateOfRow);
+  };
+  const exact = await find('exact');
+  // An id the index does not hold may be the start of one (a prefix copied from the report): then it is scanned for.
+  if (exact.length > 0 || (options.thread === undefined && options.turn === undefined)) return exact;
+  return find('prefix');
 }
 
-/** The traces with thread-level phases of the candidates' threads (see threadContextQuery). */
-async function threadContext(connection: ClickHouseConnection, candidates: readonly CandidateTrace[], window: { openFromMs: number; toMs: number }): Promise<string[]> {
-  if (candidates.length === 0) return [];
-  const { query, params } = threadContextQuery(connection.database, candidates.map((c) => c.traceId), window);
+/** The traces with thread-level phases of the candidates' threads, not yet fetched (see threadContextQuery). */
+async function threadContext(connection: ClickHouseConnection, threads: readonly string[], fetched: ReadonlySet<string>, window: { openFromMs: number; toMs: number }): Promise<string[]> {
+  if (threads.length === 0) return [];
+  const { query, params } = threadContextQuery(connection.database, threads, window);
   const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
-  return (await result.json<{ TraceId: string }>()).map((r) => r.TraceId);
+  return (await result.json<{ TraceId: string }>()).map((r) => r.TraceId).filter((id) => !fetched.has(id));
 }
 
 /**
- * The span-start range of the traces, from the exporter's lookup table (`End` is the latest span
- * start truncated to the second, so one second is added); the fetch scans only those days' parts.
- * In epoch ms, compared as DateTime64: on ClickHouse 26.7 (chDB) `Timestamp < toDateTime(n)` matched
- * no row of the exporter's table (its key holds `toDateTime(Timestamp)`) where `min(Timestamp) <
- * toDateTime(n)` was true.
+ * Streams traces into the reader, `batchTraces` ids per query. Each trace's span-start range comes
+ * from the exporter's lookup table, in one query for all of them (`End` is the latest span start
+ * truncated to the second, so one second is added); ids are batched in the order of their start, so
+ * a batch's range is narrow and its fetch scans only those days' parts and times. The exporter's key
+ * orders rows by service and span name first: a batch of ids reads every granule holding one of
+ * them, so fewer, larger batches read fewer granules twice. Times are compared as DateTime64 from
+ * epoch ms: on ClickHouse 26.7 (chDB) `Timestamp < toDateTime(n)` matched no row of the exporter's
+ * table (its key holds `toDateTime(Timestamp)`) where `min(Timestamp) < toDateTime(n)` was true.
  */
-async function traceTimeBounds(connection: ClickHouseConnection, ids: readonly string[]): Promise<{ lo: number; hi: number }> {
-  const result = await connection.client.query({
-    query: `SELECT toUnixTimestamp(min(Start)) * 1000 AS lo, (toUnixTimestamp(max(End)) + 1) * 1000 AS hi FROM \`${connection.database}\`.\`${TRACE_ID_TS_TABLE}\` WHERE TraceId IN {ids:Array(String)}`,
-    query_params: { ids },
-    format: 'JSONEachRow',
-  });
-  const [row] = await result.json<{ lo: string | number; hi: string | number }>();
-  return { lo: Number(row?.lo ?? 0), hi: Number(row?.hi ?? 0) };
+class TraceFetch {
+  readonly fetched = new Set<string>();
+
+  constructor(
+    private readonly connection: ClickHouseConnection,
+    private readonly reader: OriginReader,
+    private readonly options: { now: number; batchTraces: number; hasLogs: boolean },
+  ) {}
+
+  async traces(traceIds: readonly string[]): Promise<void> {
+    const ids = traceIds.filter((id) => !this.fetched.has(id));
+    if (ids.length === 0) return;
+    for (const id of ids) this.fetched.add(id);
+    const bounds = await this.startRanges(ids);
+    // A trace the lookup table does not know (no materialized view) is looked for at any time.
+    const rangeOf = (id: string) => bounds.get(id) ?? { lo: 0, hi: this.options.now + 1000 };
+    const ordered = [...ids].sort((a, b) => rangeOf(a).lo - rangeOf(b).lo);
+    const { connection, reader, options } = this;
+    for (let i = 0; i < ordered.length; i += options.batchTraces) {
+      const batch = ordered.slice(i, i + options.batchTraces);
+      const params = { ids: batch, lo: Math.min(...batch.map((id) => rangeOf(id).lo)), hi: Math.max(...batch.map((id) => rangeOf(id).hi)), to: options.now };
+      await forEachRow<ReadTraceRow>(connection, spansQuery(connection.database), params, (row) => reader.span(spanOfTraceRow(row)));
+      if (options.hasLogs) await forEachRow<ReadLogRow>(connection, logsQuery(connection.database), params, (row) => reader.log(logOfLogRow(row)));
+    }
+  }
+
+  private async startRanges(ids: readonly string[]): Promise<Map<string, { lo: number; hi: number }>> {
+    const result = await this.connection.client.query({
+      query: `SELECT TraceId, toUnixTimestamp(min(Start)) * 1000 AS lo, (toUnixTimestamp(max(End)) + 1) * 1000 AS hi
+        FROM \`${this.connection.database}\`.\`${TRACE_ID_TS_TABLE}\` WHERE TraceId IN {ids:Array(String)} GROUP BY TraceId`,
+      query_params: { ids },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ TraceId: string; lo: string | number; hi: string | number }>();
+    return new Map(rows.map((r) => [r.TraceId, { lo: Number(r.lo), hi: Number(r.hi) }]));
+  }
 }
 
 function spansQuery(database: string): string {
@@ -168,6 +234,8 @@ class OriginReader {
   readonly origins = new Map<string, FleetOrigin>();
   private readonly mappers = new Map<string, CodexTelemetryMapper>();
   private readonly spanCounts = new Map<string, number>();
+  /** The threads of the spans read, whose thread-level phases are fetched next. */
+  readonly threads = new Set<string>();
   spansRead = 0;
   logRecordsRead = 0;
 
@@ -175,6 +243,8 @@ class OriginReader {
 
   span(span: RecordedSpan): void {
     this.spansRead++;
+    const thread = span.attributes[ATTR_THREAD_ID];
+    if (typeof thread === 'string' && thread !== '') this.threads.add(thread);
     const source = this.sourceOf(span.resource);
     this.spanCounts.set(source, (this.spanCounts.get(source) ?? 0) + 1);
     for (const phase of this.mappers.get(source)!.span(span)) this.classifier.add(phase, source);

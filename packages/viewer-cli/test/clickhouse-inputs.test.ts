@@ -23,6 +23,12 @@ describe('ClickHouse inputs that cannot be read', () => {
     expect(db.stderr).toBe("stall-why: clickhouse://127.0.0.1:1/a;drop: database name 'a;drop' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)\n");
   });
 
+  it('watch on a ClickHouse source it cannot open: one line naming it without credentials, exit 2', async () => {
+    const result = await runCli(['watch', 'clickhouse://u:secret@127.0.0.1:1/otel']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('stall-why: clickhouse://127.0.0.1:1/otel: connection refused (is ClickHouse listening there?)\n');
+  });
+
   it('collect --clickhouse to an unreachable server does not start: one line, exit 2', async () => {
     const result = await runCli(['collect', '--clickhouse', 'clickhouses://u:pw@127.0.0.1:1/otel', '--port', '0']);
     expect(result.code).toBe(2);

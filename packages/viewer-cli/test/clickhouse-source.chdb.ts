@@ -103,6 +103,19 @@ describe('judged from ClickHouse (collect --clickhouse chdb:… fed by the fligh
     expect(report.fleet.groups).toEqual([expect.objectContaining({ service: 'stall-why-example-app-server', turns: report.turns.length })]);
     expect(result.code).toBe(1);
   });
+
+  it('--turn and --thread take the start of an id as for files: not in the index, it is looked for with startsWith', async () => {
+    const recording = all.find((r) => r.name === 'example/backend-silent')!;
+    const [silent] = judged((await runCli([recording.directory, '--now', String(recording.at), '--json'])).stdout);
+    const asked = (...filter: string[]) => runCli([storeOf(recording), '--now', String(recording.at), '--json', ...filter]);
+    const byTurn = await asked('--turn', silent!.turnId!.slice(0, 'turn-ec1a'.length));
+    expect(judged(byTurn.stdout).map((t) => ({ turn: key(t), ...pick(t) }))).toEqual([{ turn: key(silent!), ...pick(silent) }]);
+    const byThread = await asked('--thread', silent!.threadId!.slice(0, 'thre'.length));
+    expect(judged(byThread.stdout).map(key)).toEqual([key(silent!)]);
+    const none = await asked('--turn', 'turn-0000');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^stall-why: no turn turn-0000 in the trace/);
+  });
 });
 
 function isHealthyEnded(turn: JsonTurn): boolean {

@@ -82,7 +82,7 @@ export function registerCollectCommand(program: Command): void {
       if (options.clickhouse !== undefined && options.forward) program.error('error: --forward reads from a directory: use it with --out, not --clickhouse', { exitCode: EXIT_USAGE });
       if (options.createSchema && options.clickhouse === undefined) program.error('error: --create-schema needs --clickhouse', { exitCode: EXIT_USAGE });
       if (options.clickhouse !== undefined && (options.metricsPort !== undefined || options.metricsOtlp !== undefined)) {
-        program.error('error: the verdict metrics judge a directory: use --metrics-* with --out (a ClickHouse store is judged by `stall-why <url>`)', { exitCode: EXIT_USAGE });
+        program.error('error: the verdict metrics judge a directory: use --metrics-* with --out (a ClickHouse store publishes them through `stall-why watch <url> --metrics-port …`)', { exitCode: EXIT_USAGE });
       }
       const { FlightRecorderUploader, OtlpReceiver, logsUrlBeside } = await import('@stall-why/instrument');
       const store = options.clickhouse !== undefined ? await openClickHouseStore(options.clickhouse, options.createSchema === true) : undefined;

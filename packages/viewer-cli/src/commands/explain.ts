@@ -59,8 +59,8 @@ A trace may also be - (standard input), a pipe, or gzip-compressed: it is copied
 temporary file first (at most 8 GiB) and removed after.
 A ClickHouse source (clickhouse://[user[:password]@]host:8123/<db>, clickhouses://… or ?secure=1 for
 TLS, chdb:<dir>) is searched in SQL: open turns through pending-span markers, ended turns that failed
-or waited longer than --slow-phase, within --since; --service, --thread and --turn (exact ids) are
-pushed down. The password may come from CLICKHOUSE_USER / CLICKHOUSE_PASSWORD; it is never printed.`;
+or waited longer than --slow-phase, within --since; --service, --thread and --turn are pushed down
+(a whole id through the index; else it is taken as the start of one). The password may come from CLICKHOUSE_USER / CLICKHOUSE_PASSWORD; it is never printed.`;
 
 export function registerExplainCommand(program: Command): void {
   addAnalysisOptions(

@@ -1,5 +1,6 @@
 /**
- * `stall-why watch <dir>`: a live view of a flight-recorder directory. On a TTY it redraws an
+ * `stall-why watch <dir>`: a live view of a flight-recorder directory (or of a ClickHouse source,
+ * searched again over the window ending at each refresh). On a TTY it redraws an
  * alternate screen every interval, stuck turns on top, and restores the terminal on Ctrl-C or
  * SIGTERM. When stdout is not a TTY it prints the report each time it changes (a turn appears,
  * changes status or verdict, or shows new activity), with `--json` as one JSON line per change.
@@ -7,6 +8,7 @@
 import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { TraceInputError, type Report } from '@stall-why/classifier';
+import { isClickHouseAddress } from '@stall-why/clickhouse/address';
 import { addAnalysisOptions, durationArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { toJsonReport } from '../json-report.js';
@@ -15,18 +17,22 @@ import { createPalette } from '../render/palette.js';
 import { shouldColour } from '../render/colour-choice.js';
 import { renderWatchView, watchSignature } from '../render/watch-view.js';
 import { TerminalScreen } from '../terminal-screen.js';
+import { terminalText } from '../render/terminal-text.js';
 import { DEFAULT_LIVE_WINDOW_MS } from '../live-recording.js';
 import { addMetricsOptions, startMetrics, type MetricsOptionValues } from '../metrics-options.js';
 import { TraceJudge } from '../trace-judge.js';
+import type { ClickHouseJudge } from '../clickhouse-judge.js';
 
 interface WatchOptions extends AnalysisOptionValues, MetricsOptionValues {
-  interval: number;
+  interval?: number;
   window: number;
   json?: boolean;
 }
 
 /** Default refresh interval. */
 export const DEFAULT_WATCH_INTERVAL_MS = 1_000;
+/** Default refresh interval of a ClickHouse source: each refresh is a search (a few queries) in the store. */
+export const DEFAULT_CLICKHOUSE_WATCH_INTERVAL_MS = 5_000;
 
 const EXAMPLES = `
 Examples:
@@ -38,17 +44,22 @@ Examples:
       not a terminal: one JSON report per change, one per line
   $ stall-why watch ./flight-recorder --window 1h
       keep turns that ended in the last hour in view (default 15 minutes; open turns always)
+  $ stall-why watch clickhouse://ch.internal:8123/otel --metrics-port 9464
+      a fleet: searched every 5 seconds over the last --window (15m); the verdicts served to Prometheus
 
-A flight recorder is read incrementally: each refresh decodes only the records written since the last.`;
+A flight recorder is read incrementally: each refresh decodes only the records written since the last.
+A ClickHouse source (clickhouse://…, clickhouses://…, chdb:<dir>) is searched again at each refresh:
+open turns through their pending-span markers, ended turns that failed or waited longer than
+--slow-phase within --window. One process owns a chdb directory: watch one that nothing writes.`;
 
 export function registerWatchCommand(program: Command): void {
   addMetricsOptions(addAnalysisOptions(
     program
       .command('watch')
-      .description('live view of a flight-recorder directory: stuck turns on top, refreshed every second')
-      .argument('<dir>', 'the flight-recorder directory (or any trace path) to watch')
-      .addOption(new Option('--interval <duration>', 'time between refreshes').argParser(durationArgument).default(DEFAULT_WATCH_INTERVAL_MS, '1s'))
-      .addOption(new Option('--window <duration>', 'a flight recorder: keep ended turns this long after their last activity (open turns always)').argParser(durationArgument).default(DEFAULT_LIVE_WINDOW_MS, '15m'))
+      .description('live view of a flight-recorder directory or a ClickHouse source: stuck turns on top, refreshed every second')
+      .argument('<dir>', 'the flight-recorder directory (or any trace path, or a ClickHouse URL) to watch')
+      .addOption(new Option('--interval <duration>', 'time between refreshes (default 1s; a ClickHouse source 5s)').argParser(durationArgument))
+      .addOption(new Option('--window <duration>', 'keep ended turns this long after their last activity (a ClickHouse source: search those that started within it); open turns always').argParser(durationArgument).default(DEFAULT_LIVE_WINDOW_MS, '15m'))
       .option('--json', 'when stdout is not a terminal: one JSON report per line, per change'),
   ))
     .addHelpText('after', EXAMPLES)
@@ -58,23 +69,19 @@ export function registerWatchCommand(program: Command): void {
 }
 
 async function watch(dir: string, options: WatchOptions): Promise<number> {
-  try {
-    await stat(dir);
-  } catch (err) {
-    process.stderr.write(`stall-why: ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'cannot read'}\n`);
-    return EXIT_USAGE;
-  }
-  const interval = Math.max(50, options.interval);
+  const clickhouse = isClickHouseAddress(dir);
+  const judge = clickhouse ? await openClickHouse(dir, options) : await openTrace(dir, options);
+  if (!judge) return EXIT_USAGE;
+  const interval = Math.max(50, options.interval ?? (clickhouse ? DEFAULT_CLICKHOUSE_WATCH_INTERVAL_MS : DEFAULT_WATCH_INTERVAL_MS));
   const tty = process.stdout.isTTY === true;
   const palette = createPalette(shouldColour({ flag: options.color, env: process.env, isTTY: tty }));
   const screen = tty ? new TerminalScreen(process.stdout) : undefined;
-  const title = `stall-why watch ${dir} · every ${interval / 1000}s · Ctrl-C to quit`;
+  const title = `stall-why watch ${judge.shown} · every ${interval / 1000}s · Ctrl-C to quit`;
   let lastSignature: string | undefined;
   let lastProblem: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const judge = await TraceJudge.open(dir, { format: options.format, thresholds: thresholdsFrom(options), windowMs: options.window });
   const metrics = await startMetrics(options);
 
   const refresh = async (): Promise<void> => {
@@ -123,7 +130,39 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
     void loop();
   });
   await metrics?.shutdown();
+  await judge.close?.();
   return code;
+}
+
+/** What watch judges at each refresh. */
+interface WatchedSource {
+  /** The source as messages print it (a URL without credentials). */
+  readonly shown: string;
+  judge(now: number): Promise<Report>;
+  close?(): Promise<void>;
+}
+
+async function openTrace(dir: string, options: WatchOptions): Promise<WatchedSource | undefined> {
+  try {
+    await stat(dir);
+  } catch (err) {
+    process.stderr.write(`stall-why: ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'cannot read'}\n`);
+    return undefined;
+  }
+  const judge = await TraceJudge.open(dir, { format: options.format, thresholds: thresholdsFrom(options), windowMs: options.window });
+  return { shown: dir, judge: (now) => judge.judge(now) };
+}
+
+/** The ClickHouse source, opened once; undefined (said in one line) when it cannot be. */
+async function openClickHouse(url: string, options: WatchOptions): Promise<ClickHouseJudge | undefined> {
+  const [{ ClickHouseJudge }, { ClickHouseAddressError, ClickHouseError }] = await Promise.all([import('../clickhouse-judge.js'), import('@stall-why/clickhouse')]);
+  try {
+    return await ClickHouseJudge.open(url, { thresholds: thresholdsFrom(options), windowMs: options.window });
+  } catch (err) {
+    if (!(err instanceof ClickHouseError || err instanceof ClickHouseAddressError)) throw err;
+    process.stderr.write(`stall-why: ${terminalText(err.message)}\n`);
+    return undefined;
+  }
 }
 
 function nonTtyBlock(report: Report, title: string, palette: ReturnType<typeof createPalette>): string {
