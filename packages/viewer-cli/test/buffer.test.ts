@@ -124,7 +124,7 @@ describe('stall-why buffer', () => {
     await new Promise((r) => servers.pop()!.close(r));
     const down = await run(['buffer', dir2, '--replay', closed.url, '--max-retries', '0', '--timeout', '300']);
     expect(down.code).toBe(2);
-    expect(down.stderr).toMatch(/^stall-why buffer: could not upload to .*ECONNREFUSED|retryable/);
+    expect(down.stderr).toMatch(/^stall-why: could not upload to .*ECONNREFUSED|retryable/);
     expect(down.stdout).toContain('backlog   3 ended spans');
   });
 

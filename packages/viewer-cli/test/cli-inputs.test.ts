@@ -73,7 +73,7 @@ describe('inputs that are not plain files', () => {
     writeFileSync(gz, whole.subarray(0, whole.length >> 1));
     const r = await runCli([gz, '--now', NOW]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`${gz}: cannot read (corrupt or truncated gzip data)\n`);
+    expect(r.stderr).toBe(`stall-why: ${gz}: cannot read (corrupt or truncated gzip data)\n`);
   });
 
   it('bad content on standard input is named "-" with its position', async () => {
@@ -82,6 +82,6 @@ describe('inputs that are not plain files', () => {
     writeFileSync(bad, '{"timestamp":"2026-11-24T14:52:42.444Z","type":"session_meta","payload":{}}\n{"timestamp":"2026-11-24T14:52:43.000Z","type":"event_msg","pay\n{"timestamp":"2026-11-24T14:52:44.000Z","type":"event_msg","payload":{"type":"task_started","turn_id":"t"}}\n');
     const r = await runCli(['-', '--now', NOW], { TMPDIR: mkdtempSync(join(root, 'tmp-')) }, { stdinFile: bad });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^-:2: .+\n$/);
+    expect(r.stderr).toMatch(/^stall-why: -:2: .+\n$/);
   });
 });

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { inspectFlightRecorder, isFlightRecorderDir, type FlightRecorderStats } from '@stall-why/flight-record';
 import type { FlightRecorderUploaderStats } from '@stall-why/instrument';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { writeError } from '../error-line.js';
 
 interface BufferOptions {
   json?: boolean;
@@ -50,7 +51,7 @@ export function registerBufferCommand(program: Command): void {
       if (options.json) process.stdout.write(`${JSON.stringify(replay ? { ...stats, replay } : stats)}\n`);
       else process.stdout.write(renderStats(stats, replay));
       if (replay && (!replay.caughtUp || replay.permanentFailures > 0)) {
-        process.stderr.write(`stall-why buffer: ${replayProblem(replay, options.replay!)}\n`);
+        writeError(replayProblem(replay, options.replay!));
         process.exitCode = EXIT_USAGE;
       }
     });

@@ -10,6 +10,7 @@ import { TraceInputError, type Report } from '@stall-why/classifier';
 import { addAnalysisOptions, durationArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { toJsonReport } from '../json-report.js';
+import { writeError } from '../error-line.js';
 import { formatClock } from '../judged-moment.js';
 import { createPalette } from '../render/palette.js';
 import { shouldColour } from '../render/colour-choice.js';
@@ -61,7 +62,7 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
   try {
     await stat(dir);
   } catch (err) {
-    process.stderr.write(`stall-why: ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'cannot read'}\n`);
+    writeError(`${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'cannot read'}`);
     return EXIT_USAGE;
   }
   const interval = Math.max(50, options.interval);
@@ -92,7 +93,7 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
       const empty: Report = { judgedAt: new Date().toISOString(), turns: [], sources: [] };
       screen.draw(renderWatchView(report ?? empty, { palette, title, columns: process.stdout.columns || undefined, rows: process.stdout.rows || undefined, problem }));
     } else if (problem !== undefined) {
-      if (problem !== lastProblem) process.stderr.write(`stall-why: ${problem}\n`);
+      if (problem !== lastProblem) writeError(problem);
     } else if (report) {
       const signature = watchSignature(report);
       if (signature !== lastSignature) {
