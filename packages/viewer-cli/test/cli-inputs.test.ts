@@ -76,6 +76,18 @@ describe('inputs that are not plain files', () => {
     expect(r.stderr).toBe(`stall-why: ${gz}: cannot read (corrupt or truncated gzip data)\n`);
   });
 
+  it('--max-line-bytes sets the longest line read, and the error for a longer one names it', async () => {
+    const tight = await runCli([ROLLOUT, '--now', NOW, '--max-line-bytes', '100']);
+    expect(tight.code).toBe(2);
+    expect(tight.stderr).toMatch(/^stall-why: .*:1: line is longer than 100 bytes \(the limit; if this is a real trace, raise it: --max-line-bytes in the CLI, maxLineBytes in the API\)\n$/);
+    const roomy = await runCli([ROLLOUT, '--now', NOW, '--max-line-bytes', '1MiB', '--json']);
+    expect(roomy.stderr).toBe('');
+    expect(JSON.parse(roomy.stdout).turns.length).toBeGreaterThan(0);
+    const bad = await runCli([ROLLOUT, '--max-line-bytes', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^stall-why: option '--max-line-bytes <size>' argument 'lots' is invalid\. not a size/);
+  });
+
   it('bad content on standard input is named "-" with its position', async () => {
     const bad = join(root, 'bad.jsonl');
     // A line cut short in the middle (a cut last line is judged up to the line before, with a note).

@@ -120,6 +120,7 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
       // Whether a recording's writer still runs says something only about now, not about a --now in the past.
       checkWriters: options.now === undefined,
       format: options.format,
+      maxLineBytes: options.maxLineBytes,
       thresholds: thresholdsFrom(options),
       onProgress: (p) => progress.update({ ...p, path: inputs.displayName(p.path) }),
     });

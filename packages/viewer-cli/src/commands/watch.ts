@@ -75,7 +75,7 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const judge = await TraceJudge.open(dir, { format: options.format, thresholds: thresholdsFrom(options), windowMs: options.window });
+  const judge = await TraceJudge.open(dir, { format: options.format, thresholds: thresholdsFrom(options), windowMs: options.window, maxLineBytes: options.maxLineBytes });
   const metrics = await startMetrics(options);
 
   const refresh = async (): Promise<void> => {
