@@ -183,7 +183,8 @@ function line(outcome: Outcome): string {
   const expected = EXPECTED[outcome.stall];
   const shown = outcome.turns.find((t) => t.verdict === expected) ?? outcome.turns[0];
   const got = shown ? `${shown.status.padEnd(11)} ${shown.verdict}` : 'no turn found';
-  const mark = outcome.ok ? '✔' : '✖';
+  // Words, not ✔/✖: stall-why itself marks a healthy turn ✔, and every turn here is meant to be stuck.
+  const mark = outcome.ok ? 'matched' : 'MISSED ';
   return `${mark} ${outcome.stall.padEnd(30)} ${got.padEnd(42)} ${outcome.ok ? '' : `expected ${expected}`}`.trimEnd();
 }
 
@@ -208,7 +209,8 @@ async function main(): Promise<number> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(join(outDir, 'traces'), { recursive: true });
 
-  process.stdout.write(`stall-why demo: ${STALL_NAMES.length} runs of the example app-server, recorded into ${join(outDir, 'recordings')}\n\n`);
+  process.stdout.write(`stall-why demo: ${STALL_NAMES.length} runs of the example app-server, recorded into ${join(outDir, 'recordings')}\n`);
+  process.stdout.write("Each line: whether stall-why's verdict matched the stall the server injected, the stall, then the status and verdict stall-why gave.\n\n");
   const outcomes: Outcome[] = [];
   let showcase: string | undefined;
   for (const stall of STALL_NAMES) {

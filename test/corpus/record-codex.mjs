@@ -10,9 +10,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CODEX } from '../codex-binary.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CODEX = join(here, '../../node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const sse = (res, type, data) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);

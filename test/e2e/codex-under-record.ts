@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 // Async (not spawnSync): the fake API and the Codex client live on this process's event loop.
 import { runCli } from '../../packages/viewer-cli/test/cli-runner.js';
+import { CODEX } from '../codex-binary.mjs';
 import { CollectProcess } from './collect-process.js';
 
 /**
@@ -18,7 +19,7 @@ import { CollectProcess } from './collect-process.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'packages', 'viewer-cli', 'bin', 'stall-why.js');
-export const CODEX = join(REPO, 'node_modules', '@openai', 'codex-linux-x64', 'vendor', 'x86_64-unknown-linux-musl', 'bin', 'codex');
+export { CODEX };
 
 /**
  * Codex's own traffic that is not the turn, off: update checks, feedback, analytics and its

@@ -1,5 +1,7 @@
 import {
   context as otelContext,
+  diag,
+  isSpanContextValid,
   trace,
   SpanStatusCode,
   type AttributeValue,
@@ -8,6 +10,7 @@ import {
   type Span,
   type TimeInput,
   type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
@@ -61,8 +64,10 @@ import { limitAttributes, resolveAttributeLimits, type AttributeLimits } from '.
 export type PhaseAttributes = Readonly<Record<string, AttributeValue | undefined | null>>;
 
 export interface TurnTracerOptions {
-  /** The tracer to emit with. Default: the global provider's tracer for `@stall-why/instrument`. */
+  /** The tracer to emit with. Default: `tracerProvider`'s tracer for `@stall-why/instrument`. */
   readonly tracer?: Tracer;
+  /** The provider whose tracer to emit with, when no `tracer` is given. Default: the global one (`trace.setGlobalTracerProvider`, `NodeSDK.start()`). */
+  readonly tracerProvider?: TracerProvider;
   /** Value of `stall_why.source` on every span. Default `api`. */
   readonly source?: string;
   /** Attribute bounds. Default: 1 KiB strings, 64 array items (see `DEFAULT_ATTRIBUTE_LIMITS`). */
@@ -91,6 +96,26 @@ export interface EndTurnOptions {
 
 const TRACER_NAME = '@stall-why/instrument';
 
+/** The code of the process warning emitted when turns go to no tracer provider. */
+export const WARNING_NO_TRACER_PROVIDER = 'STALL_WHY_NO_TRACER_PROVIDER';
+
+let warnedNoTracerProvider = false;
+
+/**
+ * Says once per process that turns are recorded nowhere. A no-op tracer's span without a parent
+ * has no valid context; a span an SDK's sampler dropped has one, and is not warned about. Both a
+ * process warning and `diag`: `diag` alone prints nothing until a logger is set, and the person
+ * this is for has set up nothing yet.
+ */
+function warnIfRecordedNowhere(span: Span): void {
+  if (warnedNoTracerProvider || span.isRecording() || isSpanContextValid(span.spanContext())) return;
+  warnedNoTracerProvider = true;
+  const message = 'stall-why: turn spans go nowhere: no OpenTelemetry tracer provider is registered. Register one ' +
+    '(trace.setGlobalTracerProvider(provider), or NodeSDK.start()) before the first request, or pass { tracerProvider } to the middleware or TurnTracer.';
+  diag.warn(message);
+  process.emitWarning(message, { code: WARNING_NO_TRACER_PROVIDER });
+}
+
 /**
  * Emits stall-why phase spans. One TurnTracer serves a whole app-server; each turn gets a
  * `TurnHandle`. Point phases are zero-duration spans ended at once, so a span processor sees them
@@ -105,7 +130,7 @@ export class TurnTracer {
   readonly limits: AttributeLimits;
 
   constructor(options: TurnTracerOptions = {}) {
-    this.tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
+    this.tracer = options.tracer ?? (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
     this.source = options.source ?? SOURCE_API;
     this.limits = resolveAttributeLimits(options.limits);
   }
@@ -118,6 +143,7 @@ export class TurnTracer {
       { startTime: options.time, attributes: this.attributes(PHASE_KIND_SPAN, ids, options.attributes) },
       options.parentContext ?? otelContext.active(),
     );
+    warnIfRecordedNowhere(span);
     return new TurnHandle(this, span, ids);
   }
 

@@ -5,15 +5,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CodexJsonRpcObserver, observeTranscriptLine, TurnTracer } from '@stall-why/instrument';
+import { CODEX } from '../../../test/codex-binary.mjs';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'jsonrpc');
 const RECORDER = join(FIXTURES, 'record-fixtures.mjs');
-const CODEX = resolve(FIXTURES, '../../../../../node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex');
 const SCENARIOS = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.app-server-transcript.jsonl'))
   .map((f) => f.replace('.app-server-transcript.jsonl', ''))

@@ -3,7 +3,7 @@
  * classifier's thresholds, each parsed with a one-line error for a bad value.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DEFAULT_THRESHOLDS, TRACE_FORMATS, type Thresholds, type TraceFormat } from '@stall-why/classifier';
+import { DEFAULT_MAX_LINE_BYTES, DEFAULT_THRESHOLDS, TRACE_FORMATS, type Thresholds, type TraceFormat } from '@stall-why/classifier';
 import { formatDuration, parseDuration } from './duration.js';
 import { parseMoment } from './judged-moment.js';
 
@@ -17,6 +17,7 @@ export interface AnalysisOptionValues {
   slowHydration?: number;
   rendererGrace?: number;
   dominantShare?: number;
+  maxLineBytes?: number;
   color: boolean;
 }
 
@@ -32,6 +33,16 @@ export function momentArgument(value: string): number {
   const ms = parseMoment(value);
   if (ms === undefined) throw new InvalidArgumentError('not a moment: use ISO-8601 (2026-11-24T14:52:42Z) or epoch milliseconds');
   return ms;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9 };
+
+/** commander parser for a size: `128MiB`, `1GiB`, `500MB` or bytes. */
+export function byteSizeArgument(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(value.trim());
+  const bytes = match ? Math.floor(Number(match[1]) * BYTE_UNITS[(match[2] ?? '').toLowerCase()]!) : NaN;
+  if (!(bytes > 0)) throw new InvalidArgumentError('not a size: use e.g. 128MiB, 1GiB or bytes');
+  return bytes;
 }
 
 function shareArgument(value: string): number {
@@ -52,6 +63,7 @@ export function addAnalysisOptions(command: Command): Command {
     .option('--slow-hydration <duration>', `a hydration outside a turn is reported when it took this long (default ${formatDuration(DEFAULT_THRESHOLDS.slowHydrationMs)})`, durationArgument)
     .option('--renderer-grace <duration>', `a renderer that detached less than this ago may come back (default ${formatDuration(DEFAULT_THRESHOLDS.rendererGraceMs)})`, durationArgument)
     .option('--dominant-share <share>', `share of a turn a phase must take to dominate it (default ${DEFAULT_THRESHOLDS.dominantShare})`, shareArgument)
+    .option('--max-line-bytes <size>', `longest line (JSON lines, rollouts) or single JSON value read (default ${DEFAULT_MAX_LINE_BYTES / 1024 ** 2}MiB)`, byteSizeArgument)
     .option('--no-color', 'no colour, even on a terminal (NO_COLOR is honoured too)');
 }
 

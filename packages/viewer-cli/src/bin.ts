@@ -2,13 +2,13 @@
 import { CommanderError } from 'commander';
 import { createProgram } from './program.js';
 import { EXIT_USAGE } from './exit-codes.js';
-import { terminalText } from './render/terminal-text.js';
+import { writeError } from './error-line.js';
 
 // A reader that stops early (`stall-why ... | head`) closes the pipe: later writes fail with EPIPE,
 // which is no error of ours. The rest of the output is dropped and the exit code still counts turns.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') return;
-  process.stderr.write(`stall-why: cannot write to stdout: ${err.code ?? err.message}\n`);
+  writeError(`cannot write to stdout: ${err.code ?? err.message}`);
   process.exit(EXIT_USAGE);
 });
 
@@ -21,7 +21,7 @@ try {
     process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
   } else {
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`stall-why: ${terminalText(message.split('\n')[0]!)}\n`);
+    writeError(message.split('\n')[0]!);
     if (process.env.STALL_WHY_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
     process.exitCode = EXIT_USAGE;
   }

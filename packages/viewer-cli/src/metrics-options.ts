@@ -4,6 +4,7 @@
  * the options asks for it, so a command without them starts as fast as before.
  */
 import { Option, type Command } from 'commander';
+import { writeError } from './error-line.js';
 import { httpUrlArgument, portArgument } from './network-arguments.js';
 import type { VerdictMetrics } from './verdict-metrics.js';
 
@@ -29,7 +30,7 @@ export async function startMetrics(values: MetricsOptionValues): Promise<Verdict
     otlpUrl: values.metricsOtlp,
     prometheusPort: values.metricsPort,
     prometheusHost: values.metricsHost,
-    onProblem: (message) => process.stderr.write(`stall-why: ${message}\n`),
+    onProblem: writeError,
   });
   const where = [
     metrics.prometheusUrl && `served at ${metrics.prometheusUrl}`,

@@ -12,6 +12,8 @@ import { DEFAULT_LIVE_WINDOW_MS, LiveRecording } from './live-recording.js';
 export interface TraceJudgeOptions {
   readonly format?: TraceFormat;
   readonly thresholds?: Partial<Thresholds>;
+  /** Longest line or JSON value read from a path that is not a flight recorder (`analyzeTraces`' `maxLineBytes`). */
+  readonly maxLineBytes?: number;
   /** A flight recorder: how long ended turns stay judged after their last activity (open turns always). Default 15 min. */
   readonly windowMs?: number;
 }
@@ -35,7 +37,7 @@ export class TraceJudge {
   /** The report at `now` (epoch ms); rejects with a `TraceInputError` when the input cannot be read (a segment caught mid-write). */
   async judge(now: number): Promise<Report> {
     const { live, path, options } = this;
-    if (!live) return (await analyzeTraces([path], { now, checkWriters: true, format: options.format, thresholds: options.thresholds })).report;
+    if (!live) return (await analyzeTraces([path], { now, checkWriters: true, format: options.format, thresholds: options.thresholds, maxLineBytes: options.maxLineBytes })).report;
     const spans = await live.refresh(now);
     const report = classifySpans(spans, { now, thresholds: options.thresholds });
     const { corruptRecords } = live.stats();

@@ -124,8 +124,26 @@ describe('stall-why buffer', () => {
     await new Promise((r) => servers.pop()!.close(r));
     const down = await run(['buffer', dir2, '--replay', closed.url, '--max-retries', '0', '--timeout', '300']);
     expect(down.code).toBe(2);
-    expect(down.stderr).toMatch(/^stall-why buffer: could not upload to .*ECONNREFUSED|retryable/);
+    expect(down.stderr).toMatch(/^stall-why: could not upload to .*ECONNREFUSED|retryable/);
     expect(down.stdout).toContain('backlog   3 ended spans');
+  });
+
+  it('--replay to a refused port says what it does and gives up after --timeout', async () => {
+    const dir = await recordSome();
+    const closed = await receiver(200);
+    await new Promise((r) => servers.pop()!.close(r));
+    const started = Date.now();
+    const down = await run(['buffer', dir, '--replay', closed.url, '--timeout', '4s', '--export-timeout', '300', '--max-retries', '100']);
+    const tookMs = Date.now() - started;
+    expect(down.code).toBe(2);
+    expect(tookMs).toBeLessThan(12_000);
+    const lines = down.stderr.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines[0]).toMatch(/^stall-why: could not upload to http:\/\/127\.0\.0\.1:\d+\/v1\/traces \(.*ECONNREFUSED.*\); trying again in \S+ \(failure 1; giving up after 4\.0s without an upload, --timeout\)$/);
+    expect(lines.at(-1)).toMatch(/^stall-why: could not upload to .*; the rest stays in the backlog$/);
+    expect(down.stdout).toContain('backlog   3 ended spans');
+    const help = await run(['buffer', '--help']);
+    expect(help.stdout).toMatch(/--timeout <duration>\s+--replay gives up when nothing could be uploaded for\s+this long \(default 30s\)\n/);
   });
 
   it('gives one line and exit 2 for a missing path, a file, or a directory without segments', async () => {

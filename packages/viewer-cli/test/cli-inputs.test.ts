@@ -73,7 +73,19 @@ describe('inputs that are not plain files', () => {
     writeFileSync(gz, whole.subarray(0, whole.length >> 1));
     const r = await runCli([gz, '--now', NOW]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`${gz}: cannot read (corrupt or truncated gzip data)\n`);
+    expect(r.stderr).toBe(`stall-why: ${gz}: cannot read (corrupt or truncated gzip data)\n`);
+  });
+
+  it('--max-line-bytes sets the longest line read, and the error for a longer one names it', async () => {
+    const tight = await runCli([ROLLOUT, '--now', NOW, '--max-line-bytes', '100']);
+    expect(tight.code).toBe(2);
+    expect(tight.stderr).toMatch(/^stall-why: .*:1: line is longer than 100 bytes \(the limit; if this is a real trace, raise it: --max-line-bytes in the CLI, maxLineBytes in the API\)\n$/);
+    const roomy = await runCli([ROLLOUT, '--now', NOW, '--max-line-bytes', '1MiB', '--json']);
+    expect(roomy.stderr).toBe('');
+    expect(JSON.parse(roomy.stdout).turns.length).toBeGreaterThan(0);
+    const bad = await runCli([ROLLOUT, '--max-line-bytes', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^stall-why: option '--max-line-bytes <size>' argument 'lots' is invalid\. not a size/);
   });
 
   it('bad content on standard input is named "-" with its position', async () => {
@@ -82,6 +94,6 @@ describe('inputs that are not plain files', () => {
     writeFileSync(bad, '{"timestamp":"2026-11-24T14:52:42.444Z","type":"session_meta","payload":{}}\n{"timestamp":"2026-11-24T14:52:43.000Z","type":"event_msg","pay\n{"timestamp":"2026-11-24T14:52:44.000Z","type":"event_msg","payload":{"type":"task_started","turn_id":"t"}}\n');
     const r = await runCli(['-', '--now', NOW], { TMPDIR: mkdtempSync(join(root, 'tmp-')) }, { stdinFile: bad });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^-:2: .+\n$/);
+    expect(r.stderr).toMatch(/^stall-why: -:2: .+\n$/);
   });
 });

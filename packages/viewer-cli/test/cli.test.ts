@@ -199,15 +199,19 @@ describe.concurrent('usage and input errors: exit 2, one line on stderr, no stac
   const oneLine = (stderr: string): void => {
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stderr.startsWith('stall-why: ')).toBe(true);
+    // eslint-disable-next-line no-control-regex
+    expect(stderr.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   };
 
   it.each([
-    ['a missing file', ['/nonexistent/trace.json'], /^\/nonexistent\/trace\.json: no such file or directory\n$/],
+    ['a missing file', ['/nonexistent/trace.json'], /^stall-why: \/nonexistent\/trace\.json: no such file or directory\n$/],
     ['a bad --now', ['x', '--now', 'yesterday'], /--now.*not a moment/],
     ['a bad --stuck-after', ['x', '--stuck-after', 'soon'], /--stuck-after.*not a duration/],
     ['an unknown option', ['x', '--frobnicate'], /unknown option '--frobnicate'/],
     ['an unknown format', ['x', '--format', 'pdf'], /--format.*pdf/],
-    ['no trace', [], /no trace given/],
+    ['no trace', [], /^stall-why: no trace given/],
+    ['a --format value with control characters', ['x', '--format', 'otlp\x1b[2J\nx'], /argument 'otlp\\x1b\[2J\\x0ax' is invalid/],
   ])('%s', async (_name, args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
@@ -221,7 +225,16 @@ describe.concurrent('usage and input errors: exit 2, one line on stderr, no stac
     writeFileSync(bad, readFileSync(rec.otlpJson, 'utf8').slice(0, 300));
     const r = await runCli([bad]);
     expect(r.code).toBe(2);
-    expect(r.stderr.startsWith(`${bad}:`)).toBe(true);
+    expect(r.stderr.startsWith(`stall-why: ${bad}:`)).toBe(true);
+    oneLine(r.stderr);
+  });
+
+  it.each(['otlp-json', 'codex-rollout', 'chrome-trace', 'flight-recorder'])('a file that is not the forced --format %s', async (format) => {
+    const bad = join(root, `escapes-${format}.jsonl`);
+    writeFileSync(bad, '\x1b[31mred\x07\r\nsecond\x00line\n{"a":\n');
+    const r = await runCli(['--format', format, bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.startsWith(`stall-why: ${bad}`)).toBe(true);
     oneLine(r.stderr);
   });
 });

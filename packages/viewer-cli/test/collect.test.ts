@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { startCollect } from './collect-runner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -97,6 +97,18 @@ describe('stall-why collect', () => {
     // protobuf (bytes ids, fixed64 times) and JSON (hex ids, string times) give identical records.
     expect(copies[copies.length - 2]).toEqual(copies[copies.length - 1]);
     expect(copies[copies.length - 2].endTimeMs).toBeCloseTo(1_700_000_000_030.75, 3);
+  });
+
+  it('answers 413 to a compressed body that inflates past the 32 MiB bound (a gzip bomb), and keeps running', async () => {
+    const zeros = Buffer.alloc(40 * 1024 * 1024);
+    for (const [encoding, body] of [['gzip', gzipSync(zeros)], ['deflate', deflateSync(zeros)]] as const) {
+      expect(body.length).toBeLessThan(100 * 1024);
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body });
+      expect(r.status).toBe(413);
+      expect((await r.json()).message).toBe('request body inflates to over 33554432 bytes');
+    }
+    const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync('{}') });
+    expect(ok.status).toBe(200);
   });
 
   it('answers 400 to a body that is not OTLP, 404 elsewhere, 405 to GET, and keeps running', async () => {

@@ -174,7 +174,7 @@ describe('stall-why record: stdio passthrough', () => {
   it('exits 127 with one line when the server command does not exist', () => {
     const r = spawnSync(process.execPath, [CLI, 'record', '--out', recordingDir(), '--', 'no-such-command-stall-why'], { encoding: 'utf8', input: '' });
     expect(r.status).toBe(127);
-    expect(r.stderr.trim().split('\n')).toEqual(['stall-why record: cannot run "no-such-command-stall-why": ENOENT']);
+    expect(r.stderr.trim().split('\n')).toEqual(['stall-why: cannot run "no-such-command-stall-why": ENOENT']);
   });
 
   it('rejects a bad --upstream with exit 2 and no stack trace', () => {

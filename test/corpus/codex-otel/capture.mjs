@@ -24,11 +24,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { CODEX } from '../../codex-binary.mjs';
 import { enterNetworkNamespace } from '../../network-namespace.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = join(here, '..', '..', '..');
-const CODEX = join(REPO, 'node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex');
 const OUT = process.env.CAPTURE_OUT ?? here;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

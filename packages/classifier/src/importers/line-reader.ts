@@ -127,7 +127,7 @@ function roomFor(buf: Buffer | undefined, used: number, needed: number): Buffer 
 }
 
 function tooLong(path: string, lineNo: number, max: number): never {
-  throw new TraceInputError(path, lineNo, `line is longer than ${Math.round(max / 1048576)} MiB (the limit; raise maxLineBytes if this is a real trace)`);
+  throw new TraceInputError(path, lineNo, `line is longer than ${max >= 1048576 ? `${Math.round(max / 1048576)} MiB` : `${max} bytes`} (the limit; if this is a real trace, raise it: --max-line-bytes in the CLI, maxLineBytes in the API)`);
 }
 
 /** The note for a last line cut short: what was judged, and why the line may be cut. */

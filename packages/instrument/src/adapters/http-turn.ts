@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context as otelContext, type Tracer } from '@opentelemetry/api';
+import { context as otelContext, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { ATTR_RENDERER_REASON, SOURCE_HTTP, TURN_END_STATUS_FAILED, type TurnEndStatus } from '@stall-why/conventions';
 import { TurnTracer, type TurnHandle } from '../turn-tracer.js';
 import { turnStatusFromHttp } from './http-turn-status.js';
@@ -16,8 +16,10 @@ export interface HttpTurnIds {
 export interface HttpTurnOptions {
   /** The TurnTracer to emit with. Default: one made with `tracer` and `stall_why.source` = `http`. */
   readonly turnTracer?: TurnTracer;
-  /** OpenTelemetry tracer for the default TurnTracer. Default: the global provider's. */
+  /** OpenTelemetry tracer for the default TurnTracer. Default: `tracerProvider`'s. */
   readonly tracer?: Tracer;
+  /** Tracer provider for the default TurnTracer, e.g. the one holding a `FlightRecorderProcessor`. Default: the global one. */
+  readonly tracerProvider?: TracerProvider;
   /**
    * Which requests are turns and what their ids are. Return `undefined` for a request that is not
    * a turn (a health check, a static file): it is not traced. Default: every request is a turn
@@ -52,7 +54,7 @@ const defaultRendererId = (req: IncomingMessage): string => `${req.socket?.remot
  * once (not per request) keeps the request path to a WeakMap set and three listeners.
  */
 export function createHttpTurnStarter(options: HttpTurnOptions = {}): (req: IncomingMessage, res: ServerResponse) => TurnHandle | undefined {
-  const turnTracer = options.turnTracer ?? new TurnTracer({ tracer: options.tracer, source: SOURCE_HTTP });
+  const turnTracer = options.turnTracer ?? new TurnTracer({ tracer: options.tracer, tracerProvider: options.tracerProvider, source: SOURCE_HTTP });
   const resolveTurn = options.resolveTurn ?? defaultResolveTurn;
   const turnStatus = options.turnStatus ?? turnStatusFromHttp;
   const rendererIdOf = options.rendererId ?? defaultRendererId;

@@ -95,6 +95,24 @@ export interface FlightRecorderUploaderStats {
   pendingMarkerFailures: number;
 }
 
+export interface UploadBacklogOptions {
+  /** Retryable failures in a row before giving up. Default 5. */
+  readonly maxRetries?: number;
+  /** Give up when nothing could be uploaded for this long (a wait that would end later is not begun). Default: no limit. */
+  readonly giveUpAfterMs?: number;
+  /** Called after each retryable failure that will be retried, before the wait, e.g. to say what is going on. */
+  readonly onRetry?: (retry: UploadRetry) => void;
+}
+
+/** A retryable failure of `uploadBacklog` and what comes next. */
+export interface UploadRetry {
+  readonly error: string;
+  /** Retryable failures in a row so far. */
+  readonly failures: number;
+  /** Wait before the next attempt (backoff, or what Retry-After asked). */
+  readonly waitMs: number;
+}
+
 export interface UploadBacklogResult {
   /** True when everything on disk was delivered (or dropped after a permanent failure). */
   readonly caughtUp: boolean;
@@ -197,10 +215,13 @@ export class FlightRecorderUploader {
 
   /**
    * Uploads the backlog now: batches until caught up, waiting out backoffs, giving up after
-   * `maxRetries` retryable failures in a row (default 5). For `stall-why buffer --replay`.
+   * `maxRetries` retryable failures in a row or `giveUpAfterMs` without an upload. For
+   * `stall-why buffer --replay`.
    */
-  async uploadBacklog(options: { maxRetries?: number } = {}): Promise<UploadBacklogResult> {
+  async uploadBacklog(options: UploadBacklogOptions = {}): Promise<UploadBacklogResult> {
     const maxRetries = options.maxRetries ?? 5;
+    const giveUpAt = () => progressAt + (options.giveUpAfterMs ?? Infinity);
+    let progressAt = Date.now();
     let retries = 0;
     for (;;) {
       if (this.running) await this.running;
@@ -212,8 +233,13 @@ export class FlightRecorderUploader {
         return { caughtUp: true, stats: this.stats() };
       }
       if (outcome === 'locked') return { caughtUp: false, stats: this.stats() };
-      if (outcome === 'retryable' && ++retries > maxRetries) return { caughtUp: false, stats: this.stats() };
-      if (outcome === 'sent') retries = 0;
+      if (outcome === 'sent') {
+        retries = 0;
+        progressAt = Date.now();
+      }
+      if (outcome !== 'retryable') continue;
+      if (++retries > maxRetries || this.counters.backoffUntilMs > giveUpAt()) return { caughtUp: false, stats: this.stats() };
+      options.onRetry?.({ error: this.counters.lastError ?? 'unknown error', failures: retries, waitMs: Math.max(0, this.counters.backoffUntilMs - Date.now()) });
     }
   }
 

@@ -166,6 +166,12 @@ export class OtlpReceiver {
       const body = this.decompress(raw, req.headers['content-encoding']);
       accepted = signal === 'traces' ? this.decodeSpans(body, contentType) : this.decodeLogs(body, contentType);
     } catch (err) {
+      // A small body that inflates past the bound (a gzip bomb, or a big batch compressed well) is
+      // too large, not malformed: 413 tells an exporter to send smaller batches rather than give up.
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        this.counters.tooLarge++;
+        return this.reply(res, 413, `request body inflates to over ${this.maxBodyBytes} bytes`);
+      }
       this.counters.badRequests++;
       // Decoding and decompression errors alike: the body is not an OTLP request of this signal.
       return this.reply(res, 400, err instanceof OtlpRequestError ? err.message : `undecodable body: ${(err as Error).message}`);

@@ -1,7 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { inspectFlightRecorder, isFlightRecorderDir, type FlightRecorderStats } from '@stall-why/flight-record';
 import type { FlightRecorderUploaderStats } from '@stall-why/instrument';
+import { durationArgument } from '../analysis-options.js';
+import { formatDuration } from '../duration.js';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { writeError } from '../error-line.js';
 
 interface BufferOptions {
   json?: boolean;
@@ -9,8 +12,12 @@ interface BufferOptions {
   replayLogs?: string;
   header?: string[];
   timeout?: number;
+  exportTimeout?: number;
   maxRetries?: number;
 }
+
+/** How long `--replay` keeps trying when nothing gets through, unless `--timeout` says otherwise. */
+const DEFAULT_REPLAY_TIMEOUT_MS = 30_000;
 
 const EXAMPLES = `
 Examples:
@@ -20,6 +27,8 @@ Examples:
 
 --replay sends log records (from stall-why collect's /v1/logs) to the same origin's /v1/logs when
 the URL ends in /v1/traces, else to --replay-logs; with neither, they are passed over and stay on disk.
+An endpoint that refuses or does not answer is retried with backoff, each retry said on stderr, until
+--timeout passes without an upload or --max-retries failures in a row; then exit 2, the backlog kept.
 
 --json prints one object: spans (distinct), openSpans, bytes, segments, corruptRecords,
 uploadBacklog (ended spans not yet uploaded), logRecords, logUploadBacklog (log records not yet
@@ -37,7 +46,8 @@ export function registerBufferCommand(program: Command): void {
     .option('--replay <otlp-url>', 'upload the ended spans and log records not yet uploaded to this OTLP/HTTP traces endpoint (logs: see below)')
     .option('--replay-logs <otlp-url>', 'with --replay: the OTLP/HTTP logs endpoint (default: --replay\'s origin with /v1/logs, when it ends in /v1/traces)')
     .option('--header <name=value>', 'HTTP header for --replay (repeatable)', collectHeader, [])
-    .option('--timeout <ms>', 'time budget of one export, retries on 429/503 included (default 10000)', positiveInt)
+    .option('--timeout <duration>', `--replay gives up when nothing could be uploaded for this long (default ${formatDuration(DEFAULT_REPLAY_TIMEOUT_MS)})`, durationArgument)
+    .option('--export-timeout <ms>', 'time budget of one export, retries on 429/503 included (default 10000, at most --timeout)', positiveInt)
     .option('--max-retries <n>', 'retryable failures in a row before --replay gives up (default 5)', nonNegativeInt)
     .addHelpText('after', EXAMPLES)
     .action(async (dir: string, options: BufferOptions) => {
@@ -50,7 +60,7 @@ export function registerBufferCommand(program: Command): void {
       if (options.json) process.stdout.write(`${JSON.stringify(replay ? { ...stats, replay } : stats)}\n`);
       else process.stdout.write(renderStats(stats, replay));
       if (replay && (!replay.caughtUp || replay.permanentFailures > 0)) {
-        process.stderr.write(`stall-why buffer: ${replayProblem(replay, options.replay!)}\n`);
+        writeError(replayProblem(replay, options.replay!));
         process.exitCode = EXIT_USAGE;
       }
     });
@@ -64,9 +74,17 @@ async function replayBacklog(dir: string, options: BufferOptions): Promise<Repla
   const headers = Object.fromEntries((options.header ?? []).map((h) => [h.slice(0, h.indexOf('=')), h.slice(h.indexOf('=') + 1)]));
   // Loaded here, not at startup: the OTLP exporters are needed by --replay only.
   const { FlightRecorderUploader } = await import('@stall-why/instrument');
-  const uploader = new FlightRecorderUploader({ directory: dir, url: url.href, logsUrl, headers, timeoutMillis: options.timeout, maxBackoffMs: 30_000 });
+  const giveUpAfterMs = options.timeout ?? DEFAULT_REPLAY_TIMEOUT_MS;
+  const timeoutMillis = Math.min(options.exportTimeout ?? 10_000, giveUpAfterMs);
+  const uploader = new FlightRecorderUploader({ directory: dir, url: url.href, logsUrl, headers, timeoutMillis, maxBackoffMs: 30_000 });
   try {
-    const result = await uploader.uploadBacklog({ maxRetries: options.maxRetries });
+    const result = await uploader.uploadBacklog({
+      maxRetries: options.maxRetries,
+      giveUpAfterMs,
+      // A refused or silent endpoint is retried for up to --timeout: say so, or the command looks hung.
+      onRetry: (retry) => writeError(`could not upload to ${url.href} (${retry.error}); trying again in ${formatDuration(retry.waitMs)} ` +
+        `(failure ${retry.failures}; giving up after ${formatDuration(giveUpAfterMs)} without an upload, --timeout)`),
+    });
     return { ...result.stats, caughtUp: result.caughtUp };
   } finally {
     await uploader.shutdown();

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { durationArgument } from '../analysis-options.js';
 import { EXIT_USAGE } from '../exit-codes.js';
+import { writeError } from '../error-line.js';
 import { addMetricsOptions, startMetrics, type MetricsOptionValues } from '../metrics-options.js';
 import { httpUrlArgument, portArgument } from '../network-arguments.js';
 import type { PeriodicJudgement } from '../periodic-judgement.js';
@@ -78,11 +79,11 @@ export function registerCollectCommand(program: Command): void {
     .action(async (options: CollectOptions) => {
       // Loaded here, not at startup: the OpenTelemetry SDK and protobufjs cost every other command ~0.2 s.
       if (options.forwardLogs && !options.forward) throw new Error('--forward-logs needs --forward (the traces endpoint)');
-      if ((options.out === undefined) === (options.clickhouse === undefined)) program.error('error: collect needs either --out <dir> or --clickhouse <url>', { exitCode: EXIT_USAGE });
-      if (options.clickhouse !== undefined && options.forward) program.error('error: --forward reads from a directory: use it with --out, not --clickhouse', { exitCode: EXIT_USAGE });
-      if (options.createSchema && options.clickhouse === undefined) program.error('error: --create-schema needs --clickhouse', { exitCode: EXIT_USAGE });
+      if ((options.out === undefined) === (options.clickhouse === undefined)) program.error('collect needs either --out <dir> or --clickhouse <url>', { exitCode: EXIT_USAGE });
+      if (options.clickhouse !== undefined && options.forward) program.error('--forward reads from a directory: use it with --out, not --clickhouse', { exitCode: EXIT_USAGE });
+      if (options.createSchema && options.clickhouse === undefined) program.error('--create-schema needs --clickhouse', { exitCode: EXIT_USAGE });
       if (options.clickhouse !== undefined && (options.metricsPort !== undefined || options.metricsOtlp !== undefined)) {
-        program.error('error: the verdict metrics judge a directory: use --metrics-* with --out (a ClickHouse store publishes them through `stall-why watch <url> --metrics-port …`)', { exitCode: EXIT_USAGE });
+        program.error('the verdict metrics judge a directory: use --metrics-* with --out (a ClickHouse store publishes them through `stall-why watch <url> --metrics-port …`)', { exitCode: EXIT_USAGE });
       }
       const { FlightRecorderUploader, OtlpReceiver, logsUrlBeside } = await import('@stall-why/instrument');
       const store = options.clickhouse !== undefined ? await openClickHouseStore(options.clickhouse, options.createSchema === true) : undefined;
@@ -139,7 +140,7 @@ async function judgeIntoMetrics(directory: string, options: CollectOptions, metr
     judge: (now) => judge.judge(now),
     onReport: (report) => metrics.update(report),
     everyMs: Math.max(100, options.judgeEvery),
-    onProblem: (message) => process.stderr.write(`stall-why collect: ${message}\n`),
+    onProblem: writeError,
   });
   judging.start();
   return judging;
@@ -164,7 +165,7 @@ async function openClickHouseStore(url: string, createSchema: boolean): Promise<
     return { sink: new ClickHouseRecordSink(connection), shown: address.shown };
   } catch (error) {
     if (!(error instanceof ClickHouseError || error instanceof ClickHouseAddressError)) throw error;
-    process.stderr.write(`stall-why: ${error.message}\n`);
+    writeError(error.message);
     process.exitCode = EXIT_USAGE;
     return null;
   }

@@ -8,7 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { analyzeTraces, DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES, TraceInputError, type Analysis, type Report } from '@stall-why/classifier';
 import { isClickHouseAddress } from '@stall-why/clickhouse/address';
 import type { FleetSummary } from '@stall-why/clickhouse';
-import { terminalText } from '../render/terminal-text.js';
+import { writeError } from '../error-line.js';
 import { SpoolError, spoolInputs, type SpooledInputs } from '../spooled-inputs.js';
 import { addAnalysisOptions, durationArgument, momentArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { renderFleet } from '../render/fleet-view.js';
@@ -78,9 +78,9 @@ export function registerExplainCommand(program: Command): void {
   )
     .addHelpText('after', EXAMPLES)
     .action(async (traces: string[], options: ExplainOptions) => {
-      if (traces.length === 0) program.error('error: no trace given: pass a file or directory (stall-why --help shows examples)', { exitCode: EXIT_USAGE });
+      if (traces.length === 0) program.error('no trace given: pass a file or directory (stall-why --help shows examples)', { exitCode: EXIT_USAGE });
       const clickhouse = traces.filter(isClickHouseAddress);
-      if (clickhouse.length > 0 && traces.length > 1) program.error('error: a ClickHouse source is judged on its own: pass it alone', { exitCode: EXIT_USAGE });
+      if (clickhouse.length > 0 && traces.length > 1) program.error('a ClickHouse source is judged on its own: pass it alone', { exitCode: EXIT_USAGE });
       process.exitCode = clickhouse.length > 0 ? await explainClickHouse(clickhouse[0]!, options) : await explain(traces, options);
     });
 }
@@ -110,7 +110,7 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
   try {
     inputs = await spoolInputs(traces);
   } catch (err) {
-    if (err instanceof SpoolError) return fail(err.message, false);
+    if (err instanceof SpoolError) return fail(err.message);
     throw err;
   }
   const progress = new ProgressLine({ stream: process.stderr });
@@ -122,6 +122,7 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
       // Whether a recording's writer still runs says something only about now, not about a --now in the past.
       checkWriters: options.now === undefined,
       format: options.format,
+      maxLineBytes: options.maxLineBytes,
       thresholds: thresholdsFrom(options),
       heapLimitMb: options.maxHeap,
       onProgress: (p) => progress.update({ ...p, path: inputs.displayName(p.path) }),
@@ -130,7 +131,7 @@ async function explain(traces: string[], options: ExplainOptions): Promise<numbe
     spans = analysis.spans;
   } catch (err) {
     if (err instanceof TraceInputError) {
-      return fail(`${inputs.displayName(err.file)}${err.position === undefined ? '' : `:${err.position}`}: ${err.reason}`, false);
+      return fail(`${inputs.displayName(err.file)}${err.position === undefined ? '' : `:${err.position}`}: ${err.reason}`);
     }
     throw err;
   } finally {
@@ -183,9 +184,8 @@ function withInputNames(report: Report, name: (path: string) => string): Report 
   };
 }
 
-function fail(message: string, prefix = true): number {
-  // A message may quote the input (a bad value, a file name): made inert like any text from a trace.
-  process.stderr.write(`${prefix ? 'stall-why: ' : ''}${terminalText(message)}\n`);
+function fail(message: string): number {
+  writeError(message);
   return EXIT_USAGE;
 }
 

@@ -12,12 +12,12 @@ import { isClickHouseAddress } from '@stall-why/clickhouse/address';
 import { addAnalysisOptions, durationArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { toJsonReport } from '../json-report.js';
+import { writeError } from '../error-line.js';
 import { formatClock } from '../judged-moment.js';
 import { createPalette } from '../render/palette.js';
 import { shouldColour } from '../render/colour-choice.js';
 import { renderWatchView, watchSignature } from '../render/watch-view.js';
 import { TerminalScreen } from '../terminal-screen.js';
-import { terminalText } from '../render/terminal-text.js';
 import { DEFAULT_LIVE_WINDOW_MS } from '../live-recording.js';
 import { addMetricsOptions, startMetrics, type MetricsOptionValues } from '../metrics-options.js';
 import { TraceJudge } from '../trace-judge.js';
@@ -99,7 +99,7 @@ async function watch(dir: string, options: WatchOptions): Promise<number> {
       const empty: Report = { judgedAt: new Date().toISOString(), turns: [], sources: [] };
       screen.draw(renderWatchView(report ?? empty, { palette, title, columns: process.stdout.columns || undefined, rows: process.stdout.rows || undefined, problem }));
     } else if (problem !== undefined) {
-      if (problem !== lastProblem) process.stderr.write(`stall-why: ${problem}\n`);
+      if (problem !== lastProblem) writeError(problem);
     } else if (report) {
       const signature = watchSignature(report);
       if (signature !== lastSignature) {
@@ -146,10 +146,10 @@ async function openTrace(dir: string, options: WatchOptions): Promise<WatchedSou
   try {
     await stat(dir);
   } catch (err) {
-    process.stderr.write(`stall-why: ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'cannot read'}\n`);
+    writeError(`${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'cannot read'}`);
     return undefined;
   }
-  const judge = await TraceJudge.open(dir, { format: options.format, thresholds: thresholdsFrom(options), windowMs: options.window });
+  const judge = await TraceJudge.open(dir, { format: options.format, thresholds: thresholdsFrom(options), windowMs: options.window, maxLineBytes: options.maxLineBytes });
   return { shown: dir, judge: (now) => judge.judge(now) };
 }
 
@@ -160,7 +160,7 @@ async function openClickHouse(url: string, options: WatchOptions): Promise<Click
     return await ClickHouseJudge.open(url, { thresholds: thresholdsFrom(options), windowMs: options.window });
   } catch (err) {
     if (!(err instanceof ClickHouseError || err instanceof ClickHouseAddressError)) throw err;
-    process.stderr.write(`stall-why: ${terminalText(err.message)}\n`);
+    writeError(err.message);
     return undefined;
   }
 }

@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { SOURCE_ACP, SOURCE_JSONRPC, SOURCE_UPSTREAM_PROXY, WRITER_STOP_REASON_SERVER_EXIT } from '@stall-why/conventions';
 import { AcpObserver, CodexJsonRpcObserver, FlightRecorderProcessor, TurnTracer } from '@stall-why/instrument';
+import { writeError } from '../error-line.js';
 import { DEFAULT_MAX_LINE_BYTES } from './line-scanner.js';
 import { ProtocolDetector, type RecordObserver, type RecordProtocol } from './protocol-detector.js';
 import { StdioRelay } from './stdio-relay.js';
@@ -207,7 +208,7 @@ function drained(out: Writable): Promise<void> {
 }
 
 function startFailure(file: string, error: NodeJS.ErrnoException): RecordOutcome {
-  process.stderr.write(`stall-why record: cannot run ${JSON.stringify(file)}: ${error.code ?? error.message}\n`);
+  writeError(`cannot run ${JSON.stringify(file)}: ${error.code ?? error.message}`);
   return { code: error.code === 'ENOENT' ? EXIT_COMMAND_NOT_FOUND : EXIT_COMMAND_NOT_EXECUTABLE };
 }
 
