@@ -111,6 +111,21 @@ describe('stall-why collect', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('keeps a span with a 5 MB attribute, cut to the attribute bound, instead of answering 200 for a span it dropped', async () => {
+    const huge = 'no such file; '.repeat(5 * 1024 * 1024 / 16).padEnd(5 * 1024 * 1024, '.');
+    const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 's' }, spans: [{
+      traceId: '1'.repeat(32), spanId: '2'.repeat(16), name: 'huge-attribute', startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000',
+      attributes: [{ key: 'error.detail', value: { stringValue: huge } }],
+    }] }] }] });
+    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(r.status).toBe(200);
+    const kept = (await readAll(out)).find((x) => x.type !== 'log' && x.span.name === 'huge-attribute');
+    expect(kept).toBeDefined();
+    const value = String((kept as { span: { attributes: Record<string, unknown> } }).span.attributes['error.detail']);
+    expect(value.length).toBeLessThan(2048);
+    expect(value).toMatch(/…\[truncated len=5242880\]$/);
+  });
+
   it('answers 400 to a body that is not OTLP, 404 elsewhere, 405 to GET, and keeps running', async () => {
     const bad = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceSpans": [' });
     expect(bad.status).toBe(400);

@@ -6,6 +6,7 @@ import {
   type RecordedLog, type RecordedSpan,
 } from '@stall-why/flight-record';
 import { resolveAttributeLimits, type AttributeLimits } from '../attribute-limits.js';
+import { recordableSpan } from '../recordable-span.js';
 import { recordableLog } from '../recordable-log.js';
 import { decodeOtlpLogsRequest } from './otlp-logs-request.js';
 import { OtlpRequestError } from './otlp-request-body.js';
@@ -187,10 +188,11 @@ export class OtlpReceiver {
     });
   }
 
-  /** Decodes a traces request; throws on a bad body, before anything is stored. */
+  /** Decodes a traces request (throws on a bad body, before anything is stored), its spans bounded and without content. */
   private decodeSpans(body: Buffer, contentType: string): Accepted {
     const decoded = decodeOtlpTraceRequest(body, contentType);
-    return { signal: 'traces', spans: decoded.spans, records: decoded.spans.length, rejected: decoded.rejectedSpans };
+    const options = { limits: this.limits, recordContent: this.options.recordContent };
+    return { signal: 'traces', spans: decoded.spans.map((span) => recordableSpan(span, options)), records: decoded.spans.length, rejected: decoded.rejectedSpans };
   }
 
   /** Decodes a logs request (throws on a bad body, before anything is stored), its records bounded and without content. */
