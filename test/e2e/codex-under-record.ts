@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { runCli } from '../../packages/viewer-cli/test/cli-runner.js';
 import { CODEX } from '../codex-binary.mjs';
 import { CollectProcess } from './collect-process.js';
+import { JsonRpcChild } from './json-rpc-child.js';
 
 /**
  * The real Codex app-server (native binary, so signals reach it), wrapped by the built
@@ -35,13 +36,7 @@ export const CODEX_CALLS_HOME_OFF: Readonly<Record<string, string>> = {
   'otel.metrics_exporter': '"none"',
 };
 
-export interface JsonRpcMessage {
-  id?: number | string;
-  method?: string;
-  params?: any;
-  result?: any;
-  error?: { code: number; message: string };
-}
+export type { JsonRpcMessage } from './json-rpc-child.js';
 
 export interface CodexOptions {
   /** The fake Responses API origin, e.g. http://127.0.0.1:PORT. */
@@ -81,26 +76,21 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export class CodexUnderRecord {
+export class CodexUnderRecord extends JsonRpcChild {
   readonly outDir: string;
   readonly codexHome: string;
   readonly workDir: string;
   /** The server's HOME: empty, so tool shells read no profile of the machine's user. */
   readonly homeDir: string;
-  readonly messages: Array<{ atMs: number; dir: 'in' | 'out'; msg: JsonRpcMessage }> = [];
-  stderr = '';
   /** When the server process was spawned (epoch ms). */
   spawnedAtMs = 0;
   /** With `otelCollect`: the receiver Codex exports to. */
   readonly collect: CollectProcess | undefined;
-  private child!: ChildProcessWithoutNullStreams;
-  private nextId = 1;
-  private readonly pending = new Map<number | string, (m: JsonRpcMessage) => void>();
-  private readonly listeners = new Set<() => void>();
   private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
   private left = false;
 
   constructor(private readonly options: CodexOptions) {
+    super();
     const base = mkdtempSync(join(tmpdir(), 'stall-why-e2e-'));
     this.outDir = join(base, 'recording');
     this.workDir = join(base, 'work');
@@ -140,51 +130,11 @@ export class CodexUnderRecord {
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: this.homeDir, CODEX_HOME: this.codexHome, FAKE_KEY: 'sk-fake-never-recorded', RUST_LOG: 'error' };
     // The export is left as Codex makes it by default (the capture in test/corpus/codex-otel ran without RUST_LOG).
     if (otel) delete env.RUST_LOG;
-    this.child = spawn(command, args, { cwd: this.workDir, env, stdio: 'pipe' });
+    this.attach(spawn(command, args, { cwd: this.workDir, env, stdio: 'pipe' }));
     this.spawnedAtMs = Date.now();
     this.exit = new Promise((r) => this.child.once('close', (code, signal) => r({ code, signal })));
-    this.child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
-    let buffered = '';
-    this.child.stdout.on('data', (c: Buffer) => {
-      buffered += c.toString();
-      let nl = buffered.indexOf('\n');
-      while (nl !== -1) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.trim()) this.receive(JSON.parse(line) as JsonRpcMessage);
-        nl = buffered.indexOf('\n');
-      }
-    });
     await this.request('initialize', { clientInfo: { name: 'stall-why-e2e', version: '0.0.1' } });
     this.notify('initialized');
-  }
-
-  request(method: string, params?: unknown, timeoutMs = 60_000): Promise<any> {
-    const id = this.nextId++;
-    return new Promise((resolvePromise, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${method}: no answer in ${timeoutMs} ms; stderr: ${this.stderr.slice(-2000)}`)), timeoutMs);
-      this.pending.set(id, (m) => {
-        clearTimeout(timer);
-        if (m.error) reject(new Error(`${method}: ${m.error.message}`));
-        else resolvePromise(m.result);
-      });
-      this.send({ id, method, params });
-    });
-  }
-
-  /** Sends a request without waiting for its answer (a UI that fires and renders later). */
-  fire(method: string, params?: unknown): number {
-    const id = this.nextId++;
-    this.send({ id, method, params });
-    return id;
-  }
-
-  notify(method: string, params?: unknown): void {
-    this.send(params === undefined ? { method } : { method, params });
-  }
-
-  respond(id: number | string, result: unknown): void {
-    this.send({ id, result });
   }
 
   async startThread(): Promise<string> {
@@ -195,24 +145,6 @@ export class CodexUnderRecord {
   async startTurn(threadId: string, text: string): Promise<string> {
     const result = await this.request('turn/start', { threadId, input: [{ type: 'text', text }] });
     return result.turn.id as string;
-  }
-
-  /** Waits for a message the server sent that satisfies `match`. */
-  async waitFor(match: (m: JsonRpcMessage) => boolean, what: string, timeoutMs = 60_000): Promise<JsonRpcMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.messages.find((m) => m.dir === 'in' && match(m.msg));
-      if (found) return found.msg;
-      if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}; stderr: ${this.stderr.slice(-2000)}`);
-      await new Promise<void>((r) => {
-        this.listeners.add(r);
-        setTimeout(r, 250).unref();
-      });
-    }
-  }
-
-  waitForNotification(method: string, match: (params: any) => boolean = () => true, timeoutMs?: number): Promise<JsonRpcMessage> {
-    return this.waitFor((m) => m.method === method && m.id === undefined && match(m.params), method, timeoutMs);
   }
 
   /** The client goes away: its end of stdin closes (and it stops reading stdout). */
@@ -250,18 +182,6 @@ export class CodexUnderRecord {
   /** Removes the scenario's temp dir (recording, work dir, and its own CODEX_HOME). */
   cleanup(): void {
     rmSync(join(this.outDir, '..'), { recursive: true, force: true });
-  }
-
-  private send(msg: JsonRpcMessage): void {
-    this.messages.push({ atMs: Date.now(), dir: 'out', msg });
-    this.child.stdin.write(`${JSON.stringify(msg)}\n`);
-  }
-
-  private receive(msg: JsonRpcMessage): void {
-    this.messages.push({ atMs: Date.now(), dir: 'in', msg });
-    if (msg.id !== undefined && msg.method === undefined) this.pending.get(msg.id)?.(msg);
-    for (const l of this.listeners) l();
-    this.listeners.clear();
   }
 }
 

@@ -33,7 +33,16 @@ export class FakeResponsesApi {
   private server: Server | undefined;
   private responseCounter = 0;
 
-  constructor(private readonly defaultReply: Reply = textReply('ok')) {}
+  /**
+   * `isModelRequest` says which requests take the queued replies (other model APIs than OpenAI's
+   * Responses: test/e2e/fake-model-formats.ts); `otherReply` answers the rest (default: a POST gets
+   * `200 {}`, anything else 404).
+   */
+  constructor(
+    private readonly defaultReply: Reply = textReply('ok'),
+    private readonly isModelRequest: (method: string, path: string) => boolean = (method, path) => method === 'POST' && path === '/v1/responses',
+    private readonly otherReply?: Reply,
+  ) {}
 
   /** Queues replies for the next requests, in order. */
   enqueue(...replies: Reply[]): this {
@@ -78,12 +87,13 @@ export class FakeResponsesApi {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const path = req.url ?? '';
-      const model = req.method === 'POST' && path === '/v1/responses';
+      const model = this.isModelRequest(req.method ?? '', path);
       const seen = model ? this.requests : this.otherRequests;
       const request: RecordedRequest = { index: seen.length, path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), atMs: Date.now() };
       seen.push(request);
       if (!model) {
-        if (req.method === 'POST') res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        if (this.otherReply) this.otherReply(res, request);
+        else if (req.method === 'POST') res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         else res.writeHead(404).end();
         return;
       }
@@ -210,5 +220,48 @@ export function responseFailedReply(code = 'server_error', message = 'the fake m
     startStream(res);
     const id = `resp_${request.index + 1}`;
     res.end(sseEvent({ type: 'response.created', response: { id } }) + sseEvent({ type: 'response.failed', response: { id, error: { code, message } } }));
+  };
+}
+
+/** Headers, then silence until `release` settles, then `body` (an SSE stream): a stall that ends. */
+export function heldAfterHeadersReply(release: Promise<unknown>, body: (request: RecordedRequest) => string): Reply {
+  return (res, request) => {
+    startStream(res);
+    void release.then(() => res.end(body(request)));
+  };
+}
+
+/** No headers until `release` settles, then `body`: a stall before headers that ends. */
+export function heldBeforeHeadersReply(release: Promise<unknown>, body: (request: RecordedRequest) => string): Reply {
+  return (res, request) => void release.then(() => {
+    startStream(res);
+    res.end(body(request));
+  });
+}
+
+/** A whole SSE stream at once. */
+export function streamReply(body: (request: RecordedRequest) => string): Reply {
+  return (res, request) => {
+    startStream(res);
+    res.end(body(request));
+  };
+}
+
+/** The first `head` of a stream at once, the rest after `delayMs` (a turn still streaming). */
+export function slowStreamReply(head: (request: RecordedRequest) => string, rest: string, delayMs: number): Reply {
+  return (res, request) => {
+    startStream(res);
+    res.write(head(request));
+    const timer = setTimeout(() => res.end(rest), delayMs);
+    res.once('close', () => clearTimeout(timer));
+  };
+}
+
+/** `statusReply` after `delayMs` before the status line: retries that take long enough to be seen live. */
+export function slowStatusReply(status: number, delayMs: number): Reply {
+  const reply = statusReply(status);
+  return (res, request) => {
+    const timer = setTimeout(() => reply(res, request), delayMs);
+    res.once('close', () => clearTimeout(timer));
   };
 }

@@ -30,12 +30,12 @@ import {
 import type { RecordedSpan } from '@stall-why/flight-record';
 import type { Sight, SourceWriter, ThreadTimeline, TurnTimeline } from './model/timeline.js';
 import { ANONYMOUS_SOURCE } from './model/timeline-builder.js';
-import { turnScene, type TurnScene } from './model/turn-scene.js';
+import { previousTurnOf, turnScene, type TurnScene } from './model/turn-scene.js';
 import { phaseBars } from './phase-bars.js';
 import { serviceNameOf } from './service-name.js';
 import type { TurnReport } from './report.js';
 import { dominates } from './rules/dominance.js';
-import { DOMINANCE_RULES, accountWaits, rendererDetached, sourceLimits, waitAtEnd, waitFinding, type Finding, type WaitAccount } from './rules/index.js';
+import { DOMINANCE_RULES, accountWaits, acpQuirkLines, emptyEndAfterSilence, rendererDetached, sourceLimits, waitAtEnd, waitFinding, type Finding, type WaitAccount } from './rules/index.js';
 import type { Thresholds } from './thresholds.js';
 import { clockTime, duration, isoTime } from './time-text.js';
 import { phaseName, quietText, toolText } from './rules/phase-text.js';
@@ -160,7 +160,8 @@ function judgeEnded(scene: TurnScene, sceneAt: (at: number) => TurnScene): Findi
   // An interrupted turn is explained by what it waited on when the person stopped it, not by a wait
   // it had already got past: a turn stopped while the model worked was stopped by choice.
   if (scene.endStatus === TURN_END_STATUS_INTERRUPTED) return waitAtEnd(scene, sceneAt) ?? healthyEnded(scene, account);
-  const named = dominantWait(scene, account) ?? stuckStretch(scene, account);
+  // An ACP prompt ended with nothing after a long silence completed, but delivered nothing: the silence is the cause.
+  const named = dominantWait(scene, account) ?? stuckStretch(scene, account) ?? emptyEndAfterSilence(scene);
   if (named) return named;
   for (const rule of DOMINANCE_RULES) {
     const finding = rule(scene);
@@ -299,7 +300,12 @@ export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: J
     startedAt: isoTime(scene.startMs),
     lastActivityAt: isoTime(scene.lastActivityMs),
     stuckForMs: ended || gone ? null : Math.max(0, Math.round(context.now - scene.lastActivityMs)),
-    evidence: [...finding.evidence, ...contextLines(scene), ...sourceLimits(scene, finding.verdict)],
+    evidence: [
+      ...finding.evidence,
+      ...contextLines(scene),
+      ...(ended ? acpQuirkLines(scene, previousTurnOf(thread, turn, scene.startMs)) : []),
+      ...sourceLimits(scene, finding.verdict),
+    ],
     endedAt: ended ? isoTime(scene.endMs!) : null,
     sources: [...turn.sources].sort(),
     phases: phaseBars(scene),

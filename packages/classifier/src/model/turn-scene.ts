@@ -36,6 +36,7 @@ import {
   PHASE_UPSTREAM_RETRY,
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
+  SOURCE_ACP,
   SOURCE_CODEX_OTEL,
   SOURCE_CODEX_OTEL_LOGS,
   SOURCE_ROLLOUT,
@@ -126,6 +127,12 @@ export interface TurnScene {
    * end until its turn span is exported.
    */
   readonly codexTelemetryOnly: boolean;
+  /**
+   * Every span of the turn came from the ACP observer (`stall-why record` on an ACP agent without
+   * `--upstream`): the prompt, its updates and answer, no model request. ACP agents send nothing
+   * while their upstream stalls, retries or backs off.
+   */
+  readonly acpOnly: boolean;
   /** Upstream attempts of this turn would have been recorded (the input has them, the turn is not rollout-only). */
   readonly seesUpstream: boolean;
   /** Approval requests of this turn would have been recorded. */
@@ -471,6 +478,7 @@ export function turnScene(
   const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? errors.map((e) => str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR])).find(Boolean);
   const rolloutOnly = (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || st.allRollout;
   const codexTelemetryOnly = sources.length > 0 && sources.every((s) => s === SOURCE_CODEX_OTEL || s === SOURCE_CODEX_OTEL_LOGS);
+  const acpOnly = sources.length > 0 && sources.every((s) => s === SOURCE_ACP);
   return {
     at,
     replay: context.replay === true,
@@ -479,6 +487,7 @@ export function turnScene(
     sight: context.sight,
     rolloutOnly,
     codexTelemetryOnly,
+    acpOnly,
     // While a turn of Codex's telemetry is open, a request waiting for its headers is not seen.
     seesUpstream: context.sight.upstream && !rolloutOnly && !(codexTelemetryOnly && endStatus === undefined),
     seesApprovals: context.sight.approvals && !rolloutOnly,
@@ -507,6 +516,23 @@ export function turnScene(
     renderer: rendererView(thread, globalRenderer, endMs ?? at, context.now, startMs),
     droppedSpans: turn.droppedSpans,
   };
+}
+
+/** How the turn before another one in its thread ended (the latest turn span ended at or before its start). */
+export interface PreviousTurn {
+  readonly endStatus: TurnEndStatus;
+  readonly endMs: number;
+}
+
+/** The turn of `thread` that ended last at or before `startMs`, other than `turn`, by its turn span. */
+export function previousTurnOf(thread: ThreadTimeline, turn: TurnTimeline, startMs: number): PreviousTurn | undefined {
+  let found: PreviousTurn | undefined;
+  for (const other of thread.turns.values()) {
+    const end = other.turnSpan?.endTimeMs;
+    if (other === turn || end === undefined || end > startMs || (found && found.endMs >= end)) continue;
+    found = { endStatus: endStatusOf(other.turnSpan, end)!, endMs: end };
+  }
+  return found;
 }
 
 function toolView(p: PhaseView, i: SpanInfo, at: number): ToolView {

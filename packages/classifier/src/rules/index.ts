@@ -5,6 +5,7 @@ import { hydrationDominated } from './hydration.js';
 import { retriesDominated } from './transport-retry.js';
 
 export type { Finding, Rule } from './finding.js';
+export { acpQuirkLines, emptyEndAfterSilence } from './acp-quirks.js';
 export { rendererDetached } from './renderer-detached.js';
 export { hydrationEntry } from './hydration.js';
 export { sourceLimits } from './source-limits.js';
