@@ -41,6 +41,12 @@ export interface OtlpReceiverOptions {
   readonly fsyncIntervalMs?: number;
   /** Largest request body accepted (after decompression). Default 32 MiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * Most request bytes held at once across concurrent requests; a request that would go over it
+   * (with others already held) is answered 503 with Retry-After. One request alone is always read.
+   * Default 64 MiB: 150 concurrent 31 MiB bodies once held 2.4 GB.
+   */
+  readonly maxInFlightBytes?: number;
   /** Bounds on log record attributes and bodies. Default: the adapters' (`resolveAttributeLimits()`). */
   readonly attributeLimits?: Partial<AttributeLimits>;
   /**
@@ -84,6 +90,9 @@ export class OtlpReceiver {
   private readonly writer: RingBufferWriter | undefined;
   private readonly server: Server;
   private readonly maxBodyBytes: number;
+  private readonly maxInFlightBytes: number;
+  /** Request bytes held now, of requests being read or stored. */
+  private inFlightBytes = 0;
   private readonly limits: AttributeLimits;
   private readonly syncTimer: NodeJS.Timeout | undefined;
   private readonly counters = {
@@ -93,6 +102,7 @@ export class OtlpReceiver {
   constructor(private readonly options: OtlpReceiverOptions) {
     if ((options.directory === undefined) === (options.sink === undefined)) throw new TypeError('OtlpReceiver needs either a directory or a sink');
     this.maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+    this.maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.limits = resolveAttributeLimits(options.attributeLimits);
     this.server = createServer((req, res) => { this.handle(req, res); });
     this.server.keepAliveTimeout = 5000;
@@ -144,16 +154,38 @@ export class OtlpReceiver {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
+    let busy = false;
+    // What this request holds is given back once it is answered (or its connection is gone).
+    let held = 0;
+    res.once('close', () => {
+      this.inFlightBytes -= held;
+      held = 0;
+    });
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > this.maxBodyBytes) tooLarge = true;
-      else chunks.push(chunk);
+      // Over the cap with others held: this one waits its turn (a request alone is always read).
+      else if (this.inFlightBytes - held > 0 && this.inFlightBytes + chunk.length > this.maxInFlightBytes) busy = true;
+      if (tooLarge || busy) {
+        chunks.length = 0;
+        this.inFlightBytes -= held;
+        held = 0;
+        return;
+      }
+      chunks.push(chunk);
+      held += chunk.length;
+      this.inFlightBytes += chunk.length;
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
       if (tooLarge) {
         this.counters.tooLarge++;
         return this.reply(res, 413, `request body over ${this.maxBodyBytes} bytes`);
+      }
+      if (busy) {
+        this.counters.unavailable++;
+        res.setHeader('Retry-After', '1');
+        return this.reply(res, 503, `receiving over ${this.maxInFlightBytes} bytes at once; retry later`);
       }
       this.receive(signal, req, res, Buffer.concat(chunks));
     });
