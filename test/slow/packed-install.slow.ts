@@ -63,7 +63,9 @@ beforeAll(async () => {
     '',
   ].join('\n'));
   const bin = join(REPO, 'node_modules', 'verdaccio', 'bin', 'verdaccio');
-  registry = spawn(process.execPath, [bin, '--config', join(root, 'verdaccio.yaml'), '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  // --use-openssl-ca: the uplink trusts the system's CA store (as curl and git do), not only Node's
+  // bundled one: a registry reached through a TLS-inspecting proxy is signed by a CA installed there.
+  registry = spawn(process.execPath, ['--use-openssl-ca', bin, '--config', join(root, 'verdaccio.yaml'), '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
   for (const deadline = Date.now() + 60_000; ;) {
     if (await fetch(`${registryUrl}-/ping`).then((r) => r.ok, () => false)) break;
     if (Date.now() > deadline) throw new Error('verdaccio did not start');
