@@ -213,6 +213,18 @@ describe('FlightRecorderProcessor', () => {
     expect(seqs[0]).toBeGreaterThan(0);
   });
 
+  it('fills each segment before the next: a rotation leaves no one-record segment behind', async () => {
+    const { directory, recorder, tracer, provider } = setup({ segmentBytes: 64 * 1024, maxBytes: 64 * 1024 * 1024 });
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 100; i++) tracer.startSpan('p', { attributes: { pad: 'x'.repeat(200) } }).end();
+      await recorder.forceFlush();
+    }
+    await provider.shutdown();
+    const { segments } = await listSegments(directory);
+    expect(segments.length).toBeGreaterThan(3);
+    for (const s of segments.slice(0, -1)) expect(s.size, s.name).toBeGreaterThan(32 * 1024);
+  });
+
   it('never shares a segment between two writers of one directory', async () => {
     const a = setup();
     const b = setup({ directory: a.directory });

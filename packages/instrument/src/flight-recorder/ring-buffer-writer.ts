@@ -128,8 +128,11 @@ export class RingBufferWriter {
       return;
     }
     this.pendingRecords++;
-    const used = this.segmentSize + start;
-    if (used > 0 && used + (pending.length - start) > this.segmentBytes && (start > 0 || this.fd !== undefined)) {
+    // A rotation already asked for starts the next write in a fresh segment: counting the full one's
+    // size again would rotate once more after one record (every rotation left a one-record segment).
+    const base = this.fd === undefined || this.rotateRequested ? 0 : this.segmentSize;
+    const used = base + start;
+    if (used > 0 && used + (pending.length - start) > this.segmentBytes && (start > 0 || base > 0)) {
       this.writePending(start, this.pendingRecords - 1);
       this.rotateRequested = true;
     }
