@@ -57,8 +57,15 @@ async function recordModelTurn(path: string): Promise<string> {
     stdio: 'pipe', env: { ...process.env, FAKE_ACP_MODEL_URL: `http://127.0.0.1:${port}${path}` },
   });
   let stdout = '';
+  let stderr = '';
   const line = (m: object) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`);
   child.stdout.on('data', (c: Buffer) => (stdout += c));
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  // The agent asks the model as soon as it is prompted: only once the proxy listens.
+  for (const until = Date.now() + 15_000; !stderr.includes('proxying');) {
+    if (Date.now() > until) throw new Error(`record did not start its proxy: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   line({ id: 0, method: 'initialize', params: { protocolVersion: 1, clientCapabilities: {} } });
   line({ id: 1, method: 'session/new', params: { cwd: '/tmp', mcpServers: [] } });
   line({ id: 2, method: 'session/prompt', params: { sessionId: 'sess-1', prompt: [{ type: 'text', text: 'MODEL' }] } });
