@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { RecordedLog, RecordedSpan } from '@stall-why/flight-record';
 import { SpanClassifier } from './classify-spans.js';
 import { importChromeTrace } from './importers/chrome-trace-importer.js';
-import { goneWriters, importFlightRecords, isFlightRecorderDirectory, processGoneSpan } from './importers/flight-record-importer.js';
+import { goneWriters, importFlightRecords, isFlightRecorderDirectory, processGoneSpan, untrustedSegmentsNote } from './importers/flight-record-importer.js';
 import { forEachLine } from './importers/line-reader.js';
 import { importOtlpJson } from './importers/otlp-json-importer.js';
 import { ROLLOUT_PARSE_BYTES, RolloutImporter } from './importers/rollout-importer.js';
@@ -159,7 +159,8 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
       }
       case 'flight-recorder': {
         const records = await importFlightRecords(path, add, undefined, addLog);
-        result = records;
+        const untrusted = await untrustedSegmentsNote(path);
+        result = untrusted ? { ...records, notes: [untrusted] } : records;
         // Judged as of now (not a moment replayed from the past): a writer killed without a word is gone.
         if (records.lastRecordMs !== undefined && (options.checkWriters ?? options.now === undefined)) {
           const gone = await goneWriters(path);

@@ -2,6 +2,7 @@
  * The flight recorder's directory, read through @stall-why/flight-record (start and end records of
  * spans; corrupt records skipped and counted by the reader, never returned).
  */
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
   ATTR_PHASE_KIND,
@@ -110,4 +111,28 @@ export function processGoneSpan(pids: readonly number[], atMs: number): Recorded
       ...(pids.length === 1 ? { [ATTR_PROCESS_PID]: pids[0]! } : {}),
     },
   };
+}
+
+/**
+ * A note when the directory is not the reader's own to trust: writable by every user, or holding
+ * segments of another user, whose turns may have been planted (forged) there. Undefined otherwise.
+ */
+export async function untrustedSegmentsNote(dir: string): Promise<string | undefined> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  try {
+    const info = await stat(dir);
+    const shared = (info.mode & 0o002) !== 0;
+    const { segments } = await listSegments(dir);
+    const owners = new Set<number>();
+    for (const segment of segments) {
+      const owner = (await stat(segment.path).catch(() => undefined))?.uid;
+      if (owner !== undefined && owner !== uid && owner !== 0) owners.add(owner);
+    }
+    if (!shared && owners.size === 0) return undefined;
+    const who = owners.size ? `segments written by another user (uid ${[...owners].join(', ')})` : 'a directory every user can write';
+    return `${who}: its turns may have been planted by someone else; trust it only if you know who wrote it`;
+  } catch {
+    return undefined;
+  }
 }
