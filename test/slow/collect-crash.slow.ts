@@ -19,7 +19,7 @@ const memory = new InMemorySpanExporter();
 const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] }).getTracer('collect-crash');
 function batch(run: number, first: number, size: number): ReadableSpan[] {
   memory.reset();
-  for (let i = 0; i < size; i++) tracer.startSpan('phase', { attributes: { run, seq: first + i, pad: 'y'.repeat(((first + i) * 53) % 700) } }).end();
+  for (let i = 0; i < size; i++) tracer.startSpan('phase', { attributes: { run, seq: first + i, pad: 'y.'.repeat(700).slice(0, ((first + i) * 53) % 700) } }).end();
   return memory.getFinishedSpans();
 }
 
