@@ -62,6 +62,7 @@ export class SpanClassifier {
     const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer, writers: this.builder.writers };
     const spans: RecordedSpan[] = [];
     const notYet = new Map<string, number>();
+    const afterNow = new Map<string, number>();
     for (const thread of threads) {
       for (const turn of thread.turns.values()) {
         // Judged at a moment before the turn began (replaying a recording): it does not exist yet.
@@ -70,6 +71,9 @@ export class SpanClassifier {
           continue;
         }
         this.book.add(judgeTurn(turn, thread, context));
+        // Spans of the turn after the judged moment are not looked at: said, not silently dropped.
+        const later = countAfter(turn, this.options.now + FUTURE_TOLERANCE_MS);
+        if (later > 0) for (const source of turn.sources) afterNow.set(source, (afterNow.get(source) ?? 0) + later);
         if (turn.turnSpan) spans.push(turn.turnSpan);
         spans.push(...turn.spans.values());
       }
@@ -79,11 +83,26 @@ export class SpanClassifier {
     const turns = this.book.listed().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     const withCounts = sources.map((s) => {
       const later = notYet.get(s.path);
-      const notes = later ? [...(s.notes ?? []), `${later} turn${later > 1 ? 's' : ''} began after the judged moment (${isoTime(this.options.now)}): not judged`] : s.notes;
+      const after = afterNow.get(s.path);
+      const added = [
+        ...(later ? [`${later} turn${later > 1 ? 's' : ''} began after the judged moment (${isoTime(this.options.now)}): not judged`] : []),
+        ...(after ? [`${after} span${after > 1 ? 's' : ''} of judged turns ${after > 1 ? 'lie' : 'lies'} after the judged moment (${isoTime(this.options.now)}): not looked at (a trace that goes on past --now, or a writer's clock ahead)`] : []),
+      ];
+      const notes = added.length ? [...(s.notes ?? []), ...added] : s.notes;
       return { ...s, ...(notes ? { notes } : {}), turnsSummarised: this.book.summarisedFrom(s.path) };
     });
     return { report: { judgedAt: isoTime(this.options.now), turns, sources: withCounts, summary: this.book.summary() }, spans };
   }
+}
+
+/** Spans this much past the judged moment are counted as after it (clocks of one host differ by less). */
+const FUTURE_TOLERANCE_MS = 1000;
+
+/** How many of the turn's spans start after `at`. */
+function countAfter(turn: TurnTimeline, at: number): number {
+  let n = 0;
+  for (const span of turn.spans.values()) if (span.startTimeMs > at) n++;
+  return n;
 }
 
 const EVICTED_OPEN =

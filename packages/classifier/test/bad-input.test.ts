@@ -189,3 +189,19 @@ describe('odd but readable input', () => {
     expect(report.turns.map(({ status, verdict }) => ({ status, verdict }))).toEqual([{ status: 'completed', verdict: 'healthy' }]);
   });
 });
+
+describe('spans after the judged moment', () => {
+  it('are said in a note on their source, not silently left out', async () => {
+    const t0 = Date.parse('2026-12-01T10:00:00Z');
+    const ns = (ms: number): string => `${BigInt(t0 + ms) * 1_000_000n}`;
+    const attrs = [{ key: 'gen_ai.conversation.id', value: { stringValue: 'th' } }, { key: 'stall_why.turn.id', value: { stringValue: 'tu' } }];
+    const line = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 's' }, spans: [
+      { traceId: 'b'.repeat(32), spanId: '1'.padStart(16, '0'), name: 'stall_why.turn.accepted', startTimeUnixNano: ns(0), endTimeUnixNano: ns(0), attributes: attrs },
+      { traceId: 'b'.repeat(32), spanId: '2'.padStart(16, '0'), name: 'stall_why.tool.call', startTimeUnixNano: ns(300_000), endTimeUnixNano: ns(301_000), attributes: attrs },
+    ] }] }] });
+    const path = join(dir, 'after-now.otlp.jsonl');
+    writeFileSync(path, `${line}\n`);
+    const { report } = await analyzeTraces([path], { now: t0 + 10_000 });
+    expect(report.sources[0]!.notes?.join('\n')).toMatch(/^1 span of judged turns lies after the judged moment \(2026-12-01T10:00:10\.000Z\): not looked at/m);
+  });
+});
