@@ -2,28 +2,13 @@
  * `stall-why watch <dir>`: a live view of a flight-recorder directory. On a TTY it redraws an
  * alternate screen every interval, stuck turns on top, and restores the terminal on Ctrl-C or
  * SIGTERM. When stdout is not a TTY it prints the report each time it changes (a turn appears,
- * changes status or verdict, or shows new activity), with `--json` as one JSON line per change.
+ * changes status or verdict, or shows new activity), with `--json` as one JSON line per change. The loop is in watch-action.ts, loaded when the command runs.
  */
-import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { TraceInputError, type Report } from '@stall-why/classifier';
-import { addAnalysisOptions, durationArgument, thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
-import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
-import { toJsonReport } from '../json-report.js';
-import { formatClock } from '../judged-moment.js';
-import { createPalette } from '../render/palette.js';
-import { shouldColour } from '../render/colour-choice.js';
-import { renderWatchView, watchSignature } from '../render/watch-view.js';
-import { TerminalScreen } from '../terminal-screen.js';
-import { DEFAULT_LIVE_WINDOW_MS } from '../live-recording.js';
-import { addMetricsOptions, startMetrics, type MetricsOptionValues } from '../metrics-options.js';
-import { TraceJudge } from '../trace-judge.js';
-
-interface WatchOptions extends AnalysisOptionValues, MetricsOptionValues {
-  interval: number;
-  window: number;
-  json?: boolean;
-}
+import { addAnalysisOptions, durationArgument } from '../analysis-options.js';
+import { DEFAULT_LIVE_WINDOW_MS } from '../live-window.js';
+import { addMetricsOptions } from '../metrics-options.js';
+import type { WatchOptions } from './watch-action.js';
 
 /** Default refresh interval. */
 export const DEFAULT_WATCH_INTERVAL_MS = 1_000;
@@ -53,80 +38,8 @@ export function registerWatchCommand(program: Command): void {
   ))
     .addHelpText('after', EXAMPLES)
     .action(async (dir: string, options: WatchOptions) => {
+      const { watch } = await import('./watch-action.js');
       process.exitCode = await watch(dir, options);
     });
 }
 
-async function watch(dir: string, options: WatchOptions): Promise<number> {
-  try {
-    await stat(dir);
-  } catch (err) {
-    process.stderr.write(`stall-why: ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'cannot read'}\n`);
-    return EXIT_USAGE;
-  }
-  const interval = Math.max(50, options.interval);
-  const tty = process.stdout.isTTY === true;
-  const palette = createPalette(shouldColour({ flag: options.color, env: process.env, isTTY: tty }));
-  const screen = tty ? new TerminalScreen(process.stdout) : undefined;
-  const title = `stall-why watch ${dir} · every ${interval / 1000}s · Ctrl-C to quit`;
-  let lastSignature: string | undefined;
-  let lastProblem: string | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-
-  const judge = await TraceJudge.open(dir, { format: options.format, thresholds: thresholdsFrom(options), windowMs: options.window });
-  const metrics = await startMetrics(options);
-
-  const refresh = async (): Promise<void> => {
-    let report: Report | undefined;
-    let problem: string | undefined;
-    try {
-      report = await judge.judge(Date.now());
-      metrics?.update(report);
-    } catch (err) {
-      // A segment caught mid-write reads as corrupt for one refresh: say so and keep watching.
-      problem = err instanceof TraceInputError ? err.message : `cannot read: ${(err as Error).message.split('\n')[0]}`;
-    }
-    if (stopped) return;
-    if (screen) {
-      const empty: Report = { judgedAt: new Date().toISOString(), turns: [], sources: [] };
-      screen.draw(renderWatchView(report ?? empty, { palette, title, columns: process.stdout.columns || undefined, rows: process.stdout.rows || undefined, problem }));
-    } else if (problem !== undefined) {
-      if (problem !== lastProblem) process.stderr.write(`stall-why: ${problem}\n`);
-    } else if (report) {
-      const signature = watchSignature(report);
-      if (signature !== lastSignature) {
-        lastSignature = signature;
-        process.stdout.write(options.json ? `${JSON.stringify(toJsonReport(report))}\n` : nonTtyBlock(report, title, palette));
-      }
-    }
-    lastProblem = problem;
-  };
-
-  const code = await new Promise<number>((resolve) => {
-    const stop = (): void => {
-      if (stopped) return;
-      stopped = true;
-      clearTimeout(timer);
-      screen?.leave();
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(EXIT_OK);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    screen?.enter();
-    const loop = async (): Promise<void> => {
-      await refresh();
-      if (!stopped) timer = setTimeout(loop, interval);
-    };
-    void loop();
-  });
-  await metrics?.shutdown();
-  return code;
-}
-
-function nonTtyBlock(report: Report, title: string, palette: ReturnType<typeof createPalette>): string {
-  const lines = renderWatchView(report, { palette, title });
-  return `── ${report.judgedAt.slice(0, 10)} ${formatClock(Date.parse(report.judgedAt))} ──\n${lines.slice(1).join('\n')}\n\n`;
-}
