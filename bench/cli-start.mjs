@@ -2,7 +2,9 @@
 // rollout> --json`, against `node -e 0` in the same run. Rounds interleave the three commands so
 // that a busy neighbour on a shared machine slows each alike; the medians are printed with the
 // load average. Also the median CPU time (user + system, from /usr/bin/time), which a busy
-// neighbour disturbs less than the wall clock. Usage: npm run build && node bench/cli-start.mjs [--rounds 15]
+// neighbour disturbs less than the wall clock. `--before <bin>` adds another build's bin/stall-why.js
+// to the rounds (an earlier commit's, built elsewhere). Usage:
+//   npm run build && node bench/cli-start.mjs [--rounds 15] [--before /elsewhere/packages/viewer-cli/bin/stall-why.js]
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +13,13 @@ const cli = fileURLToPath(new URL('../packages/viewer-cli/bin/stall-why.js', imp
 const tiny = fileURLToPath(new URL('../test/corpus/codex/healthy.rollout.jsonl', import.meta.url));
 const roundsArg = process.argv.indexOf('--rounds');
 const rounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 15;
+const beforeArg = process.argv.indexOf('--before');
+const before = beforeArg > 0 ? process.argv[beforeArg + 1] : undefined;
 const commands = {
   'node -e 0': ['-e', '0'],
   'stall-why --version': [cli, '--version'],
   'stall-why <tiny rollout> --json': [cli, tiny, '--json', '--now', '1795581819116'],
+  ...(before ? { 'before: --version': [before, '--version'], 'before: <tiny rollout> --json': [before, tiny, '--json', '--now', '1795581819116'] } : {}),
 };
 
 const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
@@ -27,7 +32,7 @@ for (let r = 0; r < rounds; r++) {
     times[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
     const [user, system] = run.stderr.trim().split('\n').pop().split(' ').map(Number);
     cpu[name].push((user + system) * 1000);
-    if (run.status !== 0 && name !== 'stall-why <tiny rollout> --json') throw new Error(`${name} exited ${run.status}: ${run.stderr}`);
+    if (run.status !== 0 && !name.includes('<tiny rollout>')) throw new Error(`${name} exited ${run.status}: ${run.stderr}`);
   }
 }
 load.push(loadavg()[0]);

@@ -6,8 +6,9 @@
 //   - a 300 MB rollout bloated with inline images and long tool outputs (few turns);
 //   - 1 GB of OTLP JSON lines (Collector file-exporter shape).
 // The inputs are written once into --dir (default /tmp/stall-why-bench, not committed) and reused
-// while their size matches. Usage:
-//   npm run build && node bench/cli-whole-process.mjs [--only ordinary|bloated|otlp] [--rounds 5] [--scale 1] [--dir D]
+// while their size matches. `--before <bin>` adds another build's bin/stall-why.js to the rounds (an
+// earlier commit's, built elsewhere). Usage:
+//   npm run build && node bench/cli-whole-process.mjs [--only ordinary|bloated|otlp] [--rounds 5] [--scale 1] [--dir D] [--before B]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,6 +26,7 @@ const rounds = Number(arg('--rounds', 5));
 const scale = Number(arg('--scale', 1));
 const only = arg('--only', undefined);
 const dir = arg('--dir', '/tmp/stall-why-bench');
+const before = arg('--before', undefined);
 mkdirSync(dir, { recursive: true });
 
 const READLINE = `const rl = require('node:readline').createInterface({ input: require('node:fs').createReadStream(process.argv[1]), crlfDelay: Infinity });
@@ -54,8 +56,10 @@ for (const input of inputs) {
   const bytes = Math.round(input.bytes * scale);
   if (!existsSync(path) || Math.abs(statSync(path).size - bytes) > 16 * MB) input.make(path, bytes);
   const size = statSync(path).size;
+  const judge = (bin) => () => run(process.execPath, [bin, path, '--json', '--now', '2026-12-01T00:00:00Z'], [0, 1]);
   const commands = {
-    'stall-why --json': () => run(process.execPath, [cli, path, '--json', '--now', '2026-12-01T00:00:00Z'], [0, 1]),
+    'stall-why --json': judge(cli),
+    ...(before ? { 'before: stall-why --json': judge(before) } : {}),
     jq: () => run('jq', ['-c', input.jq, path]),
     'readline + JSON.parse': () => run(process.execPath, ['-e', READLINE, path]),
   };
@@ -67,7 +71,7 @@ for (const input of inputs) {
     const ms = median(xs.map((x) => x.ms));
     const rss = median(xs.map((x) => x.rssMb));
     const vs = name === 'stall-why --json' ? '' : `  -> stall-why is ${(ms / ours).toFixed(1)}x its speed`;
-    out.push(`  ${name.padEnd(22)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${(size / MB / (ms / 1000)).toFixed(0).padStart(5)} MB/s  peak RSS ${rss.toFixed(0).padStart(4)} MB${vs}`);
+    out.push(`  ${name.padEnd(26)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${(size / MB / (ms / 1000)).toFixed(0).padStart(5)} MB/s  peak RSS ${rss.toFixed(0).padStart(4)} MB${vs}`);
   }
 }
 load.push(loadavg()[0]);
