@@ -14,10 +14,11 @@
 //
 //   npx tsc -b packages/classifier packages/instrument && node bench/classifier.mjs [--scale 0.1] [--only otlp|rollout|flight]
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { otlpFile, rolloutFile } from './lib/inputs.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
@@ -65,7 +66,6 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-// --- generators ----------------------------------------------------------------------------------
 const scaleArg = process.argv.indexOf('--scale');
 const scale = scaleArg > 0 ? Number(process.argv[scaleArg + 1]) : 1;
 // --only otlp|rollout|flight: one of the three inputs (default: all).
@@ -73,89 +73,6 @@ const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
 const wanted = (input) => only === undefined || only === input;
 const dir = mkdtempSync(join(tmpdir(), 'stall-why-bench-'));
-const hex = (n, w) => n.toString(16).padStart(w, '0');
-
-function writeChunked(path, targetBytes, next) {
-  const fd = openSync(path, 'w');
-  let written = 0;
-  let buf = [];
-  let size = 0;
-  while (written + size < targetBytes) {
-    const s = next();
-    buf.push(s);
-    size += s.length;
-    if (size > 8 * MB) { writeSync(fd, buf.join('')); written += size; buf = []; size = 0; }
-  }
-  if (buf.length) writeSync(fd, buf.join(''));
-  closeSync(fd);
-  return statSync(path).size;
-}
-
-// OTLP: turns of ~60 phase spans (attempts with milestones, items, tool calls), 256 spans a line.
-function otlpFile(path, bytes) {
-  let turn = 0;
-  let t = Date.parse('2026-11-24T00:00:00Z') * 1e6;
-  const attr = (k, v) => (typeof v === 'number' ? `{"key":"${k}","value":{"intValue":"${v}"}}` : `{"key":"${k}","value":{"stringValue":"${v}"}}`);
-  const span = (trace, id, parent, name, start, end, extra) =>
-    `{"traceId":"${trace}","spanId":"${id}","parentSpanId":"${parent}","name":"${name}","kind":1,"startTimeUnixNano":"${start}","endTimeUnixNano":"${end}",` +
-    `"attributes":[${[attr('gen_ai.conversation.id', `thread-${turn % 97}`), attr('stall_why.turn.id', `turn-${turn}`), attr('stall_why.source', 'api'), ...extra].join(',')}],"status":{"code":0}}`;
-  const turnSpans = () => {
-    turn++;
-    const trace = hex(turn, 32);
-    let n = 0;
-    const id = () => hex(turn * 256 + ++n, 16);
-    const root = id();
-    const start = t;
-    const out = [];
-    for (let a = 1; a <= 3; a++) {
-      const att = id();
-      const s = t + a * 1e9;
-      out.push(span(trace, att, root, 'stall_why.upstream.attempt', s, s + 8e8, [attr('stall_why.upstream.attempt', a), attr('http.request.method', 'POST'), attr('url.path', '/v1/responses'), attr('http.response.status_code', 200)]));
-      for (const m of ['request_sent', 'headers', 'first_byte', 'first_event', 'stream_end']) out.push(span(trace, id(), att, `stall_why.upstream.${m}`, s + 1e7, s + 1e7, [attr('stall_why.phase.kind', 'point')]));
-      for (let i = 0; i < 8; i++) out.push(span(trace, id(), root, 'stall_why.item', s + i * 1e7, s + i * 1e7 + 5e6, [attr('stall_why.item.type', i % 2 ? 'reasoning' : 'agentMessage'), attr('stall_why.item.id', `item_${turn}_${a}_${i}`)]));
-      out.push(span(trace, id(), root, 'stall_why.tool.call', s + 8.5e8, s + 9e8, [attr('gen_ai.tool.name', 'exec_command'), attr('gen_ai.tool.call.id', `call_${turn}_${a}`)]));
-      out.push(span(trace, id(), root, 'http.client.request', s, s + 1e6, [attr('http.request.method', 'POST')]));
-    }
-    t += 5e9;
-    out.unshift(span(trace, root, '', 'stall_why.turn', start, t, [attr('stall_why.turn.status', 'completed')]));
-    return out;
-  };
-  let pending = [];
-  return writeChunked(path, bytes, () => {
-    while (pending.length < 256) pending.push(...turnSpans());
-    const batch = pending.splice(0, 256);
-    return `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bench"}}]},"scopeSpans":[{"scope":{"name":"@stall-why/instrument"},"spans":[${batch.join(',')}]}]}]}\n`;
-  });
-}
-
-// Rollout: per turn, a user message with a ~1.5 MB inline image, a tool call with ~600 KB of output,
-// an assistant message and the bookkeeping lines Codex writes.
-function rolloutFile(path, bytes) {
-  const image = `data:image/png;base64,${Buffer.alloc(1.1 * MB, 0x5a).toString('base64')}`;
-  const output = 'line of tool output with some words in it\n'.repeat(15000);
-  let turn = 0;
-  let ord = 0;
-  let ms = Date.parse('2026-11-24T00:00:00Z');
-  const line = (type, payload) => `{"timestamp":"${new Date((ms += 7)).toISOString()}","ordinal":${ord++},"type":"${type}","payload":${JSON.stringify(payload)}}\n`;
-  let first = true;
-  return writeChunked(path, bytes, () => {
-    const head = first ? line('session_meta', { id: '01a20e18-aeae-7061-9f5c-2b1b8a03f3e6', cwd: '/p', cli_version: '0.169.0' }) : '';
-    first = false;
-    const id = `turn-${++turn}`;
-    return head +
-      line('event_msg', { type: 'task_started', turn_id: id }) +
-      line('turn_context', { turn_id: id, approval_policy: 'never', model: 'gpt' }) +
-      line('response_item', { type: 'message', id: `u${turn}`, role: 'user', content: [{ type: 'input_text', text: 'look at this' }, { type: 'input_image', image_url: image }] }) +
-      line('event_msg', { type: 'token_count', info: null }) +
-      line('response_item', { type: 'function_call', id: `fc${turn}`, name: 'exec_command', arguments: '{"cmd":"cat big.log"}', call_id: `call_${turn}` }) +
-      line('token_usage_record', { turn_id: id }) +
-      line('response_item', { type: 'function_call_output', call_id: `call_${turn}`, output }) +
-      line('event_msg', { type: 'token_count', info: { total: 1 } }) +
-      line('response_item', { type: 'message', id: `m${turn}`, role: 'assistant', content: [{ type: 'output_text', text: 'done' }] }) +
-      line('event_msg', { type: 'task_complete', turn_id: id, last_agent_message: 'done' });
-  });
-}
-
 async function flightDir(path, spans) {
   let instrument;
   let sdk;

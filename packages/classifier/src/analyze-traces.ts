@@ -20,7 +20,7 @@ const READ_SPAN_NAMES: ReadonlySet<string> = new Set([...KNOWN_PHASES, ...CODEX_
 import type { TimelineLimits } from './model/timeline-builder.js';
 import type { Report, SourceSummary } from './report.js';
 import type { Thresholds } from './thresholds.js';
-import { TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
+import { DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES, DEFAULT_MAX_LINE_BYTES, TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
 import { TraceInputError } from './trace-input-error.js';
 import { MAX_WALK_DEPTH, head as fileHead, walkTraceDirectory } from './trace-directory.js';
 import { analyzeInWorker } from './analyze-worker-client.js';
@@ -65,8 +65,7 @@ export interface Analysis {
   spans: readonly RecordedSpan[];
 }
 
-/** Default `maxLineBytes`: 64 MiB. */
-export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+export { DEFAULT_MAX_LINE_BYTES };
 
 function ioError(path: string, error: unknown): TraceInputError {
   const code = (error as NodeJS.ErrnoException).code;
@@ -80,10 +79,7 @@ function describeFormats(): string {
   return TRACE_FORMATS.join(', ');
 }
 
-/** Default `heapLimitMb`: 64. */
-export const DEFAULT_HEAP_LIMIT_MB = 64;
-/** Default `isolateAboveBytes`: 16 MiB. */
-export const DEFAULT_ISOLATE_ABOVE_BYTES = 16 * 1024 * 1024;
+export { DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES };
 
 /**
  * The inputs' total size in bytes, counted until it passes `enough`; rollouts and unreadable paths

@@ -6,6 +6,7 @@ import type { RecordedSpan } from '@stall-why/flight-record';
 import { judgeTurn, type JudgeContext } from './classify-turn.js';
 import { DEFAULT_TIMELINE_LIMITS, TimelineBuilder, type TimelineLimits } from './model/timeline-builder.js';
 import type { ThreadTimeline, TurnTimeline } from './model/timeline.js';
+import type { EndedTurnVerdicts } from './ended-turn-verdicts.js';
 import type { PhaseBar, Report, SourceSummary, TurnReport } from './report.js';
 import { hydrationEntry } from './rules/index.js';
 import { serviceNameOf } from './service-name.js';
@@ -19,6 +20,11 @@ export interface ClassifyOptions {
   readonly thresholds?: Partial<Thresholds>;
   /** Memory bounds of the timeline (see `DEFAULT_TIMELINE_LIMITS`). */
   readonly limits?: Partial<TimelineLimits>;
+  /**
+   * Reports of ended turns kept from the last judgement of the same growing input (a live view):
+   * a turn nothing changed for is not judged again. Off by default.
+   */
+  readonly endedTurns?: EndedTurnVerdicts;
 }
 
 /** What a classification produces besides the report: the spans behind the reported turns. */
@@ -39,11 +45,17 @@ export class SpanClassifier {
   constructor(private readonly options: ClassifyOptions) {
     this.thresholds = resolveThresholds(options.thresholds);
     this.book = new TurnReportBook(options.limits?.maxReportedTurns ?? DEFAULT_TIMELINE_LIMITS.maxReportedTurns);
+    const { endedTurns } = options;
+    endedTurns?.beginRound();
     this.builder = new TimelineBuilder(options.limits, (turn, thread, sight) => {
       // Judged now, with what was read so far; its phases are not kept.
-      const report = judgeTurn(turn, thread, { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [], writers: this.builder.writers });
-      const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
-      this.book.add({ ...report, evidence, phases: [] });
+      const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [], writers: this.builder.writers };
+      const judge = (): TurnReport => {
+        const report = judgeTurn(turn, thread, context);
+        const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
+        return { ...report, evidence, phases: [] };
+      };
+      this.book.add(endedTurns ? endedTurns.reportOf(turn, thread, context, judge, 'evicted') : judge());
     });
   }
 
@@ -60,6 +72,7 @@ export class SpanClassifier {
     const { threads, sight } = this.builder.build();
     const globalRenderer = [...(threads.find((t) => t.threadId === null)?.renderer.values() ?? [])];
     const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer, writers: this.builder.writers };
+    const { endedTurns } = this.options;
     const spans: RecordedSpan[] = [];
     const notYet = new Map<string, number>();
     const afterNow = new Map<string, number>();
@@ -70,7 +83,7 @@ export class SpanClassifier {
           for (const source of turn.sources) notYet.set(source, (notYet.get(source) ?? 0) + 1);
           continue;
         }
-        this.book.add(judgeTurn(turn, thread, context));
+        this.book.add(endedTurns ? endedTurns.reportOf(turn, thread, context, () => judgeTurn(turn, thread, context)) : judgeTurn(turn, thread, context));
         // Spans of the turn after the judged moment are not looked at: said, not silently dropped.
         const later = countAfter(turn, this.options.now + FUTURE_TOLERANCE_MS);
         if (later > 0) for (const source of turn.sources) afterNow.set(source, (afterNow.get(source) ?? 0) + later);
@@ -80,6 +93,7 @@ export class SpanClassifier {
       spans.push(...thread.hydrations.values(), ...thread.renderer.values());
       for (const entry of hydrationEntries(thread, context)) this.book.add(entry);
     }
+    endedTurns?.endRound();
     const turns = this.book.listed().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     const withCounts = sources.map((s) => {
       const later = notYet.get(s.path);

@@ -12,3 +12,4 @@ export { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './model/timeline-b
 export { analyzeTraces, DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES, DEFAULT_MAX_LINE_BYTES, type AnalyzeOptions, type Analysis } from './analyze-traces.js';
 export { clockTime, duration } from './time-text.js';
 export { CodexTelemetryMapper } from './importers/codex-telemetry.js';
+export { EndedTurnVerdicts } from './ended-turn-verdicts.js';

@@ -3,6 +3,14 @@ export type TraceFormat = 'flight-recorder' | 'otlp-json' | 'codex-rollout' | 'c
 
 export const TRACE_FORMATS: readonly TraceFormat[] = ['flight-recorder', 'otlp-json', 'codex-rollout', 'chrome-trace'];
 
+/** Default `heapLimitMb` of `analyzeTraces`: 64. */
+export const DEFAULT_HEAP_LIMIT_MB = 64;
+/** Default `isolateAboveBytes` of `analyzeTraces`: 16 MiB. */
+export const DEFAULT_ISOLATE_ABOVE_BYTES = 16 * 1024 * 1024;
+
+/** Default `maxLineBytes` of `analyzeTraces`: the longest line or single JSON value read, 64 MiB. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+
 /** How many leading bytes `detectFormat` looks at; `analyzeTraces` reads this much of each file. */
 export const DETECT_BYTES = 4096;
 

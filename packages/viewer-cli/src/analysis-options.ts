@@ -3,7 +3,9 @@
  * classifier's thresholds, each parsed with a one-line error for a bad value.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DEFAULT_MAX_LINE_BYTES, DEFAULT_THRESHOLDS, TRACE_FORMATS, type Thresholds, type TraceFormat } from '@stall-why/classifier';
+// The subpaths, not the package: defining the options must not load the classifier (start-up, issue 14).
+import { DEFAULT_THRESHOLDS, type Thresholds } from '@stall-why/classifier/thresholds';
+import { DEFAULT_MAX_LINE_BYTES, TRACE_FORMATS, type TraceFormat } from '@stall-why/classifier/trace-format';
 import { formatDuration, parseDuration } from './duration.js';
 import { parseMoment } from './judged-moment.js';
 

@@ -11,11 +11,9 @@
 import { CodexTelemetryMapper } from '@stall-why/classifier';
 import { ATTR_THREAD_ID, ATTR_TURN_ID, PHASE_TURN } from '@stall-why/conventions';
 import { listSegments, readSegment, type RecordedSpan } from '@stall-why/flight-record';
+import { DEFAULT_LIVE_MAX_ENDED_TURNS, DEFAULT_LIVE_WINDOW_MS } from './live-window.js';
 
-/** Default window of ended turns a live view keeps. */
-export const DEFAULT_LIVE_WINDOW_MS = 15 * 60_000;
-/** Most ended turns kept, the most recent first, however busy the window was: a screen shows far fewer. */
-export const DEFAULT_LIVE_MAX_ENDED_TURNS = 200;
+export { DEFAULT_LIVE_MAX_ENDED_TURNS, DEFAULT_LIVE_WINDOW_MS };
 /** While catching up on a full ring, what left the bounds is dropped this often, not only at the end. */
 const PRUNE_EVERY_RECORDS = 8192;
 

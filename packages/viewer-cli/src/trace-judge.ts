@@ -1,11 +1,12 @@
 /**
  * A trace path judged again and again, each time as of the moment given: what `stall-why watch`
  * draws and what `stall-why collect` publishes as verdict metrics. A flight-recorder directory is
- * followed record by record (`LiveRecording`: a judgement costs what was appended since the last);
- * any other path is read whole each time.
+ * followed record by record (`LiveRecording`: a judgement costs what was appended since the last),
+ * and the reports of its ended turns that nothing changed for are kept (`EndedTurnVerdicts`), not
+ * judged again; any other path is read whole each time.
  */
 import { stat } from 'node:fs/promises';
-import { analyzeTraces, classifySpans, type Report, type Thresholds, type TraceFormat } from '@stall-why/classifier';
+import { analyzeTraces, classifySpans, EndedTurnVerdicts, type Report, type Thresholds, type TraceFormat } from '@stall-why/classifier';
 import { isFlightRecorderDir } from '@stall-why/flight-record';
 import { DEFAULT_LIVE_WINDOW_MS, LiveRecording } from './live-recording.js';
 
@@ -19,6 +20,8 @@ export interface TraceJudgeOptions {
 }
 
 export class TraceJudge {
+  private readonly endedTurns = new EndedTurnVerdicts();
+
   private constructor(
     private readonly path: string,
     private readonly options: TraceJudgeOptions,
@@ -39,7 +42,7 @@ export class TraceJudge {
     const { live, path, options } = this;
     if (!live) return (await analyzeTraces([path], { now, checkWriters: true, format: options.format, thresholds: options.thresholds, maxLineBytes: options.maxLineBytes })).report;
     const spans = await live.refresh(now);
-    const report = classifySpans(spans, { now, thresholds: options.thresholds });
+    const report = classifySpans(spans, { now, thresholds: options.thresholds, endedTurns: this.endedTurns });
     const { corruptRecords } = live.stats();
     return { ...report, sources: [{ path, format: 'flight-recorder', spans: spans.length, skipped: 0, corrupt: corruptRecords }] };
   }

@@ -747,22 +747,29 @@ export class RolloutImporter {
     this.out(turn, PHASE_ITEM, stableId(`${turn.traceId}/item/${id}`, 16), start, end, attrs);
   }
 
+  // `attrs` is always the caller's own new object: completed here rather than copied into another
+  // (one span per item, tool call and point: hundreds of thousands in a long rollout).
   private point(turn: OpenTurn, name: string, ts: number, attrs: Attributes): void {
-    this.out(turn, name, stableId(`${turn.traceId}/${name}/${++this.seq}`, 16), ts, ts, { ...attrs, [ATTR_PHASE_KIND]: PHASE_KIND_POINT });
+    attrs[ATTR_PHASE_KIND] = PHASE_KIND_POINT;
+    this.out(turn, name, stableId(`${turn.traceId}/${name}/${++this.seq}`, 16), ts, ts, attrs);
   }
 
   private out(turn: OpenTurn, name: string, spanId: string, start: number, end: number | undefined, attrs: Attributes, statusCode: 0 | 2 = 0): void {
     this.spans++;
-    this.emit({
-      traceId: turn.traceId,
-      spanId,
-      ...(name === PHASE_TURN ? {} : { parentSpanId: turn.spanId }),
-      name,
-      startTimeMs: start,
-      ...(end === undefined ? {} : { endTimeMs: end }),
-      attributes: { ...attrs, [ATTR_SOURCE]: SOURCE_ROLLOUT, [ATTR_THREAD_ID]: this.threadId ?? 'unknown-thread', [ATTR_TURN_ID]: turn.turnId },
-      ...(statusCode ? { status: { code: statusCode } } : {}),
-      scope: 'codex-rollout',
-    });
+    attrs[ATTR_SOURCE] = SOURCE_ROLLOUT;
+    attrs[ATTR_THREAD_ID] = this.threadId ?? 'unknown-thread';
+    attrs[ATTR_TURN_ID] = turn.turnId;
+    // Built key by key, in the order the other importers give (no spreads of optional parts).
+    const span: Mutable<RecordedSpan> = { traceId: turn.traceId, spanId } as Mutable<RecordedSpan>;
+    if (name !== PHASE_TURN) span.parentSpanId = turn.spanId;
+    span.name = name;
+    span.startTimeMs = start;
+    if (end !== undefined) span.endTimeMs = end;
+    span.attributes = attrs;
+    if (statusCode) span.status = { code: statusCode };
+    span.scope = 'codex-rollout';
+    this.emit(span);
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

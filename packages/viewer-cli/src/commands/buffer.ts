@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { inspectFlightRecorder, isFlightRecorderDir, type FlightRecorderStats } from '@stall-why/flight-record';
+import type { FlightRecorderStats } from '@stall-why/flight-record';
 import type { FlightRecorderUploaderStats } from '@stall-why/instrument';
 import { durationArgument } from '../analysis-options.js';
 import { formatDuration } from '../duration.js';
@@ -51,6 +51,8 @@ export function registerBufferCommand(program: Command): void {
     .option('--max-retries <n>', 'retryable failures in a row before --replay gives up (default 5)', nonNegativeInt)
     .addHelpText('after', EXAMPLES)
     .action(async (dir: string, options: BufferOptions) => {
+      // Loaded here, not at start-up: only this subcommand reads segments this way (issue 14).
+      const { inspectFlightRecorder, isFlightRecorderDir } = await import('@stall-why/flight-record');
       if (!(await isFlightRecorderDir(dir))) {
         await inspectFlightRecorder(dir); // throws the precise reason for a missing or unreadable path
         throw new Error(`${dir}: not a flight-recorder directory (no segment files in it)`);

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_MAX_LINE_BYTES } from '../record/line-scanner.js';
-import { RECORD_PROTOCOLS, type RecordProtocol } from '../record/protocol-detector.js';
+import { RECORD_PROTOCOLS, type RecordProtocol } from '../record/record-protocol.js';
 import type { RecordOutcome } from '../record/record-session.js';
 import { parseUpstreamRoute, type UpstreamRoute } from '../record/upstream-route.js';
 

@@ -1,8 +1,7 @@
 import { ACP_CLIENT_REQUEST_METHODS, type JsonRpcDirection, type TurnHandle } from '@stall-why/instrument';
+import type { RecordProtocol } from './record-protocol.js';
 
-/** The JSON-RPC protocols `stall-why record` can follow. */
-export type RecordProtocol = 'acp' | 'codex-app-server';
-export const RECORD_PROTOCOLS: readonly RecordProtocol[] = ['acp', 'codex-app-server'];
+export { RECORD_PROTOCOLS, type RecordProtocol } from './record-protocol.js';
 
 /** What record needs of an observer, whichever protocol it follows. */
 export interface RecordObserver {

@@ -1,0 +1,102 @@
+/**
+ * Reports of ended turns kept from one judgement of a growing input to the next (`stall-why watch`
+ * judges a flight recorder every second, and without this re-judged each of the up to 200 ended
+ * turns it keeps in view every time: 70 % of a refresh, issue 14).
+ *
+ * A kept report is given again only when the judgement would be the same: the turn ended, and
+ * everything it is judged from is the same objects as before (its spans, its thread's hydrations,
+ * what the input can show, the thresholds), each of them ended by the moment it was judged at, and
+ * the new moment is not earlier. An ended turn's scene reads the moment only to compare it with those
+ * times, so a later moment reads them alike; except for renderer points, whose rule counts the time
+ * since a detach up to the moment (and waits out a grace period): a turn whose thread has renderer
+ * points, or with renderer points of no thread, is always judged afresh. Spans are compared by
+ * identity: a source that hands the same span objects again (`LiveRecording`) gets the reuse; one
+ * that makes new objects each time is judged afresh, as without this. Judging every ended turn of
+ * the corpus at two moments ten minutes apart gives the same report for all but the renderer ones
+ * (test/ended-turn-verdicts.test.ts checks the reuse against judging afresh).
+ */
+import type { RecordedSpan } from '@stall-why/flight-record';
+import type { JudgeContext } from './classify-turn.js';
+import type { ThreadTimeline, TurnTimeline } from './model/timeline.js';
+import type { TurnReport } from './report.js';
+import type { Thresholds } from './thresholds.js';
+
+interface Kept {
+  readonly report: TurnReport;
+  readonly atMs: number;
+  readonly inputs: readonly unknown[];
+  round: number;
+}
+
+export class EndedTurnVerdicts {
+  private readonly kept = new Map<string, Kept>();
+  private round = 0;
+  private reused = 0;
+
+  /** Reports given again rather than judged, since the start. */
+  get reusedReports(): number {
+    return this.reused;
+  }
+
+  /** Turns whose reports are kept. */
+  get size(): number {
+    return this.kept.size;
+  }
+
+  /** Starts a judgement: reports of turns not asked for until `endRound` are forgotten then. */
+  beginRound(): void {
+    this.round++;
+  }
+
+  /** Forgets the reports of turns the judgement since `beginRound` did not ask for (they left the input). */
+  endRound(): void {
+    for (const [key, kept] of this.kept) if (kept.round !== this.round) this.kept.delete(key);
+  }
+
+  /**
+   * The turn's report: the kept one when nothing it is judged from changed, else `judge()`'s, kept
+   * when it cannot change. `variant` keeps apart reports made differently from the same turn (one
+   * judged when the timeline's memory bound evicted it keeps no phases).
+   */
+  reportOf(turn: TurnTimeline, thread: ThreadTimeline, context: JudgeContext, judge: () => TurnReport, variant = ''): TurnReport {
+    const inputs = inputsOf(turn, thread, context);
+    const key = `${variant}\0${turn.key}`;
+    const kept = this.kept.get(key);
+    if (kept !== undefined && context.now >= kept.atMs && sameInputs(kept.inputs, inputs)) {
+      kept.round = this.round;
+      this.reused++;
+      return kept.report;
+    }
+    const report = judge();
+    if (report.endedAt !== null && thread.renderer.size === 0 && context.globalRenderer.length === 0 && allEndedBy(inputs, context.now)) this.kept.set(key, { report, atMs: context.now, inputs, round: this.round });
+    else this.kept.delete(key);
+    return report;
+  }
+}
+
+/** Everything an ended turn's report is worked out from, flat: spans by identity, the rest by value. */
+function inputsOf(turn: TurnTimeline, thread: ThreadTimeline, context: JudgeContext): unknown[] {
+  const out: unknown[] = [turn.threadId, turn.turnId, turn.turnSpan, turn.droppedSpans, turn.recordsOpen, turn.firstMs, turn.lastMs];
+  out.push(turn.spans.size, ...turn.spans.values());
+  out.push(turn.sources.size, ...turn.sources, turn.sourceNames.size, ...turn.sourceNames);
+  out.push(thread.hydrations.size, ...thread.hydrations.values(), thread.renderer.size, context.globalRenderer.length);
+  out.push(context.sight.upstream, context.sight.renderer, context.sight.approvals);
+  for (const key of Object.keys(context.thresholds).sort()) out.push(key, context.thresholds[key as keyof Thresholds]);
+  return out;
+}
+
+function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Every span among the inputs ended by `now` (an open one is drawn to the moment, so it changes with it). */
+function allEndedBy(inputs: readonly unknown[], now: number): boolean {
+  for (const x of inputs) {
+    if (typeof x !== 'object' || x === null) continue;
+    const span = x as RecordedSpan;
+    if (span.endTimeMs === undefined || span.endTimeMs > now || span.startTimeMs > now) return false;
+  }
+  return true;
+}
