@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { analyzeTraces } from '@stall-why/classifier';
 import { FlightRecorderProcessor, TurnTracer } from '@stall-why/instrument';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 const root = mkdtempSync(join(tmpdir(), 'stall-why-abandoned-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -64,6 +64,10 @@ setInterval(() => {}, 1000);
 `,
     );
     const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Killed whatever the test's outcome: a failed expectation once left it hanging for hours.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     await once(child.stdout!, 'data');
     const alive = await analyzeTraces([directory]);
     expect(alive.report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
