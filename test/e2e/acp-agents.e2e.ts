@@ -137,8 +137,12 @@ for (const { name, format, retriesGiveUp, cancelQuirk, loadInLaterMinute } of AG
       api.enqueue(shellCall('touch never-run.txt'));
       const { id, answer } = agent.prompt(sessionId, 'run the tool');
       const permission = await agent.waitForPermission();
+      const askedAt = Date.now();
       const live = await judgeTurn(agent, sessionId, id, (t) => t.verdict === 'awaiting_approval', PAST_STUCK);
       expect([live.turn?.status, live.turn?.verdict], describeReport(live.report)).toEqual(['stuck', 'awaiting_approval']);
+      // Left open as long as the stalls are held: an ended turn names a wait only past 5 s (a cancel
+      // 70 ms after the request is a person changing their mind, not a wait).
+      await new Promise((r) => setTimeout(r, Math.max(0, askedAt + HELD_MS - Date.now())));
       agent.cancel(sessionId);
       // codex-acp and claude-agent-acp answer `cancelled` at once; gemini-cli only once the permission is answered.
       agent.answerPermission(permission, 'cancelled');
