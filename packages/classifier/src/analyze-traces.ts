@@ -131,10 +131,10 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
     // Codex's own spans and log events become phases; its log mapping follows the source's turns.
     const codex = new CodexTelemetryMapper();
     const add = (span: RecordedSpan): void => {
-      for (const phase of codex.span(span)) classifier.add(phase, shown);
+      codex.span(span, (phase) => classifier.add(phase, shown));
     };
     const addLog = (log: RecordedLog): void => {
-      for (const phase of codex.log(log)) classifier.add(phase, shown);
+      codex.log(log, (phase) => classifier.add(phase, shown));
     };
     const onProgress = options.onProgress ? (bytesRead: number, totalBytes: number) => options.onProgress!({ path: shown, bytesRead, totalBytes }) : undefined;
     let result: { spans: number; skipped: number; corrupt?: number; notes?: string[] };

@@ -247,13 +247,13 @@ class OriginReader {
     if (typeof thread === 'string' && thread !== '') this.threads.add(thread);
     const source = this.sourceOf(span.resource);
     this.spanCounts.set(source, (this.spanCounts.get(source) ?? 0) + 1);
-    for (const phase of this.mappers.get(source)!.span(span)) this.classifier.add(phase, source);
+    this.mappers.get(source)!.span(span, (phase) => this.classifier.add(phase, source));
   }
 
   log(log: RecordedLog): void {
     this.logRecordsRead++;
     const source = this.sourceOf(log.resource);
-    for (const phase of this.mappers.get(source)!.log(log)) this.classifier.add(phase, source);
+    this.mappers.get(source)!.log(log, (phase) => this.classifier.add(phase, source));
   }
 
   sources(): { path: string; format: string; spans: number; skipped: number; corrupt: number }[] {

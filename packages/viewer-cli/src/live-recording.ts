@@ -61,8 +61,8 @@ export class LiveRecording {
         if (c.reason !== 'torn') this.counters.corruptRecords++;
       };
       for await (const record of readSegment(segment, { fromOffset: this.offsets.get(segment.name), onCorrupt })) {
-        if (record.type === 'log') for (const phase of this.codex.log(record.log)) this.add(phase, phase.endTimeMs !== undefined);
-        else for (const phase of this.codex.span(record.span)) this.add(phase, record.type === 'end');
+        if (record.type === 'log') this.codex.log(record.log, (phase) => this.add(phase, phase.endTimeMs !== undefined));
+        else this.codex.span(record.span, (phase) => this.add(phase, record.type === 'end'));
         this.offsets.set(segment.name, record.end);
         if (++this.counters.recordsRead % PRUNE_EVERY_RECORDS === 0) this.prune(now);
       }

@@ -10,13 +10,17 @@ import { codexOtelSpans, isCodexSpan } from './codex-otel-spans.js';
 export class CodexTelemetryMapper {
   private readonly logs = new CodexLogMapper();
 
-  /** The phase spans of a span: itself, or what a Codex span says in the vocabulary. */
-  span(span: RecordedSpan): RecordedSpan[] {
-    return isCodexSpan(span) ? codexOtelSpans(span) : [span];
+  /**
+   * Emits the phase spans of a span: itself, or what a Codex span says in the vocabulary. A callback,
+   * not an array: every span of every input passes here, and most are their own phase.
+   */
+  span(span: RecordedSpan, emit: (phase: RecordedSpan) => void): void {
+    if (!isCodexSpan(span)) emit(span);
+    else for (const phase of codexOtelSpans(span)) emit(phase);
   }
 
-  /** The phase spans of a log record: what a Codex event says, or nothing. */
-  log(log: RecordedLog): RecordedSpan[] {
-    return isCodexLog(log) ? this.logs.map(log) : [];
+  /** Emits the phase spans of a log record: what a Codex event says, or nothing. */
+  log(log: RecordedLog, emit: (phase: RecordedSpan) => void): void {
+    if (isCodexLog(log)) for (const phase of this.logs.map(log)) emit(phase);
   }
 }
