@@ -79,7 +79,7 @@ function traceKeyedTurnId(request: RecordedRequest): string {
 async function expectFromLogsAlone(ctx: TestContext, run: Run, request: RecordedRequest, verdict: Verdict, confidence: number): Promise<void> {
   const turnId = traceKeyedTurnId(request);
   const timeoutMs = Math.max(0, run.codex.spawnedAtMs + BEFORE_FIRST_TRACE_BATCH_MS - Date.now());
-  const report = await judgeWhileLive(run.codex.outDir, has(turnId, TURN_STATE_STUCK, verdict), { aheadMs: PAST_STUCK, timeoutMs, intervalMs: 250, snapshot: `codex otel ${run.name} logs alone` });
+  const report = await judgeWhileLive(run.codex.outDir, (r) => has(turnId, TURN_STATE_STUCK, verdict)(r) && turnOf(r, turnId)?.confidence === confidence, { aheadMs: PAST_STUCK, timeoutMs, intervalMs: 250, snapshot: `codex otel ${run.name} logs alone` });
   observe(run, 'logs alone', [turnId], report);
   ctx.expect.soft(turnOf(report, turnId), describeReport(report)).toMatchObject({ status: TURN_STATE_STUCK, verdict, confidence });
 }
