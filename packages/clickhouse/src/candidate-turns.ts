@@ -68,13 +68,16 @@ export function candidateQuery(search: CandidateSearch): CandidateQuery {
   if (chosen) return { query: `${chosen} ORDER BY open DESC, firstMs ASC LIMIT {limit:UInt32}`, params };
   // A marker stands for an open span until its real span (the marker's parent) arrives. No span has a
   // marker as its parent, so the real spans are looked for among all rows of the markers' traces:
-  // testing `NOT marker` there would read every row's attribute map.
-  const markers = `SELECT TraceId FROM ${table} WHERE ${where('openFrom', isMarker)}`;
+  // testing `NOT marker` on every row of the window would read every attribute map. One pass finds
+  // the markers' traces (through the text index), one reads those traces' rows: a trace is open when
+  // some marker's parent is not among its span ids.
+  const markerTraces = `SELECT TraceId FROM ${table} WHERE ${where('openFrom', isMarker)}`;
   const open = `
-    SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, 1 AS open FROM ${table}
-    WHERE ${where('openFrom', isMarker)} AND (TraceId, ParentSpanId) NOT IN (
-      SELECT TraceId, SpanId FROM ${table} WHERE ${window('openFrom')} AND TraceId IN (${markers}))
-    GROUP BY TraceId`;
+    SELECT TraceId, toUnixTimestamp64Milli(minIf(Timestamp, marker)) AS firstMs, 1 AS open FROM (
+      SELECT TraceId, SpanId, ParentSpanId, Timestamp, ${isMarker} AS marker FROM ${table}
+      WHERE ${window('openFrom')} AND TraceId IN (${markerTraces}))
+    GROUP BY TraceId
+    HAVING NOT hasAll(groupUniqArrayIf(SpanId, NOT marker), groupUniqArrayIf(ParentSpanId, marker))`;
   // One select per index: an OR over them would be evaluated row by row, reading every attribute map
   // of the window. The status scan reads only StatusCode (LowCardinality); the failed turn is found
   // through the text index, the long wait through the Duration minmax index. Markers never match
@@ -129,9 +132,10 @@ const THREAD_CONTEXT_SPANS: readonly string[] = [PHASE_RENDERER_ATTACHED, PHASE_
 export function threadContextQuery(database: string, threadIds: readonly string[], window: { openFromMs: number; toMs: number }): CandidateQuery {
   const table = `\`${database}\`.\`${TRACES_TABLE}\``;
   return {
-    query: `SELECT DISTINCT TraceId FROM ${table}
+    query: `SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, 0 AS open FROM ${table}
       WHERE Timestamp >= fromUnixTimestamp64Milli({openFrom:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
-        AND SpanName IN {names:Array(String)} AND hasAny(SpanAttributeItems, {threads:Array(String)})`,
+        AND SpanName IN {names:Array(String)} AND hasAny(SpanAttributeItems, {threads:Array(String)})
+      GROUP BY TraceId`,
     params: { openFrom: window.openFromMs, to: window.toMs, names: THREAD_CONTEXT_SPANS, threads: threadIds.map((id) => item(ATTR_THREAD_ID, id)) },
   };
 }

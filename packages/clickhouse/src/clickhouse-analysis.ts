@@ -1,7 +1,7 @@
 /**
  * Judges the turns stored in the exporter's schema. ClickHouse does the search (candidate turns in
  * the window, see candidate-turns.ts); only the candidates' traces are then fetched, a batch of
- * trace ids at a time (bounded in time through the exporter's trace-id lookup table), streamed row
+ * trace ids at a time (through the exporter's trace-id index), streamed row
  * by row into the classifier. Memory is bounded by the number of candidates (`maxTraces`), not by
  * the table.
  */
@@ -10,7 +10,7 @@ import { CodexTelemetryMapper, DEFAULT_THRESHOLDS, SpanClassifier, type Analysis
 import type { RecordedLog, RecordedSpan } from '@stall-why/flight-record';
 import { parseClickHouseAddress, type ClickHouseAddress } from './clickhouse-address.js';
 import { clickHouseError, connectClickHouse, type ClickHouseConnection, type ConnectOptions } from './clickhouse-connection.js';
-import { assertExporterSchema, LOGS_TABLE, TRACES_TABLE, TRACE_ID_TS_TABLE } from './clickhouse-schema.js';
+import { assertExporterSchema, LOGS_TABLE, TRACES_TABLE } from './clickhouse-schema.js';
 import { candidateOfRow, candidateQuery, threadContextQuery, type CandidateTrace } from './candidate-turns.js';
 import { LOG_ROW_COLUMNS, TRACE_ROW_COLUMNS, logOfLogRow, spanOfTraceRow, type ReadLogRow, type ReadTraceRow } from './exporter-rows.js';
 import { fleetSummary, type FleetOrigin, type FleetSummary } from './fleet-summary.js';
@@ -105,9 +105,11 @@ async function judgeCandidates(connection: ClickHouseConnection, options: ClickH
   const candidates = await findCandidates(connection, { ...window, limit, options });
   const classifier = new SpanClassifier({ now, thresholds: options.thresholds, limits: options.limits });
   const reader = new OriginReader(classifier);
-  const fetch = new TraceFetch(connection, reader, { now, batchTraces: options.batchTraces ?? DEFAULT_BATCH_TRACES, hasLogs: await tableExists(connection, LOGS_TABLE) });
-  await fetch.traces(candidates.map((c) => c.traceId));
-  await fetch.traces(await threadContext(connection, [...reader.threads], fetch.fetched, window));
+  const fetch = new TraceFetch(connection, reader, {
+    now, lookbackMs: abandonedAfterMs, batchTraces: options.batchTraces ?? DEFAULT_BATCH_TRACES, hasLogs: await tableExists(connection, LOGS_TABLE),
+  });
+  await fetch.traces(candidates);
+  await fetch.traces(await threadContext(connection, [...reader.threads], window));
   const { report, spans } = classifier.finish(reader.sources());
   const fleet = fleetSummary(report, reader.origins, {
     source: connection.address.shown,
@@ -141,23 +143,27 @@ async function findCandidates(
   return find('prefix');
 }
 
-/** The traces with thread-level phases of the candidates' threads, not yet fetched (see threadContextQuery). */
-async function threadContext(connection: ClickHouseConnection, threads: readonly string[], fetched: ReadonlySet<string>, window: { openFromMs: number; toMs: number }): Promise<string[]> {
+/** The traces with thread-level phases of the candidates' threads (see threadContextQuery). */
+async function threadContext(connection: ClickHouseConnection, threads: readonly string[], window: { openFromMs: number; toMs: number }): Promise<CandidateTrace[]> {
   if (threads.length === 0) return [];
   const { query, params } = threadContextQuery(connection.database, threads, window);
   const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
-  return (await result.json<{ TraceId: string }>()).map((r) => r.TraceId).filter((id) => !fetched.has(id));
+  return (await result.json<{ TraceId: string; firstMs: string; open: string }>()).map(candidateOfRow);
 }
 
 /**
- * Streams traces into the reader, `batchTraces` ids per query. Each trace's span-start range comes
- * from the exporter's lookup table, in one query for all of them (`End` is the latest span start
- * truncated to the second, so one second is added); ids are batched in the order of their start, so
- * a batch's range is narrow and its fetch scans only those days' parts and times. The exporter's key
- * orders rows by service and span name first: a batch of ids reads every granule holding one of
- * them, so fewer, larger batches read fewer granules twice. Times are compared as DateTime64 from
- * epoch ms: on ClickHouse 26.7 (chDB) `Timestamp < toDateTime(n)` matched no row of the exporter's
- * table (its key holds `toDateTime(Timestamp)`) where `min(Timestamp) < toDateTime(n)` was true.
+ * Streams traces into the reader, `batchTraces` ids per query, in the order of their first candidate
+ * span. A batch's spans are looked for from `lookbackMs` before its earliest candidate span (a turn
+ * that started longer before what made it a candidate would be abandoned by then) to the judged
+ * moment; within that, the exporter's trace-id index (a text index, or a bloom filter on older
+ * servers) skips the parts and granules that hold none of the batch. The exporter's lookup table
+ * (`otel_traces_trace_id_ts`) is not read: ordered by trace id, any few hundred ids touch all its
+ * granules, so it would be read whole for every judgement, a read that grows with the retention,
+ * where the window does not. The exporter's key orders rows by service and span name first: a batch
+ * of ids reads every granule holding one of them, so fewer, larger batches read fewer granules twice.
+ * Times are compared as DateTime64 from epoch ms: on ClickHouse 26.7 (chDB) `Timestamp <
+ * toDateTime(n)` matched no row of the exporter's table (its key holds `toDateTime(Timestamp)`) where
+ * `min(Timestamp) < toDateTime(n)` was true.
  */
 class TraceFetch {
   readonly fetched = new Set<string>();
@@ -165,42 +171,25 @@ class TraceFetch {
   constructor(
     private readonly connection: ClickHouseConnection,
     private readonly reader: OriginReader,
-    private readonly options: { now: number; batchTraces: number; hasLogs: boolean },
+    private readonly options: { now: number; lookbackMs: number; batchTraces: number; hasLogs: boolean },
   ) {}
 
-  async traces(traceIds: readonly string[]): Promise<void> {
-    const ids = traceIds.filter((id) => !this.fetched.has(id));
-    if (ids.length === 0) return;
-    for (const id of ids) this.fetched.add(id);
-    const bounds = await this.startRanges(ids);
-    // A trace the lookup table does not know (no materialized view) is looked for at any time.
-    const rangeOf = (id: string) => bounds.get(id) ?? { lo: 0, hi: this.options.now + 1000 };
-    const ordered = [...ids].sort((a, b) => rangeOf(a).lo - rangeOf(b).lo);
+  async traces(candidates: readonly CandidateTrace[]): Promise<void> {
+    const ordered = candidates.filter((c) => !this.fetched.has(c.traceId)).sort((a, b) => a.firstMs - b.firstMs);
+    for (const c of ordered) this.fetched.add(c.traceId);
     const { connection, reader, options } = this;
     for (let i = 0; i < ordered.length; i += options.batchTraces) {
       const batch = ordered.slice(i, i + options.batchTraces);
-      const params = { ids: batch, lo: Math.min(...batch.map((id) => rangeOf(id).lo)), hi: Math.max(...batch.map((id) => rangeOf(id).hi)), to: options.now };
+      const params = { ids: batch.map((c) => c.traceId), lo: Math.max(0, batch[0]!.firstMs - options.lookbackMs), to: options.now };
       await forEachRow<ReadTraceRow>(connection, spansQuery(connection.database), params, (row) => reader.span(spanOfTraceRow(row)));
       if (options.hasLogs) await forEachRow<ReadLogRow>(connection, logsQuery(connection.database), params, (row) => reader.log(logOfLogRow(row)));
     }
-  }
-
-  private async startRanges(ids: readonly string[]): Promise<Map<string, { lo: number; hi: number }>> {
-    const result = await this.connection.client.query({
-      query: `SELECT TraceId, toUnixTimestamp(min(Start)) * 1000 AS lo, (toUnixTimestamp(max(End)) + 1) * 1000 AS hi
-        FROM \`${this.connection.database}\`.\`${TRACE_ID_TS_TABLE}\` WHERE TraceId IN {ids:Array(String)} GROUP BY TraceId`,
-      query_params: { ids },
-      format: 'JSONEachRow',
-    });
-    const rows = await result.json<{ TraceId: string; lo: string | number; hi: string | number }>();
-    return new Map(rows.map((r) => [r.TraceId, { lo: Number(r.lo), hi: Number(r.hi) }]));
   }
 }
 
 function spansQuery(database: string): string {
   return `SELECT ${TRACE_ROW_COLUMNS} FROM \`${database}\`.\`${TRACES_TABLE}\`
-    WHERE TraceId IN {ids:Array(String)} AND Timestamp >= fromUnixTimestamp64Milli({lo:Int64}) AND Timestamp < fromUnixTimestamp64Milli({hi:Int64})
-      AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
+    WHERE TraceId IN {ids:Array(String)} AND Timestamp >= fromUnixTimestamp64Milli({lo:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
     ORDER BY TimestampNs`;
 }
 
