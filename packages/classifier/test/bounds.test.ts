@@ -196,3 +196,42 @@ describe('analysis in a worker with a capped heap', () => {
     expect((inWorker as Error).message).toMatch(/truncated\.otlp\.jsonl:@?\d+: /);
   });
 });
+
+describe('strings of megabytes (issue 10: a 629 MB file with 10 MB ids took 2.85 GB)', () => {
+  const MB = 1024 * 1024;
+  /** One OTLP line: a turn and its open model attempt, carrying these ids and a status message. */
+  const line = (n: number, turnId: string, threadId: string, message: string): string => {
+    const attributes = [{ key: 'stall_why.turn.id', value: { stringValue: turnId } }, { key: 'gen_ai.conversation.id', value: { stringValue: threadId } }];
+    const traceId = (n + 1).toString(16).padStart(32, '0');
+    const start = String(BigInt(now - 60_000) * 1_000_000n);
+    const spans = [
+      { traceId, spanId: 'a'.repeat(16), name: 'stall_why.turn', startTimeUnixNano: start, attributes },
+      { traceId, spanId: 'b'.repeat(16), parentSpanId: 'a'.repeat(16), name: 'stall_why.upstream.attempt', startTimeUnixNano: start, endTimeUnixNano: String(BigInt(now - 59_000) * 1_000_000n), status: { code: 2, message }, attributes },
+    ];
+    return JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }) + '\n';
+  };
+
+  it('are cut at import to their start, length and fingerprint: ids that share a start stay distinct', async () => {
+    const file = join(dir, 'long-ids.otlp.jsonl');
+    const shared = 'x'.repeat(2 * MB);
+    writeFileSync(file, line(0, `${shared}-first`, `${shared}-thread`, 'e'.repeat(MB)) + line(1, `${shared}-second`, `${shared}-thread`, 'short'));
+    const { report, spans } = await analyzeTraces([file], { now, isolate: false });
+    const max = DEFAULT_TIMELINE_LIMITS.maxValueLength;
+    expect(report.turns).toHaveLength(2);
+    const ids = report.turns.map((t) => t.turnId!);
+    expect(new Set(ids).size).toBe(2);
+    expect(ids.sort()).toEqual([expect.stringMatching(new RegExp(`^x{${max}}…\\[${2 * MB + 6} chars, [0-9a-f]{16}\\]$`)), expect.stringMatching(new RegExp(`^x{${max}}…\\[${2 * MB + 7} chars, [0-9a-f]{16}\\]$`))]);
+    expect(new Set(report.turns.map((t) => t.threadId)).size).toBe(1);
+    const longest = Math.max(...spans.flatMap((s) => [...Object.values(s.attributes), s.status?.message ?? ''].map((v) => String(v).length)));
+    expect(longest).toBeLessThan(max + 40);
+  });
+
+  it('a 30 MB file of megabyte ids is judged within a 24 MB worker heap, not refused', async () => {
+    const file = join(dir, 'many-long-ids.otlp.jsonl');
+    const lines = Array.from({ length: 7 }, (_, n) => line(n, `${n}`.repeat(MB), `${n}-thread-`.repeat(MB / 9), 'failed'));
+    writeFileSync(file, lines.join(''));
+    const { report } = await analyzeTraces([file], { now, isolateAboveBytes: 0, heapLimitMb: 24 });
+    expect(report.turns).toHaveLength(7);
+    expect(report.turns.every((t) => t.turnId!.length < DEFAULT_TIMELINE_LIMITS.maxValueLength + 40)).toBe(true);
+  });
+});

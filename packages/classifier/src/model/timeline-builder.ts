@@ -18,6 +18,7 @@ import {
   TURN_ID_TRACE_PREFIX,
 } from '@stall-why/conventions';
 import { isPendingSpanMarker, openSpanOfMarker, type RecordedSpan } from '@stall-why/flight-record';
+import { boundedSpan, DEFAULT_MAX_VALUE_LENGTH } from './bounded-span.js';
 import { ATTEMPT_MILESTONES, KNOWN_PHASES, PARENT_PHASES, THREAD_PHASES } from './phase-groups.js';
 import { newerRecord, spanKey, type Sight, type SourceWriter, type ThreadTimeline, type TurnTimeline } from './timeline.js';
 
@@ -49,6 +50,11 @@ export interface TimelineLimits {
    * its evidence, about 2 KB, but not its phases).
    */
   readonly maxReportedTurns: number;
+  /**
+   * Longest string kept of a span's ids, attribute values and status message; a longer one keeps its
+   * start, its length and a fingerprint (see bounded-span.ts). Default 1 024.
+   */
+  readonly maxValueLength: number;
 }
 
 export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
@@ -56,6 +62,7 @@ export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
   maxRetainedSpans: 5_000,
   maxPendingSpans: 10_000,
   maxReportedTurns: 500,
+  maxValueLength: DEFAULT_MAX_VALUE_LENGTH,
 });
 
 /** Sources that never record approval requests: a turn read only from them cannot show one. */
@@ -129,6 +136,7 @@ export class TimelineBuilder {
       this.foreignSpans++;
       return;
     }
+    span = boundedSpan(span, this.limits.maxValueLength);
     this.noteSight(span);
     const threadId = str(span.attributes[ATTR_THREAD_ID]) ?? null;
     // Hydrations and renderer sessions belong to the thread even when they carry a turn id: a renderer
