@@ -125,17 +125,18 @@ export function candidateOfRow(row: { TraceId: string; firstMs: string | number;
 const THREAD_CONTEXT_SPANS: readonly string[] = [PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION];
 
 /**
- * The other traces the candidates' threads need to be judged as the flight recorder judges them:
- * those holding thread-level phases (renderer, hydration) of these threads, in the open window.
- * `hasAny` on the `key=value` items is served by the exporter's text index.
+ * The thread-level phase spans (renderer, hydration) of the candidates' threads in the open window,
+ * which judge a thread's turns as the flight recorder judges them. They are recorded in traces of
+ * their own or inside another turn's: the spans themselves are read, in one pass (their traces'
+ * other spans are no candidates). `hasAny` on the `key=value` items is served by the exporter's text index.
  */
-export function threadContextQuery(database: string, threadIds: readonly string[], window: { openFromMs: number; toMs: number }): CandidateQuery {
+export function threadPhasesQuery(database: string, columns: string, threadIds: readonly string[], window: { openFromMs: number; toMs: number }): CandidateQuery {
   const table = `\`${database}\`.\`${TRACES_TABLE}\``;
   return {
-    query: `SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS firstMs, 0 AS open FROM ${table}
+    query: `SELECT ${columns} FROM ${table}
       WHERE Timestamp >= fromUnixTimestamp64Milli({openFrom:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
         AND SpanName IN {names:Array(String)} AND hasAny(SpanAttributeItems, {threads:Array(String)})
-      GROUP BY TraceId`,
+      ORDER BY TimestampNs`,
     params: { openFrom: window.openFromMs, to: window.toMs, names: THREAD_CONTEXT_SPANS, threads: threadIds.map((id) => item(ATTR_THREAD_ID, id)) },
   };
 }

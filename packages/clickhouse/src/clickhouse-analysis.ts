@@ -11,7 +11,7 @@ import type { RecordedLog, RecordedSpan } from '@stall-why/flight-record';
 import { parseClickHouseAddress, type ClickHouseAddress } from './clickhouse-address.js';
 import { clickHouseError, connectClickHouse, type ClickHouseConnection, type ConnectOptions } from './clickhouse-connection.js';
 import { assertExporterSchema, LOGS_TABLE, TRACES_TABLE } from './clickhouse-schema.js';
-import { candidateOfRow, candidateQuery, threadContextQuery, type CandidateTrace } from './candidate-turns.js';
+import { candidateOfRow, candidateQuery, threadPhasesQuery, type CandidateTrace } from './candidate-turns.js';
 import { LOG_ROW_COLUMNS, TRACE_ROW_COLUMNS, logOfLogRow, spanOfTraceRow, type ReadLogRow, type ReadTraceRow } from './exporter-rows.js';
 import { fleetSummary, type FleetOrigin, type FleetSummary } from './fleet-summary.js';
 
@@ -109,7 +109,7 @@ async function judgeCandidates(connection: ClickHouseConnection, options: ClickH
     now, lookbackMs: abandonedAfterMs, batchTraces: options.batchTraces ?? DEFAULT_BATCH_TRACES, hasLogs: await tableExists(connection, LOGS_TABLE),
   });
   await fetch.traces(candidates);
-  await fetch.traces(await threadContext(connection, [...reader.threads], window));
+  await fetch.threadPhases([...reader.threads], window);
   const { report, spans } = classifier.finish(reader.sources());
   const fleet = fleetSummary(report, reader.origins, {
     source: connection.address.shown,
@@ -141,14 +141,6 @@ async function findCandidates(
   // An id the index does not hold may be the start of one (a prefix copied from the report): then it is scanned for.
   if (exact.length > 0 || (options.thread === undefined && options.turn === undefined)) return exact;
   return find('prefix');
-}
-
-/** The traces with thread-level phases of the candidates' threads (see threadContextQuery). */
-async function threadContext(connection: ClickHouseConnection, threads: readonly string[], window: { openFromMs: number; toMs: number }): Promise<CandidateTrace[]> {
-  if (threads.length === 0) return [];
-  const { query, params } = threadContextQuery(connection.database, threads, window);
-  const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
-  return (await result.json<{ TraceId: string; firstMs: string; open: string }>()).map(candidateOfRow);
 }
 
 /**
@@ -184,6 +176,15 @@ class TraceFetch {
       await forEachRow<ReadTraceRow>(connection, spansQuery(connection.database), params, (row) => reader.span(spanOfTraceRow(row)));
       if (options.hasLogs) await forEachRow<ReadLogRow>(connection, logsQuery(connection.database), params, (row) => reader.log(logOfLogRow(row)));
     }
+  }
+
+  /** The thread-level phases of these threads (see threadPhasesQuery); those of fetched traces were read with them. */
+  async threadPhases(threads: readonly string[], window: { openFromMs: number; toMs: number }): Promise<void> {
+    if (threads.length === 0) return;
+    const { query, params } = threadPhasesQuery(this.connection.database, TRACE_ROW_COLUMNS, threads, window);
+    await forEachRow<ReadTraceRow>(this.connection, query, params, (row) => {
+      if (!this.fetched.has(row.TraceId)) this.reader.span(spanOfTraceRow(row));
+    });
   }
 }
 
