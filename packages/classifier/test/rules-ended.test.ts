@@ -58,6 +58,20 @@ describe('ended turns: the wait that dominated', () => {
     expect(t.evidence[1]).toMatch(/^approval request \(command\) started at .*, open for 8\.0 s until \d\d:\d\d:\d\d\.\d{3}; answered \(cancelled\) at \d\d:\d\d:\d\d\.\d{3}$/);
   });
 
+  it('an app that closes the approval a little before the turn (a loaded machine): still the wait it ended in', async () => {
+    const spans = await spansOf(join(corpus, 'ended/unanswered-approval.flight'));
+    const turnEnd = spans.find((s) => s.name === 'stall_why.turn' && s.endTimeMs !== undefined)!.endTimeMs!;
+    // Codex, shutting down on a busy machine, closed its approval 125 ms before the turn, a stream's break between.
+    const closedEarly = (ms: number) => spans.map((s) => (s.name === 'stall_why.approval' && s.endTimeMs !== undefined ? { ...s, endTimeMs: turnEnd - ms } : s));
+    const now = ended['unanswered-approval']!.endedAt + 1000;
+    expect(classifySpans(closedEarly(300), { now }).turns[0]).toMatchObject({ status: 'interrupted', verdict: 'awaiting_approval' });
+    // Work begun after the approval closed (a request sent): the approval was answered, not the ending.
+    const answered = closedEarly(300);
+    const sent = answered.find((s) => s.name === 'stall_why.upstream.request_sent')!;
+    answered.push({ ...sent, spanId: 'feedfacefeedface', startTimeMs: turnEnd - 200, endTimeMs: turnEnd - 200 });
+    expect(classifySpans(answered, { now }).turns[0]!.verdict).not.toBe('awaiting_approval');
+  });
+
   it('the same turn, judged ten minutes after it ended, keeps its verdict', async () => {
     const spans = await spansOf(join(corpus, 'ended/unanswered-approval.flight'));
     const later = classifySpans(spans, { now: ended['unanswered-approval']!.endedAt + 600_000 }).turns[0]!;
