@@ -18,15 +18,11 @@ import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { argument, loadOptions, median, percentile as pct } from './lib/load-options.mjs';
 
 const SERVER_FLAG = '--server';
 const TURN_PATH = '/turn';
 const BODY = '{"ok":true}';
-
-function argument(name, fallback) {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : fallback;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The server side: one of the modes below, started by the load generator with `--server <mode>`.
@@ -151,15 +147,9 @@ async function load(autocannon, port, amount, connections) {
   return latencies.sort((a, b) => a - b);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function runLoad() {
-  const rounds = Number(argument('--rounds', 5));
-  const requests = Number(argument('--requests', 20_000));
-  const warmup = Number(argument('--warmup', 5_000));
-  const connections = Number(argument('--connections', 10));
-  const before = argument('--before');
+  const { rounds, requests, warmup, connections, before } = loadOptions({ rounds: 5, requests: 20_000, warmup: 5_000, connections: 10 });
   // `--profile <mode> <dir>`: that mode's server runs with --cpu-prof, its profiles written to <dir>.
   const profiled = argument('--profile');
   const profileArgs = profiled ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.argv[process.argv.indexOf('--profile') + 2])] : [];

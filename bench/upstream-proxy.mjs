@@ -13,18 +13,10 @@ import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-function argument(name, fallback) {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : fallback;
-}
+import { argument, loadOptions, median, percentile as pct } from './lib/load-options.mjs';
 
 const CLI = fileURLToPath(new URL('../packages/viewer-cli/bin/stall-why.js', import.meta.url));
-const ROUNDS = Number(argument('--rounds', 5));
-const REQUESTS = Number(argument('--requests', 4000));
-const WARMUP = Number(argument('--warmup', 500));
-const CONNECTIONS = Number(argument('--connections', 4));
-const BEFORE = argument('--before');
+const { rounds: ROUNDS, requests: REQUESTS, warmup: WARMUP, connections: CONNECTIONS, before: BEFORE } = loadOptions({ rounds: 5, requests: 4000, warmup: 500, connections: 4 });
 // `--profile <dir>`: the record process runs with --cpu-prof, its profile written to <dir>.
 const PROFILE = argument('--profile');
 const requestBody = (turn) => JSON.stringify({ model: 'gpt-5-mini', input: [{ role: 'user', content: `Say hello, turn ${turn}` }], stream: true });
@@ -111,8 +103,6 @@ async function load(port, count) {
   return latencies.sort((a, b) => a - b);
 }
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const dirs = [];
 const upstream = await startListening(['-e', UPSTREAM], firstLinePort);
