@@ -3,12 +3,12 @@
 // upstream answers each POST with a short SSE stream ending in `response.completed`, as a model API
 // does; this process sends the same requests, `--connections` at a time on keep-alive connections,
 // directly, through the bare proxy and through record, in interleaved rounds. Latency is from the
-// request's start to the response's last byte, per request; "added" is a target's percentile minus
+// request's start to the response's last byte, per request (and the CPU each process used per request, from /proc); "added" is a target's percentile minus
 // the direct one of the same round, and the medians over the rounds are printed with the load average.
 // Usage: npm run build && node bench/upstream-proxy.mjs [--rounds 5] [--requests 4000] [--connections 4] [--before <repo root>]
 //   [--profile <dir>]   (record runs with --cpu-prof, its profile in <dir>)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,19 +104,28 @@ async function load(port, count) {
 }
 
 
+/** CPU time (user + system, ms) a process has used so far, from /proc: a busy neighbour disturbs it less than latency. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+}
+
 const dirs = [];
 const upstream = await startListening(['-e', UPSTREAM], firstLinePort);
 const bare = await startListening(['-e', BARE_PROXY(upstream.port)], firstLinePort);
 const recorders = { 'stall-why record': await startRecord(CLI, upstream.port, dirs) };
 if (BEFORE) recorders['record (before)'] = await startRecord(join(BEFORE, 'packages', 'viewer-cli', 'bin', 'stall-why.js'), upstream.port, dirs);
 const targets = { direct: upstream.port, 'bare Node proxy': bare.port, ...Object.fromEntries(Object.entries(recorders).map(([k, v]) => [k, v.port])) };
-const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], added50: [], added99: [] }]));
+const pids = { direct: upstream.child.pid, 'bare Node proxy': bare.child.pid, ...Object.fromEntries(Object.entries(recorders).map(([k, v]) => [k, v.child.pid])) };
+const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], added50: [], added99: [], cpu: [] }]));
 for (const port of Object.values(targets)) await load(port, WARMUP);
 const load0 = loadavg();
 for (let round = 0; round < ROUNDS; round++) {
   let direct;
   for (const [name, port] of Object.entries(targets)) {
+    const cpu0 = cpuMs(pids[name]);
     const latencies = await load(port, REQUESTS);
+    results[name].cpu.push(((cpuMs(pids[name]) - cpu0) * 1000) / REQUESTS);
     direct ??= latencies;
     const r = results[name];
     r.p50.push(pct(latencies, 50));
@@ -139,7 +148,7 @@ console.log(`load average ${load0.map((l) => l.toFixed(1)).join(' ')} -> ${load1
 const ms = (us) => (us / 1000).toFixed(3);
 for (const [name, r] of Object.entries(results)) {
   const added = name === 'direct' ? '' : `   added vs direct: p50 +${ms(median(r.added50))} ms  p99 +${ms(median(r.added99))} ms`;
-  console.log(`  ${name.padEnd(18)} p50 ${ms(median(r.p50))} ms  p99 ${ms(median(r.p99))} ms${added}`);
+  console.log(`  ${name.padEnd(18)} p50 ${ms(median(r.p50))} ms  p99 ${ms(median(r.p99))} ms${added}   CPU ${median(r.cpu).toFixed(0)} µs/request`);
 }
 const overBare = median(results['stall-why record'].added99) - median(results['bare Node proxy'].added99);
 console.log(`Goal: record's added p99 <= bare proxy's + 0.3 ms: ${overBare <= 300 ? 'met' : 'not met'} (+${ms(overBare)} ms over the bare proxy).`);
