@@ -25,9 +25,18 @@ export const DEFAULT_ATTRIBUTE_LIMITS: AttributeLimits = Object.freeze({
  */
 const SECRET_NAME = /(^|[._-])(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|openai-api-key|token|access[-_]?token|secret|password)$/i;
 
+/** The answer for each name seen so far: attribute names are few and repeat on every span. Bounded, for hosts that make names up. */
+const secretNames = new Map<string, boolean>();
+const SECRET_NAMES_CACHED = 1024;
+
 /** True for a header or attribute name that carries credentials. */
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    secret = SECRET_NAME.test(name);
+    if (secretNames.size < SECRET_NAMES_CACHED) secretNames.set(name, secret);
+  }
+  return secret;
 }
 
 const BASE64_BODY = /^[A-Za-z0-9+/_-]+={0,2}$/;
@@ -78,13 +87,14 @@ export function limitAttributes(
 ): Attributes {
   const out: Attributes = {};
   if (!attributes) return out;
-  for (const key of Object.keys(attributes)) {
-    const value = attributes[key];
-    if (value === undefined || value === null) continue;
-    if (isSecretName(key)) continue;
-    out[key] = limitValue(value, limits);
-  }
+  for (const key of Object.keys(attributes)) putLimitedAttribute(out, key, attributes[key], limits);
   return out;
+}
+
+/** Sets `out[key]` to the bounded value, as `limitAttributes` keeps it: not at all for an absent value or a secret name. */
+export function putLimitedAttribute(out: Attributes, key: string, value: AttributeValue | undefined | null, limits: AttributeLimits): void {
+  if (value === undefined || value === null || isSecretName(key)) return;
+  out[key] = limitValue(value, limits);
 }
 
 /** Reads limits from options, falling back to `STALL_WHY_ATTRIBUTE_VALUE_LENGTH_LIMIT`, then the defaults. */

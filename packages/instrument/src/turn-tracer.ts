@@ -58,7 +58,7 @@ import {
   type TurnEndStatus,
   type WriterStopReason,
 } from '@stall-why/conventions';
-import { limitAttributes, resolveAttributeLimits, type AttributeLimits } from './attribute-limits.js';
+import { limitAttributes, putLimitedAttribute, resolveAttributeLimits, type AttributeLimits } from './attribute-limits.js';
 
 /** Attributes as adapters pass them: `undefined` values are dropped. */
 export type PhaseAttributes = Readonly<Record<string, AttributeValue | undefined | null>>;
@@ -158,7 +158,7 @@ export class TurnTracer {
   /** Marks a renderer (a client that displays the thread) as attached. */
   rendererAttached(rendererId: string, options: PhaseOptions & { threadId?: string; turnId?: string } = {}): void {
     this.point(PHASE_RENDERER_ATTACHED, { threadId: options.threadId, turnId: options.turnId }, {
-      ...options,
+      time: options.time,
       attributes: { [ATTR_RENDERER_ID]: rendererId, ...options.attributes },
     });
   }
@@ -166,7 +166,7 @@ export class TurnTracer {
   /** Marks a renderer as detached (its connection closed, its stdin hit EOF, ...). */
   rendererDetached(rendererId: string, options: PhaseOptions & { threadId?: string; turnId?: string } = {}): void {
     this.point(PHASE_RENDERER_DETACHED, { threadId: options.threadId, turnId: options.turnId }, {
-      ...options,
+      time: options.time,
       attributes: { [ATTR_RENDERER_ID]: rendererId, ...options.attributes },
     });
   }
@@ -202,13 +202,35 @@ export class TurnTracer {
     return limitAttributes(attributes, this.limits);
   }
 
+  /**
+   * `limitAttributes({ kind, source, thread id, turn id, ...extra })` without building the merged
+   * object first (every span's attributes pass here): the same keys in the same order, each of the
+   * four with `extra`'s value when `extra` has it, then `extra`'s others.
+   */
   private attributes(kind: string, ids: PhaseIds, extra: PhaseAttributes | undefined): Attributes {
-    return limitAttributes(
-      { [ATTR_PHASE_KIND]: kind, [ATTR_SOURCE]: this.source, [ATTR_THREAD_ID]: ids.threadId, [ATTR_TURN_ID]: ids.turnId, ...extra },
-      this.limits,
-    );
+    const out: Attributes = {};
+    const limits = this.limits;
+    putLimitedAttribute(out, ATTR_PHASE_KIND, extraOr(extra, ATTR_PHASE_KIND, kind), limits);
+    putLimitedAttribute(out, ATTR_SOURCE, extraOr(extra, ATTR_SOURCE, this.source), limits);
+    putLimitedAttribute(out, ATTR_THREAD_ID, extraOr(extra, ATTR_THREAD_ID, ids.threadId), limits);
+    putLimitedAttribute(out, ATTR_TURN_ID, extraOr(extra, ATTR_TURN_ID, ids.turnId), limits);
+    if (extra === undefined) return out;
+    // for-in with an own-property check: Object.keys's keys in its order, without the array.
+    for (const key in extra) {
+      if (!Object.hasOwn(extra, key) || PHASE_BASE_KEYS.has(key)) continue;
+      putLimitedAttribute(out, key, extra[key], limits);
+    }
+    return out;
   }
 }
+
+/** `extra[key]` when `extra` has that key (even as undefined, as a spread would), else `value`. */
+function extraOr(extra: PhaseAttributes | undefined, key: string, value: AttributeValue | undefined | null): AttributeValue | undefined | null {
+  return extra !== undefined && Object.hasOwn(extra, key) ? extra[key] : value;
+}
+
+/** The attributes every phase span starts with, in this order (see `TurnTracer.attributes`). */
+const PHASE_BASE_KEYS: ReadonlySet<string> = new Set([ATTR_PHASE_KIND, ATTR_SOURCE, ATTR_THREAD_ID, ATTR_TURN_ID]);
 
 export interface PhaseIds {
   readonly threadId?: string;
@@ -225,6 +247,8 @@ export interface PhaseIds {
 export class PhaseHandle {
   private ended = false;
   private phaseIds: PhaseIds;
+  private contextOver: Context | undefined;
+  private spanContext: Context | undefined;
 
   constructor(
     protected readonly tracer: TurnTracer,
@@ -259,7 +283,14 @@ export class PhaseHandle {
 
   /** The context whose active span is this phase: pass it as parent to child phases. */
   get context(): Context {
-    return trace.setSpan(otelContext.active(), this.span);
+    // Contexts are immutable: the one made over the same active context is the same, so it is
+    // made once per active context, not once per child phase and again for `context.with`.
+    const active = otelContext.active();
+    if (this.contextOver !== active || this.spanContext === undefined) {
+      this.contextOver = active;
+      this.spanContext = trace.setSpan(active, this.span);
+    }
+    return this.spanContext;
   }
 
   setAttributes(attributes: PhaseAttributes): this {

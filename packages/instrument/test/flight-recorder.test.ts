@@ -133,6 +133,35 @@ describe('FlightRecorderProcessor', () => {
     await provider.shutdown();
   });
 
+  it('between writes, encodes ended spans without changing what is written or its order: an open span still holds its place', async () => {
+    const { directory, recorder, tracer, provider } = setup({ flushIntervalMs: 60_000 });
+    tracer.startSpan('first').end();
+    await new Promise((r) => setImmediate(r)); // the first write, at once
+    const turn = tracer.startSpan('turn');
+    tracer.startSpan('point-1').end();
+    await new Promise((r) => setImmediate(r)); // encoding stops at the open turn's start record
+    tracer.startSpan('point-2').end();
+    await new Promise((r) => setImmediate(r));
+    // Encoded or not, nothing is written before the timer, a full batch or a flush.
+    expect((await readAll(directory)).map((r) => r.span.name)).toEqual(['first']);
+    expect(recorder.stats().recordsWritten).toBe(1);
+    await recorder.forceFlush();
+    // The turn, open at the write, is recorded as started before the points that ended after it started.
+    expect((await readAll(directory)).map((r) => [r.type, r.span.name])).toEqual([
+      ['end', 'first'], ['start', 'turn'], ['end', 'point-1'], ['end', 'point-2'],
+    ]);
+    const after = tracer.startSpan('after-turn');
+    tracer.startSpan('point-3').end();
+    turn.end();
+    after.end();
+    await new Promise((r) => setImmediate(r)); // all ended: encoded, their start records skipped
+    await recorder.forceFlush();
+    expect((await readAll(directory)).slice(4).map((r) => [r.type, r.span.name])).toEqual([
+      ['end', 'point-3'], ['end', 'turn'], ['end', 'after-turn'],
+    ]);
+    await provider.shutdown();
+  });
+
   it('creates the directory 0700 and segments 0600, recognised by content', async () => {
     const { directory, tracer, provider } = setup();
     tracer.startSpan('a').end();

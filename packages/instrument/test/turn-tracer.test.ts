@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
-  ATTR_PHASE_KIND, ATTR_THREAD_ID, ATTR_TURN_ID, ATTR_TURN_STATUS, PHASE_TURN, PHASE_TURN_ACCEPTED,
+  ATTR_PHASE_KIND, ATTR_RENDERER_ID, ATTR_SOURCE, ATTR_THREAD_ID, ATTR_TURN_ID, ATTR_TURN_STATUS, PHASE_TURN, PHASE_TURN_ACCEPTED,
   PHASE_UPSTREAM_ATTEMPT, PHASE_UPSTREAM_HEADERS, PHASE_UPSTREAM_REQUEST_SENT,
 } from '@stall-why/conventions';
 import { TurnTracer } from '@stall-why/instrument';
@@ -57,5 +57,21 @@ describe('TurnHandle.identify', () => {
     expect(turnSpan.attributes[ATTR_TURN_ID]).toBe('tu9');
     expect(turnSpan.attributes[ATTR_THREAD_ID]).toBe('th1');
     expect(turn.turnId).toBe('tu9');
+  });
+
+  it('puts the phase attributes first, in a fixed order, as a spread of the caller\'s attributes over them would', () => {
+    const { exporter, turns } = setup();
+    // The caller's thread id replaces the ids' (in its place), an undefined one removes the turn id,
+    // secrets and nulls are left out, strings are bounded; the caller's other keys follow in their order.
+    turns.point('test.point', { threadId: 'from-ids', turnId: 'turn-1' }, {
+      attributes: { zeta: 1, [ATTR_THREAD_ID]: 'from-caller', authorization: 'Bearer abc', [ATTR_TURN_ID]: undefined, alpha: null, '7': 'a b '.repeat(500), [ATTR_RENDERER_ID]: 'r' },
+    });
+    turns.rendererAttached('tty-1', { threadId: 'th', attributes: { [ATTR_SOURCE]: 'custom' } });
+    const [point, attached] = exporter.getFinishedSpans();
+    expect(Object.keys(point!.attributes)).toEqual(['7', ATTR_PHASE_KIND, ATTR_SOURCE, ATTR_THREAD_ID, 'zeta', ATTR_RENDERER_ID]);
+    expect(point!.attributes[ATTR_THREAD_ID]).toBe('from-caller');
+    expect(point!.attributes['7']).toBe(`${'a b '.repeat(256)}…[truncated len=2000]`);
+    expect(attached!.attributes).toEqual({ [ATTR_PHASE_KIND]: 'point', [ATTR_SOURCE]: 'custom', [ATTR_THREAD_ID]: 'th', [ATTR_RENDERER_ID]: 'tty-1' });
+    expect(Object.keys(attached!.attributes)).toEqual([ATTR_PHASE_KIND, ATTR_SOURCE, ATTR_THREAD_ID, ATTR_RENDERER_ID]);
   });
 });

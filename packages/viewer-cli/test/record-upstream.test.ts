@@ -44,6 +44,7 @@ let outDir: string;
 const seenAuthorization: string[] = [];
 const dropped = new Set<string>();
 let sseRelease: () => void = () => undefined;
+let silentRelease: () => void = () => undefined;
 let slowStreamClosed: Promise<void>;
 let markSlowStreamClosed: () => void = () => undefined;
 
@@ -82,6 +83,10 @@ function originHandler(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('event: a\ndata: {"type":"a"}\n\n');
       sseRelease = () => res.end('event: b\ndata: {"type":"b"}\r\n\r\nevent: c\ndata: {"type":"c"}\n\n');
+    } else if (url === '/v1/responses' && body.includes('"silent-after-headers"')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-origin': 'silent' });
+      res.flushHeaders();
+      silentRelease = () => res.end('data: {"type":"response.completed"}\n\n');
     } else if (url === '/v1/responses' && body.includes('"slow-forever"')) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"type":"x"}\n\n');
@@ -179,6 +184,22 @@ describe('stall-why record --upstream', () => {
       req.end('{"input":"hold-first-event"}');
     });
     expect(got).toBe('event: a\ndata: {"type":"a"}\n\nevent: b\ndata: {"type":"b"}\r\n\r\nevent: c\ndata: {"type":"c"}\n\n');
+  });
+
+  it('passes on the headers of a stream that stays silent after them, before any byte of its body', async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: '/v1/responses', headers: turnHeaders('turn-silent') }, (res) => {
+        // Only now may the origin send its body: the headers came through on their own.
+        expect(res.headers['x-origin']).toBe('silent');
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+        silentRelease();
+      });
+      req.on('error', reject);
+      req.end('{"input":"silent-after-headers"}');
+    });
+    expect(got).toBe('data: {"type":"response.completed"}\n\n');
   });
 
   it('numbers a repeated request as a retry and marks the tool-result request as the continuation', async () => {

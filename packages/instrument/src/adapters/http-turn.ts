@@ -39,11 +39,16 @@ export interface HttpTurnOptions {
   readonly rendererId?: (req: IncomingMessage) => string;
 }
 
-const turns = new WeakMap<IncomingMessage, TurnHandle>();
+/**
+ * Where a request keeps its turn. A symbol property rather than a WeakMap: a WeakMap entry per
+ * request made every garbage collection of a busy server walk its ephemerons.
+ */
+const TURN = Symbol('stall-why turn');
+type TurnCarrier = IncomingMessage & { [TURN]?: TurnHandle };
 
 /** The turn the stall-why middleware opened for this request, if any (works for node:http, Express and Fastify's `request.raw`). */
 export function getTurn(req: IncomingMessage): TurnHandle | undefined {
-  return turns.get(req);
+  return (req as TurnCarrier)[TURN];
 }
 
 const defaultResolveTurn = (): HttpTurnIds => ({});
@@ -58,55 +63,94 @@ export function createHttpTurnStarter(options: HttpTurnOptions = {}): (req: Inco
   const resolveTurn = options.resolveTurn ?? defaultResolveTurn;
   const turnStatus = options.turnStatus ?? turnStatusFromHttp;
   const rendererIdOf = options.rendererId ?? defaultRendererId;
+  const turns: HttpTurns = { turnTracer, turnStatus, clientGoneStatus: options.clientGoneStatus };
   return (req, res) => {
-    const existing = turns.get(req);
+    const existing = (req as TurnCarrier)[TURN];
     if (existing) return existing;
     const ids = resolveTurn(req);
     if (!ids) return undefined;
     const threadId = ids.threadId;
     const turnId = ids.turnId ?? randomUUID();
     const turn = turnTracer.startTurn({ threadId, turnId });
-    turns.set(req, turn);
+    (req as TurnCarrier)[TURN] = turn;
     turn.accepted();
     const rendererId = rendererIdOf(req);
     turnTracer.rendererAttached(rendererId, { threadId, turnId });
-    watchResponse(res, {
-      onFinish: () => turn.endTurn(turnStatus(res.statusCode)),
-      onClientGone: () => {
-        turnTracer.rendererDetached(rendererId, { threadId, turnId, attributes: { [ATTR_RENDERER_REASON]: 'closed' } });
-        if (options.clientGoneStatus) turn.endTurn(options.clientGoneStatus);
-      },
-      onEndAfterClientGone: () => turn.endTurn(turnStatus(res.statusCode)),
-    });
+    watchResponse(res, new ResponseWatch(turns, turn, { threadId, turnId }, rendererId, res.end));
     return turn;
   };
 }
 
-interface ResponseWatch {
-  /** The response was written completely. */
-  onFinish(): void;
-  /** The connection closed before the response was complete. */
-  onClientGone(): void;
-  /** The app ended its response after the client had gone: its work is done though nobody received it. */
-  onEndAfterClientGone(): void;
+/** What every request's watch of one starter shares. */
+interface HttpTurns {
+  readonly turnTracer: TurnTracer;
+  readonly turnStatus: (statusCode: number) => TurnEndStatus;
+  readonly clientGoneStatus: TurnEndStatus | undefined;
 }
 
+/**
+ * One request's turn and how its response ends. One object per request, read by listeners shared
+ * by all requests (the response is their `this`), rather than a handful of closures per request.
+ */
+class ResponseWatch {
+  clientGone = false;
+
+  constructor(
+    private readonly turns: HttpTurns,
+    private readonly turn: TurnHandle,
+    /** The ids the turn started with (an app may `identify()` it later; its renderer keeps these). */
+    private readonly ids: { readonly threadId: string | undefined; readonly turnId: string },
+    private readonly rendererId: string,
+    /** The response's `end` before it was wrapped. */
+    readonly end: ServerResponse['end'],
+  ) {}
+
+  /** The response was written completely. */
+  finished(res: ServerResponse): void {
+    this.turn.endTurn(this.turns.turnStatus(res.statusCode));
+  }
+
+  /** The connection closed before the response was complete. */
+  lostClient(): void {
+    if (this.clientGone) return;
+    this.clientGone = true;
+    const { threadId, turnId } = this.ids;
+    this.turns.turnTracer.rendererDetached(this.rendererId, { threadId, turnId, attributes: { [ATTR_RENDERER_REASON]: 'closed' } });
+    if (this.turns.clientGoneStatus) this.turn.endTurn(this.turns.clientGoneStatus);
+  }
+
+  /** The app ended its response after the client had gone: its work is done though nobody received it. */
+  endedAfterClientGone(res: ServerResponse): void {
+    this.turn.endTurn(this.turns.turnStatus(res.statusCode));
+  }
+}
+
+const WATCH = Symbol('stall-why response watch');
+type WatchedResponse = ServerResponse & { [WATCH]: ResponseWatch };
+
 function watchResponse(res: ServerResponse, watch: ResponseWatch): void {
-  let clientGone = false;
-  res.once('finish', watch.onFinish);
-  res.once('close', () => {
-    if (res.writableFinished) return;
-    clientGone = true;
-    watch.onClientGone();
-  });
+  (res as WatchedResponse)[WATCH] = watch;
+  // `on`, not `once`: node:http emits each once, and `once` wraps each listener anew per request.
+  res.on('finish', onResponseFinish);
+  res.on('close', onResponseClose);
   // `finish` never comes for a response whose socket is gone, so the app's own `end()` is the only
   // sign that its work for the turn is over. Wrapping `end` on the instance is what `on-finished`
   // style middleware does too; the original is always called with the same arguments.
-  const end = res.end;
-  res.end = function patchedEnd(this: ServerResponse, ...args: unknown[]) {
-    if (clientGone) watch.onEndAfterClientGone();
-    return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as ServerResponse['end'];
+  res.end = endWatched as ServerResponse['end'];
+}
+
+function onResponseFinish(this: ServerResponse): void {
+  (this as WatchedResponse)[WATCH].finished(this);
+}
+
+function onResponseClose(this: ServerResponse): void {
+  if (!this.writableFinished) (this as WatchedResponse)[WATCH].lostClient();
+}
+
+function endWatched(this: ServerResponse, ...args: unknown[]): ServerResponse {
+  const watch = (this as WatchedResponse)[WATCH];
+  if (watch.clientGone) watch.endedAfterClientGone(this);
+  return (watch.end as (...a: unknown[]) => ServerResponse).apply(this, args);
 }
 
 /** A node:http request handler (sync or async). */

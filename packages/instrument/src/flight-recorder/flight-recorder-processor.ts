@@ -68,6 +68,13 @@ function installExitHook(): void {
  * onStart/onEnd only queue the span; a timer (unref'ed, every `flushIntervalMs`) encodes and
  * appends the batch. A start record whose span has ended by then is skipped: its end record, in the
  * same batch, carries everything.
+ *
+ * Between writes, at the end of each turn of the event loop that queued records, the head of the
+ * queue is encoded into the batch (no I/O) up to the first start record of a span still open: what
+ * is encoded then is exactly what the write would encode, in the same order, but ended spans are let
+ * go at once instead of being held until the write. Held for up to a second, thousands of them
+ * survived every young-generation collection, each of which then took milliseconds to copy them:
+ * the tail latency of every request the host served meanwhile.
  */
 export class FlightRecorderProcessor implements SpanProcessor {
   private readonly writer: RingBufferWriter;
@@ -80,6 +87,7 @@ export class FlightRecorderProcessor implements SpanProcessor {
   private headerAttributes: Attributes | undefined;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  private encodeScheduled = false;
   private pendingDropped = 0;
   private isShutdown = false;
   /** Spans started and not ended: at shutdown, more than none means a turn may be left open. */
@@ -170,13 +178,41 @@ export class FlightRecorderProcessor implements SpanProcessor {
     this.types.push(type);
     // The first records are written at once, not on the timer: a directory being recorded is
     // recognisable (and judged) from its first span, not only after `flushIntervalMs`.
-    if ((this.spans.length >= this.flushBatch || !this.firstWriteScheduled) && !this.immediate) {
+    if ((this.spans.length + this.writer.pendingRecordCount() >= this.flushBatch || !this.firstWriteScheduled) && !this.immediate) {
       this.firstWriteScheduled = true;
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
         this.flushSync(false);
       });
+    } else if (!this.encodeScheduled) {
+      this.encodeScheduled = true;
+      setImmediate(this.encodeSettledNow);
     }
+  }
+
+  /** One function per processor, not a closure per turn of the event loop. */
+  private readonly encodeSettledNow = (): void => this.encodeSettled();
+
+  /**
+   * Encodes the head of the queue into the writer's batch, up to the first start record of a span
+   * still open: whether that one is written or skipped is decided when the batch is written, as
+   * before, and what follows it waits behind it so that the records keep their order.
+   */
+  private encodeSettled(): void {
+    this.encodeScheduled = false;
+    const spans = this.spans;
+    const types = this.types;
+    let settled = 0;
+    while (settled < spans.length && (types[settled] === RECORD_TYPE_END || spans[settled].ended)) settled++;
+    if (settled === 0) return;
+    if (settled === spans.length) {
+      this.spans = [];
+      this.types = [];
+    } else {
+      this.spans = spans.slice(settled);
+      this.types = types.slice(settled);
+    }
+    for (let i = 0; i < settled; i++) this.appendRecord(spans[i], types[i]);
   }
 
   private appendRecord(span: ReadableSpan, type: number): void {
