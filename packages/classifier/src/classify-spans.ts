@@ -50,17 +50,23 @@ export class SpanClassifier {
     this.builder = new TimelineBuilder(options.limits, (turn, thread, sight) => {
       // Judged now, with what was read so far; its phases are not kept.
       const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [], writers: this.builder.writers };
-      const judge = (): TurnReport => {
-        const report = judgeTurn(turn, thread, context);
-        const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
-        return { ...report, evidence, phases: [] };
-      };
-      this.book.add(endedTurns ? endedTurns.reportOf(turn, thread, context, judge, 'evicted') : judge());
+      const report = endedTurns ? endedTurns.reportOf(turn, thread, context, () => judgeTurn(turn, thread, context)) : judgeTurn(turn, thread, context);
+      const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
+      this.book.add({ ...report, evidence, phases: [] });
     });
   }
 
   add(span: RecordedSpan, source?: string): void {
     this.builder.add(span, source);
+  }
+
+  /**
+   * Adds spans of no source file, in order, as `add` each would; given `endedTurns`, the turns that
+   * nothing changed for since its last judgement are taken whole from it (`KeptTurnTimelines`).
+   */
+  addAll(spans: Iterable<RecordedSpan>): void {
+    if (this.options.endedTurns) this.options.endedTurns.timelines.addTo(this.builder, spans);
+    else for (const span of spans) this.builder.add(span);
   }
 
   /** The source was written at `atMs` though no span says so (a rollout's last line): an open turn's writer is judged by it. */
@@ -125,7 +131,7 @@ const EVICTED_OPEN =
 /** Judges spans at `now`: the pure core of `analyzeTraces`. */
 export function classifySpans(spans: Iterable<RecordedSpan>, options: ClassifyOptions): Report {
   const classifier = new SpanClassifier(options);
-  for (const span of spans) classifier.add(span);
+  classifier.addAll(spans);
   return classifier.finish().report;
 }
 
