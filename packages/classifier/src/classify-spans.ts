@@ -75,6 +75,15 @@ export class SpanClassifier {
   }
 
   finish(sources: readonly SourceSummary[] = []): Classification {
+    return this.judgeAll(sources, true);
+  }
+
+  /** `finish().report` for spans of no source file, without gathering the spans behind it: what a live view asks every refresh. */
+  report(): Report {
+    return this.judgeAll([], false).report;
+  }
+
+  private judgeAll(sources: readonly SourceSummary[], gatherSpans: boolean): Classification {
     const { threads, sight } = this.builder.build();
     const globalRenderer = [...(threads.find((t) => t.threadId === null)?.renderer.values() ?? [])];
     const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer, writers: this.builder.writers };
@@ -90,13 +99,14 @@ export class SpanClassifier {
           continue;
         }
         this.book.add(endedTurns ? endedTurns.reportOf(turn, thread, context, () => judgeTurn(turn, thread, context)) : judgeTurn(turn, thread, context));
-        // Spans of the turn after the judged moment are not looked at: said, not silently dropped.
-        const later = countAfter(turn, this.options.now + FUTURE_TOLERANCE_MS);
+        // Spans of the turn after the judged moment are not looked at: said (in the sources' notes), not silently dropped.
+        const later = sources.length > 0 ? countAfter(turn, this.options.now + FUTURE_TOLERANCE_MS) : 0;
         if (later > 0) for (const source of turn.sources) afterNow.set(source, (afterNow.get(source) ?? 0) + later);
+        if (!gatherSpans) continue;
         if (turn.turnSpan) spans.push(turn.turnSpan);
         spans.push(...turn.spans.values());
       }
-      spans.push(...thread.hydrations.values(), ...thread.renderer.values());
+      if (gatherSpans) spans.push(...thread.hydrations.values(), ...thread.renderer.values());
       for (const entry of hydrationEntries(thread, context)) this.book.add(entry);
     }
     endedTurns?.endRound();
@@ -132,7 +142,7 @@ const EVICTED_OPEN =
 export function classifySpans(spans: Iterable<RecordedSpan>, options: ClassifyOptions): Report {
   const classifier = new SpanClassifier(options);
   classifier.addAll(spans);
-  return classifier.finish().report;
+  return classifier.report();
 }
 
 function overlapsTurn(h: RecordedSpan, turns: Iterable<TurnTimeline>, now: number): boolean {
