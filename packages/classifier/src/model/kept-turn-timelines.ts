@@ -66,7 +66,8 @@ export class KeptTurnTimelines {
       return;
     }
     for (const run of runs) {
-      if (run.kept !== undefined && !builder.wouldEvictWithin(run.kept.count)) {
+      // A caller may ask with other limits than last time: a turn the per-turn cap would now trim is added again.
+      if (run.kept !== undefined && run.kept.turn.spans.size <= builder.limits.maxSpansPerTurn && !builder.wouldEvictWithin(run.kept.count)) {
         builder.adoptTurn(run.kept.turn, run.kept);
         kept.set(run.spans[0]!, run.kept);
         this.adopted++;
