@@ -2,7 +2,6 @@
  * The calling side of the analysis worker: starts `analyze-worker.js` with V8 resource limits, relays
  * progress, and turns its last message back into an Analysis or a TraceInputError.
  */
-import { Worker } from 'node:worker_threads';
 import type { AnalyzeOptions, Analysis } from './analyze-traces.js';
 import { TraceInputError } from './trace-input-error.js';
 
@@ -35,6 +34,9 @@ export function analyzeInWorker(paths: string[], options: AnalyzeOptions, heapLi
         f();
       }
     };
+    // Loaded here, not imported: most inputs are judged in the calling thread, and the CLI's start-up
+    // does not pay for the module (issue 14).
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     const worker = new Worker(new URL('./analyze-worker.js', import.meta.url), {
       workerData: task,
       resourceLimits: { maxOldGenerationSizeMb: heapLimitMb, maxYoungGenerationSizeMb: 3 },

@@ -50,17 +50,23 @@ export class SpanClassifier {
     this.builder = new TimelineBuilder(options.limits, (turn, thread, sight) => {
       // Judged now, with what was read so far; its phases are not kept.
       const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [], writers: this.builder.writers };
-      const judge = (): TurnReport => {
-        const report = judgeTurn(turn, thread, context);
-        const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
-        return { ...report, evidence, phases: [] };
-      };
-      this.book.add(endedTurns ? endedTurns.reportOf(turn, thread, context, judge, 'evicted') : judge());
+      const report = endedTurns ? endedTurns.reportOf(turn, thread, context, () => judgeTurn(turn, thread, context)) : judgeTurn(turn, thread, context);
+      const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
+      this.book.add({ ...report, evidence, phases: [] });
     });
   }
 
   add(span: RecordedSpan, source?: string): void {
     this.builder.add(span, source);
+  }
+
+  /**
+   * Adds spans of no source file, in order, as `add` each would; given `endedTurns`, the turns that
+   * nothing changed for since its last judgement are taken whole from it (`KeptTurnTimelines`).
+   */
+  addAll(spans: Iterable<RecordedSpan>): void {
+    if (this.options.endedTurns) this.options.endedTurns.timelines.addTo(this.builder, spans);
+    else for (const span of spans) this.builder.add(span);
   }
 
   /** The source was written at `atMs` though no span says so (a rollout's last line): an open turn's writer is judged by it. */
@@ -69,6 +75,15 @@ export class SpanClassifier {
   }
 
   finish(sources: readonly SourceSummary[] = []): Classification {
+    return this.judgeAll(sources, true);
+  }
+
+  /** `finish().report` for spans of no source file, without gathering the spans behind it: what a live view asks every refresh. */
+  report(): Report {
+    return this.judgeAll([], false).report;
+  }
+
+  private judgeAll(sources: readonly SourceSummary[], gatherSpans: boolean): Classification {
     const { threads, sight } = this.builder.build();
     const globalRenderer = [...(threads.find((t) => t.threadId === null)?.renderer.values() ?? [])];
     const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer, writers: this.builder.writers };
@@ -84,17 +99,18 @@ export class SpanClassifier {
           continue;
         }
         this.book.add(endedTurns ? endedTurns.reportOf(turn, thread, context, () => judgeTurn(turn, thread, context)) : judgeTurn(turn, thread, context));
-        // Spans of the turn after the judged moment are not looked at: said, not silently dropped.
-        const later = countAfter(turn, this.options.now + FUTURE_TOLERANCE_MS);
+        // Spans of the turn after the judged moment are not looked at: said (in the sources' notes), not silently dropped.
+        const later = sources.length > 0 ? countAfter(turn, this.options.now + FUTURE_TOLERANCE_MS) : 0;
         if (later > 0) for (const source of turn.sources) afterNow.set(source, (afterNow.get(source) ?? 0) + later);
+        if (!gatherSpans) continue;
         if (turn.turnSpan) spans.push(turn.turnSpan);
         spans.push(...turn.spans.values());
       }
-      spans.push(...thread.hydrations.values(), ...thread.renderer.values());
+      if (gatherSpans) spans.push(...thread.hydrations.values(), ...thread.renderer.values());
       for (const entry of hydrationEntries(thread, context)) this.book.add(entry);
     }
     endedTurns?.endRound();
-    const turns = this.book.listed().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    const turns = this.book.listed().sort(byStart);
     const withCounts = sources.map((s) => {
       const later = notYet.get(s.path);
       const after = afterNow.get(s.path);
@@ -107,6 +123,19 @@ export class SpanClassifier {
     });
     return { report: { judgedAt: isoTime(this.options.now), turns, sources: withCounts, summary: this.book.summary() }, spans };
   }
+}
+
+/**
+ * Report order: by start, as `localeCompare` orders the ISO times. Two times of years 0 to 9999 are
+ * of one shape (digits and the same punctuation at the same places), which it orders digit by digit,
+ * as comparing their characters does: that is done for them, since the first `localeCompare` of a
+ * process loads ICU's collation, about 5 ms of a short run (issue 14). Extended years (±YYYYYY) keep it.
+ */
+function byStart(a: TurnReport, b: TurnReport): number {
+  const x = a.startedAt;
+  const y = b.startedAt;
+  if (x.length !== 24 || y.length !== 24) return x.localeCompare(y);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Spans this much past the judged moment are counted as after it (clocks of one host differ by less). */
@@ -125,8 +154,8 @@ const EVICTED_OPEN =
 /** Judges spans at `now`: the pure core of `analyzeTraces`. */
 export function classifySpans(spans: Iterable<RecordedSpan>, options: ClassifyOptions): Report {
   const classifier = new SpanClassifier(options);
-  for (const span of spans) classifier.add(span);
-  return classifier.finish().report;
+  classifier.addAll(spans);
+  return classifier.report();
 }
 
 function overlapsTurn(h: RecordedSpan, turns: Iterable<TurnTimeline>, now: number): boolean {

@@ -7,8 +7,15 @@
  * record beats an open one). An OTel Collector passes markers through unchanged.
  */
 import { ATTR_PENDING, ATTR_PENDING_PARENT_SPAN_ID, ATTR_PENDING_SEEN_AT } from '@stall-why/conventions';
-import { createHash } from 'node:crypto';
 import type { Attributes, RecordedSpan } from './recorded-span.js';
+
+/**
+ * `node:crypto`'s `createHash('sha256')`, loaded on first use: a reader of markers never makes one,
+ * and loading the module costs about 2 ms of the CLI's start-up (issue 14).
+ */
+function sha256(): import('node:crypto').Hash {
+  return process.getBuiltinModule('node:crypto').createHash('sha256');
+}
 
 /** The marker for `span`, open when `seenAtMs`: the same marker id each time, so re-sending it is idempotent. */
 export function pendingSpanMarker(span: RecordedSpan, seenAtMs: number): RecordedSpan {
@@ -16,7 +23,7 @@ export function pendingSpanMarker(span: RecordedSpan, seenAtMs: number): Recorde
   if (span.parentSpanId) attributes[ATTR_PENDING_PARENT_SPAN_ID] = span.parentSpanId;
   const marker: { -readonly [K in keyof RecordedSpan]: RecordedSpan[K] } = {
     traceId: span.traceId,
-    spanId: createHash('sha256').update(`${span.traceId}/${span.spanId}/pending`).digest('hex').slice(0, 16),
+    spanId: sha256().update(`${span.traceId}/${span.spanId}/pending`).digest('hex').slice(0, 16),
     parentSpanId: span.spanId,
     name: span.name,
     startTimeMs: span.startTimeMs,

@@ -14,15 +14,16 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 // The one place that turns failures into exit codes: commander's own (usage) errors exit 2, and
 // anything unexpected is one line on stderr, never a stack trace (set STALL_WHY_DEBUG=1 for it).
-try {
-  await createProgram().parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
-  } else {
-    const message = err instanceof Error ? err.message : String(err);
-    writeError(message.split('\n')[0]!);
-    if (process.env.STALL_WHY_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-    process.exitCode = EXIT_USAGE;
-  }
-}
+// A promise, not a top-level await: the bundle is a CommonJS file (scripts/bundle-cli.mjs says why).
+createProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+    } else {
+      const message = err instanceof Error ? err.message : String(err);
+      writeError(message.split('\n')[0]!);
+      if (process.env.STALL_WHY_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+      process.exitCode = EXIT_USAGE;
+    }
+  });

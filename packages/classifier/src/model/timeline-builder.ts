@@ -156,6 +156,34 @@ export class TimelineBuilder {
   }
 
   /**
+   * Adds a turn another builder made from exactly `count` spans, as adding those spans one by one
+   * would, without grouping them again: a live view's turn that nothing changed for since the last
+   * judgement (`KeptTurnTimelines`, which says when that holds). What the spans say of the input is
+   * given with them: their latest write (`lastWriteMs`) and `sightOfSpans`. The caller asks
+   * `wouldEvictWithin(count)` first: an eviction pass in the middle of the turn is made only by adding
+   * its spans one by one.
+   */
+  adoptTurn(turn: TurnTimeline, spans: { readonly count: number; readonly lastWriteMs: number; readonly sight: Sight }): void {
+    this.noteWrite(ANONYMOUS_SOURCE, spans.lastWriteMs);
+    this.upstream ||= spans.sight.upstream;
+    this.renderer ||= spans.sight.renderer;
+    this.approvals ||= spans.sight.approvals;
+    this.thread(turn.threadId).turns.set(turn.turnId!, turn);
+    this.retained += spans.count;
+  }
+
+  /** Whether adding `count` more phase spans, none of them to a turn already held, would start an eviction pass. */
+  wouldEvictWithin(count: number): boolean {
+    const retained = this.retained + count;
+    return retained > this.limits.maxRetainedSpans && retained >= this.nextEvictionAt;
+  }
+
+  /** The turn held now under these ids, if any. */
+  heldTurn(threadId: string | null, turnId: string): TurnTimeline | undefined {
+    return this.threads.get(threadId ?? '')?.turns.get(turnId);
+  }
+
+  /**
    * The source was written at `atMs` (a line or record the importer did not turn into a span counts
    * too: a rollout's last line), and, with `stop`, says its writer stopped.
    */
@@ -248,9 +276,9 @@ export class TimelineBuilder {
   }
 
   private noteSight(span: RecordedSpan): void {
-    if (span.name === PHASE_UPSTREAM_ATTEMPT) this.upstream = true;
-    else if (span.name === PHASE_RENDERER_ATTACHED || span.name === PHASE_RENDERER_DETACHED) this.renderer = true;
-    if (span.name === PHASE_APPROVAL || !BLIND_TO_APPROVALS.has(span.attributes[ATTR_SOURCE] as string)) this.approvals = true;
+    if (showsUpstream(span)) this.upstream = true;
+    else if (showsRenderer(span)) this.renderer = true;
+    if (showsApprovals(span)) this.approvals = true;
   }
 
   private thread(threadId: string | null): ThreadTimeline {
@@ -448,6 +476,23 @@ export class TimelineBuilder {
     }
     return best;
   }
+}
+
+/** What `spans` show of what their input records (as adding them tells a builder): with `lastWriteMs`, what `adoptTurn` takes. */
+export function sightOfSpans(spans: readonly RecordedSpan[]): Sight {
+  return { upstream: spans.some(showsUpstream), renderer: spans.some(showsRenderer), approvals: spans.some(showsApprovals) };
+}
+
+function showsUpstream(span: RecordedSpan): boolean {
+  return span.name === PHASE_UPSTREAM_ATTEMPT;
+}
+
+function showsRenderer(span: RecordedSpan): boolean {
+  return span.name === PHASE_RENDERER_ATTACHED || span.name === PHASE_RENDERER_DETACHED;
+}
+
+function showsApprovals(span: RecordedSpan): boolean {
+  return span.name === PHASE_APPROVAL || !BLIND_TO_APPROVALS.has(span.attributes[ATTR_SOURCE] as string);
 }
 
 /** Whether the span's turn is the one its trace holds (its source knew no turn id). */

@@ -9,14 +9,9 @@ import type { FleetSummary } from '@stall-why/clickhouse';
 import { writeError } from '../error-line.js';
 import { SpoolError, spoolInputs, type SpooledInputs } from '../spooled-inputs.js';
 import { thresholdsFrom, type AnalysisOptionValues } from '../analysis-options.js';
-import { renderFleet } from '../render/fleet-view.js';
-import { buildChromeTrace } from '../chrome/chrome-export.js';
 import { EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import { formatJsonReport } from '../json-report.js';
 import { ProgressLine } from '../progress-line.js';
-import { createPalette } from '../render/palette.js';
-import { shouldColour } from '../render/colour-choice.js';
-import { renderReport } from '../render/report-view.js';
 import { AmbiguousIdError, filterReport, noMatchMessage } from '../report-filter.js';
 import { VERSION } from '../version.js';
 
@@ -100,7 +95,10 @@ async function present(report: Report, spans: Analysis['spans'], options: Explai
   }
   if (filtered.turns.length === 0 && (filter.turnId !== undefined || filter.threadId !== undefined)) return fail(noMatchMessage(report, filter));
 
+  // The Chrome export and the terminal view are loaded only when asked for: `--json` on a small trace
+  // is mostly start-up (issue 14).
   if (options.chrome !== undefined) {
+    const { buildChromeTrace } = await import('../chrome/chrome-export.js');
     const trace = buildChromeTrace(filtered, spans, { onlyReportedTurns: filtered !== report, otherData: { version: VERSION } });
     try {
       await writeFile(options.chrome, JSON.stringify(trace));
@@ -113,6 +111,12 @@ async function present(report: Report, spans: Analysis['spans'], options: Explai
   if (options.json) {
     process.stdout.write(fleet ? formatJsonReport(filtered, { fleet }) : formatJsonReport(filtered));
   } else {
+    const [{ createPalette }, { shouldColour }, { renderFleet }, { renderReport }] = await Promise.all([
+      import('../render/palette.js'),
+      import('../render/colour-choice.js'),
+      import('../render/fleet-view.js'),
+      import('../render/report-view.js'),
+    ]);
     const palette = createPalette(shouldColour({ flag: options.color, env: process.env, isTTY: process.stdout.isTTY === true }));
     if (fleet) process.stdout.write(renderFleet(fleet, palette));
     // A pseudo-terminal may report 0 columns: then the default width.
