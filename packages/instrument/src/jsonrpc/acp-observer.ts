@@ -17,8 +17,6 @@ import {
   ATTR_ITEM_STATUS,
   ATTR_ITEM_TYPE,
   ATTR_OBSERVER_UNKNOWN,
-  ATTR_RENDERER_ID,
-  ATTR_RENDERER_REASON,
   ATTR_SOURCE,
   ATTR_THREAD_ID,
   ATTR_TOOL_KIND,
@@ -36,8 +34,6 @@ import {
   PHASE_FIRST_REASONING_ITEM,
   PHASE_FIRST_TOOL_ITEM,
   PHASE_ITEM,
-  PHASE_RENDERER_ATTACHED,
-  PHASE_RENDERER_DETACHED,
   PHASE_TOOL_CALL,
   PHASE_TURN_ACCEPTED,
   SOURCE_ACP,
@@ -48,7 +44,7 @@ import {
   type ApprovalKind,
   type TurnEndStatus,
 } from '@stall-why/conventions';
-import type { PhaseAttributes, PhaseHandle, TurnHandle, TurnTracer } from '../turn-tracer.js';
+import type { PhaseAttributes, PhaseHandle, TurnHandle } from '../turn-tracer.js';
 import {
   ACP_AGENT_NOTIFICATION_METHODS,
   ACP_AGENT_REQUEST_METHODS,
@@ -60,22 +56,16 @@ import {
   boundedSet,
   fieldsOf,
   JSONRPC_UNKNOWN,
-  JsonRpcStream,
   rpcErrorType,
   str,
-  type JsonRpcBounds,
   type JsonRpcDirection,
   type JsonRpcFields as Fields,
   type JsonRpcId,
-  type JsonRpcStreamStats,
   type JsonRpcVerdict,
 } from './json-rpc-stream.js';
+import { JsonRpcTurnObserver, type JsonRpcTurnObserverOptions, type ObservedTurn } from './json-rpc-turn-observer.js';
 
-export interface AcpObserverOptions extends JsonRpcBounds {
-  /** Where the phases go. */
-  readonly turnTracer: TurnTracer;
-  /** `stall_why.renderer.id` of the client. Default: the `clientInfo.name` it sends in `initialize`, else `client`. */
-  readonly rendererId?: string;
+export interface AcpObserverOptions extends JsonRpcTurnObserverOptions {
   /** Clock for messages that carry no time of their own (ACP messages carry none). Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -108,11 +98,9 @@ const FILE_CHANGE_TOOL_KINDS: ReadonlySet<string> = new Set(['edit', 'delete', '
 /** `sessionUpdate` kinds that say nothing about progress (menus, modes, token counts). */
 const STATUS_ONLY_UPDATES: ReadonlySet<string> = new Set(['available_commands_update', 'current_mode_update', 'config_option_update', 'session_info_update', 'usage_update']);
 
-interface TurnState {
-  readonly handle: TurnHandle;
-  readonly sessionId: string;
+/** A prompt turn: its `threadId` is the ACP `sessionId`, its `turnId` made up at the prompt (ACP names no turn). */
+interface TurnState extends ObservedTurn {
   readonly turnId: string;
-  accepted: boolean;
   /** The streamed message or thought being written, and its kind. */
   run?: { readonly chunk: string; readonly phase: PhaseHandle };
   runs: number;
@@ -123,7 +111,6 @@ interface TurnState {
   sawAssistant: boolean;
   sawReasoning: boolean;
   sawTool: boolean;
-  lastToolCompletedAtMs?: number;
 }
 
 type PendingRequest =
@@ -141,84 +128,45 @@ type PendingRequest =
  * Agents order these differently (a permission before or after its `tool_call`, or with no
  * `tool_call` at all), so a tool call is opened by whichever names its id first.
  *
- * Like the Codex observer it shares its core with, it holds no rules, never throws into its host
- * and never records prompt text, messages, commands, paths or output.
+ * Like the Codex observer it shares `JsonRpcTurnObserver` with, it holds no rules, never throws into
+ * its host and never records prompt text, messages, commands, paths or output.
  */
-export class AcpObserver {
-  private readonly tracer: TurnTracer;
-  private readonly rpc: JsonRpcStream<PendingRequest>;
-  private rendererId: string | undefined;
+export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> {
   /** The prompt turn in flight per session, oldest first. */
   private readonly turns = new Map<string, TurnState>();
   /** Sessions whose history is being replayed (`session/load`), with the updates counted so far. */
   private readonly replays = new Map<string, { items: number }>();
 
   constructor(options: AcpObserverOptions) {
-    this.tracer = options.turnTracer;
-    this.rendererId = options.rendererId;
-    this.rpc = new JsonRpcStream<PendingRequest>(
-      { onMessage: (...args) => this.onMessage(...args), onAnswer: (request, message, time) => this.onAnswer(request, message, time) },
-      { ...options, observerName: 'ACP observer' },
-    );
+    super(options, { source: SOURCE_ACP, observerName: 'ACP observer' });
   }
 
-  get stats(): JsonRpcStreamStats {
-    return this.rpc.stats;
+  /** The prompt turns in flight, oldest first. */
+  activeTurns(): ReadonlyArray<ActiveAcpTurn> {
+    return this.describeTurns();
   }
 
-  /** One line of the stream (one JSON object, with or without its newline). Never throws. */
-  observeLine(direction: JsonRpcDirection, line: string | Uint8Array, timeMs?: number): void {
-    this.rpc.observeLine(direction, line, timeMs);
+  // --- Bookkeeping the shared core asks for ----------------------------------------------------
+
+  protected override followedTurns(): Iterable<TurnState> {
+    return this.turns.values();
   }
 
-  /** One already parsed message. Never throws. */
-  observeMessage(direction: JsonRpcDirection, message: unknown, timeMs?: number): void {
-    this.rpc.observeMessage(direction, message, timeMs);
-  }
-
-  /** Counts a line the caller could not frame (e.g. a half line left when the stream ended). */
-  noteMalformed(): void {
-    this.rpc.noteMalformed();
-  }
-
-  /** The client went away. Open cancels become `unknown`. */
-  rendererDetached(timeMs?: number, reason = 'closed'): void {
-    if (this.rpc.closed) return;
-    const time = this.rpc.clock(timeMs);
-    this.rendererPoint(PHASE_RENDERER_DETACHED, time, { [ATTR_RENDERER_REASON]: reason });
+  protected override abandonCancels(time: number): void {
     for (const turn of this.turns.values()) {
       turn.cancel?.end({ time, attributes: { [ATTR_CANCEL_RESULT]: CANCEL_RESULT_UNKNOWN } });
       turn.cancel = undefined;
     }
   }
 
-  /** A client attached. Called by the observer itself on `initialize`. */
-  rendererAttached(timeMs?: number): void {
-    if (this.rpc.closed) return;
-    this.rendererPoint(PHASE_RENDERER_ATTACHED, this.rpc.clock(timeMs), {});
-  }
-
-  /** The prompt turns in flight, oldest first. */
-  activeTurns(): ReadonlyArray<ActiveAcpTurn> {
-    return [...this.turns.values()].map((t) => ({
-      threadId: t.sessionId,
-      turnId: t.turnId,
-      turn: t.handle,
-      accepted: t.accepted,
-      ...(t.lastToolCompletedAtMs === undefined ? {} : { lastToolCompletedAtMs: t.lastToolCompletedAtMs }),
-    }));
-  }
-
-  /** Releases the observer's state. It ends nothing: a turn stuck when the stream stopped stays an open span. */
-  close(_timeMs?: number): void {
-    this.rpc.close();
+  protected override forgetTurns(): void {
     this.turns.clear();
     this.replays.clear();
   }
 
   // --- Dispatch ----------------------------------------------------------------------------
 
-  private onMessage(direction: JsonRpcDirection, method: string, id: JsonRpcId | undefined, params: Fields, _message: Fields, time: number): JsonRpcVerdict<PendingRequest> {
+  protected override onMessage(direction: JsonRpcDirection, method: string, id: JsonRpcId | undefined, params: Fields, _message: Fields, time: number): JsonRpcVerdict<PendingRequest> {
     const isRequest = id !== undefined;
     if (direction === 'client->server') {
       if (!(isRequest ? ACP_CLIENT_REQUEST_METHODS : ACP_CLIENT_NOTIFICATION_METHODS).has(method)) return JSONRPC_UNKNOWN;
@@ -237,7 +185,7 @@ export class AcpObserver {
     return this.onClientTool(method, params, time);
   }
 
-  private onAnswer(request: PendingRequest, message: Fields, time: number): void {
+  protected override onAnswer(request: PendingRequest, message: Fields, time: number): void {
     const error = message.error;
     const failed = error !== undefined && error !== null;
     const result = fieldsOf(message.result);
@@ -267,8 +215,7 @@ export class AcpObserver {
 
   private onClientRequest(id: JsonRpcId, method: string, params: Fields, time: number): PendingRequest | undefined {
     if (method === 'initialize') {
-      this.rendererId ??= str(fieldsOf(params.clientInfo).name)?.slice(0, 128) ?? 'client';
-      this.rendererAttached(time);
+      this.clientInitialized(params, time);
       return undefined;
     }
     const trigger = HYDRATION_TRIGGER_BY_METHOD.get(method);
@@ -430,7 +377,7 @@ export class AcpObserver {
       threadId: sessionId, turnId, time, attributes: { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_TURN_KIND]: TURN_KIND_USER },
     });
     const turn: TurnState = {
-      handle, sessionId, turnId, accepted: false, runs: 0, tools: new Map(), approvals: new Set(),
+      handle, threadId: sessionId, turnId, accepted: false, runs: 0, tools: new Map(), approvals: new Set(),
       sawAssistant: false, sawReasoning: false, sawTool: false,
     };
     this.turns.set(sessionId, turn);
@@ -455,26 +402,7 @@ export class AcpObserver {
     turn.handle.endTurn(status, {
       time, error, attributes: { [ATTR_TURN_STOP_REASON]: stopReason, [ATTR_OBSERVER_UNKNOWN]: unknown > 0 ? unknown : undefined },
     });
-    if (this.turns.get(turn.sessionId) === turn) this.turns.delete(turn.sessionId);
-  }
-
-  // --- Emitting ------------------------------------------------------------------------------
-
-  private childPhase(turn: TurnState, name: string, time: number, attributes: PhaseAttributes): PhaseHandle {
-    return this.tracer.startPhase(name, { threadId: turn.sessionId, turnId: turn.turnId }, { time, attributes }, turn.handle.context);
-  }
-
-  private childPoint(turn: TurnState, name: string, time: number, attributes: PhaseAttributes): void {
-    this.tracer.point(name, { threadId: turn.sessionId, turnId: turn.turnId }, { time, attributes }, turn.handle.context);
-  }
-
-  private rendererPoint(name: string, time: number, extra: PhaseAttributes): void {
-    const attributes = { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_RENDERER_ID]: this.rendererId ?? 'client', ...extra };
-    if (this.turns.size === 0) {
-      this.tracer.point(name, {}, { time, attributes });
-      return;
-    }
-    for (const turn of this.turns.values()) this.childPoint(turn, name, time, attributes);
+    if (this.turns.get(turn.threadId) === turn) this.turns.delete(turn.threadId);
   }
 }
 
