@@ -2,11 +2,9 @@ import {
   APPROVAL_DECISION_APPROVED,
   APPROVAL_DECISION_CANCELLED,
   APPROVAL_DECISION_DENIED,
-  APPROVAL_DECISION_ERROR,
   APPROVAL_KIND_COMMAND,
   APPROVAL_KIND_FILE_CHANGE,
   APPROVAL_KIND_PERMISSIONS,
-  ATTR_APPROVAL_DECISION,
   ATTR_APPROVAL_KIND,
   ATTR_APPROVAL_REQUEST_ID,
   ATTR_CANCEL_RESULT,
@@ -15,27 +13,17 @@ import {
   ATTR_HYDRATION_ITEMS,
   ATTR_ITEM_ID,
   ATTR_ITEM_STATUS,
-  ATTR_ITEM_TYPE,
-  ATTR_OBSERVER_UNKNOWN,
   ATTR_SOURCE,
   ATTR_THREAD_ID,
   ATTR_TOOL_KIND,
-  ATTR_TURN_KIND,
   ATTR_TURN_STOP_REASON,
   CANCEL_RESULT_ALREADY_COMPLETED,
-  CANCEL_RESULT_CANCELLED,
   CANCEL_RESULT_UNKNOWN,
   HYDRATION_TRIGGER_FORK,
   HYDRATION_TRIGGER_RESUME,
   HYDRATION_TRIGGER_START,
-  PHASE_APPROVAL,
   PHASE_CANCEL,
-  PHASE_FIRST_ASSISTANT_ITEM,
-  PHASE_FIRST_REASONING_ITEM,
-  PHASE_FIRST_TOOL_ITEM,
-  PHASE_ITEM,
   PHASE_TOOL_CALL,
-  PHASE_TURN_ACCEPTED,
   SOURCE_ACP,
   TURN_END_STATUS_COMPLETED,
   TURN_END_STATUS_FAILED,
@@ -63,7 +51,7 @@ import {
   type JsonRpcId,
   type JsonRpcVerdict,
 } from './json-rpc-stream.js';
-import { JsonRpcTurnObserver, type JsonRpcTurnObserverOptions, type ObservedTurn } from './json-rpc-turn-observer.js';
+import { cancelResultOf, endApproval, JsonRpcTurnObserver, type JsonRpcTurnObserverOptions, type ObservedTurn } from './json-rpc-turn-observer.js';
 
 export interface AcpObserverOptions extends JsonRpcTurnObserverOptions {
   /** Clock for messages that carry no time of their own (ACP messages carry none). Default `Date.now`. */
@@ -106,11 +94,7 @@ interface TurnState extends ObservedTurn {
   runs: number;
   /** Tool calls not yet completed, by `toolCallId` (client fs/terminal requests live in `pending`). */
   readonly tools: Map<string, PhaseHandle>;
-  readonly approvals: Set<PhaseHandle>;
   cancel?: PhaseHandle;
-  sawAssistant: boolean;
-  sawReasoning: boolean;
-  sawTool: boolean;
 }
 
 type PendingRequest =
@@ -201,8 +185,7 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
         if (failed) return this.endTurn(request.turn, TURN_END_STATUS_FAILED, time, undefined, `session/prompt ${rpcErrorType(error)}: ${errorText(error)}`);
         return this.endTurn(request.turn, stopStatus(str(result.stopReason)), time, str(result.stopReason)?.slice(0, 64), undefined);
       case 'approval':
-        if (failed) return request.phase.fail(rpcErrorType(error), { time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_ERROR } });
-        return request.phase.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: permissionDecision(result, request.optionKinds) } });
+        return endApproval(request.phase, message, time, (answer) => permissionDecision(fieldsOf(answer), request.optionKinds));
       case 'client_tool':
         if (failed) request.phase.fail(rpcErrorType(error), { time, attributes: { [ATTR_ITEM_STATUS]: 'failed' } });
         else request.phase.end({ time, attributes: { [ATTR_ITEM_STATUS]: 'completed' } });
@@ -261,6 +244,7 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
       return;
     }
     if (STATUS_ONLY_UPDATES.has(kind)) return;
+    // ACP has no acceptance message: the agent's first word on the prompt is the sign it took it.
     this.accept(turn, time);
     const itemType = ITEM_TYPE_BY_CHUNK.get(kind);
     if (itemType !== undefined) return this.onChunk(turn, kind, itemType, time);
@@ -273,15 +257,7 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
     if (turn.run?.chunk === chunk) return;
     this.endRun(turn, time, 'completed');
     turn.runs++;
-    const base = { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_ITEM_TYPE]: itemType, [ATTR_ITEM_ID]: `item-${turn.runs}` };
-    turn.run = { chunk, phase: this.childPhase(turn, PHASE_ITEM, time, base) };
-    if (itemType === 'agentMessage' && !turn.sawAssistant) {
-      turn.sawAssistant = true;
-      this.childPoint(turn, PHASE_FIRST_ASSISTANT_ITEM, time, base);
-    } else if (itemType === 'reasoning' && !turn.sawReasoning) {
-      turn.sawReasoning = true;
-      this.childPoint(turn, PHASE_FIRST_REASONING_ITEM, time, base);
-    }
+    turn.run = { chunk, phase: this.startItemPhase(turn, itemType, `item-${turn.runs}`, time).phase };
   }
 
   private endRun(turn: TurnState, time: number, status: string): void {
@@ -305,18 +281,14 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
     const known = turn.tools.get(toolCallId);
     if (known !== undefined) return known;
     const kind = str(toolCall.kind) ?? 'other';
-    if (!turn.sawTool) {
-      turn.sawTool = true;
-      this.childPoint(turn, PHASE_FIRST_TOOL_ITEM, time, { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_ITEM_ID]: toolCallId.slice(0, 128) });
-    }
-    const tool = this.childPhase(turn, PHASE_TOOL_CALL, time, {
-      [ATTR_SOURCE]: SOURCE_ACP,
+    const id = toolCallId.slice(0, 128);
+    const tool = this.startToolCall(turn, {
       // Never the title: it holds the command line or the path.
-      [ATTR_GEN_AI_TOOL_NAME]: (str(fieldsOf(fieldsOf(fieldsOf(toolCall._meta).claudeCode)).toolName) ?? kind).slice(0, 64),
-      [ATTR_GEN_AI_TOOL_CALL_ID]: toolCallId.slice(0, 128),
-      [ATTR_TOOL_KIND]: kind.slice(0, 64),
-      [ATTR_ITEM_ID]: toolCallId.slice(0, 128),
-    });
+      name: (str(fieldsOf(fieldsOf(fieldsOf(toolCall._meta).claudeCode)).toolName) ?? kind).slice(0, 64),
+      callId: id,
+      kind: kind.slice(0, 64),
+      itemId: id,
+    }, time, { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_ITEM_ID]: id });
     boundedSet(turn.tools, toolCallId, tool, this.rpc.maxPending);
     return tool;
   }
@@ -338,8 +310,7 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
       [ATTR_APPROVAL_REQUEST_ID]: String(id).slice(0, 128),
       [ATTR_ITEM_ID]: toolCallId?.slice(0, 128),
     };
-    const phase = turn ? this.childPhase(turn, PHASE_APPROVAL, time, attributes) : this.tracer.startPhase(PHASE_APPROVAL, { threadId: sessionId }, { time, attributes });
-    turn?.approvals.add(phase);
+    const phase = this.startApproval(turn, { threadId: sessionId }, time, attributes);
     return { kind: 'approval', phase, optionKinds: optionKinds(params.options) };
   }
 
@@ -357,7 +328,7 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
       this.accept(turn, time);
       this.endRun(turn, time, 'completed');
     }
-    const phase = turn ? this.childPhase(turn, PHASE_TOOL_CALL, time, attributes) : this.tracer.startPhase(PHASE_TOOL_CALL, { threadId: sessionId }, { time, attributes });
+    const phase = this.startPhaseIn(turn, PHASE_TOOL_CALL, { threadId: sessionId }, time, attributes);
     return { kind: 'client_tool', phase, turn };
   }
 
@@ -373,35 +344,18 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
     }
     // ACP names no turn: the prompt's request id and start time do (ids restart in each agent process).
     const turnId = `prompt-${String(requestId).slice(0, 64)}-${Math.round(time)}`;
-    const handle = this.tracer.startTurn({
-      threadId: sessionId, turnId, time, attributes: { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_TURN_KIND]: TURN_KIND_USER },
-    });
-    const turn: TurnState = {
-      handle, threadId: sessionId, turnId, accepted: false, runs: 0, tools: new Map(), approvals: new Set(),
-      sawAssistant: false, sawReasoning: false, sawTool: false,
-    };
+    const turn: TurnState = { ...this.openTurn(sessionId, turnId, TURN_KIND_USER, time), turnId, runs: 0, tools: new Map() };
     this.turns.set(sessionId, turn);
     return turn;
-  }
-
-  /** ACP has no acceptance message: the agent's first word on the prompt is the sign it took it. */
-  private accept(turn: TurnState, time: number): void {
-    if (turn.accepted) return;
-    turn.accepted = true;
-    this.childPoint(turn, PHASE_TURN_ACCEPTED, time, { [ATTR_SOURCE]: SOURCE_ACP });
   }
 
   /** Ends the turn and what is still open of it: items and tools with the turn's status, approvals as cancelled. */
   private endTurn(turn: TurnState, status: TurnEndStatus, time: number, stopReason: string | undefined, error: string | undefined): void {
     this.endRun(turn, time, status);
     for (const tool of turn.tools.values()) tool.end({ time, attributes: { [ATTR_ITEM_STATUS]: status } });
-    for (const approval of turn.approvals) approval.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_CANCELLED } });
-    const cancelResult = status === TURN_END_STATUS_INTERRUPTED ? CANCEL_RESULT_CANCELLED : CANCEL_RESULT_ALREADY_COMPLETED;
-    turn.cancel?.end({ time, attributes: { [ATTR_CANCEL_RESULT]: cancelResult } });
-    const unknown = this.rpc.unreadMessages;
-    turn.handle.endTurn(status, {
-      time, error, attributes: { [ATTR_TURN_STOP_REASON]: stopReason, [ATTR_OBSERVER_UNKNOWN]: unknown > 0 ? unknown : undefined },
-    });
+    this.cancelApprovals(turn, time);
+    turn.cancel?.end({ time, attributes: { [ATTR_CANCEL_RESULT]: cancelResultOf(status) } });
+    this.endTurnSpan(turn, status, time, error, { [ATTR_TURN_STOP_REASON]: stopReason });
     if (this.turns.get(turn.threadId) === turn) this.turns.delete(turn.threadId);
   }
 }

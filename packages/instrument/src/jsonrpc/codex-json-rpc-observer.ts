@@ -1,6 +1,5 @@
 import {
   APPROVAL_DECISION_CANCELLED,
-  APPROVAL_DECISION_ERROR,
   ATTR_APPROVAL_DECISION,
   ATTR_APPROVAL_KIND,
   ATTR_APPROVAL_REQUEST_ID,
@@ -12,8 +11,6 @@ import {
   ATTR_HYDRATION_ITEMS,
   ATTR_ITEM_ID,
   ATTR_ITEM_STATUS,
-  ATTR_ITEM_TYPE,
-  ATTR_OBSERVER_UNKNOWN,
   ATTR_RETRY_ATTEMPT,
   ATTR_RETRY_MAX,
   ATTR_RETRY_REASON,
@@ -23,31 +20,22 @@ import {
   ATTR_TOOL_EXIT_CODE,
   ATTR_TOOL_KIND,
   ATTR_TURN_ERROR,
-  ATTR_TURN_KIND,
   CANCEL_RESULT_ALREADY_COMPLETED,
-  CANCEL_RESULT_CANCELLED,
   CANCEL_RESULT_FAILED,
   CANCEL_RESULT_UNKNOWN,
   HYDRATION_TRIGGER_FORK,
   HYDRATION_TRIGGER_READ,
   HYDRATION_TRIGGER_RESUME,
   HYDRATION_TRIGGER_START,
-  PHASE_APPROVAL,
   PHASE_CANCEL,
   PHASE_COMPACTION,
-  PHASE_FIRST_ASSISTANT_ITEM,
-  PHASE_FIRST_REASONING_ITEM,
-  PHASE_FIRST_TOOL_ITEM,
-  PHASE_ITEM,
   PHASE_TOOL_CALL,
   TOOL_KIND_HOOK,
-  PHASE_TURN_ACCEPTED,
   PHASE_TURN_ERROR,
   PHASE_UPSTREAM_RETRY,
   SOURCE_JSONRPC,
   TURN_END_STATUSES,
   TURN_END_STATUS_FAILED,
-  TURN_END_STATUS_INTERRUPTED,
   TURN_KIND_COMPACTION,
   TURN_KIND_REVIEW,
   TURN_KIND_USER,
@@ -81,7 +69,7 @@ import {
   type JsonRpcStreamStats,
   type JsonRpcVerdict,
 } from './json-rpc-stream.js';
-import { JsonRpcTurnObserver, type JsonRpcTurnObserverOptions, type ObservedTurn } from './json-rpc-turn-observer.js';
+import { cancelResultOf, endApproval, JsonRpcTurnObserver, type JsonRpcTurnObserverOptions, type ObservedTurn } from './json-rpc-turn-observer.js';
 
 export interface CodexJsonRpcObserverOptions extends JsonRpcTurnObserverOptions {}
 
@@ -129,12 +117,8 @@ interface TurnState extends ObservedTurn {
   readonly kind: TurnKind | undefined;
   turnId?: string;
   readonly items: Map<string, ItemState>;
-  readonly approvals: Set<PhaseHandle>;
   /** Sync hook runs of the turn still going, by run id. */
   readonly hooks: Map<string, PhaseHandle>;
-  sawAssistant: boolean;
-  sawReasoning: boolean;
-  sawTool: boolean;
   sawCompaction: boolean;
 }
 
@@ -305,20 +289,14 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
       [ATTR_APPROVAL_REQUEST_ID]: String(id),
       [ATTR_ITEM_ID]: str(params.itemId) ?? str(params.callId),
     };
-    const phase = this.tracer.startPhase(PHASE_APPROVAL, this.idsOf(turn, threadId, str(params.turnId)), { time, attributes }, turn?.handle.context);
-    turn?.approvals.add(phase);
+    const phase = this.startApproval(turn, { threadId, turnId: str(params.turnId) }, time, attributes);
     return { kind: 'approval', approvalKind: kind, phase };
   }
 
   /** The client answered one of the server's requests. */
   private onClientAnswer(request: ServerRequest, message: Fields, time: number): void {
     if (request.kind !== 'approval') return;
-    const error = message.error;
-    if (error !== undefined && error !== null) {
-      request.phase.fail(rpcErrorType(error), { time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_ERROR } });
-    } else {
-      request.phase.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: approvalDecision(request.approvalKind, message.result) } });
-    }
+    endApproval(request.phase, message, time, (result) => approvalDecision(request.approvalKind, result));
   }
 
   // --- Server notifications -------------------------------------------------------------------
@@ -380,30 +358,14 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
 
   private startItem(turn: TurnState, item: Fields, itemId: string, time: number): ItemState {
     const type = str(item.type) ?? 'unknown';
-    const base = { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_ITEM_TYPE]: type, [ATTR_ITEM_ID]: itemId };
-    const state: ItemState = { item: this.childPhase(turn, PHASE_ITEM, time, base) };
+    const { phase, attributes } = this.startItemPhase(turn, type, itemId, time);
+    const state: ItemState = { item: phase };
     boundedSet(turn.items, itemId, state, this.rpc.maxPending);
-    if (type === 'agentMessage' && !turn.sawAssistant) {
-      turn.sawAssistant = true;
-      this.childPoint(turn, PHASE_FIRST_ASSISTANT_ITEM, time, base);
-    } else if (type === 'reasoning' && !turn.sawReasoning) {
-      turn.sawReasoning = true;
-      this.childPoint(turn, PHASE_FIRST_REASONING_ITEM, time, base);
-    } else if (type === 'contextCompaction') {
+    if (type === 'contextCompaction') {
       turn.sawCompaction = true;
-      state.compaction = this.childPhase(turn, PHASE_COMPACTION, time, base);
+      state.compaction = this.childPhase(turn, PHASE_COMPACTION, time, attributes);
     } else if (TOOL_ITEM_TYPES.has(type)) {
-      if (!turn.sawTool) {
-        turn.sawTool = true;
-        this.childPoint(turn, PHASE_FIRST_TOOL_ITEM, time, base);
-      }
-      state.tool = this.childPhase(turn, PHASE_TOOL_CALL, time, {
-        [ATTR_SOURCE]: SOURCE_JSONRPC,
-        [ATTR_GEN_AI_TOOL_NAME]: toolName(type, item),
-        [ATTR_GEN_AI_TOOL_CALL_ID]: itemId,
-        [ATTR_TOOL_KIND]: type,
-        [ATTR_ITEM_ID]: itemId,
-      });
+      state.tool = this.startToolCall(turn, { name: toolName(type, item), callId: itemId, kind: type, itemId }, time, attributes);
     }
     return state;
   }
@@ -509,13 +471,7 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
       const oldest = this.turns.values().next();
       if (!oldest.done) this.forget(oldest.value);
     }
-    const handle = this.tracer.startTurn({
-      threadId, turnId, time, attributes: { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_TURN_KIND]: kind },
-    });
-    const turn: TurnState = {
-      handle, threadId, kind, accepted: false, items: new Map(), approvals: new Set(), hooks: new Map(),
-      sawAssistant: false, sawReasoning: false, sawTool: false, sawCompaction: false,
-    };
+    const turn: TurnState = { ...this.openTurn(threadId, turnId, kind, time), kind, items: new Map(), hooks: new Map(), sawCompaction: false };
     this.turns.add(turn);
     if (turnId !== undefined) this.nameTurn(turn, turnId);
     return turn;
@@ -552,12 +508,6 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
     return adopt ? this.startTurn(threadId, turnId, undefined, time) : undefined;
   }
 
-  private accept(turn: TurnState, time: number): void {
-    if (turn.accepted) return;
-    turn.accepted = true;
-    this.childPoint(turn, PHASE_TURN_ACCEPTED, time, { [ATTR_SOURCE]: SOURCE_JSONRPC });
-  }
-
   /** Ends the turn and whatever of it is still open: items and tools with the turn's status, approvals as cancelled. */
   private endTurn(turn: TurnState, status: TurnEndStatus, time: number, error: string | undefined): void {
     for (const state of turn.items.values()) {
@@ -566,13 +516,10 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
       state.tool?.end({ time, attributes });
       state.item.end({ time, attributes });
     }
-    for (const approval of turn.approvals) {
-      approval.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_CANCELLED } });
-    }
+    this.cancelApprovals(turn, time);
     for (const hook of turn.hooks.values()) hook.end({ time, attributes: { [ATTR_ITEM_STATUS]: status } });
     if (turn.turnId !== undefined) this.resolveCancel(turn.turnId, status, time);
-    const unknown = this.rpc.unreadMessages;
-    turn.handle.endTurn(status, { time, error, attributes: { [ATTR_OBSERVER_UNKNOWN]: unknown > 0 ? unknown : undefined } });
+    this.endTurnSpan(turn, status, time, error);
     this.forget(turn);
     if (turn.turnId !== undefined) boundedSet(this.recentlyEnded, turn.turnId, status, RECENTLY_ENDED_TURNS);
   }
@@ -581,8 +528,7 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
     const cancel = this.cancels.get(turnId);
     if (cancel === undefined) return;
     this.cancels.delete(turnId);
-    const result = status === TURN_END_STATUS_INTERRUPTED ? CANCEL_RESULT_CANCELLED : CANCEL_RESULT_ALREADY_COMPLETED;
-    cancel.end({ time, attributes: { [ATTR_CANCEL_RESULT]: result } });
+    cancel.end({ time, attributes: { [ATTR_CANCEL_RESULT]: cancelResultOf(status) } });
   }
 
   /** Stops following a turn; its open spans stay open. */
