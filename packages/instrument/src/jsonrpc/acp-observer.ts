@@ -2,11 +2,9 @@ import {
   APPROVAL_DECISION_APPROVED,
   APPROVAL_DECISION_CANCELLED,
   APPROVAL_DECISION_DENIED,
-  APPROVAL_DECISION_ERROR,
   APPROVAL_KIND_COMMAND,
   APPROVAL_KIND_FILE_CHANGE,
   APPROVAL_KIND_PERMISSIONS,
-  ATTR_APPROVAL_DECISION,
   ATTR_APPROVAL_KIND,
   ATTR_APPROVAL_REQUEST_ID,
   ATTR_CANCEL_RESULT,
@@ -15,31 +13,17 @@ import {
   ATTR_HYDRATION_ITEMS,
   ATTR_ITEM_ID,
   ATTR_ITEM_STATUS,
-  ATTR_ITEM_TYPE,
-  ATTR_OBSERVER_UNKNOWN,
-  ATTR_RENDERER_ID,
-  ATTR_RENDERER_REASON,
   ATTR_SOURCE,
   ATTR_THREAD_ID,
   ATTR_TOOL_KIND,
-  ATTR_TURN_KIND,
   ATTR_TURN_STOP_REASON,
   CANCEL_RESULT_ALREADY_COMPLETED,
-  CANCEL_RESULT_CANCELLED,
   CANCEL_RESULT_UNKNOWN,
   HYDRATION_TRIGGER_FORK,
   HYDRATION_TRIGGER_RESUME,
   HYDRATION_TRIGGER_START,
-  PHASE_APPROVAL,
   PHASE_CANCEL,
-  PHASE_FIRST_ASSISTANT_ITEM,
-  PHASE_FIRST_REASONING_ITEM,
-  PHASE_FIRST_TOOL_ITEM,
-  PHASE_ITEM,
-  PHASE_RENDERER_ATTACHED,
-  PHASE_RENDERER_DETACHED,
   PHASE_TOOL_CALL,
-  PHASE_TURN_ACCEPTED,
   SOURCE_ACP,
   TURN_END_STATUS_COMPLETED,
   TURN_END_STATUS_FAILED,
@@ -48,7 +32,7 @@ import {
   type ApprovalKind,
   type TurnEndStatus,
 } from '@stall-why/conventions';
-import type { PhaseAttributes, PhaseHandle, TurnHandle, TurnTracer } from '../turn-tracer.js';
+import type { PhaseAttributes, PhaseHandle, TurnHandle } from '../turn-tracer.js';
 import {
   ACP_AGENT_NOTIFICATION_METHODS,
   ACP_AGENT_REQUEST_METHODS,
@@ -60,22 +44,16 @@ import {
   boundedSet,
   fieldsOf,
   JSONRPC_UNKNOWN,
-  JsonRpcStream,
   rpcErrorType,
   str,
-  type JsonRpcBounds,
   type JsonRpcDirection,
   type JsonRpcFields as Fields,
   type JsonRpcId,
-  type JsonRpcStreamStats,
   type JsonRpcVerdict,
 } from './json-rpc-stream.js';
+import { cancelResultOf, endApproval, JsonRpcTurnObserver, type JsonRpcTurnObserverOptions, type ObservedTurn } from './json-rpc-turn-observer.js';
 
-export interface AcpObserverOptions extends JsonRpcBounds {
-  /** Where the phases go. */
-  readonly turnTracer: TurnTracer;
-  /** `stall_why.renderer.id` of the client. Default: the `clientInfo.name` it sends in `initialize`, else `client`. */
-  readonly rendererId?: string;
+export interface AcpObserverOptions extends JsonRpcTurnObserverOptions {
   /** Clock for messages that carry no time of their own (ACP messages carry none). Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -108,22 +86,15 @@ const FILE_CHANGE_TOOL_KINDS: ReadonlySet<string> = new Set(['edit', 'delete', '
 /** `sessionUpdate` kinds that say nothing about progress (menus, modes, token counts). */
 const STATUS_ONLY_UPDATES: ReadonlySet<string> = new Set(['available_commands_update', 'current_mode_update', 'config_option_update', 'session_info_update', 'usage_update']);
 
-interface TurnState {
-  readonly handle: TurnHandle;
-  readonly sessionId: string;
+/** A prompt turn: its `threadId` is the ACP `sessionId`, its `turnId` made up at the prompt (ACP names no turn). */
+interface TurnState extends ObservedTurn {
   readonly turnId: string;
-  accepted: boolean;
   /** The streamed message or thought being written, and its kind. */
   run?: { readonly chunk: string; readonly phase: PhaseHandle };
   runs: number;
   /** Tool calls not yet completed, by `toolCallId` (client fs/terminal requests live in `pending`). */
   readonly tools: Map<string, PhaseHandle>;
-  readonly approvals: Set<PhaseHandle>;
   cancel?: PhaseHandle;
-  sawAssistant: boolean;
-  sawReasoning: boolean;
-  sawTool: boolean;
-  lastToolCompletedAtMs?: number;
 }
 
 type PendingRequest =
@@ -141,84 +112,45 @@ type PendingRequest =
  * Agents order these differently (a permission before or after its `tool_call`, or with no
  * `tool_call` at all), so a tool call is opened by whichever names its id first.
  *
- * Like the Codex observer it shares its core with, it holds no rules, never throws into its host
- * and never records prompt text, messages, commands, paths or output.
+ * Like the Codex observer it shares `JsonRpcTurnObserver` with, it holds no rules, never throws into
+ * its host and never records prompt text, messages, commands, paths or output.
  */
-export class AcpObserver {
-  private readonly tracer: TurnTracer;
-  private readonly rpc: JsonRpcStream<PendingRequest>;
-  private rendererId: string | undefined;
+export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> {
   /** The prompt turn in flight per session, oldest first. */
   private readonly turns = new Map<string, TurnState>();
   /** Sessions whose history is being replayed (`session/load`), with the updates counted so far. */
   private readonly replays = new Map<string, { items: number }>();
 
   constructor(options: AcpObserverOptions) {
-    this.tracer = options.turnTracer;
-    this.rendererId = options.rendererId;
-    this.rpc = new JsonRpcStream<PendingRequest>(
-      { onMessage: (...args) => this.onMessage(...args), onAnswer: (request, message, time) => this.onAnswer(request, message, time) },
-      { ...options, observerName: 'ACP observer' },
-    );
+    super(options, { source: SOURCE_ACP, observerName: 'ACP observer' });
   }
 
-  get stats(): JsonRpcStreamStats {
-    return this.rpc.stats;
+  /** The prompt turns in flight, oldest first. */
+  activeTurns(): ReadonlyArray<ActiveAcpTurn> {
+    return this.describeTurns();
   }
 
-  /** One line of the stream (one JSON object, with or without its newline). Never throws. */
-  observeLine(direction: JsonRpcDirection, line: string | Uint8Array, timeMs?: number): void {
-    this.rpc.observeLine(direction, line, timeMs);
+  // --- Bookkeeping the shared core asks for ----------------------------------------------------
+
+  protected override followedTurns(): Iterable<TurnState> {
+    return this.turns.values();
   }
 
-  /** One already parsed message. Never throws. */
-  observeMessage(direction: JsonRpcDirection, message: unknown, timeMs?: number): void {
-    this.rpc.observeMessage(direction, message, timeMs);
-  }
-
-  /** Counts a line the caller could not frame (e.g. a half line left when the stream ended). */
-  noteMalformed(): void {
-    this.rpc.noteMalformed();
-  }
-
-  /** The client went away. Open cancels become `unknown`. */
-  rendererDetached(timeMs?: number, reason = 'closed'): void {
-    if (this.rpc.closed) return;
-    const time = this.rpc.clock(timeMs);
-    this.rendererPoint(PHASE_RENDERER_DETACHED, time, { [ATTR_RENDERER_REASON]: reason });
+  protected override abandonCancels(time: number): void {
     for (const turn of this.turns.values()) {
       turn.cancel?.end({ time, attributes: { [ATTR_CANCEL_RESULT]: CANCEL_RESULT_UNKNOWN } });
       turn.cancel = undefined;
     }
   }
 
-  /** A client attached. Called by the observer itself on `initialize`. */
-  rendererAttached(timeMs?: number): void {
-    if (this.rpc.closed) return;
-    this.rendererPoint(PHASE_RENDERER_ATTACHED, this.rpc.clock(timeMs), {});
-  }
-
-  /** The prompt turns in flight, oldest first. */
-  activeTurns(): ReadonlyArray<ActiveAcpTurn> {
-    return [...this.turns.values()].map((t) => ({
-      threadId: t.sessionId,
-      turnId: t.turnId,
-      turn: t.handle,
-      accepted: t.accepted,
-      ...(t.lastToolCompletedAtMs === undefined ? {} : { lastToolCompletedAtMs: t.lastToolCompletedAtMs }),
-    }));
-  }
-
-  /** Releases the observer's state. It ends nothing: a turn stuck when the stream stopped stays an open span. */
-  close(_timeMs?: number): void {
-    this.rpc.close();
+  protected override forgetTurns(): void {
     this.turns.clear();
     this.replays.clear();
   }
 
   // --- Dispatch ----------------------------------------------------------------------------
 
-  private onMessage(direction: JsonRpcDirection, method: string, id: JsonRpcId | undefined, params: Fields, _message: Fields, time: number): JsonRpcVerdict<PendingRequest> {
+  protected override onMessage(direction: JsonRpcDirection, method: string, id: JsonRpcId | undefined, params: Fields, _message: Fields, time: number): JsonRpcVerdict<PendingRequest> {
     const isRequest = id !== undefined;
     if (direction === 'client->server') {
       if (!(isRequest ? ACP_CLIENT_REQUEST_METHODS : ACP_CLIENT_NOTIFICATION_METHODS).has(method)) return JSONRPC_UNKNOWN;
@@ -237,7 +169,7 @@ export class AcpObserver {
     return this.onClientTool(method, params, time);
   }
 
-  private onAnswer(request: PendingRequest, message: Fields, time: number): void {
+  protected override onAnswer(request: PendingRequest, message: Fields, time: number): void {
     const error = message.error;
     const failed = error !== undefined && error !== null;
     const result = fieldsOf(message.result);
@@ -253,8 +185,7 @@ export class AcpObserver {
         if (failed) return this.endTurn(request.turn, TURN_END_STATUS_FAILED, time, undefined, `session/prompt ${rpcErrorType(error)}: ${errorText(error)}`);
         return this.endTurn(request.turn, stopStatus(str(result.stopReason)), time, str(result.stopReason)?.slice(0, 64), undefined);
       case 'approval':
-        if (failed) return request.phase.fail(rpcErrorType(error), { time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_ERROR } });
-        return request.phase.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: permissionDecision(result, request.optionKinds) } });
+        return endApproval(request.phase, message, time, (answer) => permissionDecision(fieldsOf(answer), request.optionKinds));
       case 'client_tool':
         if (failed) request.phase.fail(rpcErrorType(error), { time, attributes: { [ATTR_ITEM_STATUS]: 'failed' } });
         else request.phase.end({ time, attributes: { [ATTR_ITEM_STATUS]: 'completed' } });
@@ -267,8 +198,7 @@ export class AcpObserver {
 
   private onClientRequest(id: JsonRpcId, method: string, params: Fields, time: number): PendingRequest | undefined {
     if (method === 'initialize') {
-      this.rendererId ??= str(fieldsOf(params.clientInfo).name)?.slice(0, 128) ?? 'client';
-      this.rendererAttached(time);
+      this.clientInitialized(params, time);
       return undefined;
     }
     const trigger = HYDRATION_TRIGGER_BY_METHOD.get(method);
@@ -314,6 +244,7 @@ export class AcpObserver {
       return;
     }
     if (STATUS_ONLY_UPDATES.has(kind)) return;
+    // ACP has no acceptance message: the agent's first word on the prompt is the sign it took it.
     this.accept(turn, time);
     const itemType = ITEM_TYPE_BY_CHUNK.get(kind);
     if (itemType !== undefined) return this.onChunk(turn, kind, itemType, time);
@@ -326,15 +257,7 @@ export class AcpObserver {
     if (turn.run?.chunk === chunk) return;
     this.endRun(turn, time, 'completed');
     turn.runs++;
-    const base = { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_ITEM_TYPE]: itemType, [ATTR_ITEM_ID]: `item-${turn.runs}` };
-    turn.run = { chunk, phase: this.childPhase(turn, PHASE_ITEM, time, base) };
-    if (itemType === 'agentMessage' && !turn.sawAssistant) {
-      turn.sawAssistant = true;
-      this.childPoint(turn, PHASE_FIRST_ASSISTANT_ITEM, time, base);
-    } else if (itemType === 'reasoning' && !turn.sawReasoning) {
-      turn.sawReasoning = true;
-      this.childPoint(turn, PHASE_FIRST_REASONING_ITEM, time, base);
-    }
+    turn.run = { chunk, phase: this.startItemPhase(turn, itemType, `item-${turn.runs}`, time).phase };
   }
 
   private endRun(turn: TurnState, time: number, status: string): void {
@@ -358,18 +281,14 @@ export class AcpObserver {
     const known = turn.tools.get(toolCallId);
     if (known !== undefined) return known;
     const kind = str(toolCall.kind) ?? 'other';
-    if (!turn.sawTool) {
-      turn.sawTool = true;
-      this.childPoint(turn, PHASE_FIRST_TOOL_ITEM, time, { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_ITEM_ID]: toolCallId.slice(0, 128) });
-    }
-    const tool = this.childPhase(turn, PHASE_TOOL_CALL, time, {
-      [ATTR_SOURCE]: SOURCE_ACP,
+    const id = toolCallId.slice(0, 128);
+    const tool = this.startToolCall(turn, {
       // Never the title: it holds the command line or the path.
-      [ATTR_GEN_AI_TOOL_NAME]: (str(fieldsOf(fieldsOf(fieldsOf(toolCall._meta).claudeCode)).toolName) ?? kind).slice(0, 64),
-      [ATTR_GEN_AI_TOOL_CALL_ID]: toolCallId.slice(0, 128),
-      [ATTR_TOOL_KIND]: kind.slice(0, 64),
-      [ATTR_ITEM_ID]: toolCallId.slice(0, 128),
-    });
+      name: (str(fieldsOf(fieldsOf(fieldsOf(toolCall._meta).claudeCode)).toolName) ?? kind).slice(0, 64),
+      callId: id,
+      kind: kind.slice(0, 64),
+      itemId: id,
+    }, time, { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_ITEM_ID]: id });
     boundedSet(turn.tools, toolCallId, tool, this.rpc.maxPending);
     return tool;
   }
@@ -391,8 +310,7 @@ export class AcpObserver {
       [ATTR_APPROVAL_REQUEST_ID]: String(id).slice(0, 128),
       [ATTR_ITEM_ID]: toolCallId?.slice(0, 128),
     };
-    const phase = turn ? this.childPhase(turn, PHASE_APPROVAL, time, attributes) : this.tracer.startPhase(PHASE_APPROVAL, { threadId: sessionId }, { time, attributes });
-    turn?.approvals.add(phase);
+    const phase = this.startApproval(turn, { threadId: sessionId }, time, attributes);
     return { kind: 'approval', phase, optionKinds: optionKinds(params.options) };
   }
 
@@ -410,7 +328,7 @@ export class AcpObserver {
       this.accept(turn, time);
       this.endRun(turn, time, 'completed');
     }
-    const phase = turn ? this.childPhase(turn, PHASE_TOOL_CALL, time, attributes) : this.tracer.startPhase(PHASE_TOOL_CALL, { threadId: sessionId }, { time, attributes });
+    const phase = this.startPhaseIn(turn, PHASE_TOOL_CALL, { threadId: sessionId }, time, attributes);
     return { kind: 'client_tool', phase, turn };
   }
 
@@ -426,55 +344,19 @@ export class AcpObserver {
     }
     // ACP names no turn: the prompt's request id and start time do (ids restart in each agent process).
     const turnId = `prompt-${String(requestId).slice(0, 64)}-${Math.round(time)}`;
-    const handle = this.tracer.startTurn({
-      threadId: sessionId, turnId, time, attributes: { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_TURN_KIND]: TURN_KIND_USER },
-    });
-    const turn: TurnState = {
-      handle, sessionId, turnId, accepted: false, runs: 0, tools: new Map(), approvals: new Set(),
-      sawAssistant: false, sawReasoning: false, sawTool: false,
-    };
+    const turn: TurnState = { ...this.openTurn(sessionId, turnId, TURN_KIND_USER, time), turnId, runs: 0, tools: new Map() };
     this.turns.set(sessionId, turn);
     return turn;
-  }
-
-  /** ACP has no acceptance message: the agent's first word on the prompt is the sign it took it. */
-  private accept(turn: TurnState, time: number): void {
-    if (turn.accepted) return;
-    turn.accepted = true;
-    this.childPoint(turn, PHASE_TURN_ACCEPTED, time, { [ATTR_SOURCE]: SOURCE_ACP });
   }
 
   /** Ends the turn and what is still open of it: items and tools with the turn's status, approvals as cancelled. */
   private endTurn(turn: TurnState, status: TurnEndStatus, time: number, stopReason: string | undefined, error: string | undefined): void {
     this.endRun(turn, time, status);
     for (const tool of turn.tools.values()) tool.end({ time, attributes: { [ATTR_ITEM_STATUS]: status } });
-    for (const approval of turn.approvals) approval.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_CANCELLED } });
-    const cancelResult = status === TURN_END_STATUS_INTERRUPTED ? CANCEL_RESULT_CANCELLED : CANCEL_RESULT_ALREADY_COMPLETED;
-    turn.cancel?.end({ time, attributes: { [ATTR_CANCEL_RESULT]: cancelResult } });
-    const unknown = this.rpc.unreadMessages;
-    turn.handle.endTurn(status, {
-      time, error, attributes: { [ATTR_TURN_STOP_REASON]: stopReason, [ATTR_OBSERVER_UNKNOWN]: unknown > 0 ? unknown : undefined },
-    });
-    if (this.turns.get(turn.sessionId) === turn) this.turns.delete(turn.sessionId);
-  }
-
-  // --- Emitting ------------------------------------------------------------------------------
-
-  private childPhase(turn: TurnState, name: string, time: number, attributes: PhaseAttributes): PhaseHandle {
-    return this.tracer.startPhase(name, { threadId: turn.sessionId, turnId: turn.turnId }, { time, attributes }, turn.handle.context);
-  }
-
-  private childPoint(turn: TurnState, name: string, time: number, attributes: PhaseAttributes): void {
-    this.tracer.point(name, { threadId: turn.sessionId, turnId: turn.turnId }, { time, attributes }, turn.handle.context);
-  }
-
-  private rendererPoint(name: string, time: number, extra: PhaseAttributes): void {
-    const attributes = { [ATTR_SOURCE]: SOURCE_ACP, [ATTR_RENDERER_ID]: this.rendererId ?? 'client', ...extra };
-    if (this.turns.size === 0) {
-      this.tracer.point(name, {}, { time, attributes });
-      return;
-    }
-    for (const turn of this.turns.values()) this.childPoint(turn, name, time, attributes);
+    this.cancelApprovals(turn, time);
+    turn.cancel?.end({ time, attributes: { [ATTR_CANCEL_RESULT]: cancelResultOf(status) } });
+    this.endTurnSpan(turn, status, time, error, { [ATTR_TURN_STOP_REASON]: stopReason });
+    if (this.turns.get(turn.threadId) === turn) this.turns.delete(turn.threadId);
   }
 }
 

@@ -1,6 +1,5 @@
 import {
   APPROVAL_DECISION_CANCELLED,
-  APPROVAL_DECISION_ERROR,
   ATTR_APPROVAL_DECISION,
   ATTR_APPROVAL_KIND,
   ATTR_APPROVAL_REQUEST_ID,
@@ -12,10 +11,6 @@ import {
   ATTR_HYDRATION_ITEMS,
   ATTR_ITEM_ID,
   ATTR_ITEM_STATUS,
-  ATTR_ITEM_TYPE,
-  ATTR_OBSERVER_UNKNOWN,
-  ATTR_RENDERER_ID,
-  ATTR_RENDERER_REASON,
   ATTR_RETRY_ATTEMPT,
   ATTR_RETRY_MAX,
   ATTR_RETRY_REASON,
@@ -25,33 +20,22 @@ import {
   ATTR_TOOL_EXIT_CODE,
   ATTR_TOOL_KIND,
   ATTR_TURN_ERROR,
-  ATTR_TURN_KIND,
   CANCEL_RESULT_ALREADY_COMPLETED,
-  CANCEL_RESULT_CANCELLED,
   CANCEL_RESULT_FAILED,
   CANCEL_RESULT_UNKNOWN,
   HYDRATION_TRIGGER_FORK,
   HYDRATION_TRIGGER_READ,
   HYDRATION_TRIGGER_RESUME,
   HYDRATION_TRIGGER_START,
-  PHASE_APPROVAL,
   PHASE_CANCEL,
   PHASE_COMPACTION,
-  PHASE_FIRST_ASSISTANT_ITEM,
-  PHASE_FIRST_REASONING_ITEM,
-  PHASE_FIRST_TOOL_ITEM,
-  PHASE_ITEM,
-  PHASE_RENDERER_ATTACHED,
-  PHASE_RENDERER_DETACHED,
   PHASE_TOOL_CALL,
   TOOL_KIND_HOOK,
-  PHASE_TURN_ACCEPTED,
   PHASE_TURN_ERROR,
   PHASE_UPSTREAM_RETRY,
   SOURCE_JSONRPC,
   TURN_END_STATUSES,
   TURN_END_STATUS_FAILED,
-  TURN_END_STATUS_INTERRUPTED,
   TURN_KIND_COMPACTION,
   TURN_KIND_REVIEW,
   TURN_KIND_USER,
@@ -59,7 +43,7 @@ import {
   type TurnEndStatus,
   type TurnKind,
 } from '@stall-why/conventions';
-import type { PhaseAttributes, PhaseHandle, PhaseIds, TurnHandle, TurnTracer } from '../turn-tracer.js';
+import type { PhaseAttributes, PhaseHandle, PhaseIds, TurnHandle } from '../turn-tracer.js';
 import { approvalDecision, approvalKind } from './approval-request.js';
 import {
   CODEX_CLIENT_NOTIFICATION_METHODS,
@@ -76,26 +60,18 @@ import {
   isRequestId,
   JSONRPC_DELTA,
   JSONRPC_UNKNOWN,
-  JsonRpcStream,
   num,
   rpcErrorType,
   str,
-  type JsonRpcBounds,
   type JsonRpcDirection,
   type JsonRpcFields as Fields,
   type JsonRpcId as RequestId,
   type JsonRpcStreamStats,
   type JsonRpcVerdict,
 } from './json-rpc-stream.js';
+import { cancelResultOf, endApproval, JsonRpcTurnObserver, type JsonRpcTurnObserverOptions, type ObservedTurn } from './json-rpc-turn-observer.js';
 
-export interface CodexJsonRpcObserverOptions extends JsonRpcBounds {
-  /** Where the phases go. */
-  readonly turnTracer: TurnTracer;
-  /** `stall_why.renderer.id` of the client. Default: the `clientInfo.name` it sends in `initialize`, else `client`. */
-  readonly rendererId?: string;
-  /** Clock for messages that carry no time of their own. Default `Date.now`. */
-  readonly now?: () => number;
-}
+export interface CodexJsonRpcObserverOptions extends JsonRpcTurnObserverOptions {}
 
 /** What the observer has counted (see `JsonRpcStreamStats`; deltas are those of `CODEX_DELTA_METHODS`). */
 export type CodexJsonRpcObserverStats = JsonRpcStreamStats;
@@ -136,21 +112,14 @@ interface ItemState {
   compaction?: PhaseHandle;
 }
 
-interface TurnState {
-  readonly handle: TurnHandle;
-  readonly threadId: string;
+/** A turn: its `turnId` is set once the server names it (the `turn/start` answer, or `turn/started`). */
+interface TurnState extends ObservedTurn {
   readonly kind: TurnKind | undefined;
   turnId?: string;
-  accepted: boolean;
   readonly items: Map<string, ItemState>;
-  readonly approvals: Set<PhaseHandle>;
   /** Sync hook runs of the turn still going, by run id. */
   readonly hooks: Map<string, PhaseHandle>;
-  sawAssistant: boolean;
-  sawReasoning: boolean;
-  sawTool: boolean;
   sawCompaction: boolean;
-  lastToolCompletedAtMs?: number;
 }
 
 type ClientRequest =
@@ -174,11 +143,7 @@ type PendingRequest = ClientRequest | ServerRequest;
  * does not know in `stats.unknownMethods`. It never records prompt text, messages, reasoning,
  * commands or their output: only ids, types, statuses, counts and error classes.
  */
-export class CodexJsonRpcObserver {
-  private readonly tracer: TurnTracer;
-  private readonly rpc: JsonRpcStream<PendingRequest>;
-  private rendererId: string | undefined;
-
+export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> {
   /** Every turn being followed, oldest first; turns without an id yet included. */
   private readonly turns = new Set<TurnState>();
   private readonly turnsById = new Map<string, TurnState>();
@@ -186,70 +151,32 @@ export class CodexJsonRpcObserver {
   private readonly recentlyEnded = new Map<string, TurnEndStatus>();
 
   constructor(options: CodexJsonRpcObserverOptions) {
-    this.tracer = options.turnTracer;
-    this.rendererId = options.rendererId;
-    this.rpc = new JsonRpcStream<PendingRequest>(
-      { onMessage: (...args) => this.onMessage(...args), onAnswer: (request, message, time) => this.onAnswer(request, message, time) },
-      { ...options, observerName: 'Codex JSON-RPC observer', deltaHeads: CODEX_DELTA_METHODS },
-    );
+    super(options, { source: SOURCE_JSONRPC, observerName: 'Codex JSON-RPC observer', deltaHeads: CODEX_DELTA_METHODS });
   }
 
-  get stats(): CodexJsonRpcObserverStats {
-    return this.rpc.stats;
+  override get stats(): CodexJsonRpcObserverStats {
+    return super.stats;
   }
 
-  /**
-   * Observes one line of the stream (one JSON object, with or without its newline). Deltas are
-   * counted from the line head without parsing; other lines are parsed. Never throws.
-   */
-  observeLine(direction: JsonRpcDirection, line: string | Uint8Array, timeMs?: number): void {
-    this.rpc.observeLine(direction, line, timeMs);
+  /** The turns being followed, oldest first. */
+  activeTurns(): ReadonlyArray<ActiveCodexTurn> {
+    return this.describeTurns();
   }
 
-  /** Observes one already parsed message. Never throws. */
-  observeMessage(direction: JsonRpcDirection, message: unknown, timeMs?: number): void {
-    this.rpc.observeMessage(direction, message, timeMs);
+  // --- Bookkeeping the shared core asks for ----------------------------------------------------
+
+  protected override followedTurns(): Iterable<TurnState> {
+    return this.turns;
   }
 
-  /** Counts a line the caller could not frame (e.g. a half line left when the stream ended). */
-  noteMalformed(): void {
-    this.rpc.noteMalformed();
-  }
-
-  /** The client (the renderer) went away, e.g. the proxy's stdin hit EOF. Open cancels become `unknown`. */
-  rendererDetached(timeMs?: number, reason = 'closed'): void {
-    if (this.rpc.closed) return;
-    const time = this.rpc.clock(timeMs);
-    this.rendererPoint(PHASE_RENDERER_DETACHED, time, { [ATTR_RENDERER_REASON]: reason });
+  protected override abandonCancels(time: number): void {
     for (const [turnId, cancel] of this.cancels) {
       cancel.end({ time, attributes: { [ATTR_CANCEL_RESULT]: CANCEL_RESULT_UNKNOWN } });
       this.cancels.delete(turnId);
     }
   }
 
-  /** A client (a renderer) attached. Called by the observer itself on `initialize`. */
-  rendererAttached(timeMs?: number): void {
-    if (this.rpc.closed) return;
-    this.rendererPoint(PHASE_RENDERER_ATTACHED, this.rpc.clock(timeMs), {});
-  }
-
-  /** The turns being followed, oldest first. */
-  activeTurns(): ReadonlyArray<ActiveCodexTurn> {
-    return [...this.turns].map((t) => ({
-      threadId: t.threadId,
-      turnId: t.turnId ?? '',
-      turn: t.handle,
-      accepted: t.accepted,
-      ...(t.lastToolCompletedAtMs === undefined ? {} : { lastToolCompletedAtMs: t.lastToolCompletedAtMs }),
-    }));
-  }
-
-  /**
-   * Releases the observer's state. It ends nothing: a turn that was stuck when the stream stopped
-   * stays an open span, which is what the flight recorder must show. Later calls are ignored.
-   */
-  close(_timeMs?: number): void {
-    this.rpc.close();
+  protected override forgetTurns(): void {
     this.turns.clear();
     this.turnsById.clear();
     this.cancels.clear();
@@ -258,7 +185,7 @@ export class CodexJsonRpcObserver {
 
   // --- Dispatch ----------------------------------------------------------------------------
 
-  private onMessage(direction: JsonRpcDirection, method: string, id: RequestId | undefined, params: Fields, message: Fields, time: number): JsonRpcVerdict<PendingRequest> {
+  protected override onMessage(direction: JsonRpcDirection, method: string, id: RequestId | undefined, params: Fields, message: Fields, time: number): JsonRpcVerdict<PendingRequest> {
     const isRequest = id !== undefined;
     if (direction === 'client->server') {
       const known = isRequest ? CODEX_CLIENT_REQUEST_METHODS : CODEX_CLIENT_NOTIFICATION_METHODS;
@@ -276,7 +203,7 @@ export class CodexJsonRpcObserver {
     return undefined;
   }
 
-  private onAnswer(request: PendingRequest, message: Fields, time: number): void {
+  protected override onAnswer(request: PendingRequest, message: Fields, time: number): void {
     if (request.kind === 'approval' || request.kind === 'other') this.onClientAnswer(request, message, time);
     else this.onServerAnswer(request, message, time);
   }
@@ -285,8 +212,7 @@ export class CodexJsonRpcObserver {
 
   private onClientRequest(method: string, params: Fields, time: number): ClientRequest | undefined {
     if (method === 'initialize') {
-      this.rendererId ??= str(fieldsOf(params.clientInfo).name)?.slice(0, 128) ?? 'client';
-      this.rendererAttached(time);
+      this.clientInitialized(params, time);
       return undefined;
     }
     const trigger = HYDRATION_TRIGGER_BY_METHOD.get(method);
@@ -363,20 +289,14 @@ export class CodexJsonRpcObserver {
       [ATTR_APPROVAL_REQUEST_ID]: String(id),
       [ATTR_ITEM_ID]: str(params.itemId) ?? str(params.callId),
     };
-    const phase = this.tracer.startPhase(PHASE_APPROVAL, this.idsOf(turn, threadId, str(params.turnId)), { time, attributes }, turn?.handle.context);
-    turn?.approvals.add(phase);
+    const phase = this.startApproval(turn, { threadId, turnId: str(params.turnId) }, time, attributes);
     return { kind: 'approval', approvalKind: kind, phase };
   }
 
   /** The client answered one of the server's requests. */
   private onClientAnswer(request: ServerRequest, message: Fields, time: number): void {
     if (request.kind !== 'approval') return;
-    const error = message.error;
-    if (error !== undefined && error !== null) {
-      request.phase.fail(rpcErrorType(error), { time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_ERROR } });
-    } else {
-      request.phase.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: approvalDecision(request.approvalKind, message.result) } });
-    }
+    endApproval(request.phase, message, time, (result) => approvalDecision(request.approvalKind, result));
   }
 
   // --- Server notifications -------------------------------------------------------------------
@@ -438,30 +358,14 @@ export class CodexJsonRpcObserver {
 
   private startItem(turn: TurnState, item: Fields, itemId: string, time: number): ItemState {
     const type = str(item.type) ?? 'unknown';
-    const base = { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_ITEM_TYPE]: type, [ATTR_ITEM_ID]: itemId };
-    const state: ItemState = { item: this.childPhase(turn, PHASE_ITEM, time, base) };
+    const { phase, attributes } = this.startItemPhase(turn, type, itemId, time);
+    const state: ItemState = { item: phase };
     boundedSet(turn.items, itemId, state, this.rpc.maxPending);
-    if (type === 'agentMessage' && !turn.sawAssistant) {
-      turn.sawAssistant = true;
-      this.childPoint(turn, PHASE_FIRST_ASSISTANT_ITEM, time, base);
-    } else if (type === 'reasoning' && !turn.sawReasoning) {
-      turn.sawReasoning = true;
-      this.childPoint(turn, PHASE_FIRST_REASONING_ITEM, time, base);
-    } else if (type === 'contextCompaction') {
+    if (type === 'contextCompaction') {
       turn.sawCompaction = true;
-      state.compaction = this.childPhase(turn, PHASE_COMPACTION, time, base);
+      state.compaction = this.childPhase(turn, PHASE_COMPACTION, time, attributes);
     } else if (TOOL_ITEM_TYPES.has(type)) {
-      if (!turn.sawTool) {
-        turn.sawTool = true;
-        this.childPoint(turn, PHASE_FIRST_TOOL_ITEM, time, base);
-      }
-      state.tool = this.childPhase(turn, PHASE_TOOL_CALL, time, {
-        [ATTR_SOURCE]: SOURCE_JSONRPC,
-        [ATTR_GEN_AI_TOOL_NAME]: toolName(type, item),
-        [ATTR_GEN_AI_TOOL_CALL_ID]: itemId,
-        [ATTR_TOOL_KIND]: type,
-        [ATTR_ITEM_ID]: itemId,
-      });
+      state.tool = this.startToolCall(turn, { name: toolName(type, item), callId: itemId, kind: type, itemId }, time, attributes);
     }
     return state;
   }
@@ -567,13 +471,7 @@ export class CodexJsonRpcObserver {
       const oldest = this.turns.values().next();
       if (!oldest.done) this.forget(oldest.value);
     }
-    const handle = this.tracer.startTurn({
-      threadId, turnId, time, attributes: { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_TURN_KIND]: kind },
-    });
-    const turn: TurnState = {
-      handle, threadId, kind, accepted: false, items: new Map(), approvals: new Set(), hooks: new Map(),
-      sawAssistant: false, sawReasoning: false, sawTool: false, sawCompaction: false,
-    };
+    const turn: TurnState = { ...this.openTurn(threadId, turnId, kind, time), kind, items: new Map(), hooks: new Map(), sawCompaction: false };
     this.turns.add(turn);
     if (turnId !== undefined) this.nameTurn(turn, turnId);
     return turn;
@@ -610,12 +508,6 @@ export class CodexJsonRpcObserver {
     return adopt ? this.startTurn(threadId, turnId, undefined, time) : undefined;
   }
 
-  private accept(turn: TurnState, time: number): void {
-    if (turn.accepted) return;
-    turn.accepted = true;
-    this.childPoint(turn, PHASE_TURN_ACCEPTED, time, { [ATTR_SOURCE]: SOURCE_JSONRPC });
-  }
-
   /** Ends the turn and whatever of it is still open: items and tools with the turn's status, approvals as cancelled. */
   private endTurn(turn: TurnState, status: TurnEndStatus, time: number, error: string | undefined): void {
     for (const state of turn.items.values()) {
@@ -624,13 +516,10 @@ export class CodexJsonRpcObserver {
       state.tool?.end({ time, attributes });
       state.item.end({ time, attributes });
     }
-    for (const approval of turn.approvals) {
-      approval.end({ time, attributes: { [ATTR_APPROVAL_DECISION]: APPROVAL_DECISION_CANCELLED } });
-    }
+    this.cancelApprovals(turn, time);
     for (const hook of turn.hooks.values()) hook.end({ time, attributes: { [ATTR_ITEM_STATUS]: status } });
     if (turn.turnId !== undefined) this.resolveCancel(turn.turnId, status, time);
-    const unknown = this.rpc.unreadMessages;
-    turn.handle.endTurn(status, { time, error, attributes: { [ATTR_OBSERVER_UNKNOWN]: unknown > 0 ? unknown : undefined } });
+    this.endTurnSpan(turn, status, time, error);
     this.forget(turn);
     if (turn.turnId !== undefined) boundedSet(this.recentlyEnded, turn.turnId, status, RECENTLY_ENDED_TURNS);
   }
@@ -639,8 +528,7 @@ export class CodexJsonRpcObserver {
     const cancel = this.cancels.get(turnId);
     if (cancel === undefined) return;
     this.cancels.delete(turnId);
-    const result = status === TURN_END_STATUS_INTERRUPTED ? CANCEL_RESULT_CANCELLED : CANCEL_RESULT_ALREADY_COMPLETED;
-    cancel.end({ time, attributes: { [ATTR_CANCEL_RESULT]: result } });
+    cancel.end({ time, attributes: { [ATTR_CANCEL_RESULT]: cancelResultOf(status) } });
   }
 
   /** Stops following a turn; its open spans stay open. */
@@ -653,24 +541,6 @@ export class CodexJsonRpcObserver {
 
   private idsOf(turn: TurnState | undefined, threadId?: string, turnId?: string): PhaseIds {
     return { threadId: turn?.threadId ?? threadId, turnId: turn?.turnId ?? turnId };
-  }
-
-  private childPhase(turn: TurnState, name: string, time: number, attributes: PhaseAttributes): PhaseHandle {
-    return this.tracer.startPhase(name, this.idsOf(turn), { time, attributes }, turn.handle.context);
-  }
-
-  private childPoint(turn: TurnState, name: string, time: number, attributes: PhaseAttributes): void {
-    this.tracer.point(name, this.idsOf(turn), { time, attributes }, turn.handle.context);
-  }
-
-  /** A renderer point under every followed turn (so each stuck turn shows its renderer left), or one on its own. */
-  private rendererPoint(name: string, time: number, extra: PhaseAttributes): void {
-    const attributes = { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_RENDERER_ID]: this.rendererId ?? 'client', ...extra };
-    if (this.turns.size === 0) {
-      this.tracer.point(name, {}, { time, attributes });
-      return;
-    }
-    for (const turn of this.turns) this.childPoint(turn, name, time, attributes);
   }
 }
 
