@@ -155,11 +155,11 @@ export async function analyzeInThisThread(paths: string[], options: AnalyzeOptio
       }
       case 'flight-recorder': {
         const records = await importFlightRecords(path, add, undefined, addLog);
-        const untrusted = await untrustedSegmentsNote(path);
+        const untrusted = await untrustedSegmentsNote(path, records.listing);
         result = untrusted ? { ...records, notes: [untrusted] } : records;
         // Judged as of now (not a moment replayed from the past): a writer killed without a word is gone.
         if (records.lastRecordMs !== undefined && (options.checkWriters ?? options.now === undefined)) {
-          const gone = await goneWriters(path);
+          const gone = goneWriters(records.listing);
           if (gone) classifier.add(processGoneSpan(gone, records.lastRecordMs), shown);
         }
         break;

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { RecordedLog } from './recorded-log.js';
 import type { RecordedSpan } from './recorded-span.js';
-import { listSegments } from './segment-files.js';
+import { listSegments, type SegmentListing } from './segment-files.js';
 import { readSegment, type CorruptRecord } from './segment-reader.js';
 
 /** One record of a flight-recorder directory: a span as it was when it started, or when it ended; or a log record. */
@@ -23,6 +23,8 @@ export interface ReadFlightRecordsOptions {
   readonly onCorrupt?: (corrupt: CorruptRecord) => void;
   /** Filled in while reading. */
   readonly stats?: FlightReadStats;
+  /** The directory's segments as the caller listed them (`listSegments`), so they are not listed again. */
+  readonly listing?: SegmentListing;
 }
 
 /** Fresh zeroed read counters. */
@@ -46,7 +48,7 @@ export async function* readFlightRecords(dir: string, options: ReadFlightRecords
     }
     options.onCorrupt?.(corrupt);
   };
-  const { segments, bad } = await listSegments(dir);
+  const { segments, bad } = options.listing ?? (await listSegments(dir));
   for (const b of bad) onCorrupt({ segment: b.name, offset: 0, bytes: 0, reason: 'header' });
   for (const segment of segments) {
     if (stats) stats.segments++;

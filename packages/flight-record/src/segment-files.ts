@@ -11,6 +11,8 @@ export interface SegmentFile {
   readonly path: string;
   /** Size when listed; a live segment may have grown since. */
   readonly size: number;
+  /** The user that owns the file: a reader trusts what it or root wrote. */
+  readonly ownerUid: number;
   readonly header: SegmentHeader;
   /** Format version (1: JSON record bodies, 2: binary). */
   readonly version: number;
@@ -65,7 +67,7 @@ function compareSegments(a: SegmentFile, b: SegmentFile): number {
   return a.header.createdMs - b.header.createdMs || (a.header.seq ?? 0) - (b.header.seq ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
-type ReadableSegment = { size: number; header: SegmentHeader; version: number; recordsOffset: number };
+type ReadableSegment = { size: number; ownerUid: number; header: SegmentHeader; version: number; recordsOffset: number };
 type Probe = ReadableSegment | { reason: string; recovered?: ReadableSegment } | undefined;
 
 /** Magic bytes that must match for a file not named as a segment to be taken for a damaged one. */
@@ -80,7 +82,8 @@ async function probeSegment(path: string): Promise<Probe> {
     return undefined;
   }
   try {
-    const size = (await handle.stat()).size;
+    const info = await handle.stat();
+    const { size } = info;
     let bytes = Buffer.alloc(Math.min(size, HEADER_PROBE_BYTES));
     await handle.read(bytes, 0, bytes.length, 0);
     // A flipped byte in the magic must not make a segment vanish unseen: a file named as a segment,
@@ -102,11 +105,11 @@ async function probeSegment(path: string): Promise<Probe> {
       parsed = parseSegmentHeader(bytes);
     }
     if (parsed.kind === 'header') {
-      const readable = { size, header: parsed.header, version: parsed.version, recordsOffset: parsed.recordsOffset };
+      const readable = { size, ownerUid: info.uid, header: parsed.header, version: parsed.version, recordsOffset: parsed.recordsOffset };
       return magicDamaged ? { reason: 'damaged segment magic (records recovered)', recovered: readable } : readable;
     }
     const reason = parsed.kind === 'invalid' ? parsed.reason : 'torn segment header';
-    const recovered = headerlessSegment(bytes, size, (await handle.stat()).mtimeMs);
+    const recovered = headerlessSegment(bytes, info);
     return recovered ? { reason: `${reason} (records recovered)`, recovered } : { reason };
   } finally {
     await handle.close();
@@ -123,13 +126,13 @@ function matchingMagicBytes(bytes: Buffer): number {
  * A segment whose header JSON is damaged but whose preamble still says its version and where its
  * records start: read with a header that says nothing of its writer (created at the file's mtime).
  */
-function headerlessSegment(bytes: Buffer, size: number, mtimeMs: number): ReadableSegment | undefined {
+function headerlessSegment(bytes: Buffer, file: { size: number; uid: number; mtimeMs: number }): ReadableSegment | undefined {
   if (bytes.length < SEGMENT_PREAMBLE_BYTES) return undefined;
   const version = bytes.readUInt16LE(8);
   const length = bytes.readUInt32LE(12);
   const recordsOffset = SEGMENT_PREAMBLE_BYTES + length;
-  if (version < 1 || version > SEGMENT_FORMAT_VERSION || length > MAX_HEADER_BYTES || recordsOffset > size) return undefined;
-  return { size, header: { pid: 0, createdMs: mtimeMs, seq: 0 }, version, recordsOffset };
+  if (version < 1 || version > SEGMENT_FORMAT_VERSION || length > MAX_HEADER_BYTES || recordsOffset > file.size) return undefined;
+  return { size: file.size, ownerUid: file.uid, header: { pid: 0, createdMs: file.mtimeMs, seq: 0 }, version, recordsOffset };
 }
 
 /** Whether `path` is a directory holding at least one flight-recorder segment (by content). */

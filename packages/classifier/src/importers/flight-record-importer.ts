@@ -12,7 +12,9 @@ import {
   PHASE_WRITER_STOPPED,
   WRITER_STOP_REASON_PROCESS_GONE,
 } from '@stall-why/conventions';
-import { isFlightRecorderDir, listSegments, newFlightReadStats, processRuns, readFlightRecords, type RecordedLog, type RecordedSpan } from '@stall-why/flight-record';
+import {
+  assertDirectory, isFlightRecorderDir, listSegments, newFlightReadStats, processRuns, readFlightRecords, type RecordedLog, type RecordedSpan, type SegmentListing,
+} from '@stall-why/flight-record';
 import { newerRecord } from '../model/timeline.js';
 import { TraceInputError } from '../trace-input-error.js';
 
@@ -30,8 +32,10 @@ export async function importFlightRecords(
   emit: (span: RecordedSpan) => void,
   onProgress?: (records: number) => void,
   emitLog: (log: RecordedLog) => void = () => undefined,
-): Promise<{ spans: number; skipped: number; corrupt: number; lastRecordMs: number | undefined }> {
+): Promise<{ spans: number; skipped: number; corrupt: number; lastRecordMs: number | undefined; listing: SegmentListing }> {
   const stats = newFlightReadStats();
+  // Listed once: the trust note and the writers' liveness are read from the same listing.
+  let listing: SegmentListing = { segments: [], bad: [] };
   let records = 0;
   let lastRecordMs: number | undefined;
   // A span that starts and ends with nothing recorded between (an item, a milestone) has its start and
@@ -39,7 +43,9 @@ export async function importFlightRecords(
   // gets one span instead of two records. Any other start record goes on as it is.
   let held: RecordedSpan | undefined;
   try {
-    for await (const record of readFlightRecords(dir, { stats })) {
+    await assertDirectory(dir);
+    listing = await listSegments(dir);
+    for await (const record of readFlightRecords(dir, { stats, listing })) {
       if (record.type === 'log') {
         // In write order among the spans: a log's phases may close what a span opened.
         if (held) emit(held);
@@ -67,7 +73,7 @@ export async function importFlightRecords(
     const message = (error as Error).message.split('\n')[0]!;
     throw new TraceInputError(dir, undefined, message.startsWith(`${dir}: `) ? message.slice(dir.length + 2) : message);
   }
-  return { spans: records, skipped: 0, corrupt: stats.corruptRecords, lastRecordMs };
+  return { spans: records, skipped: 0, corrupt: stats.corruptRecords, lastRecordMs, listing };
 }
 
 /** Writers whose liveness says something: in-process recorders (an app-server, `stall-why record`), not a receiver of others' spans. */
@@ -78,13 +84,7 @@ const RECORDING_WRITER = /FlightRecorderProcessor/;
  * killed before it could say so (SIGKILL, a crash) leaves its open turns open for ever. Undefined
  * when any writer may still run, is on another host, or did not say who it is.
  */
-export async function goneWriters(dir: string): Promise<number[] | undefined> {
-  let listing;
-  try {
-    listing = await listSegments(dir);
-  } catch {
-    return undefined;
-  }
+export function goneWriters(listing: SegmentListing): number[] | undefined {
   const host = hostname();
   const pids = new Set<number>();
   for (const segment of listing.segments) {
@@ -117,18 +117,13 @@ export function processGoneSpan(pids: readonly number[], atMs: number): Recorded
  * A note when the directory is not the reader's own to trust: writable by every user, or holding
  * segments of another user, whose turns may have been planted (forged) there. Undefined otherwise.
  */
-export async function untrustedSegmentsNote(dir: string): Promise<string | undefined> {
+export async function untrustedSegmentsNote(dir: string, listing: SegmentListing): Promise<string | undefined> {
   const uid = process.getuid?.();
   if (uid === undefined) return undefined;
   try {
-    const info = await stat(dir);
-    const shared = (info.mode & 0o002) !== 0;
-    const { segments } = await listSegments(dir);
+    const shared = ((await stat(dir)).mode & 0o002) !== 0;
     const owners = new Set<number>();
-    for (const segment of segments) {
-      const owner = (await stat(segment.path).catch(() => undefined))?.uid;
-      if (owner !== undefined && owner !== uid && owner !== 0) owners.add(owner);
-    }
+    for (const { ownerUid } of listing.segments) if (ownerUid !== uid && ownerUid !== 0) owners.add(ownerUid);
     if (!shared && owners.size === 0) return undefined;
     const who = owners.size ? `segments written by another user (uid ${[...owners].join(', ')})` : 'a directory every user can write';
     return `${who}: its turns may have been planted by someone else; trust it only if you know who wrote it`;
