@@ -138,6 +138,8 @@ describe('OTLP JSON lines: the fast path reads what the generic path reads', () 
       // Not wanted by its first name, wanted by its second (JSON.parse keeps the last).
       { traceId: trace, spanId: 'b7ad6b7169203313', name: 'http.client.request', startTimeUnixNano: '1795582200700000000', attributes: attributes.slice(0, 1), name2: 'x' },
       { traceId: trace, spanId: 'b7ad6b7169203314', name: 'http.client.request', startTimeUnixNano: '1795582200700000000', attributes },
+      // A status code past 2 is no status (as otlpStatusCode reads it).
+      { traceId: trace, spanId: 'b7ad6b7169203315', name: 'stall_why.item', startTimeUnixNano: '1795582200800000000', status: { code: 5 } },
     ];
     const request = { resourceSpans: [{ resource: { attributes: [attr('service.name', { stringValue: tricky })] }, scopeSpans: [{ scope: { name: 'odd' }, spans }] }] };
     const json = JSON.stringify(request);
@@ -146,13 +148,14 @@ describe('OTLP JSON lines: the fast path reads what the generic path reads', () 
     const lines = join(dir, 'jumps.jsonl');
     writeFileSync(lines, `${json}\n${duplicateName.replaceAll('b7ad6b71692033', 'c7ad6b71692033')}\n${spaced.replaceAll('b7ad6b71692033', 'd7ad6b71692033')}\n`);
     const fast = await spansOf(lines);
-    expect(fast.map((s) => s.spanId)).toEqual(['b7ad6b7169203311', 'b7ad6b7169203312', 'c7ad6b7169203311', 'c7ad6b7169203312', 'c7ad6b7169203313', 'd7ad6b7169203311', 'd7ad6b7169203312']);
+    expect(fast.map((s) => s.spanId)).toEqual(['b7ad6b7169203311', 'b7ad6b7169203312', 'b7ad6b7169203315', 'c7ad6b7169203311', 'c7ad6b7169203312', 'c7ad6b7169203313', 'c7ad6b7169203315', 'd7ad6b7169203311', 'd7ad6b7169203312', 'd7ad6b7169203315']);
+    expect(fast[2]!.status).toBeUndefined();
     expect(fast[0]).toMatchObject({
       name: 'stall_why.upstream.attempt',
       kind: 0,
       attributes: { 'stall_why.turn.id': 'turn-9', 'gen_ai.conversation.id': 'thr-9', 'stall_why.upstream.attempt': '4', 'http.request.method': JSON.parse(JSON.stringify(tricky)) },
     });
-    expect(fast[4]).toMatchObject({ name: 'stall_why.tool.call', attributes: { 'stall_why.turn.id': 'turn-9' } });
+    expect(fast[5]).toMatchObject({ name: 'stall_why.tool.call', attributes: { 'stall_why.turn.id': 'turn-9' } });
     expect(fast[1]!.status).toEqual({ code: 1, message: tricky });
     const generic = asDocument([request, JSON.parse(duplicateName.replaceAll('b7ad6b71692033', 'c7ad6b71692033')), JSON.parse(spaced.replaceAll('b7ad6b71692033', 'd7ad6b71692033'))], 'jumps.json');
     expect(fast).toEqual(await spansOf(generic));

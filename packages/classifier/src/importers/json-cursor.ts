@@ -169,13 +169,22 @@ export class JsonCursor {
     return true;
   }
 
-  /** Whether the last string read (neither escaped nor wide) equals this one-byte string. */
-  stringEquals(text: string): boolean {
-    const n = text.length;
-    if (this.strEnd - this.strStart !== n) return false;
+  /**
+   * Consumes the next string when it is exactly `text`, a string of ASCII without backslashes or
+   * control characters, written without escapes; false, nothing consumed, otherwise. Compared from
+   * the closing quote back: the recent ids and values tried differ in length or at their ends.
+   */
+  takeString(text: string): boolean {
     const b = this.buf;
-    const s = this.strStart;
-    for (let k = n - 1; k >= 0; k--) if (b[s + k] !== text.charCodeAt(k)) return false;
+    const start = this.pos + 1;
+    const n = text.length;
+    if (start + n >= this.end || b[start + n] !== QUOTE || b[this.pos] !== QUOTE) return false;
+    for (let k = n - 1; k >= 0; k--) if (b[start + k] !== text.charCodeAt(k)) return false;
+    this.strStart = start;
+    this.strEnd = start + n;
+    this.strEscaped = false;
+    this.strWide = false;
+    this.pos = start + n + 1;
     return true;
   }
 

@@ -75,9 +75,10 @@ export interface LineResult {
 }
 
 /**
- * The last few distinct ASCII strings seen in one place. They are matched against the cursor's bytes
- * char by char: keeping a Buffer copy of each (one object per new value, and item and call ids are
- * new on every span) cost more in garbage collection than the match saves.
+ * The last few distinct ASCII strings seen in one place, matched against the bytes where the next
+ * string stands before it is walked (a hit, the usual case for trace ids, parents, names and most
+ * attribute values, reads it in one compare). No Buffer copy is kept of them: one object per new
+ * value (item and call ids are new on every span) cost more in garbage collection than it saved.
  */
 class RecentStrings {
   private readonly strings: string[] = [];
@@ -85,14 +86,27 @@ class RecentStrings {
 
   constructor(private readonly size: number) {}
 
-  /** The string of the cursor's last string read, when it is one of these; else remembers it and returns undefined. */
-  get(c: JsonCursor): string | undefined {
+  /** Consumes the next string and returns it when it is one of these; else undefined, nothing consumed. */
+  take(c: JsonCursor): string | undefined {
     const strings = this.strings;
-    if (c.strEscaped || c.strWide) return undefined;
-    for (let i = 0; i < strings.length; i++) if (c.stringEquals(strings[i]!)) return strings[i];
+    for (let i = 0; i < strings.length; i++) if (c.takeString(strings[i]!)) return strings[i];
+    return undefined;
+  }
+
+  /** The cursor's last string read, decoded, and remembered when it is plain ASCII. */
+  remember(c: JsonCursor): string {
     const value = c.stringValue();
-    strings[strings.length < this.size ? strings.length : this.next++ % this.size] = value;
+    if (c.strEscaped || c.strWide) return value;
+    this.strings[this.strings.length < this.size ? this.strings.length : this.next++ % this.size] = value;
     return value;
+  }
+
+  /** The next string, read (it must be one). */
+  read(c: JsonCursor): string {
+    const hit = this.take(c);
+    if (hit !== undefined) return hit;
+    c.string();
+    return this.remember(c);
   }
 }
 
@@ -252,8 +266,7 @@ export class OtlpLineDecoder {
             break;
           case NAME:
             if (c.peek() !== QUOTE) throw NOT_THIS_SHAPE;
-            c.string();
-            p.name = this.names.get(c) ?? c.stringValue();
+            p.name = this.names.read(c);
             hasName = true;
             unwanted = this.wanted !== undefined && !this.wanted.has(p.name);
             break;
@@ -308,10 +321,13 @@ export class OtlpLineDecoder {
 
   private id(hexDigits: number, recent: RecentStrings | undefined): string {
     const c = this.c;
-    if (c.lowerHexString(hexDigits)) return recent?.get(c) ?? c.stringValue();
+    // Only ids checked as lowercase hex are remembered, so a hit is one.
+    const hit = recent?.take(c);
+    if (hit !== undefined) return hit;
+    if (c.lowerHexString(hexDigits)) return recent ? recent.remember(c) : c.stringValue();
     if (c.peek() !== QUOTE) throw NOT_THIS_SHAPE;
     c.string();
-    if (c.stringIsLowerHex(hexDigits)) return recent?.get(c) ?? c.stringValue();
+    if (c.stringIsLowerHex(hexDigits)) return recent ? recent.remember(c) : c.stringValue();
     const id = otlpId(c.stringValue(), hexDigits);
     if (id === undefined) throw NOT_THIS_SHAPE;
     return id;
@@ -319,10 +335,12 @@ export class OtlpLineDecoder {
 
   private parentId(): string | undefined {
     const c = this.c;
-    if (c.lowerHexString(16)) return this.parentIds.get(c) ?? c.stringValue();
+    const hit = this.parentIds.take(c);
+    if (hit !== undefined) return hit;
+    if (c.lowerHexString(16)) return this.parentIds.remember(c);
     c.string();
     if (c.strEnd === c.strStart) return undefined;
-    return c.stringIsLowerHex(16) ? (this.parentIds.get(c) ?? c.stringValue()) : otlpId(c.stringValue(), 16);
+    return c.stringIsLowerHex(16) ? this.parentIds.remember(c) : otlpId(c.stringValue(), 16);
   }
 
   private kind(): number | undefined {
@@ -391,7 +409,8 @@ export class OtlpLineDecoder {
         if (simple && c.stringIs(K.code) && c.peek() !== QUOTE) {
           c.scalar();
           const digit = c.buf[c.strStart]! - 0x30;
-          if (c.strEnd - c.strStart === 1 && digit >= 0 && digit <= 9) code = digit as 0 | 1 | 2;
+          // Codes past 2 are no status to the generic reading (otlpStatusCode): it decides them.
+          if (c.strEnd - c.strStart === 1 && digit >= 0 && digit <= 2) code = digit as 0 | 1 | 2;
           else simple = false;
         } else {
           simple = false;
@@ -507,8 +526,11 @@ export class OtlpLineDecoder {
     let v: AttributeValue | typeof NOT_PLAIN = NOT_PLAIN;
     if (isString || c.stringIs(K.stringValue)) {
       if (c.peek() === QUOTE) {
-        c.string();
-        v = recent?.get(c) ?? c.stringValue();
+        if (recent) v = recent.read(c);
+        else {
+          c.string();
+          v = c.stringValue();
+        }
       }
     } else if (c.stringIs(K.intValue) || c.stringIs(K.doubleValue)) {
       if (c.peek() === QUOTE) {
