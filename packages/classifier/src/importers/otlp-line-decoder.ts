@@ -22,15 +22,6 @@ const K = {
   scope: ascii('scope'),
   instrumentationLibrary: ascii('instrumentationLibrary'),
   spans: ascii('spans'),
-  traceId: ascii('traceId'),
-  spanId: ascii('spanId'),
-  parentSpanId: ascii('parentSpanId'),
-  name: ascii('name'),
-  kind: ascii('kind'),
-  startTimeUnixNano: ascii('startTimeUnixNano'),
-  endTimeUnixNano: ascii('endTimeUnixNano'),
-  attributes: ascii('attributes'),
-  status: ascii('status'),
   key: ascii('key'),
   value: ascii('value'),
   stringValue: ascii('stringValue'),
@@ -38,7 +29,6 @@ const K = {
   doubleValue: ascii('doubleValue'),
   boolValue: ascii('boolValue'),
   code: ascii('code'),
-  message: ascii('message'),
 };
 
 /**
@@ -231,7 +221,7 @@ export class OtlpLineDecoder {
     p.parentSpanId = undefined;
     p.kind = undefined;
     p.endTimeMs = undefined;
-    // Made only for a span that has none, after reading it.
+    // The object attributes() makes, or {} made at the end for a span without attributes (not one per span thrown away).
     let attributes: Attributes | undefined;
     p.statusCode = undefined;
     p.statusMessage = undefined;
