@@ -116,6 +116,50 @@ describe('OTLP JSON lines: the fast path reads what the generic path reads', () 
     expect(fast[0]).toMatchObject({ kind: 2, status: { code: 2, message: 'upstream \\ "broke"' }, resource: { 'service.name': 'odd "one"' }, scope: 'scope\u00e9' });
     expect(fast).toEqual(await spansOf(asDocument([request], 'odd.json')));
   });
+
+  // The fast path matches keys as the literals writers usually put next, jumps over long strings with
+  // indexOf and reads attribute values where they stand: shapes each of those could get wrong.
+  it('odd shapes for the jumps: escaped quotes in long strings, key names inside values, other orders, whitespace, nesting', async () => {
+    const attr = (key: string, value: Json) => ({ key, value });
+    const trace = '0af7651916cd43dd8448eb211c80319c';
+    const tricky = `"traceId":"${'f'.repeat(32)}","name":"stall_why.turn" \\" \\\\ ${'x'.repeat(60)}\\`;
+    const attributes = [
+      attr('stall_why.turn.id', { stringValue: 'turn-9' }),
+      attr('custom.long', { stringValue: `${'y'.repeat(70)}\\"},{"key":"stall_why.turn.id","value":{"stringValue":"evil"}}]\\` }),
+      { value: { stringValue: 'thr-9' }, key: 'gen_ai.conversation.id' },
+      attr('custom.nested', { kvlistValue: { values: [attr('a', { kvlistValue: { values: [attr('b', { stringValue: tricky })] } })] } }),
+      attr('stall_why.upstream.attempt', { intValue: '3', stringValue: '4' }),
+      attr('http.request.method', { stringValue: tricky }),
+    ];
+    const spans = [
+      // The members in reverse order.
+      Object.fromEntries(Object.entries({ traceId: trace, spanId: 'b7ad6b7169203311', name: 'stall_why.upstream.attempt', kind: 1, startTimeUnixNano: '1795582200540000000', endTimeUnixNano: '1795582201540000000', attributes, status: { code: 0 } }).reverse()),
+      { traceId: trace, spanId: 'b7ad6b7169203312', parentSpanId: 'b7ad6b7169203311', name: 'stall_why.item', startTimeUnixNano: '1795582200600000000', events: [{ name: tricky, attributes }], attributes: attributes.slice(0, 3), status: { code: 1, message: tricky } },
+      // Not wanted by its first name, wanted by its second (JSON.parse keeps the last).
+      { traceId: trace, spanId: 'b7ad6b7169203313', name: 'http.client.request', startTimeUnixNano: '1795582200700000000', attributes: attributes.slice(0, 1), name2: 'x' },
+      { traceId: trace, spanId: 'b7ad6b7169203314', name: 'http.client.request', startTimeUnixNano: '1795582200700000000', attributes },
+      // A status code past 2 is no status (as otlpStatusCode reads it).
+      { traceId: trace, spanId: 'b7ad6b7169203315', name: 'stall_why.item', startTimeUnixNano: '1795582200800000000', status: { code: 5 } },
+    ];
+    const request = { resourceSpans: [{ resource: { attributes: [attr('service.name', { stringValue: tricky })] }, scopeSpans: [{ scope: { name: 'odd' }, spans }] }] };
+    const json = JSON.stringify(request);
+    const duplicateName = json.replace('"name2":"x"', '"name":"stall_why.tool.call"');
+    const spaced = JSON.stringify(request, null, 1).replace(/\n/g, ' ');
+    const lines = join(dir, 'jumps.jsonl');
+    writeFileSync(lines, `${json}\n${duplicateName.replaceAll('b7ad6b71692033', 'c7ad6b71692033')}\n${spaced.replaceAll('b7ad6b71692033', 'd7ad6b71692033')}\n`);
+    const fast = await spansOf(lines);
+    expect(fast.map((s) => s.spanId)).toEqual(['b7ad6b7169203311', 'b7ad6b7169203312', 'b7ad6b7169203315', 'c7ad6b7169203311', 'c7ad6b7169203312', 'c7ad6b7169203313', 'c7ad6b7169203315', 'd7ad6b7169203311', 'd7ad6b7169203312', 'd7ad6b7169203315']);
+    expect(fast[2]!.status).toBeUndefined();
+    expect(fast[0]).toMatchObject({
+      name: 'stall_why.upstream.attempt',
+      kind: 0,
+      attributes: { 'stall_why.turn.id': 'turn-9', 'gen_ai.conversation.id': 'thr-9', 'stall_why.upstream.attempt': '4', 'http.request.method': JSON.parse(JSON.stringify(tricky)) },
+    });
+    expect(fast[5]).toMatchObject({ name: 'stall_why.tool.call', attributes: { 'stall_why.turn.id': 'turn-9' } });
+    expect(fast[1]!.status).toEqual({ code: 1, message: tricky });
+    const generic = asDocument([request, JSON.parse(duplicateName.replaceAll('b7ad6b71692033', 'c7ad6b71692033')), JSON.parse(spaced.replaceAll('b7ad6b71692033', 'd7ad6b71692033'))], 'jumps.json');
+    expect(fast).toEqual(await spansOf(generic));
+  });
 });
 
 describe('bounded report', () => {

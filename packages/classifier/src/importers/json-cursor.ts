@@ -24,6 +24,22 @@ const SCALAR_END = new Uint8Array(256);
 for (const c of [0x20, 0x09, 0x0a, 0x0d, COMMA, CLOSE_ARRAY, CLOSE_OBJECT]) SCALAR_END[c] = 1;
 const HEX_LOWER = new Uint8Array(256);
 for (const c of '0123456789abcdef') HEX_LOWER[c.charCodeAt(0)] = 1;
+// What a byte inside a string is, so the walk tests one table entry per byte instead of four ranges.
+const PLAIN = 0;
+const IN_STRING_QUOTE = 1;
+const IN_STRING_BACKSLASH = 2;
+const IN_STRING_CONTROL = 3;
+const IN_STRING_WIDE = 4;
+const STRING_BYTE = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_BYTE[c] = IN_STRING_CONTROL;
+for (let c = 0x80; c < 0x100; c++) STRING_BYTE[c] = IN_STRING_WIDE;
+STRING_BYTE[QUOTE] = IN_STRING_QUOTE;
+STRING_BYTE[BACKSLASH] = IN_STRING_BACKSLASH;
+/**
+ * A skipped string longer than this is jumped over with `Buffer.indexOf` (memchr) rather than
+ * walked: below it the native call costs more than the walk (ids, names and keys are shorter).
+ */
+const WALK_BEFORE_JUMP = 48;
 
 function fail(): never {
   throw NOT_THIS_SHAPE;
@@ -83,21 +99,58 @@ export class JsonCursor {
     this.strStart = i;
     for (;;) {
       if (i >= end) fail();
-      const c = b[i]!;
-      if (c === QUOTE) break;
-      if (c === BACKSLASH) {
+      const kind = STRING_BYTE[b[i]!]!;
+      if (kind === PLAIN) {
+        i++;
+        continue;
+      }
+      if (kind === IN_STRING_QUOTE) break;
+      if (kind === IN_STRING_BACKSLASH) {
         escaped = true;
         i += 2;
         continue;
       }
-      if (c >= 0x80) wide = true;
-      else if (c < 0x20) fail();
+      if (kind === IN_STRING_CONTROL) fail();
+      wide = true;
       i++;
     }
     this.strEnd = i;
     this.strEscaped = escaped;
     this.strWide = wide;
     this.pos = i + 1;
+  }
+
+  /**
+   * Reads a string of exactly `digits` lowercase hex digits (an OTLP id as the OTLP JSON encoding
+   * writes it) in one walk; false, nothing consumed, when the next value is not one.
+   */
+  lowerHexString(digits: number): boolean {
+    const b = this.buf;
+    const start = this.pos + 1;
+    const close = start + digits;
+    if (close >= this.end || b[this.pos] !== QUOTE || b[close] !== QUOTE) return false;
+    for (let k = start; k < close; k++) if (!HEX_LOWER[b[k]!]) return false;
+    this.strStart = start;
+    this.strEnd = close;
+    this.strEscaped = false;
+    this.strWide = false;
+    this.pos = close + 1;
+    return true;
+  }
+
+  /**
+   * Consumes a member's key and colon when exactly these bytes (`"key":`) come next, as writers lay
+   * them out; false, nothing consumed, otherwise (other key, whitespace): then read it with `nextKey`.
+   * The last string read is not set.
+   */
+  takeLiteral(bytes: Uint8Array): boolean {
+    const b = this.buf;
+    const i = this.pos;
+    const n = bytes.length;
+    if (i + n > this.end) return false;
+    for (let k = 0; k < n; k++) if (b[i + k] !== bytes[k]) return false;
+    this.pos = i + n;
+    return true;
   }
 
   /** The last string read, decoded. */
@@ -113,6 +166,25 @@ export class JsonCursor {
     const b = this.buf;
     const s = this.strStart;
     for (let k = 0; k < n; k++) if (b[s + k] !== bytes[k]) return false;
+    return true;
+  }
+
+  /**
+   * Consumes the next string when it is exactly `text`, a string of ASCII without backslashes or
+   * control characters, written without escapes; false, nothing consumed, otherwise. Compared from
+   * the closing quote back: the recent ids and values tried differ in length or at their ends.
+   */
+  takeString(text: string): boolean {
+    const b = this.buf;
+    const start = this.pos + 1;
+    const n = text.length;
+    if (start + n >= this.end || b[start + n] !== QUOTE || b[this.pos] !== QUOTE) return false;
+    for (let k = n - 1; k >= 0; k--) if (b[start + k] !== text.charCodeAt(k)) return false;
+    this.strStart = start;
+    this.strEnd = start + n;
+    this.strEscaped = false;
+    this.strWide = false;
+    this.pos = start + n + 1;
     return true;
   }
 
@@ -160,7 +232,7 @@ export class JsonCursor {
   skipValue(): void {
     const c = this.peek();
     if (c === QUOTE) {
-      this.string();
+      this.pos = this.skipString(this.pos + 1);
       return;
     }
     if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) {
@@ -174,19 +246,40 @@ export class JsonCursor {
     while (depth > 0) {
       if (i >= end) fail();
       const x = b[i]!;
-      if (x === QUOTE) {
+      if (x === QUOTE) i = this.skipString(i + 1);
+      else {
+        if (x === OPEN_OBJECT || x === OPEN_ARRAY) depth++;
+        else if (x === CLOSE_OBJECT || x === CLOSE_ARRAY) depth--;
         i++;
-        for (;;) {
-          if (i >= end) fail();
-          const y = b[i]!;
-          if (y === QUOTE) break;
-          i += y === BACKSLASH ? 2 : 1;
-        }
-      } else if (x === OPEN_OBJECT || x === OPEN_ARRAY) depth++;
-      else if (x === CLOSE_OBJECT || x === CLOSE_ARRAY) depth--;
-      i++;
+      }
     }
     this.pos = i;
+  }
+
+  /**
+   * The position after the closing quote of a skipped string whose content starts at `from`: walked
+   * for its first bytes, then jumped quote to quote with indexOf. A quote is the closing one when an
+   * even number of backslashes (escaping each other) stands before it.
+   */
+  skipString(from: number): number {
+    const b = this.buf;
+    const end = this.end;
+    const walkEnd = Math.min(end, from + WALK_BEFORE_JUMP);
+    let i = from;
+    while (i < walkEnd) {
+      const x = b[i]!;
+      if (x === QUOTE) return i + 1;
+      i += x === BACKSLASH ? 2 : 1;
+    }
+    if (i >= end) fail();
+    for (;;) {
+      const q = b.indexOf(QUOTE, i);
+      if (q < 0 || q >= end) fail();
+      let backslashes = 0;
+      while (q - backslashes - 1 >= from && b[q - backslashes - 1] === BACKSLASH) backslashes++;
+      if ((backslashes & 1) === 0) return q + 1;
+      i = q + 1;
+    }
   }
 
   /** Skips one value and returns its bounds, for a decoder that parses it whole later. */
@@ -248,4 +341,9 @@ export class JsonCursor {
 /** A key or value as ASCII bytes, for `stringIs`. */
 export function ascii(text: string): Uint8Array {
   return Buffer.from(text, 'latin1');
+}
+
+/** A member's key as it is usually written, `"key":`, for `takeLiteral`. */
+export function keyLiteral(key: string): Uint8Array {
+  return ascii(`"${key}":`);
 }

@@ -34,6 +34,12 @@ export interface OtlpSpanParts {
   statusMessage: string | undefined;
 }
 
+/**
+ * A status without a message, one frozen object per code shared by every span that has it: most
+ * spans carry `{"code":0}`, and a GB of OTLP lines holds millions of them alive in its turns.
+ */
+const STATUS_OF_CODE = [Object.freeze({ code: 0 as const }), Object.freeze({ code: 1 as const }), Object.freeze({ code: 2 as const })];
+
 type MutableSpan = { -readonly [K in keyof RecordedSpan]: RecordedSpan[K] };
 
 /** The RecordedSpan of decoded parts: built field by field in one order, so every OTLP path makes the same shapes. */
@@ -43,7 +49,7 @@ export function recordedOtlpSpan(p: OtlpSpanParts, resource: Attributes | undefi
   if (p.kind !== undefined) span.kind = p.kind;
   // An end before the start is a clock or writer fault, not an open span: it ended, at its start.
   if (p.endTimeMs !== undefined) span.endTimeMs = Math.max(p.endTimeMs, p.startTimeMs);
-  if (p.statusCode !== undefined) span.status = p.statusMessage ? { code: p.statusCode, message: p.statusMessage } : { code: p.statusCode };
+  if (p.statusCode !== undefined) span.status = p.statusMessage ? { code: p.statusCode, message: p.statusMessage } : STATUS_OF_CODE[p.statusCode];
   if (resource) span.resource = resource;
   if (scope) span.scope = scope;
   return span;
