@@ -8,9 +8,9 @@
  * window's attribute maps; the caller tries the whole id first.
  */
 import {
-  ATTR_PENDING, ATTR_THREAD_ID, ATTR_TURN_ID, ATTR_TURN_STATUS, PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION, PHASE_TURN,
-  TURN_END_STATUS_FAILED,
+  ATTR_PENDING, ATTR_THREAD_ID, ATTR_TURN_ID, ATTR_TURN_STATUS, PHASE_TURN, TURN_END_STATUS_FAILED,
 } from '@stall-why/conventions';
+import { THREAD_PHASES } from '@stall-why/classifier';
 import { ERROR_STATUS_TEXTS } from './exporter-rows.js';
 import { TRACES_TABLE } from './clickhouse-schema.js';
 
@@ -121,8 +121,8 @@ export function candidateOfRow(row: { TraceId: string; firstMs: string | number;
   return { traceId: row.TraceId, open: Number(row.open) === 1, firstMs: Number(row.firstMs) };
 }
 
-/** Thread-level phases, recorded in traces of their own (a renderer attaching, a history load), that judge a thread's turns. */
-const THREAD_CONTEXT_SPANS: readonly string[] = [PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION];
+/** Thread-level phases (a renderer attaching, a history load): the classifier's own list, so what is searched is what it reads as such. */
+const THREAD_CONTEXT_SPANS: readonly string[] = [...THREAD_PHASES];
 
 /**
  * The thread-level phase spans (renderer, hydration) of the candidates' threads in the open window,
