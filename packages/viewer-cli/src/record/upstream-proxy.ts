@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -31,6 +30,7 @@ import {
 } from '@stall-why/conventions';
 import { parseRetryAfterMs, UpstreamAttempt, type PhaseAttributes, type TurnHandle, type TurnTracer } from '@stall-why/instrument';
 import { AttemptLedger } from './attempt-ledger.js';
+import { BodyFingerprint } from './body-fingerprint.js';
 import { BytePatternWatch } from './byte-pattern-watch.js';
 import { SseEventCounter } from './sse-event-counter.js';
 import type { UpstreamRoute } from './upstream-route.js';
@@ -85,7 +85,7 @@ interface Exchange {
   readonly method: string;
   readonly threadId?: string;
   readonly turnId?: string;
-  readonly hash: Hash;
+  readonly fingerprint: BodyFingerprint;
   readonly toolResult: BytePatternWatch;
   readonly response: ServerResponse;
   attempt?: UpstreamAttempt;
@@ -196,7 +196,7 @@ export class UpstreamProxy {
       method: req.method ?? 'GET',
       threadId: headerText(req.headers[THREAD_ID_HEADER]),
       turnId: turnIdFromMetadata(headerText(req.headers[TURN_METADATA_HEADER])),
-      hash: createHash('sha1'),
+      fingerprint: new BodyFingerprint(),
       toolResult: new BytePatternWatch(TOOL_RESULT_MARKERS),
       response: res,
       sse: new SseEventCounter(),
@@ -220,7 +220,7 @@ export class UpstreamProxy {
     // Piped first: the body's end reaches the origin before the attempt is noted.
     req.pipe(upstream);
     req.on('data', (chunk: Buffer) => {
-      exchange.hash.update(chunk);
+      exchange.fingerprint.push(chunk);
       exchange.toolResult.push(chunk);
     });
     req.once('end', () => {
@@ -360,7 +360,7 @@ export class UpstreamProxy {
       const threadId = owner?.threadId || exchange.threadId;
       const turnId = owner?.turnId || exchange.turnId;
       exchange.turnKey = `${threadId ?? ''}/${turnId ?? ''}`;
-      const place = this.ledger.place(exchange.turnKey, exchange.hash.digest('hex'));
+      const place = this.ledger.place(exchange.turnKey, exchange.fingerprint.digest());
       const continuation = exchange.toolResult.seen && (owner?.lastToolCompletedAtMs !== undefined || place.logicalRequest > 1);
       const attributes: PhaseAttributes = {
         [ATTR_SOURCE]: SOURCE_UPSTREAM_PROXY,
