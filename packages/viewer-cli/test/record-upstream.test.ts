@@ -87,6 +87,11 @@ function originHandler(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'x-origin': 'silent' });
       res.flushHeaders();
       silentRelease = () => res.end('data: {"type":"response.completed"}\n\n');
+    } else if (url === '/v1/responses' && body.includes('"split-completion"')) {
+      // The completion event cut in two writes, then the stream stays open: the client hangs up after it.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"type":"response.comp');
+      setTimeout(() => res.write('leted"}\n\n'), 80);
     } else if (url === '/v1/responses' && body.includes('"slow-forever"')) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"type":"x"}\n\n');
@@ -208,6 +213,57 @@ describe('stall-why record --upstream', () => {
     expect((await call('/v1/responses', body, turnHeaders('turn-retry'))).status).toBe(200);
     const continuation = await call('/v1/responses', '{"input":[{"type":"function_call_output","call_id":"c1","output":"ok"}]}', turnHeaders('turn-retry'));
     expect(continuation.status).toBe(200);
+  });
+
+  it('finds a tool result and a completion event that arrive cut across chunks', async () => {
+    expect((await call('/v1/responses', '{"input":"first request of the turn"}', turnHeaders('turn-split'))).status).toBe(200);
+    // The marker `function_call_output` in three writes, the middle one shorter than the marker.
+    const pieces = ['{"input":[{"type":"function_c', 'all_ou', 'tput","call_id":"c1","output":"ok"}]}'];
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: '/v1/responses', headers: { ...turnHeaders('turn-split'), 'content-length': String(pieces.join('').length) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.setNoDelay(true);
+      req.on('error', reject);
+      const next = (i: number): void => {
+        if (i === pieces.length) return void req.end();
+        req.write(pieces[i]);
+        setTimeout(() => next(i + 1), 80);
+      };
+      next(0);
+    });
+    expect(status).toBe(200);
+    // The same bytes again in one chunk: the same fingerprint however the body was cut, so a resend.
+    expect((await call('/v1/responses', pieces.join(''), turnHeaders('turn-split'))).status).toBe(200);
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: '/v1/responses', headers: turnHeaders('turn-split-completion') }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c;
+          if (!text.includes('leted"}')) return;
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+      req.once('error', reject);
+      req.end('{"input":"split-completion"}');
+    });
+    const attemptsOf = async (turnId: string): Promise<RecordedSpan[]> => {
+      const out: RecordedSpan[] = [];
+      for await (const rec of readFlightRecords(outDir)) {
+        if (rec.type === 'end' && rec.span.name === PHASE_UPSTREAM_ATTEMPT && rec.span.attributes[ATTR_TURN_ID] === turnId) out.push(rec.span);
+      }
+      return out.sort((a, b) => a.startTimeMs - b.startTimeMs);
+    };
+    await until(async () => (await attemptsOf('turn-split')).length === 3 && (await attemptsOf('turn-split-completion')).length === 1, 'the attempts of the split requests');
+    expect((await attemptsOf('turn-split')).map((a) => [a.attributes[ATTR_UPSTREAM_ATTEMPT], a.attributes[ATTR_UPSTREAM_CONTINUATION]]))
+      .toEqual([[1, false], [1, true], [2, true]]);
+    // Completed before the client hung up: a success, not a client abort.
+    const [completed] = await attemptsOf('turn-split-completion');
+    expect(completed.attributes['error.type']).toBeUndefined();
+    expect(completed.status?.code).not.toBe(2);
   });
 
   it('aborts the upstream request when the client goes away', async () => {

@@ -3,12 +3,19 @@
  * keeping the stream: only the last `longest pattern - 1` bytes are carried over, so a match split
  * across two chunks is still found. Used to notice a tool result in a model request body that is
  * forwarded, never stored, and a completion event in a response stream.
+ *
+ * The carried bytes live in one small buffer per watch, with room for as many of the next chunk's
+ * first bytes: a chunk costs the pattern searches and a copy of its tail, no allocation (a copy of
+ * the tail into a new buffer per chunk, and a concatenation per chunk after the first, were garbage
+ * made on the proxy's hot path).
  */
 export class BytePatternWatch {
   private found = false;
-  private carry: Buffer = Buffer.alloc(0);
   private readonly patterns: readonly Buffer[];
   private readonly keep: number;
+  /** `[0, carried)`: the stream's last bytes so far; then room for the next chunk's first `keep`. */
+  private window: Buffer | undefined;
+  private carried = 0;
 
   constructor(patterns: Buffer | readonly Buffer[]) {
     this.patterns = Buffer.isBuffer(patterns) ? [patterns] : patterns;
@@ -20,18 +27,35 @@ export class BytePatternWatch {
   }
 
   push(chunk: Buffer): void {
-    if (this.found) return;
+    if (this.found || chunk.length === 0) return;
     if (this.matches(chunk)) {
       this.found = true;
       return;
     }
     const keep = this.keep;
-    if (this.carry.length > 0 && this.matches(Buffer.concat([this.carry, chunk.subarray(0, keep)]))) {
-      this.found = true;
-      return;
+    const window = (this.window ??= Buffer.allocUnsafe(2 * keep));
+    // The carried bytes, then the chunk's first ones: a match across the boundary.
+    const head = Math.min(keep, chunk.length);
+    const joined = this.carried + head;
+    if (this.carried > 0) {
+      chunk.copy(window, this.carried, 0, head);
+      if (this.matches(window.subarray(0, joined))) {
+        this.found = true;
+        return;
+      }
     }
-    const tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.carry, chunk]);
-    this.carry = Buffer.from(tail.subarray(Math.max(0, tail.length - keep)));
+    if (chunk.length >= keep) {
+      chunk.copy(window, 0, chunk.length - keep);
+      this.carried = keep;
+    } else if (this.carried > 0) {
+      // A short chunk: the last bytes of the carried ones and it, already side by side in the window.
+      const from = Math.max(0, joined - keep);
+      window.copyWithin(0, from, joined);
+      this.carried = joined - from;
+    } else {
+      chunk.copy(window, 0);
+      this.carried = chunk.length;
+    }
   }
 
   private matches(bytes: Buffer): boolean {

@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -31,6 +30,7 @@ import {
 } from '@stall-why/conventions';
 import { parseRetryAfterMs, UpstreamAttempt, type PhaseAttributes, type TurnHandle, type TurnTracer } from '@stall-why/instrument';
 import { AttemptLedger } from './attempt-ledger.js';
+import { BodyFingerprint } from './body-fingerprint.js';
 import { BytePatternWatch } from './byte-pattern-watch.js';
 import { SseEventCounter } from './sse-event-counter.js';
 import type { UpstreamRoute } from './upstream-route.js';
@@ -54,6 +54,30 @@ export interface UpstreamProxyOptions {
   readonly now?: () => number;
 }
 
+/** How an attempt ended, kept until it is recorded. */
+interface AttemptEnd {
+  readonly time: number;
+  /** The origin answered >= 400 and sent the whole answer. */
+  readonly httpError?: boolean;
+  /** The attempt failed: how, and what a retry of it would give as its reason. */
+  readonly failure?: { readonly errorType: string; readonly reason: RetryReason };
+}
+
+/**
+ * The milestones of an attempt, as bits: each is noted (`seen`) when it happens, with its time on
+ * the exchange, and recorded (`recorded`) once, later, in this order.
+ */
+const enum Milestone {
+  Headers = 1,
+  FirstByte = 2,
+  FirstEvent = 4,
+  End = 8,
+}
+const MILESTONE_ORDER: readonly Milestone[] = [Milestone.Headers, Milestone.FirstByte, Milestone.FirstEvent, Milestone.End];
+/** A queued step that is not a milestone: the request body was forwarded, the attempt opens. */
+const OPEN_ATTEMPT = 0;
+type RecordingStep = Milestone | typeof OPEN_ATTEMPT;
+
 /** What one proxied request has seen; the attempt is opened once its body has been forwarded. */
 interface Exchange {
   readonly startMs: number;
@@ -61,21 +85,30 @@ interface Exchange {
   readonly method: string;
   readonly threadId?: string;
   readonly turnId?: string;
-  readonly hash: Hash;
+  readonly fingerprint: BodyFingerprint;
   readonly toolResult: BytePatternWatch;
+  readonly response: ServerResponse;
   attempt?: UpstreamAttempt;
-  /** Milestones that happened before the attempt was opened (a response racing the request body). */
-  readonly early: Array<(attempt: UpstreamAttempt) => void>;
   readonly sse: SseEventCounter;
   /** The response stream sent its format's completion event: after it, whoever hangs up first, the attempt succeeded. */
   readonly completion: BytePatternWatch;
   bytes: number;
+  /** When the request body had been forwarded. */
+  sentAt?: number;
+  status?: number;
   headersAt?: number;
+  retryAfterMs?: number;
+  firstByteAt?: number;
+  firstEventAt?: number;
+  /** The first of stream end, stream error or client abort: it ends the attempt. */
+  end?: AttemptEnd;
+  /** Milestones that happened, and those already recorded (`Milestone` bits). */
+  seen: number;
+  recorded: number;
   /** The client closed its side first: what the origin does next is our own abort's echo. */
   clientGone: boolean;
   /** Ledger key, set when the attempt opens. */
   turnKey?: string;
-  settled: boolean;
 }
 
 /** How long a client abort waits to be sure the server did not simply exit (see `forward`). */
@@ -115,6 +148,10 @@ export class UpstreamProxy {
   private readonly agent: HttpAgent;
   private readonly isHttps: boolean;
   private closing = false;
+  /** Recording steps waiting for the end of this turn of the event loop (see `recordLater`), in order. */
+  private queuedExchanges: Exchange[] = [];
+  private queuedSteps: RecordingStep[] = [];
+  private recordScheduled = false;
 
   constructor(private readonly options: UpstreamProxyOptions) {
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
@@ -143,6 +180,7 @@ export class UpstreamProxy {
   /** Stops listening and cuts the connections still open. Attempts still in flight stay open. */
   async close(): Promise<void> {
     this.closing = true;
+    this.recordQueued();
     for (const socket of this.sockets) socket.destroy();
     this.agent.destroy();
     const server = this.server;
@@ -158,13 +196,14 @@ export class UpstreamProxy {
       method: req.method ?? 'GET',
       threadId: headerText(req.headers[THREAD_ID_HEADER]),
       turnId: turnIdFromMetadata(headerText(req.headers[TURN_METADATA_HEADER])),
-      hash: createHash('sha1'),
+      fingerprint: new BodyFingerprint(),
       toolResult: new BytePatternWatch(TOOL_RESULT_MARKERS),
-      early: [],
+      response: res,
       sse: new SseEventCounter(),
       completion: new BytePatternWatch(COMPLETION_MARKERS),
       bytes: 0,
-      settled: false,
+      seen: 0,
+      recorded: 0,
       clientGone: false,
     };
     const request = this.isHttps ? httpsRequest : httpRequest;
@@ -178,18 +217,22 @@ export class UpstreamProxy {
       agent: this.agent,
     });
 
+    // Piped first: the body's end reaches the origin before the attempt is noted.
+    req.pipe(upstream);
     req.on('data', (chunk: Buffer) => {
-      exchange.hash.update(chunk);
+      exchange.fingerprint.push(chunk);
       exchange.toolResult.push(chunk);
     });
-    req.once('end', () => this.open(exchange));
-    req.pipe(upstream);
+    req.once('end', () => {
+      exchange.sentAt = this.now();
+      this.recordLater(exchange, OPEN_ATTEMPT);
+    });
 
     upstream.once('response', (upstreamRes) => this.relayResponse(exchange, upstreamRes, res));
     upstream.once('error', (error: NodeJS.ErrnoException) => {
       if (exchange.clientGone) return;
       const reason = exchange.headersAt === undefined ? RETRY_REASON_CONNECT_ERROR : RETRY_REASON_STREAM_DISCONNECTED;
-      this.milestone(exchange, (a) => this.settle(exchange, () => this.fail(exchange, a, error.code ?? error.name, reason)));
+      this.ended(exchange, { time: this.now(), failure: { errorType: error.code ?? error.name, reason } });
       if (res.headersSent) {
         res.destroy();
       } else if (error.code === 'ECONNREFUSED' || error.code === 'ENOTFOUND' || error.code === 'EHOSTUNREACH') {
@@ -205,9 +248,9 @@ export class UpstreamProxy {
       // The client went away: nobody will read the rest, so stop asking the origin for it.
       exchange.clientGone = true;
       upstream.destroy();
-      const at = this.now();
+      const time = this.now();
       if (exchange.completion.seen) {
-        this.milestone(exchange, (a) => this.settle(exchange, () => this.succeed(exchange, a, at)));
+        this.ended(exchange, { time });
         return;
       }
       // A server that exits drops its connections too; that is not a client abort, and the attempt
@@ -215,64 +258,109 @@ export class UpstreamProxy {
       // is still running a moment later (record closes it as soon as the server has exited).
       setTimeout(() => {
         if (this.closing) return;
-        this.milestone(exchange, (a) => this.settle(exchange, () => this.fail(exchange, a, 'client_aborted', RETRY_REASON_UNKNOWN, at)));
+        this.ended(exchange, { time, failure: { errorType: 'client_aborted', reason: RETRY_REASON_UNKNOWN } });
       }, CLIENT_ABORT_GRACE_MS).unref();
     });
   }
 
   private relayResponse(exchange: Exchange, upstreamRes: IncomingMessage, res: ServerResponse): void {
     const status = upstreamRes.statusCode ?? 0;
-    const at = this.now();
-    exchange.headersAt = at;
+    exchange.headersAt = this.now();
+    exchange.status = status;
     // An error answer's Retry-After is what the server will wait before it asks again: worth keeping (a number, no header text).
-    const retryAfterMs = status >= 400 ? parseRetryAfterMs(headerText(upstreamRes.headers['retry-after'])) : undefined;
-    const delay = retryAfterMs !== undefined ? { [ATTR_RETRY_DELAY_MS]: Math.round(retryAfterMs) } : undefined;
-    this.milestone(exchange, (a) => a.headers(status, this.at(at, delay)));
+    if (status >= 400) exchange.retryAfterMs = parseRetryAfterMs(headerText(upstreamRes.headers['retry-after']));
     res.writeHead(status, upstreamRes.statusMessage, forwardedRawHeaders(upstreamRes.rawHeaders));
-    // A stream that stays silent after its headers must look like that downstream, so the headers
-    // are sent by the end of this turn of the event loop whatever follows; but not on their own
-    // first: the body's first bytes usually came in the same packet, and they go in the same write
-    // (a send of its own per answer was a tenth of record's CPU in bench/upstream-proxy.mjs).
-    setImmediate(sendHeadersOfSilentStream, res, exchange);
+    this.happened(exchange, Milestone.Headers);
+    // Piped first: each chunk is on its way to the client before it is scanned.
+    upstreamRes.pipe(res);
     upstreamRes.on('data', (chunk: Buffer) => {
-      const time = this.now();
-      if (exchange.bytes === 0) this.milestone(exchange, (a) => a.firstByte(this.at(time)));
+      // The clock is read only while a milestone may be in this chunk.
+      const time = exchange.firstEventAt === undefined ? this.now() : 0;
+      if (exchange.bytes === 0) {
+        exchange.firstByteAt = time;
+        this.happened(exchange, Milestone.FirstByte);
+      }
       exchange.bytes += chunk.length;
       exchange.completion.push(chunk);
-      if (exchange.sse.events === 0 && exchange.sse.push(chunk) > 0) {
-        this.milestone(exchange, (a) => a.firstEvent(this.at(time)));
-      } else if (exchange.sse.events > 0) {
-        exchange.sse.push(chunk);
+      if (exchange.sse.push(chunk) > 0 && exchange.firstEventAt === undefined) {
+        exchange.firstEventAt = time;
+        this.happened(exchange, Milestone.FirstEvent);
       }
     });
-    upstreamRes.pipe(res);
     upstreamRes.once('close', () => {
       if (exchange.clientGone) return;
       const time = this.now();
       if (upstreamRes.complete && status >= 400) {
-        this.milestone(exchange, (a) => this.settle(exchange, () => {
-          this.ledger.settled(exchange.turnKey ?? '', RETRY_REASON_HTTP_STATUS);
-          a.streamEnd(this.at(time, this.volume(exchange)));
-        }));
+        this.ended(exchange, { time, httpError: true });
       } else if (upstreamRes.complete || exchange.completion.seen) {
-        this.milestone(exchange, (a) => this.settle(exchange, () => this.succeed(exchange, a, time)));
+        this.ended(exchange, { time });
       } else {
-        this.milestone(exchange, (a) => this.settle(exchange, () => this.fail(exchange, a, 'ECONNRESET', RETRY_REASON_STREAM_DISCONNECTED, time)));
+        this.ended(exchange, { time, failure: { errorType: 'ECONNRESET', reason: RETRY_REASON_STREAM_DISCONNECTED } });
         res.destroy();
       }
     });
   }
 
+  /** Notes a milestone, to be recorded once the bytes of this turn of the event loop are on their way. */
+  private happened(exchange: Exchange, milestone: Milestone): void {
+    exchange.seen |= milestone;
+    this.recordLater(exchange, milestone);
+  }
+
+  /** Notes how the attempt ended; the first of stream end, stream error or client abort wins. */
+  private ended(exchange: Exchange, end: AttemptEnd): void {
+    if (exchange.end) return;
+    exchange.end = end;
+    this.happened(exchange, Milestone.End);
+  }
+
+  /**
+   * Queues a step of the recording. Recording (spans, attributes, the recorder's encoding) runs
+   * after the I/O callbacks of this turn of the event loop, so the bytes that the proxy forwards in
+   * them are written first: done inline, it sat between a request's body and its forwarding, and
+   * between each response chunk and its write.
+   */
+  private recordLater(exchange: Exchange, step: RecordingStep): void {
+    this.queuedExchanges.push(exchange);
+    this.queuedSteps.push(step);
+    if (this.recordScheduled) return;
+    this.recordScheduled = true;
+    setImmediate(this.recordQueuedNow);
+  }
+
+  /** One function per proxy, not a closure per turn of the event loop. */
+  private readonly recordQueuedNow = (): void => this.recordQueued();
+
+  /** Records the queued steps in the order they happened. */
+  private recordQueued(): void {
+    this.recordScheduled = false;
+    const exchanges = this.queuedExchanges;
+    const steps = this.queuedSteps;
+    this.queuedExchanges = [];
+    this.queuedSteps = [];
+    for (let i = 0; i < exchanges.length; i++) {
+      const exchange = exchanges[i];
+      const step = steps[i];
+      // A stream that stays silent after its headers must look like that downstream: its headers
+      // are sent by now whatever follows; but not on their own first, since the body's first bytes
+      // usually come in the same packet and go in the same write (a send of its own per answer was
+      // a tenth of record's CPU in bench/upstream-proxy.mjs).
+      if (step === Milestone.Headers) sendHeadersOfSilentStream(exchange);
+      if (step === OPEN_ATTEMPT) this.open(exchange);
+      else if (exchange.attempt) this.record(exchange, step);
+    }
+  }
+
   /** The request body has been forwarded: the attempt opens, attributed to its turn. */
   private open(exchange: Exchange): void {
-    const sentAt = this.now();
+    const sentAt = exchange.sentAt ?? this.now();
     try {
       const active = this.options.activeTurns?.() ?? [];
       const owner = pickTurn(active, exchange.threadId, exchange.turnId);
       const threadId = owner?.threadId || exchange.threadId;
       const turnId = owner?.turnId || exchange.turnId;
       exchange.turnKey = `${threadId ?? ''}/${turnId ?? ''}`;
-      const place = this.ledger.place(exchange.turnKey, exchange.hash.digest('hex'));
+      const place = this.ledger.place(exchange.turnKey, exchange.fingerprint.digest());
       const continuation = exchange.toolResult.seen && (owner?.lastToolCompletedAtMs !== undefined || place.logicalRequest > 1);
       const attributes: PhaseAttributes = {
         [ATTR_SOURCE]: SOURCE_UPSTREAM_PROXY,
@@ -302,9 +390,49 @@ export class UpstreamProxy {
       const attempt = this.openAttempt(place.attempt, continuation, exchange.startMs, attributes, { threadId, turnId }, owner);
       attempt.requestSent(this.at(sentAt));
       exchange.attempt = attempt;
-      for (const replay of exchange.early.splice(0)) replay(attempt);
     } catch (error) {
       diag.warn(`stall-why record: could not record an upstream attempt: ${(error as Error).message}`);
+      return;
+    }
+    // Milestones that came before the body was forwarded (a response racing the request body).
+    for (const milestone of MILESTONE_ORDER) if (exchange.seen & milestone) this.record(exchange, milestone);
+  }
+
+  /** Records a milestone of an open attempt, once. */
+  private record(exchange: Exchange, milestone: Milestone): void {
+    if (exchange.recorded & milestone) return;
+    exchange.recorded |= milestone;
+    const attempt = exchange.attempt!;
+    try {
+      switch (milestone) {
+        case Milestone.Headers: {
+          const delay = exchange.retryAfterMs !== undefined ? { [ATTR_RETRY_DELAY_MS]: Math.round(exchange.retryAfterMs) } : undefined;
+          attempt.headers(exchange.status ?? 0, this.at(exchange.headersAt, delay));
+          break;
+        }
+        case Milestone.FirstByte:
+          attempt.firstByte(this.at(exchange.firstByteAt));
+          break;
+        case Milestone.FirstEvent:
+          attempt.firstEvent(this.at(exchange.firstEventAt));
+          break;
+        case Milestone.End:
+          this.recordEnd(exchange, attempt, exchange.end!);
+          break;
+      }
+    } catch (error) {
+      diag.warn(`stall-why record: could not record an upstream milestone: ${(error as Error).message}`);
+    }
+  }
+
+  private recordEnd(exchange: Exchange, attempt: UpstreamAttempt, end: AttemptEnd): void {
+    const attributes = this.at(end.time, this.volume(exchange));
+    if (end.failure) {
+      this.ledger.settled(exchange.turnKey ?? '', end.failure.reason);
+      attempt.streamError(end.failure.errorType, attributes);
+    } else {
+      this.ledger.settled(exchange.turnKey ?? '', end.httpError ? RETRY_REASON_HTTP_STATUS : undefined);
+      attempt.streamEnd(attributes);
     }
   }
 
@@ -317,28 +445,6 @@ export class UpstreamProxy {
     return new UpstreamAttempt(tracer, phase.span, ids, SOURCE_UPSTREAM_PROXY);
   }
 
-  private succeed(exchange: Exchange, attempt: UpstreamAttempt, time: number): void {
-    this.ledger.settled(exchange.turnKey ?? '');
-    attempt.streamEnd(this.at(time, this.volume(exchange)));
-  }
-
-  private fail(exchange: Exchange, attempt: UpstreamAttempt, errorType: string, reason: RetryReason, time = this.now()): void {
-    this.ledger.settled(exchange.turnKey ?? '', reason);
-    attempt.streamError(errorType, this.at(time, this.volume(exchange)));
-  }
-
-  private milestone(exchange: Exchange, apply: (attempt: UpstreamAttempt) => void): void {
-    if (exchange.attempt) apply(exchange.attempt);
-    else exchange.early.push(apply);
-  }
-
-  /** Ends the attempt once: the first of stream end, stream error or client abort wins. */
-  private settle(exchange: Exchange, end: () => void): void {
-    if (exchange.settled) return;
-    exchange.settled = true;
-    end();
-  }
-
   private at(time: number = this.now(), attributes?: PhaseAttributes): { time: number; attributes: PhaseAttributes } {
     return { time, attributes: { [ATTR_SOURCE]: SOURCE_UPSTREAM_PROXY, ...attributes } };
   }
@@ -349,7 +455,8 @@ export class UpstreamProxy {
 }
 
 /** Sends the headers of a response whose body has not begun (its first chunk carries them otherwise). */
-function sendHeadersOfSilentStream(res: ServerResponse, exchange: Exchange): void {
+function sendHeadersOfSilentStream(exchange: Exchange): void {
+  const res = exchange.response;
   if (exchange.bytes === 0 && !res.writableEnded && !res.destroyed) res.flushHeaders();
 }
 
