@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { otlpFile, rolloutFile } from './lib/inputs.mjs';
+import { flightRecorderDirectory, otlpFile, rolloutFile } from './lib/inputs.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
@@ -73,41 +73,6 @@ const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
 const wanted = (input) => only === undefined || only === input;
 const dir = mkdtempSync(join(tmpdir(), 'stall-why-bench-'));
-async function flightDir(path, spans) {
-  let instrument;
-  let sdk;
-  try {
-    instrument = await import('@stall-why/instrument');
-    sdk = await import('@opentelemetry/sdk-trace-base');
-  } catch (error) {
-    return { skipped: `@stall-why/instrument is not built (${error.message.split('\n')[0]})` };
-  }
-  if (typeof instrument.FlightRecorderProcessor !== 'function') return { skipped: 'FlightRecorderProcessor is not exported by @stall-why/instrument' };
-  const processor = new instrument.FlightRecorderProcessor({ directory: path, maxBytes: 4 * 1024 * MB, maxPendingRecords: 1_000_000 });
-  const provider = new sdk.BasicTracerProvider({ spanProcessors: [processor] });
-  const tracer = new instrument.TurnTracer({ tracer: provider.getTracer('bench') });
-  let made = 0;
-  let turnNo = 0;
-  while (made < spans) {
-    const turn = tracer.startTurn({ threadId: `thread-${turnNo % 50}`, turnId: `turn-${turnNo++}` });
-    turn.accepted();
-    made += 2;
-    for (let a = 0; a < 3 && made < spans; a++) {
-      const attempt = turn.startAttempt();
-      attempt.requestSent().headers(200).firstByte().firstEvent();
-      attempt.streamEnd();
-      made += 6;
-      for (let i = 0; i < 6; i++) turn.startPhase('stall_why.item', { attributes: { 'stall_why.item.type': 'agentMessage', 'stall_why.item.id': `i${turnNo}_${a}_${i}` } }).end();
-      made += 6;
-    }
-    turn.endTurn('completed');
-    if (turnNo % 200 === 0) await new Promise((r) => setImmediate(r));
-  }
-  await provider.forceFlush();
-  await provider.shutdown();
-  return { spans: made };
-}
-
 // --- measurement ---------------------------------------------------------------------------------
 function child(mode, path, nodeFlags = []) {
   const r = spawnSync(process.execPath, [...nodeFlags, self, '--child', mode, path], { encoding: 'utf8', maxBuffer: 16 * MB });
@@ -175,7 +140,7 @@ try {
 
   if (wanted('flight')) {
     const flight = join(dir, 'flight');
-    const made = await flightDir(flight, Math.round(1_000_000 * scale));
+    const made = await flightRecorderDirectory(flight, Math.round(1_000_000 * scale));
     if (made.skipped) rows.push(`flight recorder: skipped: ${made.skipped}`);
     else if (existsSync(flight)) report('flight-recorder directory', dirSize(flight), ours(flight), [['raw record reader', child('rawreader', flight)]]);
   }

@@ -4,17 +4,19 @@
 // runs every command once, so a busy neighbour slows each alike), with the load average.
 //   - an ordinary 300 MB Codex rollout: tens of thousands of turns of a working session;
 //   - a 300 MB rollout bloated with inline images and long tool outputs (few turns);
-//   - 1 GB of OTLP JSON lines (Collector file-exporter shape).
+//   - 1 GB of OTLP JSON lines (Collector file-exporter shape);
+//   - a flight-recorder directory of 1 M spans (written by the instrument's FlightRecorderProcessor),
+//     against a process that only reads its records (`readFlightRecords`: framing, checksums, decoding).
 // The inputs are written once into --dir (default /tmp/stall-why-bench, not committed) and reused
 // while their size matches. `--before <bin>` adds another build's bin/stall-why.js to the rounds (an
 // earlier commit's, built elsewhere). Usage:
-//   npm run build && node bench/cli-whole-process.mjs [--only ordinary|bloated|otlp] [--rounds 5] [--scale 1] [--dir D] [--before B]
+//   npm run build && node bench/cli-whole-process.mjs [--only ordinary|bloated|otlp|flight] [--rounds 5] [--scale 1] [--dir D] [--before B]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ordinaryRolloutFile, otlpFile, rolloutFile } from './lib/inputs.mjs';
+import { flightRecorderDirectory, ordinaryRolloutFile, otlpFile, rolloutFile } from './lib/inputs.mjs';
 
 const MB = 1024 * 1024;
 const cli = fileURLToPath(new URL('../packages/viewer-cli/bin/stall-why.js', import.meta.url));
@@ -31,12 +33,35 @@ mkdirSync(dir, { recursive: true });
 
 const READLINE = `const rl = require('node:readline').createInterface({ input: require('node:fs').createReadStream(process.argv[1]), crlfDelay: Infinity });
 let n = 0; rl.on('line', (l) => { if (l) { JSON.parse(l); n++; } }); rl.on('close', () => console.log(n));`;
+const RECORD_READER = `const { readFlightRecords } = await import(${JSON.stringify(new URL('../packages/flight-record/dist/index.js', import.meta.url).href)});
+let n = 0; for await (const _ of readFlightRecords(process.argv[1])) n++; console.log(n);`;
+
+/** The flight-recorder input: a directory, remade unless it holds the same number of spans (a count file beside its segments). */
+async function makeFlightDirectory(path, spans) {
+  rmSync(path, { recursive: true, force: true });
+  const made = await flightRecorderDirectory(path, spans);
+  if (made.skipped) throw new Error(made.skipped);
+  writeFileSync(`${path}.spans`, String(spans));
+}
+const flightReady = (path, spans) => existsSync(`${path}.spans`) && readFileSync(`${path}.spans`, 'utf8') === String(spans);
+const dirBytes = (d) => readdirSync(d).reduce((n, f) => n + statSync(join(d, f)).size, 0);
+
+const textReferences = (input) => (path) => ({
+  jq: () => run('jq', ['-c', input.jq, path]),
+  'readline + JSON.parse': () => run(process.execPath, ['-e', READLINE, path]),
+});
 
 const inputs = [
   { name: 'ordinary', title: 'ordinary Codex rollout', bytes: 300 * MB, make: ordinaryRolloutFile, file: 'rollout-2026-11-24T00-00-00-01a20e18-aeae-7061-9f5c-2b1b8a03f3e7.jsonl', jq: '.type', goal: '>= 5x jq, faster than readline + JSON.parse, RSS < 150 MB' },
   { name: 'bloated', title: 'bloated Codex rollout', bytes: 300 * MB, make: rolloutFile, file: 'rollout-2026-11-24T00-00-00-01a20e18-aeae-7061-9f5c-2b1b8a03f3e6.jsonl', jq: '.type', goal: '>= 10x jq' },
   { name: 'otlp', title: 'OTLP JSON lines', bytes: 1024 * MB, make: otlpFile, file: 'spans.otlp.jsonl', jq: '.resourceSpans|length', goal: '>= 3x jq, RSS < 150 MB' },
-].filter((i) => only === undefined || only === i.name);
+].map((i) => ({ ...i, references: textReferences(i), size: (path) => statSync(path).size }));
+inputs.push({
+  name: 'flight', title: 'flight-recorder directory of 1 M spans (× --scale)', spans: 1_000_000, file: 'flight-1m', goal: '>= 0.7x the raw record reader',
+  references: (path) => ({ 'raw record reader': () => run(process.execPath, ['--input-type=module', '-e', RECORD_READER, path]) }),
+  size: dirBytes,
+});
+const selected = inputs.filter((i) => only === undefined || only === i.name);
 
 /** Wall ms and peak RSS (MB) of one command, from /usr/bin/time; stdout discarded. */
 function run(command, args, okCodes = [0]) {
@@ -51,17 +76,21 @@ function run(command, args, okCodes = [0]) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = [loadavg()[0]];
 const out = [];
-for (const input of inputs) {
+for (const input of selected) {
   const path = join(dir, input.file);
-  const bytes = Math.round(input.bytes * scale);
-  if (!existsSync(path) || Math.abs(statSync(path).size - bytes) > 16 * MB) input.make(path, bytes);
-  const size = statSync(path).size;
+  if (input.spans !== undefined) {
+    const spans = Math.round(input.spans * scale);
+    if (!flightReady(path, spans)) await makeFlightDirectory(path, spans);
+  } else {
+    const bytes = Math.round(input.bytes * scale);
+    if (!existsSync(path) || Math.abs(statSync(path).size - bytes) > 16 * MB) input.make(path, bytes);
+  }
+  const size = input.size(path);
   const judge = (bin) => () => run(process.execPath, [bin, path, '--json', '--now', '2026-12-01T00:00:00Z'], [0, 1]);
   const commands = {
     'stall-why --json': judge(cli),
     ...(before ? { 'before: stall-why --json': judge(before) } : {}),
-    jq: () => run('jq', ['-c', input.jq, path]),
-    'readline + JSON.parse': () => run(process.execPath, ['-e', READLINE, path]),
+    ...input.references(path),
   };
   const results = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) for (const [name, go] of Object.entries(commands)) results[name].push(go());

@@ -124,3 +124,41 @@ export function ordinaryRolloutFile(path, bytes) {
     return out;
   });
 }
+
+// A flight-recorder directory of `spans` spans written by @stall-why/instrument's own
+// FlightRecorderProcessor through the OpenTelemetry SDK: turns of three model attempts with their
+// milestones and six items each. `{ skipped }` when the instrument package is not built.
+export async function flightRecorderDirectory(path, spans) {
+  let instrument;
+  let sdk;
+  try {
+    instrument = await import('@stall-why/instrument');
+    sdk = await import('@opentelemetry/sdk-trace-base');
+  } catch (error) {
+    return { skipped: `@stall-why/instrument is not built (${error.message.split('\n')[0]})` };
+  }
+  if (typeof instrument.FlightRecorderProcessor !== 'function') return { skipped: 'FlightRecorderProcessor is not exported by @stall-why/instrument' };
+  const processor = new instrument.FlightRecorderProcessor({ directory: path, maxBytes: 4 * 1024 * MB, maxPendingRecords: 1_000_000 });
+  const provider = new sdk.BasicTracerProvider({ spanProcessors: [processor] });
+  const tracer = new instrument.TurnTracer({ tracer: provider.getTracer('bench') });
+  let made = 0;
+  let turnNo = 0;
+  while (made < spans) {
+    const turn = tracer.startTurn({ threadId: `thread-${turnNo % 50}`, turnId: `turn-${turnNo++}` });
+    turn.accepted();
+    made += 2;
+    for (let a = 0; a < 3 && made < spans; a++) {
+      const attempt = turn.startAttempt();
+      attempt.requestSent().headers(200).firstByte().firstEvent();
+      attempt.streamEnd();
+      made += 6;
+      for (let i = 0; i < 6; i++) turn.startPhase('stall_why.item', { attributes: { 'stall_why.item.type': 'agentMessage', 'stall_why.item.id': `i${turnNo}_${a}_${i}` } }).end();
+      made += 6;
+    }
+    turn.endTurn('completed');
+    if (turnNo % 200 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await provider.forceFlush();
+  await provider.shutdown();
+  return { spans: made };
+}
