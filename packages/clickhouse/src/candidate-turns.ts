@@ -55,14 +55,18 @@ export function timeRange(from: string, to: string, end: 'through' | 'before' = 
   return `Timestamp >= fromUnixTimestamp64Milli({${from}:Int64}) AND Timestamp ${end === 'before' ? '<' : '<='} fromUnixTimestamp64Milli({${to}:Int64})`;
 }
 
+/** The `--service` filter (the exporter's `ServiceName`, the key's first column), when one is asked for. */
+export function filterService(where: string[], params: Record<string, unknown>, service: string | undefined): void {
+  if (service === undefined) return;
+  params.service = service;
+  where.push('ServiceName = {service:String}');
+}
+
 /** With a thread or turn asked for, every trace of it in the open window is a candidate, open or not. */
 export function chosenTracesQuery(search: CandidateSearch): CandidateQuery {
   const params: Record<string, unknown> = { openFrom: search.openFromMs, to: search.toMs, limit: search.limit, pending: item(ATTR_PENDING, 'true') };
   const items: string[] = [timeRange('openFrom', 'to')];
-  if (search.service !== undefined) {
-    params.service = search.service;
-    items.push('ServiceName = {service:String}');
-  }
+  filterService(items, params, search.service);
   const wanted = (name: 'thread' | 'turn', key: string, id: string | undefined): void => {
     if (id === undefined) return;
     if (search.idMatch === 'prefix') {

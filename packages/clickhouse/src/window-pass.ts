@@ -17,7 +17,7 @@ import { ATTR_PENDING, ATTR_PENDING_PARENT_SPAN_ID, ATTR_THREAD_ID, ATTR_TURN_ST
 import { THREAD_PHASES } from '@stall-why/classifier';
 import { exporterValueText } from './exporter-attributes.js';
 import { ERROR_STATUS_TEXTS, TRACE_ROW_FIELDS, type ReadTraceRow } from './exporter-rows.js';
-import { item, tableOf, timeRange, type CandidateQuery, type CandidateTrace } from './candidate-turns.js';
+import { filterService, item, tableOf, timeRange, type CandidateQuery, type CandidateTrace } from './candidate-turns.js';
 
 export interface WindowPass {
   readonly database: string;
@@ -68,10 +68,7 @@ export function windowPassQuery(pass: WindowPass): CandidateQuery {
     longWaitNs: Math.round(pass.longWaitMs * 1e6), threadKey: ATTR_THREAD_ID, phases: [...THREAD_PHASES],
   };
   const filters = [timeRange('passFrom', 'to')];
-  if (pass.service !== undefined) {
-    params.service = pass.service;
-    filters.push('ServiceName = {service:String}');
-  }
+  filterService(filters, params, pass.service);
   // Map lookups, not the text index: every row of the pass is read anyway, and `has(SpanAttributeItems, …)`
   // would build every row's item array to test one of them.
   const marker = 'SpanAttributes[{pendingKey:String}] = {pendingValue:String}';
@@ -123,10 +120,7 @@ export function windowPassQuery(pass: WindowPass): CandidateQuery {
 export function earlierOpenQuery(search: { database: string; openFromMs: number; passFromMs: number; service?: string; limit: number }): CandidateQuery {
   const params: Record<string, unknown> = { openFrom: search.openFromMs, passFrom: search.passFromMs, limit: search.limit, pending: item(ATTR_PENDING, exporterValueText(true)) };
   const where = [timeRange('openFrom', 'passFrom', 'before')];
-  if (search.service !== undefined) {
-    params.service = search.service;
-    where.push('ServiceName = {service:String}');
-  }
+  filterService(where, params, search.service);
   const table = tableOf(search.database);
   const isMarker = 'has(SpanAttributeItems, {pending:String})';
   const markerTraces = `SELECT TraceId FROM ${table} WHERE ${[...where, isMarker].join(' AND ')}`;
@@ -160,9 +154,6 @@ export function partsStartQuery(database: string, fromMs: number): CandidateQuer
 export function passEstimateQuery(search: { database: string; fromMs: number; toMs: number; service?: string }): CandidateQuery {
   const params: Record<string, unknown> = { from: search.fromMs, to: search.toMs };
   const where = [timeRange('from', 'to')];
-  if (search.service !== undefined) {
-    params.service = search.service;
-    where.push('ServiceName = {service:String}');
-  }
+  filterService(where, params, search.service);
   return { query: `EXPLAIN ESTIMATE SELECT TraceId FROM ${tableOf(search.database)} WHERE ${where.join(' AND ')}`, params };
 }

@@ -110,3 +110,11 @@ it("reads a candidate's thread phases from traces of their own, before the windo
   expect(judged.fleet.spansRead).toBe(14);
   expect(judged.fleet.candidateTraces).toBe(5);
 });
+
+it("with a service asked for, the same turns and verdicts (its threads' phases looked up after the pass), and none of another service", async () => {
+  const verdicts = (analysis: ClickHouseAnalysis) => analysis.report.turns.map((t) => `${t.turnId} ${t.status} ${t.verdict}`).sort();
+  const ofService = await analyzeClickHouse(address, { now, service: 'agent' });
+  expect(verdicts(ofService)).toEqual(verdicts(judged));
+  expect(ofService.fleet.spansRead).toBe(judged.fleet.spansRead);
+  expect((await analyzeClickHouse(address, { now, service: 'other' })).report.turns).toEqual([]);
+});
