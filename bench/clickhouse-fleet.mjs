@@ -10,7 +10,7 @@
 //     `SpanAttributes` map (`countIf(SpanAttributes['stall_why.pending'] = 'true')`), a full scan;
 //   - rows read: chDB has no system.query_log, so ClickHouse's own SelectedRows counter (system.events,
 //     process-wide) is read after `analyzeClickHouse` ran in a fresh process: the search stall-why runs,
-//     as a fraction of the table's rows, in the default window (1 h) and in a day's (`--since 24h`).
+//     as a fraction of the table's rows, in the default window (1 h) and in a day's (`--since 24h`), and by query.
 // The rows are made by the writer's own mapping (`traceRowOf`, what `collect --clickhouse` inserts) from
 // two turns recorded in test/corpus (example/healthy-tool: a completed turn, 10 of its spans kept;
 // example/backend-silent, live: a turn stuck on a silent backend) with fresh ids, times, threads and
@@ -49,12 +49,47 @@ if (process.argv[2] === '--child') {
   else if (mode === 'engine') await single('SELECT 1');
   else if (mode === 'scan') process.stdout.write(JSON.stringify(await single(`SELECT count() AS rows, countIf(SpanAttributes['${PENDING_ITEM}'] = 'true') AS markers FROM ${TABLE}`)) + '\n');
   else if (mode === 'read-rows') {
+    const perQuery = await countRowsPerQuery();
     // SelectedRows is process-wide and survives the connection: what the search read, summed over its queries.
     const { report, fleet } = await analyzeClickHouse(address, { now: Number(nowText), sinceMs: Number(process.argv[6]) * 3600_000 });
     const [events] = await single("SELECT sumIf(value, event = 'SelectedRows') AS rows, sumIf(value, event = 'SelectedMarks') AS marks, sumIf(value, event = 'SelectedBytes') AS bytes FROM system.events");
-    process.stdout.write(JSON.stringify({ ...events, turns: report.turns.length, candidates: fleet.candidateTraces, spansRead: fleet.spansRead }) + '\n');
+    // Rows are summed over stall-why's queries (net of the counter's own reads); marks and bytes are the process's.
+    const rows = perQuery.reduce((sum, q) => sum + q.rows, 0);
+    process.stdout.write(JSON.stringify({ ...events, rows, turns: report.turns.length, candidates: fleet.candidateTraces, spansRead: fleet.spansRead, perQuery }) + '\n');
   }
   process.exit(0);
+}
+
+/**
+ * Wraps the client's `query` to read ClickHouse's SelectedRows before and after each of stall-why's
+ * queries (chDB answers a query whole before the client returns it), net of what reading the counter
+ * reads itself; returns the list it fills, one { query, rows } per query that read rows.
+ */
+async function countRowsPerQuery() {
+  // The class createClient instantiates is not the one the package exports: take it from a client (an HTTP one connects to nothing until asked).
+  const { createClient } = await import('@clickhouse/client');
+  const sample = createClient({ url: 'http://127.0.0.1:1' });
+  const prototype = Object.getPrototypeOf(sample);
+  await sample.close();
+  const query = prototype.query;
+  const selected = async (client) => Number((await (await query.call(client, { query: "SELECT value FROM system.events WHERE event = 'SelectedRows'", format: 'JSONEachRow' })).json())[0]?.value ?? 0);
+  // stall-why's queries, by what they look for (packages/clickhouse/src).
+  const names = [
+    [/^EXPLAIN ESTIMATE/, 'estimate'], [/GROUP BY _part/, "parts' time ranges"], [/ARRAY JOIN spans|HAVING candidate/, 'window pass'],
+    [/HAVING NOT hasAll/, 'older markers'], [/otel_logs[\s\S]*TraceId IN \{ids/, 'log records by trace id'], [/TraceId IN \{ids/, 'spans by trace id'],
+    [/\{threads:Array/, 'thread phases'], [/system\./, 'schema'],
+  ];
+  const perQuery = [];
+  let ownRows;
+  prototype.query = async function (params) {
+    if (ownRows === undefined) ownRows = -(await selected(this)) + (await selected(this));
+    const before = await selected(this);
+    const result = await query.call(this, params);
+    const rows = (await selected(this)) - before - ownRows;
+    if (rows > 0) perQuery.push({ query: names.find(([pattern]) => pattern.test(params.query))?.[1] ?? params.query.slice(0, 40), rows });
+    return result;
+  };
+  return perQuery;
 }
 
 /** Fills the directory: the exporter's schema, then the rows, 100 000 at a time through a JSONEachRow file. */
@@ -229,5 +264,13 @@ console.log(`      ${last.stuck}/${meta.stuck} stuck turns reported stuck (${las
 console.log(`  reference: open chdb + SELECT 1        ${(ms('engine') / 1000).toFixed(2).padStart(6)} s  peak RSS ${rss('engine').toFixed(0)} MB (the engine's own)`);
 console.log(`  reference: naive marker scan (${markers.markers} markers in ${markers.rows} rows) ${(ms('scan') / 1000).toFixed(2)} s  peak RSS ${rss('scan').toFixed(0)} MB`);
 const share = (r) => `${Number(r.rows).toLocaleString('en')} of ${Number(markers.rows).toLocaleString('en')} = ${(100 * Number(r.rows) / Number(markers.rows)).toFixed(1)} % (${r.marks} granules, ${(Number(r.bytes) / 2 ** 20).toFixed(0)} MiB uncompressed)`;
+// Queries of system tables (the schema check, the version) read a few dozen rows each: summed as the rest.
+const byQuery = (r) => {
+  const large = r.perQuery.filter((q) => q.rows >= 1_000);
+  const rest = r.perQuery.filter((q) => q.rows < 1_000).reduce((sum, q) => sum + q.rows, 0);
+  return [...large.map((q) => `${q.query} ${q.rows.toLocaleString('en')}`), `${r.perQuery.length - large.length} others ${rest.toLocaleString('en')}`].join(', ');
+};
 console.log(`  rows ClickHouse read for stall-why's queries: ${share(read)}; with --since 24h: ${share(readDay)} (${readDay.turns} turns judged)`);
+console.log(`      by query (1 h): ${byQuery(read)}`);
+console.log(`      by query (24 h): ${byQuery(readDay)}`);
 console.log(`  stall-why beyond the engine: ${((ms('stallWhy') - ms('engine')) / 1000).toFixed(2)} s; the naive scan beyond it: ${((ms('scan') - ms('engine')) / 1000).toFixed(2)} s`);

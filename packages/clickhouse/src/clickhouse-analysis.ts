@@ -1,9 +1,10 @@
 /**
- * Judges the turns stored in the exporter's schema. ClickHouse does the search (candidate turns in
- * the window, see candidate-turns.ts); only the candidates' traces are then fetched, a batch of
- * trace ids at a time (through the exporter's trace-id index), streamed row
- * by row into the classifier. Memory is bounded by the number of candidates (`maxTraces`), not by
- * the table.
+ * Judges the turns stored in the exporter's schema. ClickHouse does the search: one pass over the
+ * window finds the candidate turns and returns their spans (window-pass.ts); only what lies outside
+ * it is then fetched: the spans of candidate traces that began before the pass (by trace id, through
+ * the exporter's trace-id index), older markers of open turns, and the candidates' threads' earlier
+ * phases. Rows are streamed into the classifier. Memory is bounded by the number of candidates
+ * (`maxTraces`), not by the table.
  */
 import { ATTR_HOST_NAME, ATTR_SERVICE_NAME, ATTR_THREAD_ID } from '@stall-why/conventions';
 import { CodexTelemetryMapper, DEFAULT_THRESHOLDS, SpanClassifier, type Analysis, type AnalyzeOptions } from '@stall-why/classifier';
@@ -11,8 +12,9 @@ import type { RecordedLog, RecordedSpan } from '@stall-why/flight-record';
 import { parseClickHouseAddress, type ClickHouseAddress } from './clickhouse-address.js';
 import { clickHouseError, connectClickHouse, type ClickHouseConnection, type ConnectOptions } from './clickhouse-connection.js';
 import { assertExporterSchema, LOGS_TABLE, TRACES_TABLE } from './clickhouse-schema.js';
-import { candidateOfRow, candidateQuery, threadPhasesQuery, type CandidateTrace } from './candidate-turns.js';
+import { candidateOfRow, chosenTracesQuery, threadPhasesQuery, timeRange, type CandidateQuery, type CandidateTrace } from './candidate-turns.js';
 import { LOG_ROW_COLUMNS, TRACE_ROW_COLUMNS, logOfLogRow, spanOfTraceRow, type ReadLogRow, type ReadTraceRow } from './exporter-rows.js';
+import { candidateOfPassRow, earlierOpenQuery, partsStartQuery, passEstimateQuery, windowPassQuery, type PassCandidate, type WindowPassRow } from './window-pass.js';
 import { fleetSummary, type FleetOrigin, type FleetSummary } from './fleet-summary.js';
 
 export interface ClickHouseAnalyzeOptions extends Pick<AnalyzeOptions, 'now' | 'thresholds' | 'limits'>, ConnectOptions {
@@ -32,8 +34,15 @@ export interface ClickHouseAnalyzeOptions extends Pick<AnalyzeOptions, 'now' | '
   readonly turn?: string;
   /** At most this many candidate traces are judged (open ones first, then the earliest). Default 1 000. */
   readonly maxTraces?: number;
-  /** Trace ids fetched per query. Default 200. */
+  /** Trace ids fetched per query. Default 1 000. */
   readonly batchTraces?: number;
+  /**
+   * The window pass returns the candidates' spans (the window read once) when ClickHouse estimates it
+   * reads at most this many rows; above, it returns their ids and the spans are fetched by id (the
+   * window's granules read twice), as ClickHouse holds about 1 KB per row of the pass until each trace
+   * is decided. Default 100 000.
+   */
+  readonly onePassRows?: number;
 }
 
 export interface ClickHouseAnalysis extends Analysis {
@@ -46,6 +55,8 @@ export const DEFAULT_SINCE_MS = 3_600_000;
 export const DEFAULT_MAX_TRACES = 1_000;
 /** Default `batchTraces`: 1 000 trace ids per fetch (a batch's rows are streamed, not held). */
 export const DEFAULT_BATCH_TRACES = 1_000;
+/** Default `onePassRows`: 100 000 rows, about 100 MB held by ClickHouse during the pass. */
+export const DEFAULT_ONE_PASS_ROWS = 100_000;
 
 /** Finds the turns worth judging in ClickHouse and judges them at `now`. */
 export async function analyzeClickHouse(source: string | ClickHouseAddress, options: ClickHouseAnalyzeOptions = {}): Promise<ClickHouseAnalysis> {
@@ -96,69 +107,150 @@ export class ClickHouseSource {
   }
 }
 
+interface Window {
+  /** Ended turns: spans that started at or after this moment (epoch ms). */
+  readonly fromMs: number;
+  /** Open turns: markers of spans that started at or after this moment (epoch ms), `fromMs` or earlier. */
+  readonly openFromMs: number;
+  /** The judged moment (epoch ms). */
+  readonly toMs: number;
+}
+
 async function judgeCandidates(connection: ClickHouseConnection, options: ClickHouseAnalyzeOptions): Promise<ClickHouseAnalysis> {
   const now = options.now ?? Date.now();
   const sinceMs = options.sinceMs ?? DEFAULT_SINCE_MS;
   const abandonedAfterMs = options.thresholds?.abandonedAfterMs ?? DEFAULT_THRESHOLDS.abandonedAfterMs;
-  const window = { fromMs: now - sinceMs, openFromMs: now - Math.max(sinceMs, options.openSinceMs ?? abandonedAfterMs), toMs: now };
+  const window: Window = { fromMs: now - sinceMs, openFromMs: now - Math.max(sinceMs, options.openSinceMs ?? abandonedAfterMs), toMs: now };
   const limit = options.maxTraces ?? DEFAULT_MAX_TRACES;
-  const candidates = await findCandidates(connection, { ...window, limit, options });
   const classifier = new SpanClassifier({ now, thresholds: options.thresholds, limits: options.limits });
   const reader = new OriginReader(classifier);
   const fetch = new TraceFetch(connection, reader, {
     now, lookbackMs: abandonedAfterMs, batchTraces: options.batchTraces ?? DEFAULT_BATCH_TRACES, hasLogs: await tableExists(connection, LOGS_TABLE),
   });
-  await fetch.traces(candidates);
-  await fetch.threadPhases([...reader.threads], window);
+  const candidates = options.thread !== undefined || options.turn !== undefined
+    ? await judgeChosen(connection, fetch, window, limit, options)
+    : await judgeWindow(connection, fetch, window, limit, options);
   const { report, spans } = classifier.finish(reader.sources());
   const fleet = fleetSummary(report, reader.origins, {
     source: connection.address.shown,
     windowStartMs: window.fromMs,
     openWindowStartMs: window.openFromMs,
-    candidateTraces: candidates.length,
-    candidateLimitReached: candidates.length >= limit,
+    candidateTraces: candidates,
+    candidateLimitReached: candidates >= limit,
     spansRead: reader.spansRead,
     logRecordsRead: reader.logRecordsRead,
   });
   return { report, spans, fleet };
 }
 
-async function findCandidates(
-  connection: ClickHouseConnection,
-  search: { fromMs: number; openFromMs: number; toMs: number; limit: number; options: ClickHouseAnalyzeOptions },
-): Promise<CandidateTrace[]> {
-  const { options } = search;
-  const slowPhaseMs = options.thresholds?.slowPhaseMs ?? DEFAULT_THRESHOLDS.slowPhaseMs;
+/** The traces of a thread or turn asked for, whole: their spans, then their threads' phases. Returns the number of candidates. */
+async function judgeChosen(connection: ClickHouseConnection, fetch: TraceFetch, window: Window, limit: number, options: ClickHouseAnalyzeOptions): Promise<number> {
   const find = async (idMatch: 'exact' | 'prefix'): Promise<CandidateTrace[]> => {
-    const { query, params } = candidateQuery({
-      database: connection.database, fromMs: search.fromMs, openFromMs: search.openFromMs, toMs: search.toMs, limit: search.limit,
-      longWaitMs: slowPhaseMs, service: options.service, thread: options.thread, turn: options.turn, idMatch,
+    const { query, params } = chosenTracesQuery({
+      database: connection.database, openFromMs: window.openFromMs, toMs: window.toMs, limit, service: options.service, thread: options.thread, turn: options.turn, idMatch,
     });
-    const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
-    return (await result.json<{ TraceId: string; firstMs: string; open: string }>()).map(candidateOfRow);
+    return (await queryRows<{ TraceId: string; firstMs: string; open: string }>(connection, query, params)).map(candidateOfRow);
   };
   const exact = await find('exact');
   // An id the index does not hold may be the start of one (a prefix copied from the report): then it is scanned for.
-  if (exact.length > 0 || (options.thread === undefined && options.turn === undefined)) return exact;
-  return find('prefix');
+  const candidates = exact.length > 0 ? exact : await find('prefix');
+  await fetch.traces(candidates, { spans: true, end: 'through' });
+  await fetch.threadPhases(fetch.threads(), { fromMs: window.openFromMs, toMs: window.toMs, end: 'through' });
+  return candidates.length;
+}
+
+/**
+ * The fleet's turns worth judging: one pass over the window (window-pass.ts), then what lies before it.
+ * The pass starts earlier than the window when that reads no more rows (see `passRange`), so that
+ * what is looked up before it (older markers, earlier spans, earlier phases) skips the parts the pass
+ * read instead of reading them again. Returns the number of candidates.
+ */
+async function judgeWindow(connection: ClickHouseConnection, fetch: TraceFetch, window: Window, limit: number, options: ClickHouseAnalyzeOptions): Promise<number> {
+  const { database } = connection;
+  const { service } = options;
+  const pass = await passRange(connection, window, service);
+  const earlier = pass.fromMs > window.openFromMs
+    ? (await queryRows<{ TraceId: string; firstMs: string; open: string }>(connection, ...queryOf(earlierOpenQuery({ database, openFromMs: window.openFromMs, passFromMs: pass.fromMs, service, limit })))).map(candidateOfRow)
+    : [];
+  const withSpans = pass.rows <= (options.onePassRows ?? DEFAULT_ONE_PASS_ROWS);
+  const { query, params } = windowPassQuery({
+    database, fromMs: window.fromMs, passFromMs: pass.fromMs, toMs: window.toMs, service, limit, withSpans,
+    longWaitMs: options.thresholds?.slowPhaseMs ?? DEFAULT_THRESHOLDS.slowPhaseMs, earlierOpen: earlier.map((c) => c.traceId),
+  });
+  // The pass reads one service; a thread's phases may lie in another (a renderer's service): then they are all looked up after it.
+  const phasesFromPass = service === undefined;
+  const found = new Map<string, PassCandidate>();
+  await forEachRow<WindowPassRow>(connection, query, params, (row) => {
+    if (Number(row.candidate) === 0) return phasesFromPass ? fetch.phaseOfOtherTrace(row as WindowPassRow & ReadTraceRow) : undefined;
+    if (!found.has(row.TraceId)) found.set(row.TraceId, candidateOfPassRow(row));
+    if (withSpans) fetch.spanOfCandidate(row as WindowPassRow & ReadTraceRow);
+  });
+  // An open turn whose markers are older than the pass, and which the pass saw nothing of, is judged from what lies before it.
+  for (const c of earlier) if (!found.has(c.traceId) && found.size < limit) found.set(c.traceId, { ...c, unrooted: true });
+  const earlierById = new Map(earlier.map((c) => [c.traceId, c]));
+  const candidates = [...found.values()].map((c) => (earlierById.has(c.traceId) ? { ...c, firstMs: earlierById.get(c.traceId)!.firstMs, unrooted: true } : c));
+  const threadsOfPass = new Set(fetch.threads());
+  if (withSpans) {
+    await fetch.traces(candidates.filter((c) => c.unrooted), { spans: true, end: 'before', beforeMs: pass.fromMs });
+    await fetch.traces(candidates, { spans: false, end: 'through' });
+    // The pass returned the phases from its start on, of the threads it saw; a thread seen first before it is looked up whole.
+    await fetch.threadPhases([...threadsOfPass], phasesFromPass ? { fromMs: window.openFromMs, toMs: pass.fromMs, end: 'before' } : { fromMs: window.openFromMs, toMs: window.toMs, end: 'through' });
+    await fetch.threadPhases(fetch.threads().filter((t) => !threadsOfPass.has(t)), { fromMs: window.openFromMs, toMs: window.toMs, end: 'through' });
+  } else {
+    await fetch.traces(candidates, { spans: true, end: 'through' });
+    await fetch.threadPhases(fetch.threads(), { fromMs: window.openFromMs, toMs: window.toMs, end: 'through' });
+  }
+  return candidates.length;
+}
+
+/**
+ * Where the window pass starts, and ClickHouse's estimate of the rows it reads. Inside a part, the
+ * exporter's order (service and span name before time) leaves every granule of a busy store holding
+ * a part's whole stretch of time, so a pass over the window reads its parts whole: starting it at the
+ * earliest of those parts (within the open window) reads no more rows, and leaves the lookups before
+ * it to older parts. ClickHouse's own estimate decides: where time does prune granules inside a part,
+ * or the parts' range is not to be had without reading, the pass starts at the window.
+ */
+async function passRange(connection: ClickHouseConnection, window: Window, service: string | undefined): Promise<{ fromMs: number; rows: number }> {
+  const estimate = async (fromMs: number): Promise<number> => {
+    const rows = await queryRows<{ rows: string | number }>(connection, ...queryOf(passEstimateQuery({ database: connection.database, fromMs, toMs: window.toMs, service })));
+    return rows.reduce((sum, r) => sum + Number(r.rows), 0);
+  };
+  const rows = await estimate(window.fromMs);
+  if (window.openFromMs >= window.fromMs) return { fromMs: window.fromMs, rows };
+  let partsStartMs: number;
+  try {
+    const [row] = await queryRows<{ startMs: string | number }>(connection, ...queryOf(partsStartQuery(connection.database, window.fromMs)));
+    partsStartMs = Number(row?.startMs ?? window.fromMs);
+  } catch {
+    return { fromMs: window.fromMs, rows };
+  }
+  const fromMs = Math.min(window.fromMs, Math.max(window.openFromMs, partsStartMs));
+  if (fromMs === window.fromMs) return { fromMs, rows };
+  const extended = await estimate(fromMs);
+  return extended <= rows ? { fromMs, rows: extended } : { fromMs: window.fromMs, rows };
+}
+
+const queryOf = (q: CandidateQuery): [string, Record<string, unknown>] => [q.query, q.params];
+
+async function queryRows<Row>(connection: ClickHouseConnection, query: string, params: Record<string, unknown>): Promise<Row[]> {
+  const result = await connection.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return result.json<Row>();
 }
 
 /**
  * Streams traces into the reader, `batchTraces` ids per query, in the order of their first candidate
  * span. A batch's spans are looked for from `lookbackMs` before its earliest candidate span (a turn
  * that started longer before what made it a candidate would be abandoned by then) to the judged
- * moment; within that, the exporter's trace-id index (a text index, or a bloom filter on older
- * servers) skips the parts and granules that hold none of the batch. The exporter's lookup table
- * (`otel_traces_trace_id_ts`) is not read: ordered by trace id, any few hundred ids touch all its
- * granules, so it would be read whole for every judgement, a read that grows with the retention,
- * where the window does not. The exporter's key orders rows by service and span name first: a batch
- * of ids reads every granule holding one of them, so fewer, larger batches read fewer granules twice.
- * Times are compared as DateTime64 from epoch ms: on ClickHouse 26.7 (chDB) `Timestamp <
- * toDateTime(n)` matched no row of the exporter's table (its key holds `toDateTime(Timestamp)`) where
- * `min(Timestamp) < toDateTime(n)` was true.
+ * moment, or to the window pass's start; within that, the exporter's trace-id index (a text index,
+ * or a bloom filter on older servers) skips the granules that hold none of the batch. The exporter's
+ * lookup table (`otel_traces_trace_id_ts`) is not read: ordered by trace id, any few hundred ids
+ * touch all its granules, so it would be read whole for every judgement, a read that grows with the
+ * retention, where the window does not.
  */
 class TraceFetch {
-  readonly fetched = new Set<string>();
+  /** The candidate traces, whose spans are read whole (a phase span of one is no other trace's). */
+  private readonly candidates = new Set<string>();
 
   constructor(
     private readonly connection: ClickHouseConnection,
@@ -166,37 +258,50 @@ class TraceFetch {
     private readonly options: { now: number; lookbackMs: number; batchTraces: number; hasLogs: boolean },
   ) {}
 
-  async traces(candidates: readonly CandidateTrace[]): Promise<void> {
-    const ordered = candidates.filter((c) => !this.fetched.has(c.traceId)).sort((a, b) => a.firstMs - b.firstMs);
-    for (const c of ordered) this.fetched.add(c.traceId);
+  /** The threads of the spans read so far. */
+  threads(): string[] {
+    return [...this.reader.threads];
+  }
+
+  /** A span of a candidate trace, as the window pass returns it. */
+  spanOfCandidate(row: ReadTraceRow): void {
+    this.candidates.add(row.TraceId);
+    this.reader.span(spanOfTraceRow(row));
+  }
+
+  /** A thread-level phase span of another trace: read when its thread is a candidate's (the pass returns candidates first). */
+  phaseOfOtherTrace(row: ReadTraceRow): void {
+    const thread = row.SpanAttributes[ATTR_THREAD_ID];
+    if (thread !== undefined && this.reader.threads.has(thread) && !this.candidates.has(row.TraceId)) this.reader.span(spanOfTraceRow(row));
+  }
+
+  /** The candidates' spans (to the judged moment, or before the pass) and log records, by trace id. */
+  async traces(candidates: readonly CandidateTrace[], read: { spans: boolean; end: 'through' | 'before'; beforeMs?: number }): Promise<void> {
+    const ordered = [...candidates].sort((a, b) => a.firstMs - b.firstMs);
+    for (const c of ordered) this.candidates.add(c.traceId);
     const { connection, reader, options } = this;
+    if (!read.spans && !options.hasLogs) return;
     for (let i = 0; i < ordered.length; i += options.batchTraces) {
       const batch = ordered.slice(i, i + options.batchTraces);
-      const params = { ids: batch.map((c) => c.traceId), lo: Math.max(0, batch[0]!.firstMs - options.lookbackMs), to: options.now };
-      await forEachRow<ReadTraceRow>(connection, spansQuery(connection.database), params, (row) => reader.span(spanOfTraceRow(row)));
-      if (options.hasLogs) await forEachRow<ReadLogRow>(connection, logsQuery(connection.database), params, (row) => reader.log(logOfLogRow(row)));
+      const params = { ids: batch.map((c) => c.traceId), lo: Math.max(0, batch[0]!.firstMs - options.lookbackMs), to: read.beforeMs ?? options.now };
+      if (read.spans) await forEachRow<ReadTraceRow>(connection, byTraceIdQuery(connection.database, TRACES_TABLE, TRACE_ROW_COLUMNS, read.end), params, (row) => reader.span(spanOfTraceRow(row)));
+      if (options.hasLogs && read.end === 'through') await forEachRow<ReadLogRow>(connection, byTraceIdQuery(connection.database, LOGS_TABLE, LOG_ROW_COLUMNS, 'through'), params, (row) => reader.log(logOfLogRow(row)));
     }
   }
 
-  /** The thread-level phases of these threads (see threadPhasesQuery); those of fetched traces were read with them. */
-  async threadPhases(threads: readonly string[], window: { openFromMs: number; toMs: number }): Promise<void> {
-    if (threads.length === 0) return;
-    const { query, params } = threadPhasesQuery(this.connection.database, TRACE_ROW_COLUMNS, threads, window);
+  /** The thread-level phases of these threads in the range (see threadPhasesQuery); those of candidate traces were read with them. */
+  async threadPhases(threads: readonly string[], range: { fromMs: number; toMs: number; end: 'through' | 'before' }): Promise<void> {
+    if (threads.length === 0 || range.fromMs >= range.toMs) return;
+    const { query, params } = threadPhasesQuery(this.connection.database, TRACE_ROW_COLUMNS, threads, range);
     await forEachRow<ReadTraceRow>(this.connection, query, params, (row) => {
-      if (!this.fetched.has(row.TraceId)) this.reader.span(spanOfTraceRow(row));
+      if (!this.candidates.has(row.TraceId)) this.reader.span(spanOfTraceRow(row));
     });
   }
 }
 
-function spansQuery(database: string): string {
-  return `SELECT ${TRACE_ROW_COLUMNS} FROM \`${database}\`.\`${TRACES_TABLE}\`
-    WHERE TraceId IN {ids:Array(String)} AND Timestamp >= fromUnixTimestamp64Milli({lo:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
-    ORDER BY TimestampNs`;
-}
-
-function logsQuery(database: string): string {
-  return `SELECT ${LOG_ROW_COLUMNS} FROM \`${database}\`.\`${LOGS_TABLE}\`
-    WHERE TraceId IN {ids:Array(String)} AND Timestamp >= fromUnixTimestamp64Milli({lo:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({to:Int64})
+function byTraceIdQuery(database: string, table: string, columns: string, end: 'through' | 'before'): string {
+  return `SELECT ${columns} FROM \`${database}\`.\`${table}\`
+    WHERE TraceId IN {ids:Array(String)} AND ${timeRange('lo', 'to', end)}
     ORDER BY TimestampNs`;
 }
 

@@ -79,13 +79,16 @@ export type ReadTraceRow = Omit<TraceRow, 'Timestamp' | 'Events.Timestamp'> & { 
 /** An `otel_logs` row as read back with `LOG_ROW_COLUMNS`. */
 export type ReadLogRow = Pick<LogRow, 'TraceId' | 'SpanId' | 'SeverityText' | 'SeverityNumber' | 'Body' | 'ResourceAttributes' | 'ScopeName' | 'ScopeVersion' | 'LogAttributes' | 'EventName'> & { TimestampNs: string };
 
-/** The columns of `ReadTraceRow`. */
-export const TRACE_ROW_COLUMNS = [
-  'toUnixTimestamp64Nano(Timestamp) AS TimestampNs', 'TraceId', 'SpanId', 'ParentSpanId', 'TraceState', 'SpanName', 'SpanKind', 'ServiceName',
-  'ResourceAttributes', 'ScopeName', 'ScopeVersion', 'SpanAttributes', 'Duration', 'StatusCode', 'StatusMessage',
-  'arrayMap(t -> toString(toUnixTimestamp64Nano(t)), `Events.Timestamp`) AS EventTimesNs', '`Events.Name`', '`Events.Attributes`',
-  '`Links.TraceId`', '`Links.SpanId`', '`Links.TraceState`', '`Links.Attributes`',
-].join(', ');
+/** The columns of `ReadTraceRow`: each expression and the name it is read under. */
+export const TRACE_ROW_FIELDS: readonly (readonly [expression: string, name: string])[] = [
+  ['toUnixTimestamp64Nano(Timestamp)', 'TimestampNs'], ...['TraceId', 'SpanId', 'ParentSpanId', 'TraceState', 'SpanName', 'SpanKind', 'ServiceName',
+    'ResourceAttributes', 'ScopeName', 'ScopeVersion', 'SpanAttributes', 'Duration', 'StatusCode', 'StatusMessage'].map((c) => [c, c] as const),
+  ['arrayMap(t -> toString(toUnixTimestamp64Nano(t)), `Events.Timestamp`)', 'EventTimesNs'],
+  ...['Events.Name', 'Events.Attributes', 'Links.TraceId', 'Links.SpanId', 'Links.TraceState', 'Links.Attributes'].map((c) => [`\`${c}\``, c] as const),
+];
+
+/** The columns of `ReadTraceRow`, as a SELECT list. */
+export const TRACE_ROW_COLUMNS = TRACE_ROW_FIELDS.map(([expression, name]) => (expression === name || expression === `\`${name}\`` ? expression : `${expression} AS ${name}`)).join(', ');
 
 /** The columns of `ReadLogRow`. */
 export const LOG_ROW_COLUMNS = [
