@@ -285,7 +285,7 @@ export class RolloutImporter {
         if (!this.turn) this.outsideTurns++;
         break;
       case 'event_msg':
-        this.event(sub, head, parse, ts, info.lineNo);
+        this.event(sub, head, info.length <= ROLLOUT_HEAD_BYTES, parse, ts, info.lineNo);
         if (!this.turn && sub !== 'task_complete' && sub !== 'turn_complete' && sub !== 'turn_aborted') this.outsideTurns++;
         break;
       case 'token_usage_record':
@@ -524,7 +524,8 @@ export class RolloutImporter {
     }
   }
 
-  private event(sub: string | undefined, head: string, parse: () => Record<string, unknown> | undefined, ts: number, lineNo: number): void {
+  /** `whole`: `head` is the whole line. */
+  private event(sub: string | undefined, head: string, whole: boolean, parse: () => Record<string, unknown> | undefined, ts: number, lineNo: number): void {
     switch (sub) {
       // Codex names these TurnStarted/TurnComplete inside and accepts `turn_*` as aliases when it reads a rollout.
       case 'task_started':
@@ -538,7 +539,8 @@ export class RolloutImporter {
       case 'task_complete':
       case 'turn_complete': {
         if (!this.turn) return;
-        const payload = parse()?.payload as Record<string, unknown> | undefined;
+        // Parsed only for its error: most turns end without one, and a line seen whole without the key has none.
+        const payload = (whole && !head.includes('"error"') ? undefined : parse()?.payload) as Record<string, unknown> | undefined;
         const error = payload?.error as { message?: unknown; codex_error_info?: unknown } | undefined | null;
         if (error && typeof error === 'object') {
           this.turn.failed = true;
