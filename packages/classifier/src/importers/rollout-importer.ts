@@ -58,6 +58,7 @@ import {
 import { redactSecrets, type Attributes, type RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { tornTailNote, type LineInfo } from './line-reader.js';
+import { RolloutTimestamps } from './rollout-timestamp.js';
 import { idPrefix, stableId, stableIdAfter, type IdPrefix } from './stable-id.js';
 
 /** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
@@ -229,6 +230,7 @@ export class RolloutImporter {
   /** Mid-2025 rollouts: a header line with the session's timestamp, then items with none of their own. */
   private legacyTs: number | undefined;
   private legacyLines = 0;
+  private readonly timestamps = new RolloutTimestamps();
 
   constructor(
     private readonly file: string,
@@ -248,7 +250,7 @@ export class RolloutImporter {
       this.invalid(buf, info);
       return;
     }
-    const ts = Date.parse(m[1]!);
+    const ts = this.timestamps.ms(m[1]!);
     if (!Number.isFinite(ts)) throw new TraceInputError(this.file, info.lineNo, `bad timestamp "${m[1]}" in a rollout line`);
     if (this.lastLineMs === undefined || ts > this.lastLineMs) this.lastLineMs = ts;
     const type = m[2]!;
