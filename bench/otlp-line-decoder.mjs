@@ -3,9 +3,8 @@
 // in the same run (`--before <that checkout's root>`, built), as medians of interleaved rounds, with
 // the load average. Usage:
 //   npm run build && node bench/otlp-line-decoder.mjs [--file F] [--mb 100] [--rounds 7] [--before ROOT]
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { firstLines, printSideBySide } from './lib/builds-side-by-side.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -17,18 +16,6 @@ const mb = Number(arg('--mb', 100));
 const rounds = Number(arg('--rounds', 7));
 const before = arg('--before', undefined);
 
-/** Whole lines of the file's first `mb` megabytes. */
-function linesOf(path) {
-  const buf = readFileSync(path).subarray(0, mb * 1024 * 1024);
-  const lines = [];
-  for (let start = 0; ; ) {
-    const nl = buf.indexOf(10, start);
-    if (nl < 0) return { lines, bytes: start };
-    lines.push(buf.subarray(start, nl));
-    start = nl + 1;
-  }
-}
-
 // The span names the CLI reads (analyze-traces' READ_SPAN_NAMES).
 async function decoderOf(checkout) {
   const dist = `${checkout}/packages/classifier/dist`;
@@ -39,22 +26,12 @@ async function decoderOf(checkout) {
   return () => new OtlpLineDecoder(wanted);
 }
 
-const { lines, bytes } = linesOf(file);
-const builds = { 'this build': await decoderOf(root), ...(before ? { before: await decoderOf(before) } : {}) };
-const times = Object.fromEntries(Object.keys(builds).map((k) => [k, []]));
-const spans = {};
-const load = [loadavg()[0]];
-for (let r = 0; r < rounds; r++) {
-  for (const [name, make] of Object.entries(builds)) {
-    const decoder = make();
-    let n = 0;
-    const t0 = performance.now();
-    for (const line of lines) if (!decoder.decode(line, () => n++)) throw new Error(`${name}: a line left to the generic path`);
-    times[name].push(performance.now() - t0);
-    spans[name] = n;
-  }
-}
-load.push(loadavg()[0]);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`OTLP line decoder, ${(bytes / 1048576).toFixed(0)} MB of ${file}: medians of ${rounds} interleaved rounds; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}`);
-for (const [name, xs] of Object.entries(times)) console.log(`  ${name.padEnd(12)} ${(bytes / 1048576 / (median(xs) / 1000)).toFixed(0).padStart(5)} MB/s  ${spans[name]} spans`);
+const { lines, bytes } = firstLines(file, mb);
+const decode = (make) => () => {
+  const decoder = make();
+  let n = 0;
+  for (const line of lines) if (!decoder.decode(line, () => n++)) throw new Error('a line left to the generic path');
+  return n;
+};
+const builds = { 'this build': decode(await decoderOf(root)), ...(before ? { before: decode(await decoderOf(before)) } : {}) };
+printSideBySide(`OTLP line decoder, ${file}`, bytes, builds, rounds);

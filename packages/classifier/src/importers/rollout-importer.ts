@@ -58,7 +58,8 @@ import {
 import { redactSecrets, type Attributes, type RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { tornTailNote, type LineInfo } from './line-reader.js';
-import { stableId } from './stable-id.js';
+import { RolloutTimestamps } from './rollout-timestamp.js';
+import { idPrefix, stableId, stableIdAfter, type IdPrefix } from './stable-id.js';
 
 /** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
 export const ROLLOUT_LINE_TYPES: ReadonlySet<string> = new Set([
@@ -174,6 +175,8 @@ interface OpenTurn {
   readonly turnId: string;
   readonly traceId: string;
   readonly spanId: string;
+  /** The hash of `<traceId>/`, which every span id of the turn but its own starts with. */
+  readonly ids: IdPrefix;
   readonly start: number;
   /** Inferred from message boundaries (no task_started): its end is inferred too. */
   readonly inferred: boolean;
@@ -227,6 +230,7 @@ export class RolloutImporter {
   /** Mid-2025 rollouts: a header line with the session's timestamp, then items with none of their own. */
   private legacyTs: number | undefined;
   private legacyLines = 0;
+  private readonly timestamps = new RolloutTimestamps();
 
   constructor(
     private readonly file: string,
@@ -246,7 +250,7 @@ export class RolloutImporter {
       this.invalid(buf, info);
       return;
     }
-    const ts = Date.parse(m[1]!);
+    const ts = this.timestamps.ms(m[1]!);
     if (!Number.isFinite(ts)) throw new TraceInputError(this.file, info.lineNo, `bad timestamp "${m[1]}" in a rollout line`);
     if (this.lastLineMs === undefined || ts > this.lastLineMs) this.lastLineMs = ts;
     const type = m[2]!;
@@ -285,7 +289,7 @@ export class RolloutImporter {
         if (!this.turn) this.outsideTurns++;
         break;
       case 'event_msg':
-        this.event(sub, head, parse, ts, info.lineNo);
+        this.event(sub, head, info.length <= HEAD_BYTES, parse, ts, info.lineNo);
         if (!this.turn && sub !== 'task_complete' && sub !== 'turn_complete' && sub !== 'turn_aborted') this.outsideTurns++;
         break;
       case 'token_usage_record':
@@ -402,10 +406,12 @@ export class RolloutImporter {
     const threadId = this.threadId ?? 'unknown-thread';
     this.turnsSeen++;
     if (inferred) this.inferredTurns++;
+    const traceId = stableId(`${threadId}/${turnId}`, 32);
     this.turn = {
       turnId,
-      traceId: stableId(`${threadId}/${turnId}`, 32),
+      traceId,
       spanId: stableId(`${threadId}/${turnId}/turn`, 16),
+      ids: idPrefix(`${traceId}/`),
       start: ts,
       inferred,
       modelSeen: false,
@@ -499,7 +505,7 @@ export class RolloutImporter {
         const escalated = ESCALATION.test(head);
         const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted';
         const before = this.batchBefore ?? turn.start;
-        turn.tools.set(callId, { spanId: stableId(`${turn.traceId}/tool/${callId}`, 16), start: ts, name, callId, approvalExpected, before });
+        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, before });
         break;
       }
       case 'function_call_output':
@@ -517,14 +523,15 @@ export class RolloutImporter {
       }
       case 'web_search_call':
       case 'tool_search_call': {
-        const tool = { spanId: stableId(`${turn.traceId}/tool/${id}`, 16), start: ts, name: sub, callId: id, approvalExpected: false, before: ts };
+        const tool = { spanId: stableIdAfter(turn.ids, `tool/${id}`), start: ts, name: sub, callId: id, approvalExpected: false, before: ts };
         this.toolSpan(turn, tool, ts);
         break;
       }
     }
   }
 
-  private event(sub: string | undefined, head: string, parse: () => Record<string, unknown> | undefined, ts: number, lineNo: number): void {
+  /** `whole`: `head` is the whole line. */
+  private event(sub: string | undefined, head: string, whole: boolean, parse: () => Record<string, unknown> | undefined, ts: number, lineNo: number): void {
     switch (sub) {
       // Codex names these TurnStarted/TurnComplete inside and accepts `turn_*` as aliases when it reads a rollout.
       case 'task_started':
@@ -538,7 +545,8 @@ export class RolloutImporter {
       case 'task_complete':
       case 'turn_complete': {
         if (!this.turn) return;
-        const payload = parse()?.payload as Record<string, unknown> | undefined;
+        // Parsed only for its error: most turns end without one, and a line seen whole without the key has none.
+        const payload = (whole && !head.includes('"error"') ? undefined : parse()?.payload) as Record<string, unknown> | undefined;
         const error = payload?.error as { message?: unknown; codex_error_info?: unknown } | undefined | null;
         if (error && typeof error === 'object') {
           this.turn.failed = true;
@@ -561,7 +569,7 @@ export class RolloutImporter {
         if (!this.turn) return;
         // Rejecting a call stops the turn in these versions: the stop was asked when the person said no.
         if (this.turn.rejectedAt !== undefined && ts - this.turn.rejectedAt <= REJECTION_ABORT_MS) {
-          this.out(this.turn, PHASE_CANCEL, stableId(`${this.turn.traceId}/cancel`, 16), this.turn.rejectedAt, ts, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
+          this.out(this.turn, PHASE_CANCEL, stableIdAfter(this.turn.ids, 'cancel'), this.turn.rejectedAt, ts, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
         }
         this.endTurn(ts, TURN_END_STATUS_INTERRUPTED, `aborted: ${field(head, 'reason') ?? 'unknown reason'}`);
         return;
@@ -682,7 +690,7 @@ export class RolloutImporter {
     const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_APPROVAL_KIND]: approval.kind };
     if (decision) attrs[ATTR_APPROVAL_DECISION] = decision;
     if (inferred) attrs[ATTR_APPROVAL_INFERRED] = true;
-    this.out(turn, PHASE_APPROVAL, stableId(`${turn.traceId}/approval/${callId}`, 16), approval.start, end, attrs);
+    this.out(turn, PHASE_APPROVAL, stableIdAfter(turn.ids, `approval/${callId}`), approval.start, end, attrs);
   }
 
   /**
@@ -727,7 +735,7 @@ export class RolloutImporter {
 
   private compactionSpan(turn: OpenTurn, start: number, end: number | undefined): void {
     turn.compacted = true;
-    this.out(turn, PHASE_COMPACTION, stableId(`${turn.traceId}/compaction/${start}`, 16), start, end, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
+    this.out(turn, PHASE_COMPACTION, stableIdAfter(turn.ids, `compaction/${start}`), start, end, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
   }
 
   private toolSpan(turn: OpenTurn, tool: OpenTool, end: number | undefined, backgroundSession?: string): void {
@@ -744,14 +752,14 @@ export class RolloutImporter {
 
   private item(turn: OpenTurn, type: string, id: string, start: number, end: number): void {
     const attrs: Attributes = { [ATTR_ITEM_TYPE]: type, [ATTR_ITEM_ID]: id, [ATTR_PHASE_KIND]: start === end ? PHASE_KIND_POINT : PHASE_KIND_SPAN };
-    this.out(turn, PHASE_ITEM, stableId(`${turn.traceId}/item/${id}`, 16), start, end, attrs);
+    this.out(turn, PHASE_ITEM, stableIdAfter(turn.ids, `item/${id}`), start, end, attrs);
   }
 
   // `attrs` is always the caller's own new object: completed here rather than copied into another
   // (one span per item, tool call and point: hundreds of thousands in a long rollout).
   private point(turn: OpenTurn, name: string, ts: number, attrs: Attributes): void {
     attrs[ATTR_PHASE_KIND] = PHASE_KIND_POINT;
-    this.out(turn, name, stableId(`${turn.traceId}/${name}/${++this.seq}`, 16), ts, ts, attrs);
+    this.out(turn, name, stableIdAfter(turn.ids, `${name}/${++this.seq}`), ts, ts, attrs);
   }
 
   private out(turn: OpenTurn, name: string, spanId: string, start: number, end: number | undefined, attrs: Attributes, statusCode: 0 | 2 = 0): void {
