@@ -11,6 +11,7 @@ import { goneWriters, importFlightRecords, isFlightRecorderDirectory, processGon
 import { forEachLine } from './importers/line-reader.js';
 import { importOtlpJson } from './importers/otlp-json-importer.js';
 import { ROLLOUT_PARSE_BYTES, RolloutImporter } from './importers/rollout-importer.js';
+import { rolloutTextBytes } from './importers/rollout-text-bytes.js';
 import { KNOWN_PHASES } from './model/phase-groups.js';
 import { CODEX_SPAN_NAMES } from './importers/codex-otel-spans.js';
 import { CodexTelemetryMapper } from './importers/codex-telemetry.js';
@@ -50,9 +51,9 @@ export interface AnalyzeOptions {
    */
   isolate?: boolean;
   /**
-   * Inputs up to this size (all paths, directories summed; Codex rollouts not counted: their payloads
-   * are skipped, not parsed, so they hold little whatever their size) are read in the calling thread:
-   * starting a worker costs ~0.1 s. Default 16 MiB.
+   * Inputs up to this size (all paths, directories summed; a Codex rollout counted by its lines, at
+   * most 8 KiB each: their payloads are skipped, not parsed, so one bloated with images holds little
+   * whatever its size) are read in the calling thread: starting a worker costs ~0.1 s. Default 16 MiB.
    */
   isolateAboveBytes?: number;
   /** The worker's old-generation cap, MB. Default 64 (what is live is about 10 MB; see docs/classifier.md). */
@@ -82,8 +83,8 @@ function describeFormats(): string {
 export { DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES };
 
 /**
- * The inputs' total size in bytes, counted until it passes `enough`; rollouts and unreadable paths
- * count 0 (reading them reports why).
+ * The inputs' total size in bytes, counted until it passes `enough`; a rollout counts the text its
+ * lines' heads make (`rolloutTextBytes`), unreadable paths 0 (reading them reports why).
  */
 async function inputBytes(paths: readonly string[], enough: number, format: TraceFormat | undefined): Promise<number> {
   let total = 0;
@@ -94,7 +95,10 @@ async function inputBytes(paths: readonly string[], enough: number, format: Trac
       const info = depth === 0 ? await stat(path) : await lstat(path);
       if (info.isDirectory()) {
         if (depth <= MAX_WALK_DEPTH) for (const name of await readdir(path)) await visit(join(path, name), depth + 1);
-      } else if (info.isFile() && (format ?? detectFormat(await fileHead(path))) !== 'codex-rollout') total += info.size;
+      } else if (info.isFile()) {
+        const rollout = (format ?? detectFormat(await fileHead(path))) === 'codex-rollout';
+        total += rollout ? rolloutTextBytes(path, info.size) : info.size;
+      }
     } catch {
       // Left to the reader, which names the file and what is wrong.
     }

@@ -230,6 +230,25 @@ describe('analysis in a worker with a capped heap', () => {
     expect((error as Error).message).toMatch(/needs more than the 1 MB heap cap to read .*--max-heap raises it/);
   });
 
+  it('a rollout of many short lines is read in the worker, one as large of a few bloated lines in the calling thread', async () => {
+    const MB = 1024 * 1024;
+    const line = (n: number, payload: string): string =>
+      `{"timestamp":"2029-12-31T23:00:00.${String(n % 1000).padStart(3, '0')}Z","type":"event_msg","payload":{"type":"agent_message","message":"${payload}"}}\n`;
+    const write = (name: string, lines: string[]): string => {
+      const path = join(dir, `rollout-2029-12-31T23-00-00-0199a213-81c0-7800-8aa1-bbab2a035a5${name}.jsonl`);
+      writeFileSync(path, lines.join(''));
+      return path;
+    };
+    // 4 MB each: 20 k lines of 200 bytes (a working session), or 8 lines of half a MB (inline images).
+    const ordinary = write('1', Array.from({ length: 20_000 }, (_, n) => line(n, 'x'.repeat(80))));
+    const bloated = write('2', Array.from({ length: 8 }, (_, n) => line(n, 'i'.repeat(MB / 2))));
+    // 1 MB of old generation cannot even load the modules: only a read in the worker fails.
+    const capped = { now, isolateAboveBytes: 2 * MB, heapLimitMb: 1 };
+    await expect(analyzeTraces([ordinary], capped)).rejects.toThrow(/needs more than the 1 MB heap cap/);
+    const { report } = await analyzeTraces([bloated], capped);
+    expect(report.sources[0]).toMatchObject({ format: 'codex-rollout', spans: 0, skipped: 0 });
+  });
+
   it('bad input from the worker is the same one-line TraceInputError', async () => {
     const bad = join(dir, 'truncated.otlp.jsonl');
     writeFileSync(bad, '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":');

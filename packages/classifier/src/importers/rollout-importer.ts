@@ -68,8 +68,8 @@ export const ROLLOUT_LINE_TYPES: ReadonlySet<string> = new Set([
 
 /** Lines up to this size are parsed whole when their payload is needed; longer ones by their head. */
 export const ROLLOUT_PARSE_BYTES = 256 * 1024;
-/** How much of a line's head the field scan looks at. */
-const HEAD_BYTES = 8192;
+/** How much of a line's head the field scan looks at (and turns into a string: the most a line costs). */
+export const ROLLOUT_HEAD_BYTES = 8192;
 /** Longest error text kept from a rollout (server messages, never prompt text). */
 const MAX_ERROR_CHARS = 300;
 /** Lines this close together were written as one batch (older versions write a call with its output). */
@@ -243,7 +243,7 @@ export class RolloutImporter {
   line(buf: Buffer, info: LineInfo): void {
     if (info.length === 0) return;
     // UTF-8, so the messages taken from the head (errors) keep their characters; a character cut at the end is harmless.
-    const head = buf.toString('utf8', 0, Math.min(buf.length, HEAD_BYTES));
+    const head = buf.toString('utf8', 0, Math.min(buf.length, ROLLOUT_HEAD_BYTES));
     if (this.legacyLine(head, buf, info)) return;
     const m = HEADER.exec(head) ?? (info.lastByte === 0x7d ? this.otherKeyOrder(buf, info) : undefined);
     if (!m || info.lastByte !== 0x7d) {
@@ -289,7 +289,7 @@ export class RolloutImporter {
         if (!this.turn) this.outsideTurns++;
         break;
       case 'event_msg':
-        this.event(sub, head, info.length <= HEAD_BYTES, parse, ts, info.lineNo);
+        this.event(sub, head, info.length <= ROLLOUT_HEAD_BYTES, parse, ts, info.lineNo);
         if (!this.turn && sub !== 'task_complete' && sub !== 'turn_complete' && sub !== 'turn_aborted') this.outsideTurns++;
         break;
       case 'token_usage_record':
