@@ -3,6 +3,7 @@ import type { PhaseView, TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import { dominates, overlapMs } from './dominance.js';
 import type { Finding } from './finding.js';
+import { LazyFinding } from './lazy-finding.js';
 import { hydrationText, openText } from './phase-text.js';
 
 function sizeText(h: PhaseView): string {
@@ -19,7 +20,7 @@ function sizeText(h: PhaseView): string {
 export function hydrationInProgress(scene: TurnScene): Finding | undefined {
   const open = scene.hydrations.filter((h) => h.end === undefined).pop();
   if (!open) return undefined;
-  return { verdict: VERDICT_HYDRATION, confidence: 0.9, evidence: [`${hydrationText(open)}${sizeText(open)} ${openText(open, scene)}, not finished`] };
+  return new LazyFinding(VERDICT_HYDRATION, 0.9, () => [`${hydrationText(open)}${sizeText(open)} ${openText(open, scene)}, not finished`]);
 }
 
 /** hydration: loading the thread's history took the dominant share of an ended turn. */

@@ -44,8 +44,23 @@ export function failureText(a: AttemptView): string {
   return `${attemptText(a)} sent at ${clockTime(a.start)} failed ${where} at ${clockTime(at)}${a.errorType ? ` (${a.errorType})` : ''}`;
 }
 
-/** The chain of the turn at the scene's moment. */
+let lastScene: TurnScene | undefined;
+let lastChain: RequestChain | undefined;
+
+/**
+ * The chain of the turn at the scene's moment. Three rules read it of the same scene in a row (a
+ * retry, a silent request, that request in hindsight), so the last scene's chain is kept: scenes
+ * never change.
+ */
 export function currentChain(scene: TurnScene): RequestChain {
+  if (scene !== lastScene) {
+    lastChain = chainOf(scene);
+    lastScene = scene;
+  }
+  return lastChain!;
+}
+
+function chainOf(scene: TurnScene): RequestChain {
   let since = scene.startMs;
   for (const a of scene.attempts) if (a.end !== undefined && !a.failed) since = Math.max(since, a.end);
   for (const t of scene.tools) if (t.end !== undefined) since = Math.max(since, t.end);
