@@ -211,7 +211,37 @@ interface TurnStatics {
   readonly durables: Int32Array;
   /** Per attempt, the indices of the milestones that may belong to it (by parent id, or as the latest attempt before them). */
   readonly milestonesOf: ReadonlyMap<RecordedSpan, readonly number[]>;
+  /** The attempts, in start order: `SpanInfo.attemptIndex` - 1 is an attempt's place here. */
+  readonly attempts: readonly RecordedSpan[];
 }
+
+/** The milestones of an attempt, in protocol order: a milestone's place among them is `SpanInfo.milestone`. */
+const MILESTONE_ORDER = [
+  PHASE_UPSTREAM_REQUEST_SENT,
+  PHASE_UPSTREAM_HEADERS,
+  PHASE_UPSTREAM_FIRST_BYTE,
+  PHASE_UPSTREAM_FIRST_EVENT,
+  PHASE_UPSTREAM_STREAM_END,
+  PHASE_UPSTREAM_STREAM_ERROR,
+] as const;
+const [REQUEST_SENT, HEADERS, FIRST_BYTE, FIRST_EVENT, STREAM_END, STREAM_ERROR] = [0, 1, 2, 3, 4, 5] as const;
+
+/** Which of a scene's lists a phase goes to besides `phases`, tools, outputs and compactions (at most one of these). */
+const enum Group {
+  None,
+  Retry,
+  Continuation,
+  Approval,
+  Cancel,
+  Error,
+}
+const GROUP_OF: ReadonlyMap<string, Group> = new Map([
+  [PHASE_UPSTREAM_RETRY, Group.Retry],
+  [PHASE_CONTINUATION_REQUESTED, Group.Continuation],
+  [PHASE_APPROVAL, Group.Approval],
+  [PHASE_CANCEL, Group.Cancel],
+  [PHASE_TURN_ERROR, Group.Error],
+]);
 
 interface SpanInfo {
   /** The span's views: open (before its end), ended (from its end on; undefined while it has none). */
@@ -228,6 +258,16 @@ interface SpanInfo {
   /** Milestones: attempts whose span id is the parent id (start order), and the latest attempt started at or before it. */
   readonly parentAttempts: readonly RecordedSpan[];
   readonly previousAttempt: RecordedSpan | undefined;
+  /** The same as places in `TurnStatics.attempts` (-1: none), and the milestone's place in `MILESTONE_ORDER` (-1: no milestone). */
+  readonly parentAttemptNos: readonly number[];
+  readonly previousAttemptNo: number;
+  readonly milestone: number;
+  /** An upstream attempt; a tool call; a compaction (span or item); model output (item or point). */
+  readonly attempt: boolean;
+  readonly toolCall: boolean;
+  readonly compaction: boolean;
+  readonly output: boolean;
+  readonly group: Group;
   /** Attempts: their number by start order (1-based), when the span carries none. */
   readonly attemptIndex: number;
   /** Attempts: when the next attempt started, and the first retry announced at or after this one's start. */
@@ -243,7 +283,19 @@ interface SpanInfo {
 
 const statics = new WeakMap<TurnTimeline, TurnStatics>();
 
+/** The last turn's statics: an ended turn's scenes are built one after another, and a WeakMap lookup per scene showed in profiles. */
+let lastTurn: TurnTimeline | undefined;
+let lastStatics: TurnStatics | undefined;
+
 function turnStatics(turn: TurnTimeline): TurnStatics {
+  if (turn === lastTurn && lastStatics!.version === turn.version) return lastStatics!;
+  const st = staticsOf(turn);
+  lastTurn = turn;
+  lastStatics = st;
+  return st;
+}
+
+function staticsOf(turn: TurnTimeline): TurnStatics {
   const cached = statics.get(turn);
   if (cached && cached.version === turn.version) return cached;
   const sorted = reconcileCodexPhases([...turn.spans.values()]).sort((a, b) => a.startTimeMs - b.startTimeMs);
@@ -256,7 +308,7 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
   }
   // When the model did something of its own (a request, a continuation, output that is not a tool call):
   // a tool call still open after the first such moment past its start was handed back (background).
-  const modelMoves = Float64Array.from(
+  const modelMoves = new Float64Array(
     sorted
       .filter((s) => {
         if (s.name === PHASE_UPSTREAM_ATTEMPT || s.name === PHASE_CONTINUATION_REQUESTED) return true;
@@ -281,8 +333,10 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
     const type = str(a[ATTR_ITEM_TYPE]);
     const milestone = ATTEMPT_MILESTONES.has(span.name);
     const isAttempt = span.name === PHASE_UPSTREAM_ATTEMPT;
-    let previousAttempt: RecordedSpan | undefined;
-    if (milestone) for (const attempt of attempts) if (attempt.startTimeMs <= span.startTimeMs) previousAttempt = attempt;
+    let previousAttemptNo = -1;
+    if (milestone) for (let n = 0; n < attempts.length; n++) if (attempts[n]!.startTimeMs <= span.startTimeMs) previousAttemptNo = n;
+    const parentAttemptNos: number[] = [];
+    if (milestone && span.parentSpanId) for (let n = 0; n < attempts.length; n++) if (attempts[n]!.spanId === span.parentSpanId) parentAttemptNos.push(n);
     const toolItem = span.name === PHASE_ITEM && isToolItemType(type);
     const outputItem = span.name === PHASE_ITEM && isModelOutputItemType(type);
     const itemId = str(a[ATTR_ITEM_ID]) ?? '';
@@ -299,8 +353,16 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
       toolName: str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type,
       callId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID]),
       approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
-      parentAttempts: milestone && span.parentSpanId ? attempts.filter((x) => x.spanId === span.parentSpanId) : [],
-      previousAttempt,
+      parentAttempts: parentAttemptNos.map((n) => attempts[n]!),
+      previousAttempt: attempts[previousAttemptNo],
+      parentAttemptNos,
+      previousAttemptNo,
+      milestone: milestone ? MILESTONE_ORDER.indexOf(span.name as (typeof MILESTONE_ORDER)[number]) : -1,
+      attempt: isAttempt,
+      toolCall: span.name === PHASE_TOOL_CALL,
+      compaction: span.name === PHASE_COMPACTION || (span.name === PHASE_ITEM && isCompactionItemType(type)),
+      output: outputItem || OUTPUT_POINTS.has(span.name),
+      group: GROUP_OF.get(span.name) ?? Group.None,
       attemptIndex: attemptNo,
       nextAttemptStart: isAttempt ? (attempts[attemptNo]?.startTimeMs ?? Infinity) : Infinity,
       firstRetryFrom: isAttempt ? (retryStarts.find((r) => r >= span.startTimeMs) ?? Infinity) : Infinity,
@@ -331,16 +393,23 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
     version: turn.version,
     sorted,
     infos,
-    boundaries: Float64Array.from(boundaries).sort(),
-    toolEnds: Float64Array.from(toolEnds).sort(),
+    boundaries: new Float64Array(boundaries).sort(),
+    toolEnds: new Float64Array(toolEnds).sort(),
     firstOutputMs,
     allRollout: sorted.length > 0 && allRollout,
-    starts: Float64Array.from(sorted, (s) => s.startTimeMs),
+    starts: startsOf(sorted),
     durables: Int32Array.from(durables),
     milestonesOf,
+    attempts,
   };
   statics.set(turn, built);
   return built;
+}
+
+function startsOf(sorted: readonly RecordedSpan[]): Float64Array {
+  const starts = new Float64Array(sorted.length);
+  for (let k = 0; k < sorted.length; k++) starts[k] = sorted[k]!.startTimeMs;
+  return starts;
 }
 
 /**
@@ -439,7 +508,7 @@ export function turnScene(
   } else {
     for (const k of windowIndices(st, at, horizon)) push(k);
   }
-  const attempts = attemptViews(phases, phaseInfos, at);
+  const attempts = attemptViews(phases, phaseInfos, at, st.attempts);
   const tools: ToolView[] = [];
   const outputs: PhaseView[] = [];
   const compactions: PhaseView[] = [];
@@ -451,16 +520,28 @@ export function turnScene(
   for (let k = 0; k < phases.length; k++) {
     const p = phases[k]!;
     const i = phaseInfos[k]!;
-    const name = p.span.name;
-    if (name === PHASE_TOOL_CALL) tools.push(toolView(p, i, at));
-    else if (i.toolItem && i.sameCallStart > at) tools.push(toolView(p, i, at));
-    if (name === PHASE_COMPACTION || i.compactionItem) compactions.push(p);
-    if (i.outputItem || OUTPUT_POINTS.has(name)) outputs.push(p);
-    if (name === PHASE_UPSTREAM_RETRY) retries.push(p);
-    else if (name === PHASE_CONTINUATION_REQUESTED) continuationPoints.push(p);
-    else if (name === PHASE_APPROVAL) approvals.push(p);
-    else if (name === PHASE_CANCEL) cancels.push(p);
-    else if (name === PHASE_TURN_ERROR) errors.push(p);
+    if (i.toolCall || (i.toolItem && i.sameCallStart > at)) tools.push(toolView(p, i, at));
+    if (i.compaction) compactions.push(p);
+    if (i.output) outputs.push(p);
+    switch (i.group) {
+      case Group.None:
+        break;
+      case Group.Retry:
+        retries.push(p);
+        break;
+      case Group.Continuation:
+        continuationPoints.push(p);
+        break;
+      case Group.Approval:
+        approvals.push(p);
+        break;
+      case Group.Cancel:
+        cancels.push(p);
+        break;
+      case Group.Error:
+        errors.push(p);
+        break;
+    }
   }
   tools.sort((a, b) => a.start - b.start);
   const turnSpan = turn.turnSpan && turn.turnSpan.startTimeMs <= at ? turn.turnSpan : undefined;
@@ -544,42 +625,43 @@ function toolView(p: PhaseView, i: SpanInfo, at: number): ToolView {
 // Milestones are point phases under their attempt (parent link); without links, a milestone belongs
 // to the latest attempt that started at or before it. Of several attempts with the parent's span id,
 // the last started by the moment.
-function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], at: number): AttemptView[] {
+function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], at: number, turnAttempts: readonly RecordedSpan[]): AttemptView[] {
   const attemptPhases: PhaseView[] = [];
   const attemptInfos: SpanInfo[] = [];
-  const bySpan = new Map<RecordedSpan, PhaseView>();
+  // Each of the turn's attempts' place in this scene's (-1: not in it).
+  let placeOf: Int32Array | undefined;
   for (let k = 0; k < phases.length; k++) {
-    const p = phases[k]!;
-    if (p.span.name !== PHASE_UPSTREAM_ATTEMPT) continue;
-    attemptPhases.push(p);
-    attemptInfos.push(infos[k]!);
-    bySpan.set(p.span, p);
-  }
-  if (attemptPhases.length === 0) return [];
-  // Per attempt, the first milestone of each name (in start order).
-  const firsts = new Map<PhaseView, Map<string, PhaseView>>(attemptPhases.map((a) => [a, new Map()]));
-  for (let k = 0; k < phases.length; k++) {
-    const p = phases[k]!;
-    if (!ATTEMPT_MILESTONES.has(p.span.name)) continue;
     const i = infos[k]!;
-    let ownerSpan: RecordedSpan | undefined;
-    for (const candidate of i.parentAttempts) if (candidate.startTimeMs <= at) ownerSpan = candidate;
-    ownerSpan ??= i.previousAttempt;
-    const owner = ownerSpan && bySpan.get(ownerSpan);
-    if (!owner) continue;
-    const marks = firsts.get(owner)!;
-    if (!marks.has(p.span.name)) marks.set(p.span.name, p);
+    if (!i.attempt) continue;
+    placeOf ??= new Int32Array(turnAttempts.length).fill(-1);
+    placeOf[i.attemptIndex - 1] = attemptPhases.length;
+    attemptPhases.push(phases[k]!);
+    attemptInfos.push(i);
+  }
+  if (placeOf === undefined) return [];
+  // Per attempt, the first milestone of each name (in start order), flat: attempt place × MILESTONE_ORDER.
+  const marks: (PhaseView | undefined)[] = new Array(attemptPhases.length * MILESTONE_ORDER.length).fill(undefined);
+  for (let k = 0; k < phases.length; k++) {
+    const i = infos[k]!;
+    if (i.milestone < 0) continue;
+    let owner = -1;
+    for (const n of i.parentAttemptNos) if (turnAttempts[n]!.startTimeMs <= at) owner = n;
+    if (owner < 0) owner = i.previousAttemptNo;
+    const place = owner < 0 ? -1 : placeOf[owner]!;
+    if (place < 0) continue;
+    const slot = place * MILESTONE_ORDER.length + i.milestone;
+    marks[slot] ??= phases[k]!;
   }
   return attemptPhases.map((a, index): AttemptView => {
-    const marks = firsts.get(a)!;
-    const requestSent = marks.get(PHASE_UPSTREAM_REQUEST_SENT)?.start;
-    const headersMark = marks.get(PHASE_UPSTREAM_HEADERS);
+    const first = index * MILESTONE_ORDER.length;
+    const requestSent = marks[first + REQUEST_SENT]?.start;
+    const headersMark = marks[first + HEADERS];
     const headers = headersMark?.start;
     const retryAfter = headersMark?.span.attributes[ATTR_RETRY_DELAY_MS];
-    const firstByte = marks.get(PHASE_UPSTREAM_FIRST_BYTE)?.start;
-    const firstEvent = marks.get(PHASE_UPSTREAM_FIRST_EVENT)?.start;
-    const streamEnd = marks.get(PHASE_UPSTREAM_STREAM_END)?.start;
-    const streamErrorMark = marks.get(PHASE_UPSTREAM_STREAM_ERROR);
+    const firstByte = marks[first + FIRST_BYTE]?.start;
+    const firstEvent = marks[first + FIRST_EVENT]?.start;
+    const streamEnd = marks[first + STREAM_END]?.start;
+    const streamErrorMark = marks[first + STREAM_ERROR];
     const streamError = streamErrorMark?.start;
     const attrs = a.span.attributes;
     const statusCode = typeof attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] === 'number' ? (attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] as number) : undefined;
