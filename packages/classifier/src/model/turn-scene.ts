@@ -298,7 +298,7 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
 function staticsOf(turn: TurnTimeline): TurnStatics {
   const cached = statics.get(turn);
   if (cached && cached.version === turn.version) return cached;
-  const sorted = reconcileCodexPhases([...turn.spans.values()]).sort((a, b) => a.startTimeMs - b.startTimeMs);
+  const sorted = inStartOrder(reconcileCodexPhases([...turn.spans.values()]));
   const attempts = sorted.filter((s) => s.name === PHASE_UPSTREAM_ATTEMPT);
   const retryStarts = sorted.filter((s) => s.name === PHASE_UPSTREAM_RETRY).map((s) => s.startTimeMs);
   const callStarts = new Map<string, number>();
@@ -308,7 +308,7 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
   }
   // When the model did something of its own (a request, a continuation, output that is not a tool call):
   // a tool call still open after the first such moment past its start was handed back (background).
-  const modelMoves = new Float64Array(
+  const modelMoves = ascending(new Float64Array(
     sorted
       .filter((s) => {
         if (s.name === PHASE_UPSTREAM_ATTEMPT || s.name === PHASE_CONTINUATION_REQUESTED) return true;
@@ -319,7 +319,7 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
         return OUTPUT_POINTS.has(s.name) && s.name !== PHASE_FIRST_TOOL_ITEM;
       })
       .map((s) => s.startTimeMs),
-  ).sort();
+  ));
   const infos: SpanInfo[] = [];
   const durables: number[] = [];
   const milestonesOf = new Map<RecordedSpan, number[]>();
@@ -354,7 +354,7 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
       callId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID]),
       approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
       parentAttempts: parentAttemptNos.map((n) => attempts[n]!),
-      previousAttempt: attempts[previousAttemptNo],
+      previousAttempt: previousAttemptNo < 0 ? undefined : attempts[previousAttemptNo],
       parentAttemptNos,
       previousAttemptNo,
       milestone: milestone ? MILESTONE_ORDER.indexOf(span.name as (typeof MILESTONE_ORDER)[number]) : -1,
@@ -393,8 +393,8 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
     version: turn.version,
     sorted,
     infos,
-    boundaries: new Float64Array(boundaries).sort(),
-    toolEnds: new Float64Array(toolEnds).sort(),
+    boundaries: ascending(new Float64Array(boundaries)),
+    toolEnds: ascending(new Float64Array(toolEnds)),
     firstOutputMs,
     allRollout: sorted.length > 0 && allRollout,
     starts: startsOf(sorted),
@@ -404,6 +404,44 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
   };
   statics.set(turn, built);
   return built;
+}
+
+/**
+ * The spans in start order, stably: a turn's spans mostly come in that order already (the sort is
+ * then skipped: it showed in profiles of a 1 GB OTLP input, issue 14).
+ */
+function inStartOrder(spans: RecordedSpan[]): RecordedSpan[] {
+  for (let k = 1; k < spans.length; k++) {
+    if (!(spans[k - 1]!.startTimeMs <= spans[k]!.startTimeMs)) return spans.sort((a, b) => a.startTimeMs - b.startTimeMs);
+  }
+  return spans;
+}
+
+/** Shifts an insertion sort may make per value before the typed array's own sort takes over. */
+const INSERTION_SHIFTS_PER_VALUE = 8;
+
+/**
+ * Sorts numbers ascending in place, as `Float64Array.prototype.sort` does: a turn's boundaries are
+ * nearly in order (each end near its start), and an insertion sort of them is linear; values far
+ * from their place, or NaN, are left to the typed array's sort.
+ */
+function ascending(values: Float64Array): Float64Array {
+  let budget = values.length * INSERTION_SHIFTS_PER_VALUE;
+  for (let k = 1; k < values.length; k++) {
+    const v = values[k]!;
+    if (v !== v) return values.sort();
+    let j = k - 1;
+    while (j >= 0 && values[j]! > v) {
+      values[j + 1] = values[j]!;
+      j--;
+      if (--budget < 0) {
+        values[j + 1] = v;
+        return values.sort();
+      }
+    }
+    values[j + 1] = v;
+  }
+  return values;
 }
 
 function startsOf(sorted: readonly RecordedSpan[]): Float64Array {
@@ -464,15 +502,47 @@ function windowIndices(st: TurnStatics, at: number, horizon: number): number[] {
   return out;
 }
 
-const sourceCache = new WeakMap<Set<string>, { size: number; names: string[] }>();
+/** The error type or text of the first error phase that has one. */
+function firstErrorText(errors: readonly PhaseView[]): string | undefined {
+  for (const e of errors) {
+    const text = str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR]);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
 
-/** The turn's source names (`stall_why.source` values), as an array made again only when one is added. */
-function sourceNames(turn: TurnTimeline): string[] {
+/** Adds the span `k` of the turn to a scene at `at`, with its view then. */
+function addPhase(st: TurnStatics, k: number, at: number, phases: PhaseView[], phaseInfos: SpanInfo[]): void {
+  const s = st.sorted[k]!;
+  const i = st.infos[k]!;
+  phases.push(s.endTimeMs !== undefined && s.endTimeMs <= at ? i.endedView! : i.openView);
+  phaseInfos.push(i);
+}
+
+/** Which observers saw a turn: every one of its `stall_why.source` values is of the kind. */
+interface SourceKinds {
+  readonly size: number;
+  readonly rollout: boolean;
+  readonly codexTelemetry: boolean;
+  readonly acp: boolean;
+}
+
+const sourceCache = new WeakMap<Set<string>, SourceKinds>();
+
+/** What the turn's source names (`stall_why.source` values) say, worked out again only when one is added. */
+function sourceKinds(turn: TurnTimeline): SourceKinds {
   const cached = sourceCache.get(turn.sourceNames);
-  if (cached && cached.size === turn.sourceNames.size) return cached.names;
+  if (cached && cached.size === turn.sourceNames.size) return cached;
   const names = [...turn.sourceNames];
-  sourceCache.set(turn.sourceNames, { size: turn.sourceNames.size, names });
-  return names;
+  const all = (kind: (name: string) => boolean): boolean => names.length > 0 && names.every(kind);
+  const kinds: SourceKinds = {
+    size: names.length,
+    rollout: all((s) => s === SOURCE_ROLLOUT),
+    codexTelemetry: all((s) => s === SOURCE_CODEX_OTEL || s === SOURCE_CODEX_OTEL_LOGS),
+    acp: all((s) => s === SOURCE_ACP),
+  };
+  sourceCache.set(turn.sourceNames, kinds);
+  return kinds;
 }
 
 /**
@@ -491,22 +561,16 @@ export function turnScene(
 ): TurnScene {
   const { at } = context;
   const st = turnStatics(turn);
-  const { sorted, infos } = st;
+  const { sorted } = st;
   // A replay holds only its window unless told otherwise (the test that checks the window against the whole scene).
   const horizon = context.replay && context.window !== false ? (lastAtMost(st.toolEnds, at) ?? -Infinity) : -Infinity;
   // Views are shared by every scene of the turn (read-only): a replay allocates arrays, not views.
   const phases: PhaseView[] = [];
   const phaseInfos: SpanInfo[] = [];
-  const push = (k: number): void => {
-    const s = sorted[k]!;
-    const i = infos[k]!;
-    phases.push(s.endTimeMs !== undefined && s.endTimeMs <= at ? i.endedView! : i.openView);
-    phaseInfos.push(i);
-  };
   if (horizon === -Infinity) {
-    for (let k = 0; k < sorted.length && sorted[k]!.startTimeMs <= at; k++) push(k);
+    for (let k = 0; k < sorted.length && sorted[k]!.startTimeMs <= at; k++) addPhase(st, k, at, phases, phaseInfos);
   } else {
-    for (const k of windowIndices(st, at, horizon)) push(k);
+    for (const k of windowIndices(st, at, horizon)) addPhase(st, k, at, phases, phaseInfos);
   }
   const attempts = attemptViews(phases, phaseInfos, at, st.attempts);
   const tools: ToolView[] = [];
@@ -517,31 +581,15 @@ export function turnScene(
   const approvals: PhaseView[] = [];
   const cancels: PhaseView[] = [];
   const errors: PhaseView[] = [];
+  // By `Group`, in its order (None has no list).
+  const groups = [undefined, retries, continuationPoints, approvals, cancels, errors];
   for (let k = 0; k < phases.length; k++) {
     const p = phases[k]!;
     const i = phaseInfos[k]!;
     if (i.toolCall || (i.toolItem && i.sameCallStart > at)) tools.push(toolView(p, i, at));
     if (i.compaction) compactions.push(p);
     if (i.output) outputs.push(p);
-    switch (i.group) {
-      case Group.None:
-        break;
-      case Group.Retry:
-        retries.push(p);
-        break;
-      case Group.Continuation:
-        continuationPoints.push(p);
-        break;
-      case Group.Approval:
-        approvals.push(p);
-        break;
-      case Group.Cancel:
-        cancels.push(p);
-        break;
-      case Group.Error:
-        errors.push(p);
-        break;
-    }
+    if (i.group !== Group.None) groups[i.group]!.push(p);
   }
   tools.sort((a, b) => a.start - b.start);
   const turnSpan = turn.turnSpan && turn.turnSpan.startTimeMs <= at ? turn.turnSpan : undefined;
@@ -555,11 +603,11 @@ export function turnScene(
   let lastActivityMs = Math.max(startMs, lastAtMost(st.boundaries, at) ?? -Infinity);
   if (endMs !== undefined) lastActivityMs = Math.max(lastActivityMs, endMs);
   for (const h of hydrations) lastActivityMs = Math.max(lastActivityMs, Math.min(h.end ?? h.start, endMs ?? at));
-  const sources = sourceNames(turn);
-  const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? errors.map((e) => str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR])).find(Boolean);
-  const rolloutOnly = (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || st.allRollout;
-  const codexTelemetryOnly = sources.length > 0 && sources.every((s) => s === SOURCE_CODEX_OTEL || s === SOURCE_CODEX_OTEL_LOGS);
-  const acpOnly = sources.length > 0 && sources.every((s) => s === SOURCE_ACP);
+  const sources = sourceKinds(turn);
+  const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? firstErrorText(errors);
+  const rolloutOnly = sources.rollout || st.allRollout;
+  const codexTelemetryOnly = sources.codexTelemetry;
+  const acpOnly = sources.acp;
   return {
     at,
     replay: context.replay === true,
@@ -586,7 +634,7 @@ export function turnScene(
     attempts,
     retries,
     tools,
-    continuations: [...continuationPoints, ...attempts.filter((a) => a.continuation)].sort((a, b) => a.start - b.start),
+    continuations: continuationsOf(continuationPoints, attempts),
     outputs,
     compactions,
     approvals,
@@ -597,6 +645,12 @@ export function turnScene(
     renderer: rendererView(thread, globalRenderer, endMs ?? at, context.now, startMs),
     droppedSpans: turn.droppedSpans,
   };
+}
+
+/** Continuation points and continuation attempts, in start order. */
+function continuationsOf(points: PhaseView[], attempts: readonly AttemptView[]): readonly PhaseView[] {
+  for (const a of attempts) if (a.continuation) points.push(a);
+  return points.length > 1 ? points.sort((a, b) => a.start - b.start) : points;
 }
 
 /** How the turn before another one in its thread ended (the latest turn span ended at or before its start). */
@@ -716,9 +770,12 @@ function rendererPoints(thread: ThreadTimeline, global: readonly RecordedSpan[])
   return sorted;
 }
 
+/** A thread with no renderer phases: shared by its scenes (read-only). */
+const NO_RENDERER: RendererView = Object.freeze({ seen: false, attached: 0 });
+
 function rendererView(thread: ThreadTimeline, global: readonly RecordedSpan[], at: number, now: number, turnStart: number): RendererView {
   const sorted = rendererPoints(thread, global);
-  if (sorted.length === 0) return { seen: false, attached: 0 };
+  if (sorted.length === 0) return NO_RENDERER;
   const attached = new Set<string>();
   let lastDetach: PhaseView | undefined;
   let anonymous = 0;

@@ -8,8 +8,9 @@ import { currentChain } from './request-chain.js';
 
 /** When the last tool result came back (a hook's end is none). */
 function lastToolEnd(scene: TurnScene): number | undefined {
-  const ends = scene.tools.filter((t) => !t.hook).map((t) => t.end).filter((e): e is number => e !== undefined);
-  return ends.length ? Math.max(...ends) : undefined;
+  let last: number | undefined;
+  for (const t of scene.tools) if (!t.hook && t.end !== undefined && (last === undefined || t.end > last)) last = t.end;
+  return last;
 }
 
 function attemptLines(a: AttemptView, scene: TurnScene): string[] {
