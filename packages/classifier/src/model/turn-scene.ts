@@ -683,11 +683,12 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
   const attemptPhases: PhaseView[] = [];
   const attemptInfos: SpanInfo[] = [];
   // Each of the turn's attempts' place in this scene's (-1: not in it).
-  let placeOf: Int32Array | undefined;
+  let placeOf: number[] | undefined;
   for (let k = 0; k < phases.length; k++) {
     const i = infos[k]!;
     if (!i.attempt) continue;
-    placeOf ??= new Int32Array(turnAttempts.length).fill(-1);
+    // A plain array: a typed array's buffer costs more to make than this few places.
+    placeOf ??= new Array<number>(turnAttempts.length).fill(-1);
     placeOf[i.attemptIndex - 1] = attemptPhases.length;
     attemptPhases.push(phases[k]!);
     attemptInfos.push(i);

@@ -44,6 +44,8 @@ export function failureText(a: AttemptView): string {
   return `${attemptText(a)} sent at ${clockTime(a.start)} failed ${where} at ${clockTime(at)}${a.errorType ? ` (${a.errorType})` : ''}`;
 }
 
+const NO_FAILURES: RequestChain['failures'] = Object.freeze([]);
+
 let lastScene: TurnScene | undefined;
 let lastChain: RequestChain | undefined;
 
@@ -72,12 +74,17 @@ function chainOf(scene: TurnScene): RequestChain {
   }
   const attempts = scene.attempts.filter((a) => a.start >= since || a.end === undefined);
   const retries = scene.retries.filter((r) => r.start >= since);
-  const failures = [
-    ...attempts.filter((a) => a.failed).map((a) => ({ at: a.streamError ?? a.end ?? a.start, startedAt: a.start, text: failureText(a) })),
-    ...retries.map((r) => ({ at: r.start, startedAt: r.start, text: retryText(r) })),
-  ].sort((x, y) => x.at - y.at);
-  const openAttempts = attempts.filter((a) => a.end === undefined);
-  return { since, attempts, retries, open: openAttempts[openAttempts.length - 1], failures };
+  let open: AttemptView | undefined;
+  for (const a of attempts) if (a.end === undefined) open = a;
+  // Most chains hold no failure: no list is made for them (a chain per replayed stretch, issue 14).
+  const failures =
+    retries.length === 0 && !attempts.some((a) => a.failed)
+      ? NO_FAILURES
+      : [
+          ...attempts.filter((a) => a.failed).map((a) => ({ at: a.streamError ?? a.end ?? a.start, startedAt: a.start, text: failureText(a) })),
+          ...retries.map((r) => ({ at: r.start, startedAt: r.start, text: retryText(r) })),
+        ].sort((x, y) => x.at - y.at);
+  return { since, attempts, retries, open, failures };
 }
 
 /**
