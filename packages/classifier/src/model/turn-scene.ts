@@ -653,6 +653,12 @@ function continuationsOf(points: PhaseView[], attempts: readonly AttemptView[]):
   return points.length > 1 ? points.sort((a, b) => a.start - b.start) : points;
 }
 
+/** The last phase of a list (in its order) still open at the scene's moment: a loop, not a filtered copy per replayed stretch. */
+export function lastOpen<P extends PhaseView>(phases: readonly P[]): P | undefined {
+  for (let k = phases.length - 1; k >= 0; k--) if (phases[k]!.end === undefined) return phases[k];
+  return undefined;
+}
+
 /** How the turn before another one in its thread ended (the latest turn span ended at or before its start). */
 export interface PreviousTurn {
   readonly endStatus: TurnEndStatus;

@@ -1,6 +1,6 @@
 import { ATTR_APPROVAL_DECISION, ATTR_APPROVAL_INFERRED, ATTR_APPROVAL_KIND, ATTR_SOURCE, SOURCE_CODEX_OTEL, VERDICT_AWAITING_APPROVAL } from '@stall-why/conventions';
 import { clockTime } from '../time-text.js';
-import type { TurnScene } from '../model/turn-scene.js';
+import { lastOpen, type ToolView, type TurnScene } from '../model/turn-scene.js';
 import type { Finding } from './finding.js';
 import { LazyFinding, TOOL_WORK } from './lazy-finding.js';
 import { openText, toolText } from './phase-text.js';
@@ -13,8 +13,7 @@ const INFERRED = { inferred: true } as const;
  * with less confidence.
  */
 export function awaitingApproval(scene: TurnScene): Finding | undefined {
-  const open = scene.approvals.filter((a) => a.end === undefined);
-  const approval = open[open.length - 1];
+  const approval = lastOpen(scene.approvals);
   if (approval) {
     // Replayed in an ended turn, the request was answered later (or the turn ended first): say so.
     const answeredAt = scene.replay ? approval.span.endTimeMs : undefined;
@@ -40,7 +39,8 @@ export function awaitingApproval(scene: TurnScene): Finding | undefined {
       INFERRED,
     );
   }
-  const tool = scene.tools.filter((t) => t.end === undefined && !t.background && t.approvalExpected).pop();
+  let tool: ToolView | undefined;
+  for (const t of scene.tools) if (t.end === undefined && !t.background && t.approvalExpected) tool = t;
   if (!tool) return undefined;
   return new LazyFinding(
     VERDICT_AWAITING_APPROVAL,

@@ -1,5 +1,5 @@
 import { VERDICT_COMPACTION } from '@stall-why/conventions';
-import type { TurnScene } from '../model/turn-scene.js';
+import { lastOpen, type TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
 import { LazyFinding } from './lazy-finding.js';
@@ -8,7 +8,7 @@ import { dominates, overlapMs } from './dominance.js';
 
 /** compaction: context compaction started and has not completed. */
 export function compactionInProgress(scene: TurnScene): Finding | undefined {
-  const open = scene.compactions.filter((c) => c.end === undefined).pop();
+  const open = lastOpen(scene.compactions);
   if (!open) return undefined;
   return new LazyFinding(VERDICT_COMPACTION, 0.9, () => [`context compaction ${openText(open, scene)}, not completed`]);
 }
