@@ -250,6 +250,7 @@ interface SpanInfo {
   readonly compactionItem: boolean;
   readonly toolItem: boolean;
   readonly outputItem: boolean;
+  /** Tool calls and tool items: the item id ('' otherwise, and when it has none). */
   readonly itemId: string;
   /** Tool calls and tool items: the names a ToolView carries. */
   readonly toolName: string | undefined;
@@ -275,7 +276,7 @@ interface SpanInfo {
   readonly firstRetryFrom: number;
   /** Tool items: when a tool call with the same id started (the item then repeats that call), else Infinity. */
   readonly sameCallStart: number;
-  /** A hook run (`ATTR_TOOL_KIND` hook). */
+  /** Tool calls and tool items: a hook run (`ATTR_TOOL_KIND` hook). */
   readonly hook: boolean;
   /** Tool calls and tool items: when the model first went on after the call started (Infinity if it never did). */
   readonly movedOnAt: number;
@@ -330,7 +331,9 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
   let attemptNo = 0;
   for (const span of sorted) {
     const a = span.attributes;
-    const type = str(a[ATTR_ITEM_TYPE]);
+    const toolCall = span.name === PHASE_TOOL_CALL;
+    // Only items and tools are read for their type and names: attribute lookups of every span showed in profiles (issue 14).
+    const type = toolCall || span.name === PHASE_ITEM ? str(a[ATTR_ITEM_TYPE]) : undefined;
     const milestone = ATTEMPT_MILESTONES.has(span.name);
     const isAttempt = span.name === PHASE_UPSTREAM_ATTEMPT;
     let previousAttemptNo = -1;
@@ -339,8 +342,9 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
     if (milestone && span.parentSpanId) for (let n = 0; n < attempts.length; n++) if (attempts[n]!.spanId === span.parentSpanId) parentAttemptNos.push(n);
     const toolItem = span.name === PHASE_ITEM && isToolItemType(type);
     const outputItem = span.name === PHASE_ITEM && isModelOutputItemType(type);
-    const itemId = str(a[ATTR_ITEM_ID]) ?? '';
-    const hook = a[ATTR_TOOL_KIND] === TOOL_KIND_HOOK;
+    const tool = toolCall || toolItem;
+    const itemId = tool ? (str(a[ATTR_ITEM_ID]) ?? '') : '';
+    const hook = tool && a[ATTR_TOOL_KIND] === TOOL_KIND_HOOK;
     const sameCallStart = toolItem ? (callStarts.get(itemId) ?? Infinity) : Infinity;
     if (isAttempt) attemptNo++;
     infos.push({
@@ -350,16 +354,16 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
       toolItem,
       outputItem,
       itemId,
-      toolName: str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type,
-      callId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID]),
-      approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
+      toolName: tool ? (str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type) : undefined,
+      callId: tool ? (str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID])) : undefined,
+      approvalExpected: tool && a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
       parentAttempts: parentAttemptNos.map((n) => attempts[n]!),
       previousAttempt: previousAttemptNo < 0 ? undefined : attempts[previousAttemptNo],
       parentAttemptNos,
       previousAttemptNo,
       milestone: milestone ? MILESTONE_ORDER.indexOf(span.name as (typeof MILESTONE_ORDER)[number]) : -1,
       attempt: isAttempt,
-      toolCall: span.name === PHASE_TOOL_CALL,
+      toolCall,
       compaction: span.name === PHASE_COMPACTION || (span.name === PHASE_ITEM && isCompactionItemType(type)),
       output: outputItem || OUTPUT_POINTS.has(span.name),
       group: GROUP_OF.get(span.name) ?? Group.None,
