@@ -48,9 +48,10 @@ export class SpanClassifier {
     const { endedTurns } = options;
     endedTurns?.beginRound();
     this.builder = new TimelineBuilder(options.limits, (turn, thread, sight) => {
-      // Judged now, with what was read so far; its phases are not kept.
+      // Judged now, with what was read so far; its phases are not kept, so not drawn (a kept report
+      // is drawn: a later judgement of a live view may give it again for a turn not evicted then).
       const context: JudgeContext = { now: this.options.now, thresholds: this.thresholds, sight, globalRenderer: [], writers: this.builder.writers };
-      const report = endedTurns ? endedTurns.reportOf(turn, thread, context, () => judgeTurn(turn, thread, context)) : judgeTurn(turn, thread, context);
+      const report = endedTurns ? endedTurns.reportOf(turn, thread, context, () => judgeTurn(turn, thread, context)) : judgeTurn(turn, thread, context, false);
       const evidence = report.endedAt === null ? [...report.evidence, EVICTED_OPEN] : report.evidence;
       this.book.add({ ...report, evidence, phases: [] });
     });

@@ -268,8 +268,8 @@ export function writerGone(turn: TurnTimeline, startMs: number, context: JudgeCo
   return undefined;
 }
 
-/** The report entry of one turn at the judged moment. */
-export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: JudgeContext): TurnReport {
+/** The report entry of one turn at the judged moment; without its waterfall (`phases` empty) when `bars` is false. */
+export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: JudgeContext, bars = true): TurnReport {
   const sceneAt = (at: number, replay = true, window = true): TurnScene =>
     turnScene(turn, thread, context.globalRenderer, { at, now: context.now, thresholds: context.thresholds, sight: context.sight, replay, window });
   let scene = sceneAt(context.now, false);
@@ -308,6 +308,6 @@ export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: J
     ],
     endedAt: ended ? isoTime(scene.endMs!) : null,
     sources: [...turn.sources].sort(),
-    phases: phaseBars(scene),
+    phases: bars ? phaseBars(scene) : [],
   };
 }

@@ -44,7 +44,19 @@ export const OUTPUT_POINTS: ReadonlySet<string> = new Set([PHASE_FIRST_ASSISTANT
 /** Spans that may be parents of other phases: indexed so an orphan finds its turn through its parent. */
 export const PARENT_PHASES: ReadonlySet<string> = new Set([PHASE_TURN, PHASE_UPSTREAM_ATTEMPT, PHASE_TOOL_CALL, PHASE_COMPACTION, PHASE_ITEM, PHASE_APPROVAL, PHASE_CANCEL]);
 
-const norm = (type: string): string => type.replace(/[_\s-]/g, '').toLowerCase();
+/** Item types normalized so far: a handful of types, each met on every item (a regex per call showed in profiles, issue 14). */
+const normalized = new Map<string, string>();
+/** Types kept in `normalized` at most: an input of arbitrary type strings costs a regex each beyond it, not memory. */
+const MAX_NORMALIZED_TYPES = 256;
+
+function norm(type: string): string {
+  let n = normalized.get(type);
+  if (n === undefined) {
+    n = type.replace(/[_\s-]/g, '').toLowerCase();
+    if (normalized.size < MAX_NORMALIZED_TYPES) normalized.set(type, n);
+  }
+  return n;
+}
 
 const TOOL_ITEM_TYPES = new Set(
   [

@@ -211,7 +211,37 @@ interface TurnStatics {
   readonly durables: Int32Array;
   /** Per attempt, the indices of the milestones that may belong to it (by parent id, or as the latest attempt before them). */
   readonly milestonesOf: ReadonlyMap<RecordedSpan, readonly number[]>;
+  /** The attempts, in start order: `SpanInfo.attemptIndex` - 1 is an attempt's place here. */
+  readonly attempts: readonly RecordedSpan[];
 }
+
+/** The milestones of an attempt, in protocol order: a milestone's place among them is `SpanInfo.milestone`. */
+const MILESTONE_ORDER = [
+  PHASE_UPSTREAM_REQUEST_SENT,
+  PHASE_UPSTREAM_HEADERS,
+  PHASE_UPSTREAM_FIRST_BYTE,
+  PHASE_UPSTREAM_FIRST_EVENT,
+  PHASE_UPSTREAM_STREAM_END,
+  PHASE_UPSTREAM_STREAM_ERROR,
+] as const;
+const [REQUEST_SENT, HEADERS, FIRST_BYTE, FIRST_EVENT, STREAM_END, STREAM_ERROR] = [0, 1, 2, 3, 4, 5] as const;
+
+/** Which of a scene's lists a phase goes to besides `phases`, tools, outputs and compactions (at most one of these). */
+const enum Group {
+  None,
+  Retry,
+  Continuation,
+  Approval,
+  Cancel,
+  Error,
+}
+const GROUP_OF: ReadonlyMap<string, Group> = new Map([
+  [PHASE_UPSTREAM_RETRY, Group.Retry],
+  [PHASE_CONTINUATION_REQUESTED, Group.Continuation],
+  [PHASE_APPROVAL, Group.Approval],
+  [PHASE_CANCEL, Group.Cancel],
+  [PHASE_TURN_ERROR, Group.Error],
+]);
 
 interface SpanInfo {
   /** The span's views: open (before its end), ended (from its end on; undefined while it has none). */
@@ -220,6 +250,7 @@ interface SpanInfo {
   readonly compactionItem: boolean;
   readonly toolItem: boolean;
   readonly outputItem: boolean;
+  /** Tool calls and tool items: the item id ('' otherwise, and when it has none). */
   readonly itemId: string;
   /** Tool calls and tool items: the names a ToolView carries. */
   readonly toolName: string | undefined;
@@ -228,6 +259,16 @@ interface SpanInfo {
   /** Milestones: attempts whose span id is the parent id (start order), and the latest attempt started at or before it. */
   readonly parentAttempts: readonly RecordedSpan[];
   readonly previousAttempt: RecordedSpan | undefined;
+  /** The same as places in `TurnStatics.attempts` (-1: none), and the milestone's place in `MILESTONE_ORDER` (-1: no milestone). */
+  readonly parentAttemptNos: readonly number[];
+  readonly previousAttemptNo: number;
+  readonly milestone: number;
+  /** An upstream attempt; a tool call; a compaction (span or item); model output (item or point). */
+  readonly attempt: boolean;
+  readonly toolCall: boolean;
+  readonly compaction: boolean;
+  readonly output: boolean;
+  readonly group: Group;
   /** Attempts: their number by start order (1-based), when the span carries none. */
   readonly attemptIndex: number;
   /** Attempts: when the next attempt started, and the first retry announced at or after this one's start. */
@@ -235,7 +276,7 @@ interface SpanInfo {
   readonly firstRetryFrom: number;
   /** Tool items: when a tool call with the same id started (the item then repeats that call), else Infinity. */
   readonly sameCallStart: number;
-  /** A hook run (`ATTR_TOOL_KIND` hook). */
+  /** Tool calls and tool items: a hook run (`ATTR_TOOL_KIND` hook). */
   readonly hook: boolean;
   /** Tool calls and tool items: when the model first went on after the call started (Infinity if it never did). */
   readonly movedOnAt: number;
@@ -243,10 +284,22 @@ interface SpanInfo {
 
 const statics = new WeakMap<TurnTimeline, TurnStatics>();
 
+/** The last turn's statics: an ended turn's scenes are built one after another, and a WeakMap lookup per scene showed in profiles. */
+let lastTurn: TurnTimeline | undefined;
+let lastStatics: TurnStatics | undefined;
+
 function turnStatics(turn: TurnTimeline): TurnStatics {
+  if (turn === lastTurn && lastStatics!.version === turn.version) return lastStatics!;
+  const st = staticsOf(turn);
+  lastTurn = turn;
+  lastStatics = st;
+  return st;
+}
+
+function staticsOf(turn: TurnTimeline): TurnStatics {
   const cached = statics.get(turn);
   if (cached && cached.version === turn.version) return cached;
-  const sorted = reconcileCodexPhases([...turn.spans.values()]).sort((a, b) => a.startTimeMs - b.startTimeMs);
+  const sorted = inStartOrder(reconcileCodexPhases([...turn.spans.values()]));
   const attempts = sorted.filter((s) => s.name === PHASE_UPSTREAM_ATTEMPT);
   const retryStarts = sorted.filter((s) => s.name === PHASE_UPSTREAM_RETRY).map((s) => s.startTimeMs);
   const callStarts = new Map<string, number>();
@@ -256,7 +309,7 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
   }
   // When the model did something of its own (a request, a continuation, output that is not a tool call):
   // a tool call still open after the first such moment past its start was handed back (background).
-  const modelMoves = Float64Array.from(
+  const modelMoves = ascending(new Float64Array(
     sorted
       .filter((s) => {
         if (s.name === PHASE_UPSTREAM_ATTEMPT || s.name === PHASE_CONTINUATION_REQUESTED) return true;
@@ -267,7 +320,7 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
         return OUTPUT_POINTS.has(s.name) && s.name !== PHASE_FIRST_TOOL_ITEM;
       })
       .map((s) => s.startTimeMs),
-  ).sort();
+  ));
   const infos: SpanInfo[] = [];
   const durables: number[] = [];
   const milestonesOf = new Map<RecordedSpan, number[]>();
@@ -278,15 +331,20 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
   let attemptNo = 0;
   for (const span of sorted) {
     const a = span.attributes;
-    const type = str(a[ATTR_ITEM_TYPE]);
+    const toolCall = span.name === PHASE_TOOL_CALL;
+    // Only items and tools are read for their type and names: attribute lookups of every span showed in profiles (issue 14).
+    const type = toolCall || span.name === PHASE_ITEM ? str(a[ATTR_ITEM_TYPE]) : undefined;
     const milestone = ATTEMPT_MILESTONES.has(span.name);
     const isAttempt = span.name === PHASE_UPSTREAM_ATTEMPT;
-    let previousAttempt: RecordedSpan | undefined;
-    if (milestone) for (const attempt of attempts) if (attempt.startTimeMs <= span.startTimeMs) previousAttempt = attempt;
+    let previousAttemptNo = -1;
+    if (milestone) for (let n = 0; n < attempts.length; n++) if (attempts[n]!.startTimeMs <= span.startTimeMs) previousAttemptNo = n;
+    const parentAttemptNos: number[] = [];
+    if (milestone && span.parentSpanId) for (let n = 0; n < attempts.length; n++) if (attempts[n]!.spanId === span.parentSpanId) parentAttemptNos.push(n);
     const toolItem = span.name === PHASE_ITEM && isToolItemType(type);
     const outputItem = span.name === PHASE_ITEM && isModelOutputItemType(type);
-    const itemId = str(a[ATTR_ITEM_ID]) ?? '';
-    const hook = a[ATTR_TOOL_KIND] === TOOL_KIND_HOOK;
+    const tool = toolCall || toolItem;
+    const itemId = tool ? (str(a[ATTR_ITEM_ID]) ?? '') : '';
+    const hook = tool && a[ATTR_TOOL_KIND] === TOOL_KIND_HOOK;
     const sameCallStart = toolItem ? (callStarts.get(itemId) ?? Infinity) : Infinity;
     if (isAttempt) attemptNo++;
     infos.push({
@@ -296,11 +354,19 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
       toolItem,
       outputItem,
       itemId,
-      toolName: str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type,
-      callId: str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID]),
-      approvalExpected: a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
-      parentAttempts: milestone && span.parentSpanId ? attempts.filter((x) => x.spanId === span.parentSpanId) : [],
-      previousAttempt,
+      toolName: tool ? (str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type) : undefined,
+      callId: tool ? (str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID])) : undefined,
+      approvalExpected: tool && a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
+      parentAttempts: parentAttemptNos.map((n) => attempts[n]!),
+      previousAttempt: previousAttemptNo < 0 ? undefined : attempts[previousAttemptNo],
+      parentAttemptNos,
+      previousAttemptNo,
+      milestone: milestone ? MILESTONE_ORDER.indexOf(span.name as (typeof MILESTONE_ORDER)[number]) : -1,
+      attempt: isAttempt,
+      toolCall,
+      compaction: span.name === PHASE_COMPACTION || (span.name === PHASE_ITEM && isCompactionItemType(type)),
+      output: outputItem || OUTPUT_POINTS.has(span.name),
+      group: GROUP_OF.get(span.name) ?? Group.None,
       attemptIndex: attemptNo,
       nextAttemptStart: isAttempt ? (attempts[attemptNo]?.startTimeMs ?? Infinity) : Infinity,
       firstRetryFrom: isAttempt ? (retryStarts.find((r) => r >= span.startTimeMs) ?? Infinity) : Infinity,
@@ -331,16 +397,61 @@ function turnStatics(turn: TurnTimeline): TurnStatics {
     version: turn.version,
     sorted,
     infos,
-    boundaries: Float64Array.from(boundaries).sort(),
-    toolEnds: Float64Array.from(toolEnds).sort(),
+    boundaries: ascending(new Float64Array(boundaries)),
+    toolEnds: ascending(new Float64Array(toolEnds)),
     firstOutputMs,
     allRollout: sorted.length > 0 && allRollout,
-    starts: Float64Array.from(sorted, (s) => s.startTimeMs),
+    starts: startsOf(sorted),
     durables: Int32Array.from(durables),
     milestonesOf,
+    attempts,
   };
   statics.set(turn, built);
   return built;
+}
+
+/**
+ * The spans in start order, stably: a turn's spans mostly come in that order already (the sort is
+ * then skipped: it showed in profiles of a 1 GB OTLP input, issue 14).
+ */
+function inStartOrder(spans: RecordedSpan[]): RecordedSpan[] {
+  for (let k = 1; k < spans.length; k++) {
+    if (!(spans[k - 1]!.startTimeMs <= spans[k]!.startTimeMs)) return spans.sort((a, b) => a.startTimeMs - b.startTimeMs);
+  }
+  return spans;
+}
+
+/** Shifts an insertion sort may make per value before the typed array's own sort takes over. */
+const INSERTION_SHIFTS_PER_VALUE = 8;
+
+/**
+ * Sorts numbers ascending in place, as `Float64Array.prototype.sort` does: a turn's boundaries are
+ * nearly in order (each end near its start), and an insertion sort of them is linear; values far
+ * from their place, or NaN, are left to the typed array's sort.
+ */
+function ascending(values: Float64Array): Float64Array {
+  let budget = values.length * INSERTION_SHIFTS_PER_VALUE;
+  for (let k = 1; k < values.length; k++) {
+    const v = values[k]!;
+    if (v !== v) return values.sort();
+    let j = k - 1;
+    while (j >= 0 && values[j]! > v) {
+      values[j + 1] = values[j]!;
+      j--;
+      if (--budget < 0) {
+        values[j + 1] = v;
+        return values.sort();
+      }
+    }
+    values[j + 1] = v;
+  }
+  return values;
+}
+
+function startsOf(sorted: readonly RecordedSpan[]): Float64Array {
+  const starts = new Float64Array(sorted.length);
+  for (let k = 0; k < sorted.length; k++) starts[k] = sorted[k]!.startTimeMs;
+  return starts;
 }
 
 /**
@@ -395,15 +506,47 @@ function windowIndices(st: TurnStatics, at: number, horizon: number): number[] {
   return out;
 }
 
-const sourceCache = new WeakMap<Set<string>, { size: number; names: string[] }>();
+/** The error type or text of the first error phase that has one. */
+function firstErrorText(errors: readonly PhaseView[]): string | undefined {
+  for (const e of errors) {
+    const text = str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR]);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
 
-/** The turn's source names (`stall_why.source` values), as an array made again only when one is added. */
-function sourceNames(turn: TurnTimeline): string[] {
+/** Adds the span `k` of the turn to a scene at `at`, with its view then. */
+function addPhase(st: TurnStatics, k: number, at: number, phases: PhaseView[], phaseInfos: SpanInfo[]): void {
+  const s = st.sorted[k]!;
+  const i = st.infos[k]!;
+  phases.push(s.endTimeMs !== undefined && s.endTimeMs <= at ? i.endedView! : i.openView);
+  phaseInfos.push(i);
+}
+
+/** Which observers saw a turn: every one of its `stall_why.source` values is of the kind. */
+interface SourceKinds {
+  readonly size: number;
+  readonly rollout: boolean;
+  readonly codexTelemetry: boolean;
+  readonly acp: boolean;
+}
+
+const sourceCache = new WeakMap<Set<string>, SourceKinds>();
+
+/** What the turn's source names (`stall_why.source` values) say, worked out again only when one is added. */
+function sourceKinds(turn: TurnTimeline): SourceKinds {
   const cached = sourceCache.get(turn.sourceNames);
-  if (cached && cached.size === turn.sourceNames.size) return cached.names;
+  if (cached && cached.size === turn.sourceNames.size) return cached;
   const names = [...turn.sourceNames];
-  sourceCache.set(turn.sourceNames, { size: turn.sourceNames.size, names });
-  return names;
+  const all = (kind: (name: string) => boolean): boolean => names.length > 0 && names.every(kind);
+  const kinds: SourceKinds = {
+    size: names.length,
+    rollout: all((s) => s === SOURCE_ROLLOUT),
+    codexTelemetry: all((s) => s === SOURCE_CODEX_OTEL || s === SOURCE_CODEX_OTEL_LOGS),
+    acp: all((s) => s === SOURCE_ACP),
+  };
+  sourceCache.set(turn.sourceNames, kinds);
+  return kinds;
 }
 
 /**
@@ -422,24 +565,18 @@ export function turnScene(
 ): TurnScene {
   const { at } = context;
   const st = turnStatics(turn);
-  const { sorted, infos } = st;
+  const { sorted } = st;
   // A replay holds only its window unless told otherwise (the test that checks the window against the whole scene).
   const horizon = context.replay && context.window !== false ? (lastAtMost(st.toolEnds, at) ?? -Infinity) : -Infinity;
   // Views are shared by every scene of the turn (read-only): a replay allocates arrays, not views.
   const phases: PhaseView[] = [];
   const phaseInfos: SpanInfo[] = [];
-  const push = (k: number): void => {
-    const s = sorted[k]!;
-    const i = infos[k]!;
-    phases.push(s.endTimeMs !== undefined && s.endTimeMs <= at ? i.endedView! : i.openView);
-    phaseInfos.push(i);
-  };
   if (horizon === -Infinity) {
-    for (let k = 0; k < sorted.length && sorted[k]!.startTimeMs <= at; k++) push(k);
+    for (let k = 0; k < sorted.length && sorted[k]!.startTimeMs <= at; k++) addPhase(st, k, at, phases, phaseInfos);
   } else {
-    for (const k of windowIndices(st, at, horizon)) push(k);
+    for (const k of windowIndices(st, at, horizon)) addPhase(st, k, at, phases, phaseInfos);
   }
-  const attempts = attemptViews(phases, phaseInfos, at);
+  const attempts = attemptViews(phases, phaseInfos, at, st.attempts);
   const tools: ToolView[] = [];
   const outputs: PhaseView[] = [];
   const compactions: PhaseView[] = [];
@@ -448,19 +585,15 @@ export function turnScene(
   const approvals: PhaseView[] = [];
   const cancels: PhaseView[] = [];
   const errors: PhaseView[] = [];
+  // By `Group`, in its order (None has no list).
+  const groups = [undefined, retries, continuationPoints, approvals, cancels, errors];
   for (let k = 0; k < phases.length; k++) {
     const p = phases[k]!;
     const i = phaseInfos[k]!;
-    const name = p.span.name;
-    if (name === PHASE_TOOL_CALL) tools.push(toolView(p, i, at));
-    else if (i.toolItem && i.sameCallStart > at) tools.push(toolView(p, i, at));
-    if (name === PHASE_COMPACTION || i.compactionItem) compactions.push(p);
-    if (i.outputItem || OUTPUT_POINTS.has(name)) outputs.push(p);
-    if (name === PHASE_UPSTREAM_RETRY) retries.push(p);
-    else if (name === PHASE_CONTINUATION_REQUESTED) continuationPoints.push(p);
-    else if (name === PHASE_APPROVAL) approvals.push(p);
-    else if (name === PHASE_CANCEL) cancels.push(p);
-    else if (name === PHASE_TURN_ERROR) errors.push(p);
+    if (i.toolCall || (i.toolItem && i.sameCallStart > at)) tools.push(toolView(p, i, at));
+    if (i.compaction) compactions.push(p);
+    if (i.output) outputs.push(p);
+    if (i.group !== Group.None) groups[i.group]!.push(p);
   }
   tools.sort((a, b) => a.start - b.start);
   const turnSpan = turn.turnSpan && turn.turnSpan.startTimeMs <= at ? turn.turnSpan : undefined;
@@ -474,11 +607,11 @@ export function turnScene(
   let lastActivityMs = Math.max(startMs, lastAtMost(st.boundaries, at) ?? -Infinity);
   if (endMs !== undefined) lastActivityMs = Math.max(lastActivityMs, endMs);
   for (const h of hydrations) lastActivityMs = Math.max(lastActivityMs, Math.min(h.end ?? h.start, endMs ?? at));
-  const sources = sourceNames(turn);
-  const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? errors.map((e) => str(e.span.attributes[ATTR_ERROR_TYPE]) ?? str(e.span.attributes[ATTR_TURN_ERROR])).find(Boolean);
-  const rolloutOnly = (sources.length > 0 && sources.every((s) => s === SOURCE_ROLLOUT)) || st.allRollout;
-  const codexTelemetryOnly = sources.length > 0 && sources.every((s) => s === SOURCE_CODEX_OTEL || s === SOURCE_CODEX_OTEL_LOGS);
-  const acpOnly = sources.length > 0 && sources.every((s) => s === SOURCE_ACP);
+  const sources = sourceKinds(turn);
+  const errorText = turnSpan?.attributes[ATTR_TURN_ERROR] ?? firstErrorText(errors);
+  const rolloutOnly = sources.rollout || st.allRollout;
+  const codexTelemetryOnly = sources.codexTelemetry;
+  const acpOnly = sources.acp;
   return {
     at,
     replay: context.replay === true,
@@ -505,7 +638,7 @@ export function turnScene(
     attempts,
     retries,
     tools,
-    continuations: [...continuationPoints, ...attempts.filter((a) => a.continuation)].sort((a, b) => a.start - b.start),
+    continuations: continuationsOf(continuationPoints, attempts),
     outputs,
     compactions,
     approvals,
@@ -516,6 +649,18 @@ export function turnScene(
     renderer: rendererView(thread, globalRenderer, endMs ?? at, context.now, startMs),
     droppedSpans: turn.droppedSpans,
   };
+}
+
+/** Continuation points and continuation attempts, in start order. */
+function continuationsOf(points: PhaseView[], attempts: readonly AttemptView[]): readonly PhaseView[] {
+  for (const a of attempts) if (a.continuation) points.push(a);
+  return points.length > 1 ? points.sort((a, b) => a.start - b.start) : points;
+}
+
+/** The last phase of a list (in its order) still open at the scene's moment: a loop, not a filtered copy per replayed stretch. */
+export function lastOpen<P extends PhaseView>(phases: readonly P[]): P | undefined {
+  for (let k = phases.length - 1; k >= 0; k--) if (phases[k]!.end === undefined) return phases[k];
+  return undefined;
 }
 
 /** How the turn before another one in its thread ended (the latest turn span ended at or before its start). */
@@ -544,42 +689,44 @@ function toolView(p: PhaseView, i: SpanInfo, at: number): ToolView {
 // Milestones are point phases under their attempt (parent link); without links, a milestone belongs
 // to the latest attempt that started at or before it. Of several attempts with the parent's span id,
 // the last started by the moment.
-function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], at: number): AttemptView[] {
+function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], at: number, turnAttempts: readonly RecordedSpan[]): AttemptView[] {
   const attemptPhases: PhaseView[] = [];
   const attemptInfos: SpanInfo[] = [];
-  const bySpan = new Map<RecordedSpan, PhaseView>();
+  // Each of the turn's attempts' place in this scene's (-1: not in it).
+  let placeOf: number[] | undefined;
   for (let k = 0; k < phases.length; k++) {
-    const p = phases[k]!;
-    if (p.span.name !== PHASE_UPSTREAM_ATTEMPT) continue;
-    attemptPhases.push(p);
-    attemptInfos.push(infos[k]!);
-    bySpan.set(p.span, p);
-  }
-  if (attemptPhases.length === 0) return [];
-  // Per attempt, the first milestone of each name (in start order).
-  const firsts = new Map<PhaseView, Map<string, PhaseView>>(attemptPhases.map((a) => [a, new Map()]));
-  for (let k = 0; k < phases.length; k++) {
-    const p = phases[k]!;
-    if (!ATTEMPT_MILESTONES.has(p.span.name)) continue;
     const i = infos[k]!;
-    let ownerSpan: RecordedSpan | undefined;
-    for (const candidate of i.parentAttempts) if (candidate.startTimeMs <= at) ownerSpan = candidate;
-    ownerSpan ??= i.previousAttempt;
-    const owner = ownerSpan && bySpan.get(ownerSpan);
-    if (!owner) continue;
-    const marks = firsts.get(owner)!;
-    if (!marks.has(p.span.name)) marks.set(p.span.name, p);
+    if (!i.attempt) continue;
+    // A plain array: a typed array's buffer costs more to make than this few places.
+    placeOf ??= new Array<number>(turnAttempts.length).fill(-1);
+    placeOf[i.attemptIndex - 1] = attemptPhases.length;
+    attemptPhases.push(phases[k]!);
+    attemptInfos.push(i);
+  }
+  if (placeOf === undefined) return [];
+  // Per attempt, the first milestone of each name (in start order), flat: attempt place × MILESTONE_ORDER.
+  const marks: (PhaseView | undefined)[] = new Array(attemptPhases.length * MILESTONE_ORDER.length).fill(undefined);
+  for (let k = 0; k < phases.length; k++) {
+    const i = infos[k]!;
+    if (i.milestone < 0) continue;
+    let owner = -1;
+    for (const n of i.parentAttemptNos) if (turnAttempts[n]!.startTimeMs <= at) owner = n;
+    if (owner < 0) owner = i.previousAttemptNo;
+    const place = owner < 0 ? -1 : placeOf[owner]!;
+    if (place < 0) continue;
+    const slot = place * MILESTONE_ORDER.length + i.milestone;
+    marks[slot] ??= phases[k]!;
   }
   return attemptPhases.map((a, index): AttemptView => {
-    const marks = firsts.get(a)!;
-    const requestSent = marks.get(PHASE_UPSTREAM_REQUEST_SENT)?.start;
-    const headersMark = marks.get(PHASE_UPSTREAM_HEADERS);
+    const first = index * MILESTONE_ORDER.length;
+    const requestSent = marks[first + REQUEST_SENT]?.start;
+    const headersMark = marks[first + HEADERS];
     const headers = headersMark?.start;
     const retryAfter = headersMark?.span.attributes[ATTR_RETRY_DELAY_MS];
-    const firstByte = marks.get(PHASE_UPSTREAM_FIRST_BYTE)?.start;
-    const firstEvent = marks.get(PHASE_UPSTREAM_FIRST_EVENT)?.start;
-    const streamEnd = marks.get(PHASE_UPSTREAM_STREAM_END)?.start;
-    const streamErrorMark = marks.get(PHASE_UPSTREAM_STREAM_ERROR);
+    const firstByte = marks[first + FIRST_BYTE]?.start;
+    const firstEvent = marks[first + FIRST_EVENT]?.start;
+    const streamEnd = marks[first + STREAM_END]?.start;
+    const streamErrorMark = marks[first + STREAM_ERROR];
     const streamError = streamErrorMark?.start;
     const attrs = a.span.attributes;
     const statusCode = typeof attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] === 'number' ? (attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] as number) : undefined;
@@ -634,9 +781,12 @@ function rendererPoints(thread: ThreadTimeline, global: readonly RecordedSpan[])
   return sorted;
 }
 
+/** A thread with no renderer phases: shared by its scenes (read-only). */
+const NO_RENDERER: RendererView = Object.freeze({ seen: false, attached: 0 });
+
 function rendererView(thread: ThreadTimeline, global: readonly RecordedSpan[], at: number, now: number, turnStart: number): RendererView {
   const sorted = rendererPoints(thread, global);
-  if (sorted.length === 0) return { seen: false, attached: 0 };
+  if (sorted.length === 0) return NO_RENDERER;
   const attached = new Set<string>();
   let lastDetach: PhaseView | undefined;
   let anonymous = 0;

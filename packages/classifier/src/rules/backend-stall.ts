@@ -2,13 +2,15 @@ import { VERDICT_BACKEND_STALL } from '@stall-why/conventions';
 import type { AttemptView, TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
+import { AT_WORK, LazyFinding, NOT_AT_WORK } from './lazy-finding.js';
 import { agoText, attemptText, itemText, sinceText } from './phase-text.js';
 import { currentChain } from './request-chain.js';
 
 /** When the last tool result came back (a hook's end is none). */
 function lastToolEnd(scene: TurnScene): number | undefined {
-  const ends = scene.tools.filter((t) => !t.hook).map((t) => t.end).filter((e): e is number => e !== undefined);
-  return ends.length ? Math.max(...ends) : undefined;
+  let last: number | undefined;
+  for (const t of scene.tools) if (!t.hook && t.end !== undefined && (last === undefined || t.end > last)) last = t.end;
+  return last;
 }
 
 function attemptLines(a: AttemptView, scene: TurnScene): string[] {
@@ -37,34 +39,38 @@ function attemptLines(a: AttemptView, scene: TurnScene): string[] {
  */
 export function upstreamSilent(scene: TurnScene): Finding | undefined {
   const chain = currentChain(scene);
-  if (chain.open) {
-    const evidence = attemptLines(chain.open, scene);
-    if (chain.failures.length) evidence.push(`after ${chain.failures.length} failed attempts or retries since ${clockTime(chain.failures[0]!.startedAt)}`);
+  const open = chain.open;
+  if (open) {
+    const evidence = (): string[] => {
+      const lines = attemptLines(open, scene);
+      if (chain.failures.length) lines.push(`after ${chain.failures.length} failed attempts or retries since ${clockTime(chain.failures[0]!.startedAt)}`);
+      return lines;
+    };
     // Once events flow, a stream still open may be the model writing: not a stall until it is long.
-    return { verdict: VERDICT_BACKEND_STALL, confidence: 0.9, evidence, atWork: chain.open.firstEvent !== undefined };
+    return new LazyFinding(VERDICT_BACKEND_STALL, 0.9, evidence, open.firstEvent !== undefined ? AT_WORK : NOT_AT_WORK);
   }
   const toolEnd = lastToolEnd(scene);
   const continuation = scene.continuations.filter((c) => c.start >= (toolEnd ?? -Infinity)).pop();
   if (continuation && !scene.attempts.some((a) => a.start >= continuation.start) && !scene.outputs.some((o) => o.start >= continuation.start)) {
-    return {
-      verdict: VERDICT_BACKEND_STALL,
-      confidence: scene.seesUpstream ? 0.6 : 0.7,
-      evidence: [
+    return new LazyFinding(
+      VERDICT_BACKEND_STALL,
+      scene.seesUpstream ? 0.6 : 0.7,
+      () => [
         `continuation request sent ${agoText(continuation.start, scene)}, no model output ${scene.replay ? sinceText(continuation.start, scene) : 'since'}`,
         ...(scene.seesUpstream ? ['no upstream attempt was recorded for it'] : []),
       ],
-      atWork: !scene.seesUpstream,
-    };
+      scene.seesUpstream ? NOT_AT_WORK : AT_WORK,
+    );
   }
   if (scene.seesUpstream) return undefined;
   const openOutput = scene.outputs.filter((o) => o.end === undefined && o.span.endTimeMs !== o.span.startTimeMs).pop();
   if (openOutput && openOutput.start >= (toolEnd ?? -Infinity)) {
-    return {
-      verdict: VERDICT_BACKEND_STALL,
-      confidence: 0.65,
-      evidence: [`${itemText(openOutput)} started ${agoText(openOutput.start, scene)}, not completed${scene.replay ? ` ${sinceText(openOutput.start, scene)}` : ''}; no phase since`],
-      atWork: true,
-    };
+    return new LazyFinding(
+      VERDICT_BACKEND_STALL,
+      0.65,
+      () => [`${itemText(openOutput)} started ${agoText(openOutput.start, scene)}, not completed${scene.replay ? ` ${sinceText(openOutput.start, scene)}` : ''}; no phase since`],
+      AT_WORK,
+    );
   }
   return undefined;
 }
@@ -78,11 +84,6 @@ export function modelSilent(scene: TurnScene): Finding | undefined {
   if (scene.phases.some((p) => p.end === undefined)) return undefined;
   const last = scene.lastActivityMs;
   const noOutput = scene.firstOutputMs === undefined || scene.firstOutputMs > last;
-  const what = noOutput ? `no model output since the turn started at ${clockTime(scene.startMs)}` : `no model output since ${clockTime(last)}`;
-  return {
-    verdict: VERDICT_BACKEND_STALL,
-    confidence: noOutput ? 0.55 : 0.45,
-    evidence: [`${what} (${duration(scene.at - last)})`],
-    atWork: true,
-  };
+  const what = (): string => (noOutput ? `no model output since the turn started at ${clockTime(scene.startMs)}` : `no model output since ${clockTime(last)}`);
+  return new LazyFinding(VERDICT_BACKEND_STALL, noOutput ? 0.55 : 0.45, () => [`${what()} (${duration(scene.at - last)})`], AT_WORK);
 }

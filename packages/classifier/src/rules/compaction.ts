@@ -1,15 +1,16 @@
 import { VERDICT_COMPACTION } from '@stall-why/conventions';
-import type { TurnScene } from '../model/turn-scene.js';
+import { lastOpen, type TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
+import { LazyFinding } from './lazy-finding.js';
 import { openText } from './phase-text.js';
 import { dominates, overlapMs } from './dominance.js';
 
 /** compaction: context compaction started and has not completed. */
 export function compactionInProgress(scene: TurnScene): Finding | undefined {
-  const open = scene.compactions.filter((c) => c.end === undefined).pop();
+  const open = lastOpen(scene.compactions);
   if (!open) return undefined;
-  return { verdict: VERDICT_COMPACTION, confidence: 0.9, evidence: [`context compaction ${openText(open, scene)}, not completed`] };
+  return new LazyFinding(VERDICT_COMPACTION, 0.9, () => [`context compaction ${openText(open, scene)}, not completed`]);
 }
 
 /** compaction: context compaction took the dominant share of an ended turn. */

@@ -1,8 +1,9 @@
 import { ATTR_HYDRATION_BYTES, ATTR_HYDRATION_ITEMS, VERDICT_HYDRATION } from '@stall-why/conventions';
-import type { PhaseView, TurnScene } from '../model/turn-scene.js';
+import { lastOpen, type PhaseView, type TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import { dominates, overlapMs } from './dominance.js';
 import type { Finding } from './finding.js';
+import { LazyFinding } from './lazy-finding.js';
 import { hydrationText, openText } from './phase-text.js';
 
 function sizeText(h: PhaseView): string {
@@ -17,9 +18,9 @@ function sizeText(h: PhaseView): string {
 
 /** hydration: loading or resuming the thread's history is under way. */
 export function hydrationInProgress(scene: TurnScene): Finding | undefined {
-  const open = scene.hydrations.filter((h) => h.end === undefined).pop();
+  const open = lastOpen(scene.hydrations);
   if (!open) return undefined;
-  return { verdict: VERDICT_HYDRATION, confidence: 0.9, evidence: [`${hydrationText(open)}${sizeText(open)} ${openText(open, scene)}, not finished`] };
+  return new LazyFinding(VERDICT_HYDRATION, 0.9, () => [`${hydrationText(open)}${sizeText(open)} ${openText(open, scene)}, not finished`]);
 }
 
 /** hydration: loading the thread's history took the dominant share of an ended turn. */

@@ -1,6 +1,7 @@
 import { ATTR_ITEM_ID, VERDICT_POST_TOOL_CONTINUATION_LOST } from '@stall-why/conventions';
 import type { PhaseView, ToolView, TurnScene } from '../model/turn-scene.js';
 import type { Finding } from './finding.js';
+import { LazyFinding } from './lazy-finding.js';
 import { agoText, sinceText, toolText } from './phase-text.js';
 
 /**
@@ -30,18 +31,19 @@ export function postToolContinuationLost(scene: TurnScene): Finding | undefined 
     scene.outputs.some((o) => o.start >= returned && !isCallItself(o, last)) ||
     scene.compactions.some((c) => c.start >= returned);
   if (followed) return undefined;
-  const evidence = [
-    `tool call ${toolText(last)} returned its result ${agoText(returned, scene)}; no continuation request, upstream attempt or model output ${scene.replay ? sinceText(returned, scene) : 'since'}`,
-  ];
-  let confidence = 0.85;
-  if (scene.rolloutOnly) {
-    evidence.push('a rollout does not record model requests: whether the continuation was requested cannot be seen (a silent continuation would look the same)');
-    confidence = 0.6;
-  } else if (!scene.seesUpstream) {
-    evidence.push('no upstream attempt spans: whether the continuation was requested cannot be seen (a silent continuation would look the same)');
-    confidence = 0.6;
-  }
+  const evidence = (): string[] => {
+    const lines = [
+      `tool call ${toolText(last)} returned its result ${agoText(returned, scene)}; no continuation request, upstream attempt or model output ${scene.replay ? sinceText(returned, scene) : 'since'}`,
+    ];
+    if (scene.rolloutOnly) {
+      lines.push('a rollout does not record model requests: whether the continuation was requested cannot be seen (a silent continuation would look the same)');
+    } else if (!scene.seesUpstream) {
+      lines.push('no upstream attempt spans: whether the continuation was requested cannot be seen (a silent continuation would look the same)');
+    }
+    return lines;
+  };
+  const confidence = scene.rolloutOnly || !scene.seesUpstream ? 0.6 : 0.85;
   // Seen from the upstream side, a continuation not sent is a stall at once (it follows the result
   // within milliseconds); from a source blind to requests, the gap may be the model thinking.
-  return { verdict: VERDICT_POST_TOOL_CONTINUATION_LOST, confidence, evidence, atWork: !scene.seesUpstream };
+  return new LazyFinding(VERDICT_POST_TOOL_CONTINUATION_LOST, confidence, evidence, { atWork: !scene.seesUpstream });
 }

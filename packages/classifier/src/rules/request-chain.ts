@@ -44,8 +44,25 @@ export function failureText(a: AttemptView): string {
   return `${attemptText(a)} sent at ${clockTime(a.start)} failed ${where} at ${clockTime(at)}${a.errorType ? ` (${a.errorType})` : ''}`;
 }
 
-/** The chain of the turn at the scene's moment. */
+const NO_FAILURES: RequestChain['failures'] = Object.freeze([]);
+
+let lastScene: TurnScene | undefined;
+let lastChain: RequestChain | undefined;
+
+/**
+ * The chain of the turn at the scene's moment. Three rules read it of the same scene in a row (a
+ * retry, a silent request, that request in hindsight), so the last scene's chain is kept: scenes
+ * never change.
+ */
 export function currentChain(scene: TurnScene): RequestChain {
+  if (scene !== lastScene) {
+    lastChain = chainOf(scene);
+    lastScene = scene;
+  }
+  return lastChain!;
+}
+
+function chainOf(scene: TurnScene): RequestChain {
   let since = scene.startMs;
   for (const a of scene.attempts) if (a.end !== undefined && !a.failed) since = Math.max(since, a.end);
   for (const t of scene.tools) if (t.end !== undefined) since = Math.max(since, t.end);
@@ -57,12 +74,17 @@ export function currentChain(scene: TurnScene): RequestChain {
   }
   const attempts = scene.attempts.filter((a) => a.start >= since || a.end === undefined);
   const retries = scene.retries.filter((r) => r.start >= since);
-  const failures = [
-    ...attempts.filter((a) => a.failed).map((a) => ({ at: a.streamError ?? a.end ?? a.start, startedAt: a.start, text: failureText(a) })),
-    ...retries.map((r) => ({ at: r.start, startedAt: r.start, text: retryText(r) })),
-  ].sort((x, y) => x.at - y.at);
-  const openAttempts = attempts.filter((a) => a.end === undefined);
-  return { since, attempts, retries, open: openAttempts[openAttempts.length - 1], failures };
+  let open: AttemptView | undefined;
+  for (const a of attempts) if (a.end === undefined) open = a;
+  // Most chains hold no failure: no list is made for them (a chain per replayed stretch, issue 14).
+  const failures =
+    retries.length === 0 && !attempts.some((a) => a.failed)
+      ? NO_FAILURES
+      : [
+          ...attempts.filter((a) => a.failed).map((a) => ({ at: a.streamError ?? a.end ?? a.start, startedAt: a.start, text: failureText(a) })),
+          ...retries.map((r) => ({ at: r.start, startedAt: r.start, text: retryText(r) })),
+        ].sort((x, y) => x.at - y.at);
+  return { since, attempts, retries, open, failures };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import { dominates } from './dominance.js';
 import type { Finding } from './finding.js';
+import { LazyFinding } from './lazy-finding.js';
 import { currentChain, failureText, retrySpentMs, retryText } from './request-chain.js';
 import { attemptText } from './phase-text.js';
 
@@ -27,14 +28,14 @@ export function transportRetrying(scene: TurnScene): Finding | undefined {
     const silentMs = scene.at - chain.open.lastMilestone.at;
     if (silentMs > retryMs) return undefined;
   }
-  const evidence = [
+  const evidence = (): string[] => [
     `${chain.failures.length} failed attempt${chain.failures.length > 1 ? 's' : ''} or retries since ${clockTime(firstFailure.startedAt)} (${duration(retryMs)})`,
     ...listed(chain.failures),
     chain.open
       ? `${attemptText(chain.open)} sent at ${clockTime(chain.open.start)}, open for ${duration(scene.at - chain.open.start)}`
       : `no attempt open since ${clockTime(chain.failures[chain.failures.length - 1]!.at)}: waiting to reconnect (backoff)`,
   ];
-  return { verdict: VERDICT_TRANSPORT_RETRY, confidence: scene.seesUpstream ? 0.85 : 0.65, evidence };
+  return new LazyFinding(VERDICT_TRANSPORT_RETRY, scene.seesUpstream ? 0.85 : 0.65, evidence);
 }
 
 /** transport_retry for an ended turn: it failed after failed attempts, or retries took the dominant share. */

@@ -2,6 +2,7 @@ import { VERDICT_UNKNOWN } from '@stall-why/conventions';
 import type { TurnScene } from '../model/turn-scene.js';
 import { clockTime } from '../time-text.js';
 import type { Finding } from './finding.js';
+import { AT_WORK, LazyFinding } from './lazy-finding.js';
 
 /**
  * unknown, said why: a turn seen only in Codex's telemetry whose last model response completed, with
@@ -15,13 +16,14 @@ export function turnEndUnseen(scene: TurnScene): Finding | undefined {
   const last = scene.attempts[scene.attempts.length - 1];
   if (last?.streamEnd === undefined || last.failed) return undefined;
   if (scene.phases.some((p) => p.start > last.streamEnd!)) return undefined;
-  return {
-    verdict: VERDICT_UNKNOWN,
-    confidence: 0.3,
-    evidence: [
-      `the model's last response completed at ${clockTime(last.streamEnd)} and nothing followed`,
+  const streamEnd = last.streamEnd;
+  return new LazyFinding(
+    VERDICT_UNKNOWN,
+    0.3,
+    () => [
+      `the model's last response completed at ${clockTime(streamEnd)} and nothing followed`,
       "Codex's telemetry marks no turn end until it exports the turn's span (seconds after the end, and never with only its logs): the turn has most likely ended, or waits on an approval, which its logs do not show",
     ],
-    atWork: true,
-  };
+    AT_WORK,
+  );
 }

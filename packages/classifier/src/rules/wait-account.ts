@@ -18,6 +18,7 @@ import { ENDING_WINDOW_MS, endingStart } from './turn-ending.js';
 import type { Finding } from './finding.js';
 import { currentChain, failureText } from './request-chain.js';
 import { waitFinding } from './wait-finding.js';
+import { LazyFinding, NOT_AT_WORK } from './lazy-finding.js';
 
 export interface QuietStretch {
   readonly from: number;
@@ -139,5 +140,5 @@ function inHindsight(finding: Finding, then: TurnScene, whole: TurnScene): Findi
   const open = currentChain(then).open;
   const final = open && whole.attempts.find((a) => a.span === open.span);
   if (!final?.failed || abortedByInterrupt(final, whole)) return finding;
-  return { verdict: VERDICT_TRANSPORT_RETRY, confidence: finding.confidence, evidence: [failureText(final)], atWork: false };
+  return new LazyFinding(VERDICT_TRANSPORT_RETRY, finding.confidence, () => [failureText(final)], NOT_AT_WORK);
 }

@@ -6,6 +6,7 @@ import { awaitingApproval } from './awaiting-approval.js';
 import { modelSilent, upstreamSilent } from './backend-stall.js';
 import { compactionInProgress } from './compaction.js';
 import type { Finding, Rule } from './finding.js';
+import { AT_WORK, LazyFinding } from './lazy-finding.js';
 import { hydrationInProgress } from './hydration.js';
 import { postToolContinuationLost } from './post-tool-continuation-lost.js';
 import { toolRunning } from './tool-running.js';
@@ -36,10 +37,5 @@ export function waitFinding(scene: TurnScene): Finding {
     const finding = rule(scene);
     if (finding) return finding;
   }
-  return {
-    verdict: VERDICT_UNKNOWN,
-    confidence: 0.2,
-    evidence: [`nothing open and no rule matches; last phase at ${clockTime(scene.lastActivityMs)}`],
-    atWork: true,
-  };
+  return new LazyFinding(VERDICT_UNKNOWN, 0.2, () => [`nothing open and no rule matches; last phase at ${clockTime(scene.lastActivityMs)}`], AT_WORK);
 }
