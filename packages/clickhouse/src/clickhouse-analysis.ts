@@ -212,11 +212,18 @@ async function judgeWindow(connection: ClickHouseConnection, fetch: TraceFetch, 
  * or the parts' range is not to be had without reading, the pass starts at the window.
  */
 async function passRange(connection: ClickHouseConnection, window: Window, service: string | undefined): Promise<{ fromMs: number; rows: number }> {
+  // A server that cannot estimate (before 21.9, or a table engine without index analysis) gets the
+  // pass that holds least: ids alone, and the window's own range.
   const estimate = async (fromMs: number): Promise<number> => {
-    const rows = await queryRows<{ rows: string | number }>(connection, ...queryOf(passEstimateQuery({ database: connection.database, fromMs, toMs: window.toMs, service })));
-    return rows.reduce((sum, r) => sum + Number(r.rows), 0);
+    try {
+      const rows = await queryRows<{ rows: string | number }>(connection, ...queryOf(passEstimateQuery({ database: connection.database, fromMs, toMs: window.toMs, service })));
+      return rows.reduce((sum, r) => sum + Number(r.rows), 0);
+    } catch {
+      return Infinity;
+    }
   };
   const rows = await estimate(window.fromMs);
+  if (rows === Infinity) return { fromMs: window.fromMs, rows };
   if (window.openFromMs >= window.fromMs) return { fromMs: window.fromMs, rows };
   let partsStartMs: number;
   try {

@@ -118,3 +118,10 @@ it("with a service asked for, the same turns and verdicts (its threads' phases l
   expect(ofService.fleet.spansRead).toBe(judged.fleet.spansRead);
   expect((await analyzeClickHouse(address, { now, service: 'other' })).report.turns).toEqual([]);
 });
+
+it('with the pass returning ids alone (a window estimated above `onePassRows`, or no estimate), the same turns, verdicts and spans', async () => {
+  const verdicts = (analysis: ClickHouseAnalysis) => analysis.report.turns.map((t) => `${t.turnId} ${t.status} ${t.verdict} ${t.startedAt}`).sort();
+  const idsAlone = await analyzeClickHouse(address, { now, onePassRows: 0 });
+  expect(verdicts(idsAlone)).toEqual(verdicts(judged));
+  expect(idsAlone.fleet.spansRead).toBe(judged.fleet.spansRead);
+});
