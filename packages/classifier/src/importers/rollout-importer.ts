@@ -58,6 +58,21 @@ import {
 import { redactSecrets, type Attributes, type RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { tornTailNote, type LineInfo } from './line-reader.js';
+import {
+  APPROVED_PREFIX,
+  BACKGROUND_SESSION,
+  ESCALATION,
+  HEADER,
+  INJECTED_CONTEXT,
+  NO_ANSWER,
+  REJECTED,
+  TOKEN_COUNT_WITHOUT_USAGE,
+  errorKind,
+  field,
+  headErrorKind,
+  payloadString,
+  runSeconds,
+} from './rollout-line-head.js';
 import { RolloutTimestamps } from './rollout-timestamp.js';
 import { idPrefix, stableId, stableIdAfter, type IdPrefix } from './stable-id.js';
 
@@ -83,18 +98,8 @@ export const INFERRED_APPROVAL_MS = 60_000;
 const SAME_INPUT_MS = 1_000;
 /** `compacted` and `context_compacted` this close together are one compaction. */
 const SAME_COMPACTION_MS = 1_000;
-/** An escalated call: `with_escalated_permissions` (to 0.6x) or `sandbox_permissions: require_escalated` (0.10x on). */
-const ESCALATION = /"with_escalated_permissions\\?"\s*:\s*true|require_escalated/;
-/** The output of a call handed back while its process runs on (`exec_command` past `yield_time_ms`). */
-const BACKGROUND_SESSION = /Process running with session ID (\d+)/;
-/** task_complete with no answer. */
-const NO_ANSWER = /"last_agent_message"\s*:\s*null/;
 /** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
 const REJECTION_ABORT_MS = 5_000;
-/** The output Codex gives the model when a person rejects a call. */
-const REJECTED = /rejected by user/;
-/** The developer message Codex writes when a person approves a command prefix for the session. */
-const APPROVED_PREFIX = /"text"\s*:\s*"Approved command prefix saved/;
 
 /**
  * Codex error kinds (`codex_error_info`, snake_case in rollouts) that end a turn only after Codex
@@ -110,56 +115,6 @@ const EXHAUSTED_RETRY_REASONS: ReadonlyMap<string, RetryReason> = new Map([
   ['response_stream_disconnected', RETRY_REASON_STREAM_DISCONNECTED],
 ]);
 
-/** `codex_error_info` is a bare string (`"other"`) or an object with one key (`{"http_connection_failed":{…}}`). */
-function errorKind(info: unknown): string | undefined {
-  if (typeof info === 'string') return info.slice(0, 64);
-  if (info !== null && typeof info === 'object' && !Array.isArray(info)) return Object.keys(info)[0]?.slice(0, 64);
-  return undefined;
-}
-
-/** A user-role message whose first text is a tag or heading Codex writes: `<environment_context>`, `<user_instructions>`, `# AGENTS.md instructions`, `<turn_aborted>`. */
-const INJECTED_CONTEXT = /"content"\s*:\s*\[\s*\{\s*"type"\s*:\s*"input_text"\s*,\s*"text"\s*:\s*"(?:<(?:environment_context|user_instructions|turn_aborted|user_shell_command)>|# AGENTS\.md)/;
-
-const TOKEN_COUNT_WITHOUT_USAGE = /"type"\s*:\s*"token_count"\s*,\s*"info"\s*:\s*null/;
-const HEADER = /^\{"timestamp":"([^"]+)",(?:"ordinal":\d+,)?"type":"([A-Za-z_]+)"(?:,"payload":\{"type":"([A-Za-z_]+)")?/;
-const fieldPatterns = new Map<string, RegExp>();
-/** The first string value of `name` in a line's head, JSON escapes undone; read without parsing the line. */
-const field = (head: string, name: string): string | undefined => {
-  let pattern = fieldPatterns.get(name);
-  if (pattern === undefined) {
-    pattern = new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.){0,400})"`);
-    fieldPatterns.set(name, pattern);
-  }
-  const raw = pattern.exec(head)?.[1];
-  if (raw === undefined || !raw.includes('\\')) return raw;
-  try {
-    return JSON.parse(`"${raw}"`) as string;
-  } catch {
-    return raw;
-  }
-};
-
-/** How long a command ran, as its output says (`duration_seconds` to 0.5x, `Wall time: 0.8 seconds` since); 0 when it does not. */
-function runSeconds(head: string, parse: () => Record<string, unknown> | undefined): number {
-  const wall = /Wall time: ([0-9.]+) seconds/.exec(head);
-  if (wall) return Number(wall[1]);
-  const fromHead = /duration_seconds\\?"\s*:\s*([0-9.]+)/.exec(head);
-  if (fromHead) return Number(fromHead[1]);
-  const output = payloadString(parse(), 'output');
-  const m = output && /duration_seconds"\s*:\s*([0-9.]+)/.exec(output.slice(-400));
-  return m ? Number(m[1]) : 0;
-}
-
-/** A string field of a parsed line's payload. */
-function payloadString(line: Record<string, unknown> | undefined, name: string): string | undefined {
-  const payload = (line?.payload ?? line) as Record<string, unknown> | undefined;
-  const value = payload?.[name];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-/** `codex_error_info` read from a line's head when the line is not parsed (see `errorKind`). */
-const headErrorKind = (head: string): string | undefined =>
-  field(head, 'codex_error_info') ?? /"codex_error_info"\s*:\s*\{\s*"([a-z_]+)"/.exec(head)?.[1];
 
 interface OpenTool {
   readonly spanId: string;

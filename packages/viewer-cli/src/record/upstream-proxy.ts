@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +30,7 @@ import {
 } from '@stall-why/conventions';
 import { parseRetryAfterMs, UpstreamAttempt, type PhaseAttributes, type TurnHandle, type TurnTracer } from '@stall-why/instrument';
 import { AttemptLedger } from './attempt-ledger.js';
+import { forwardedHeaders, forwardedRawHeaders, headerText, originPort } from './forwarded-headers.js';
 import { BodyFingerprint } from './body-fingerprint.js';
 import { BytePatternWatch } from './byte-pattern-watch.js';
 import { SseEventCounter } from './sse-event-counter.js';
@@ -122,8 +123,6 @@ const TOOL_RESULT_MARKERS = ['function_call_output', 'custom_tool_call_output', 
  * after `response.completed`, before the origin's own end of stream.
  */
 const COMPLETION_MARKERS = ['response.completed', 'response.incomplete', 'message_stop', '"finishReason"'].map((m) => Buffer.from(m));
-/** Headers of one hop that a proxy must not forward (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-authenticate']);
 /** Codex 0.169 names the turn of each model request in these headers. */
 const THREAD_ID_HEADER = 'thread-id';
 const TURN_METADATA_HEADER = 'x-codex-turn-metadata';
@@ -460,6 +459,7 @@ function sendHeadersOfSilentStream(exchange: Exchange): void {
   if (exchange.bytes === 0 && !res.writableEnded && !res.destroyed) res.flushHeaders();
 }
 
+/** The running turn a model request belongs to: the one Codex names, else its thread's latest, else the only one running. */
 function pickTurn(active: readonly ActiveTurn[], threadId: string | undefined, turnId: string | undefined): ActiveTurn | undefined {
   if (turnId) {
     const byTurn = active.find((t) => t.turnId === turnId);
@@ -473,32 +473,7 @@ function pickTurn(active: readonly ActiveTurn[], threadId: string | undefined, t
   return !turnId && !threadId && active.length === 1 ? active[0] : undefined;
 }
 
-function headerText(value: string | string[] | undefined): string | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  return text ? text.slice(0, 200) : undefined;
-}
-
+/** The turn id in Codex's `x-codex-turn-metadata` header (JSON, read by pattern: never parsed whole). */
 function turnIdFromMetadata(metadata: string | undefined): string | undefined {
   return metadata ? TURN_ID_IN_METADATA.exec(metadata)?.[1] : undefined;
-}
-
-function forwardedHeaders(req: IncomingMessage, host: string): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
-  }
-  headers.host = host;
-  return headers;
-}
-
-function forwardedRawHeaders(raw: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
-  }
-  return out;
-}
-
-function originPort(origin: URL): number {
-  return origin.port ? Number(origin.port) : origin.protocol === 'https:' ? 443 : 80;
 }
