@@ -54,6 +54,7 @@ import {
   type TurnEndStatus,
 } from '@stall-why/conventions';
 import { redactSecrets, type Attributes, type RecordedLog, type RecordedSpan } from '@stall-why/flight-record';
+import { InsertionBoundedMap } from '../model/insertion-bounded-map.js';
 import { stableId } from './stable-id.js';
 
 /** Codex log attributes read here (an importer may keep only these). */
@@ -93,11 +94,11 @@ interface LogTurn {
 
 /** Maps one source's Codex log records, in the order they were written, onto vocabulary spans. */
 export class CodexLogMapper {
-  private readonly turns = new Map<string, LogTurn>();
-  /** Conversation → its latest turn. */
-  private readonly latest = new Map<string, LogTurn>();
   /** Most turns remembered: the oldest are forgotten (their phases were emitted already). */
   private static readonly MAX_TURNS = 1024;
+  private readonly turns = new InsertionBoundedMap<string, LogTurn>(CodexLogMapper.MAX_TURNS);
+  /** Conversation → its latest turn. */
+  private readonly latest = new Map<string, LogTurn>();
 
   /** The vocabulary spans of one log record (none for a record that says nothing the rules read). */
   map(log: RecordedLog): RecordedSpan[] {
@@ -137,7 +138,6 @@ export class CodexLogMapper {
     const turn: LogTurn = { ...base, span, toolReturned: false, lastFailed: false, tools: new Map(), ended: false };
     this.turns.set(traceId, turn);
     this.latest.set(threadId, turn);
-    if (this.turns.size > CodexLogMapper.MAX_TURNS) this.turns.delete(this.turns.keys().next().value!);
     out.push(span, this.point(turn, PHASE_TURN_ACCEPTED, at));
     return turn;
   }

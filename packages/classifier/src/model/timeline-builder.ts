@@ -19,6 +19,7 @@ import {
 } from '@stall-why/conventions';
 import { isPendingSpanMarker, openSpanOfMarker, type RecordedSpan } from '@stall-why/flight-record';
 import { boundedSpan, DEFAULT_MAX_VALUE_LENGTH } from './bounded-span.js';
+import { InsertionBoundedMap } from './insertion-bounded-map.js';
 import { ATTEMPT_MILESTONES, KNOWN_PHASES, PARENT_PHASES, THREAD_PHASES } from './phase-groups.js';
 import { newerRecord, spanKey, type Sight, type SourceWriter, type ThreadTimeline, type TurnTimeline } from './timeline.js';
 
@@ -90,9 +91,9 @@ export class TimelineBuilder {
    * Trace id → the ids of the turn a span of that trace named: where trace-keyed phases go. Ids, not
    * the turn, so that a turn evicted from the window is not held here.
    */
-  private readonly namedTurnOfTrace = new Map<string, { threadId: string | null; turnId: string }>();
+  private readonly namedTurnOfTrace: InsertionBoundedMap<string, { threadId: string | null; turnId: string }>;
   /** spanKey of a parent not (yet) placed in a turn → the thread and turn ids its children carry. */
-  private readonly childTurn = new Map<string, { threadId: string | null; turnId: string }>();
+  private readonly childTurn: InsertionBoundedMap<string, { threadId: string | null; turnId: string }>;
   private pending: Array<{ span: RecordedSpan; source: string | undefined }> = [];
   /** Phase spans held by turns (turn spans included). */
   private retained = 0;
@@ -116,6 +117,8 @@ export class TimelineBuilder {
     private readonly onEvict?: (turn: TurnTimeline, thread: ThreadTimeline, sight: Sight) => void,
   ) {
     this.limits = { ...DEFAULT_TIMELINE_LIMITS, ...limits };
+    this.namedTurnOfTrace = new InsertionBoundedMap(this.limits.maxPendingSpans);
+    this.childTurn = new InsertionBoundedMap(this.limits.maxPendingSpans);
   }
 
   get sight(): Sight {
@@ -266,7 +269,6 @@ export class TimelineBuilder {
       if (this.traceTurn.get(traceId) === keyed || this.traceTurn.get(traceId) === named) this.traceTurn.set(traceId, target);
     }
     this.namedTurnOfTrace.set(traceId, { threadId: target.threadId, turnId: target.turnId! });
-    if (this.namedTurnOfTrace.size > this.limits.maxPendingSpans) this.namedTurnOfTrace.delete(this.namedTurnOfTrace.keys().next().value!);
   }
 
   /** The turn a span of the trace named, while it is in the window. */
@@ -353,7 +355,6 @@ export class TimelineBuilder {
   private noteChildTurn(parentKey: string, turn: TurnTimeline): void {
     if (this.parentTurn.has(parentKey) || this.childTurn.has(parentKey)) return;
     this.childTurn.set(parentKey, { threadId: turn.threadId, turnId: turn.turnId! });
-    if (this.childTurn.size > this.limits.maxPendingSpans) this.childTurn.delete(this.childTurn.keys().next().value!);
   }
 
   // A span with a turn id and no thread id (an upstream proxy may know only the turn) joins the thread
