@@ -303,7 +303,8 @@ export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: J
     evidence: [
       ...finding.evidence,
       ...contextLines(scene),
-      ...(ended ? acpQuirkLines(scene, previousTurnOf(thread, turn, scene.startMs)) : []),
+      // The turn before is looked up only for an ACP prompt that ended empty: a scan of the thread's turns.
+      ...(ended ? acpQuirkLines(scene, () => previousTurnOf(thread, turn, scene.startMs)) : []),
       ...sourceLimits(scene, finding.verdict),
     ],
     endedAt: ended ? isoTime(scene.endMs!) : null,

@@ -53,15 +53,17 @@ export function emptyEndAfterSilence(scene: TurnScene): Finding | undefined {
   };
 }
 
-/** Evidence lines for the quirks the turn shows; `previous` is how the turn before it in its session ended. */
-export function acpQuirkLines(scene: TurnScene, previous: PreviousTurn | undefined): string[] {
+/** Evidence lines for the quirks the turn shows; `previousTurn` says how the turn before it in its session ended (asked only when needed). */
+export function acpQuirkLines(scene: TurnScene, previousTurn: () => PreviousTurn | undefined): string[] {
   const silentMs = emptyAfterSilenceMs(scene);
   if (silentMs !== undefined) {
     return [
       `the agent ended the prompt end_turn with nothing (no message, thought or tool call) after ${duration(silentMs)}: claude-agent-acp 0.23 does so when Claude Code gives up on a stream silent for ~300 s and re-sends the request without streaming, whose answer the adapter drops`,
     ];
   }
-  if (!endedEmpty(scene) || previous?.endStatus !== TURN_END_STATUS_INTERRUPTED) return [];
+  if (!endedEmpty(scene)) return [];
+  const previous = previousTurn();
+  if (previous?.endStatus !== TURN_END_STATUS_INTERRUPTED) return [];
   const tookMs = scene.endMs! - scene.startMs;
   if (tookMs > QUICK_EMPTY_END_MS) return [];
   return [
