@@ -22,7 +22,7 @@
  * so are the turn timelines (`KeptTurnTimelines`), kept here too: a turn nothing changed for is the same
  * `TurnTimeline` object as last time.
  */
-import { TURN_END_STATUS_INTERRUPTED } from '@stall-why/conventions';
+import { ATTR_SOURCE, SOURCE_ACP, TURN_END_STATUS_INTERRUPTED } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import type { JudgeContext } from './classify-turn.js';
 import { KeptTurnTimelines } from './model/kept-turn-timelines.js';
@@ -104,8 +104,10 @@ function inputsOfTurn(turn: TurnTimeline): unknown[] {
 /** What an ended turn's report is worked out from besides the turn: its thread, what the input can show, the thresholds. */
 function inputsAround(turn: TurnTimeline, thread: ThreadTimeline, context: JudgeContext): unknown[] {
   const out: unknown[] = [thread.hydrations.size, ...thread.hydrations.values(), thread.renderer.size, context.globalRenderer.length];
-  // Of the turn before it, the ACP quirk lines read only whether it was interrupted, and when it ended.
-  const previous = previousTurnOf(thread, turn, Math.min(turn.turnSpan?.startTimeMs ?? Infinity, turn.firstMs));
+  // Of the turn before it, the ACP quirk lines read only whether it was interrupted, and when it ended,
+  // and only of a turn whose turn span is an ACP prompt's (the turn span is an input itself).
+  const acpPrompt = turn.turnSpan?.attributes[ATTR_SOURCE] === SOURCE_ACP;
+  const previous = acpPrompt ? previousTurnOf(thread, turn, Math.min(turn.turnSpan?.startTimeMs ?? Infinity, turn.firstMs)) : undefined;
   out.push(previous?.endStatus === TURN_END_STATUS_INTERRUPTED ? previous.endMs : undefined);
   out.push(context.sight.upstream, context.sight.renderer, context.sight.approvals, ...thresholdInputs(context.thresholds));
   return out;
