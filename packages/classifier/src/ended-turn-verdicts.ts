@@ -22,12 +22,13 @@
  * so are the turn timelines (`KeptTurnTimelines`), kept here too: a turn nothing changed for is the same
  * `TurnTimeline` object as last time.
  */
-import { ATTR_SOURCE, SOURCE_ACP, TURN_END_STATUS_INTERRUPTED } from '@stall-why/conventions';
+import { TURN_END_STATUS_INTERRUPTED } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import type { JudgeContext } from './classify-turn.js';
 import { KeptTurnTimelines } from './model/kept-turn-timelines.js';
 import type { ThreadTimeline, TurnTimeline } from './model/timeline.js';
 import { previousTurnOf } from './model/turn-scene.js';
+import { isAcpPrompt } from './rules/acp-quirks.js';
 import type { TurnReport } from './report.js';
 import type { Thresholds } from './thresholds.js';
 
@@ -106,8 +107,7 @@ function inputsAround(turn: TurnTimeline, thread: ThreadTimeline, context: Judge
   const out: unknown[] = [thread.hydrations.size, ...thread.hydrations.values(), thread.renderer.size, context.globalRenderer.length];
   // Of the turn before it, the ACP quirk lines read only whether it was interrupted, and when it ended,
   // and only of a turn whose turn span is an ACP prompt's (the turn span is an input itself).
-  const acpPrompt = turn.turnSpan?.attributes[ATTR_SOURCE] === SOURCE_ACP;
-  const previous = acpPrompt ? previousTurnOf(thread, turn, Math.min(turn.turnSpan?.startTimeMs ?? Infinity, turn.firstMs)) : undefined;
+  const previous = isAcpPrompt(turn.turnSpan) ? previousTurnOf(thread, turn, Math.min(turn.turnSpan?.startTimeMs ?? Infinity, turn.firstMs)) : undefined;
   out.push(previous?.endStatus === TURN_END_STATUS_INTERRUPTED ? previous.endMs : undefined);
   out.push(context.sight.upstream, context.sight.renderer, context.sight.approvals, ...thresholdInputs(context.thresholds));
   return out;

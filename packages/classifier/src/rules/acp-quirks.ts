@@ -11,6 +11,7 @@
  *   request's answer arrives as the updates of the next prompt.
  */
 import { ATTR_SOURCE, ATTR_TURN_STOP_REASON, SOURCE_ACP, TURN_END_STATUS_COMPLETED, TURN_END_STATUS_INTERRUPTED, VERDICT_BACKEND_STALL } from '@stall-why/conventions';
+import type { RecordedSpan } from '@stall-why/flight-record';
 import type { PreviousTurn, TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
@@ -18,13 +19,17 @@ import type { Finding } from './finding.js';
 /** An empty answer this soon after the prompt was not the model's: no model request is that fast (observed 5–10 ms). */
 export const QUICK_EMPTY_END_MS = 1_000;
 
+/** A turn span an ACP observer wrote: the only turns these quirks (and the turn before them) are read for. */
+export function isAcpPrompt(turnSpan: RecordedSpan | undefined): boolean {
+  return turnSpan?.attributes[ATTR_SOURCE] === SOURCE_ACP;
+}
+
 /** An ACP prompt the agent answered `end_turn` with no message, thought, tool call or permission request. */
 function endedEmpty(scene: TurnScene): boolean {
-  const attributes = scene.turnSpan?.attributes;
   return (
     scene.endStatus === TURN_END_STATUS_COMPLETED &&
-    attributes?.[ATTR_SOURCE] === SOURCE_ACP &&
-    attributes[ATTR_TURN_STOP_REASON] === 'end_turn' &&
+    isAcpPrompt(scene.turnSpan) &&
+    scene.turnSpan!.attributes[ATTR_TURN_STOP_REASON] === 'end_turn' &&
     scene.outputs.length === 0 &&
     scene.tools.length === 0 &&
     scene.approvals.length === 0
