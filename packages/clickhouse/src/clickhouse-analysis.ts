@@ -15,7 +15,7 @@ import { assertExporterSchema, LOGS_TABLE, TRACES_TABLE } from './clickhouse-sch
 import { candidateOfRow, chosenTracesQuery, threadPhasesQuery, timeRange, type CandidateQuery, type CandidateTrace } from './candidate-turns.js';
 import { LOG_ROW_COLUMNS, TRACE_ROW_COLUMNS, logOfLogRow, spanOfTraceRow, type ReadLogRow, type ReadTraceRow } from './exporter-rows.js';
 import { candidateOfPassRow, earlierOpenQuery, partsStartQuery, passEstimateQuery, windowPassQuery, type PassCandidate, type WindowPassRow } from './window-pass.js';
-import { fleetSummary, type FleetOrigin, type FleetSummary } from './fleet-summary.js';
+import { fleetSummary, type FleetOrigin, type FleetSummary, type WindowPassFacts } from './fleet-summary.js';
 
 export interface ClickHouseAnalyzeOptions extends Pick<AnalyzeOptions, 'now' | 'thresholds' | 'limits'>, ConnectOptions {
   /** Ended turns are searched among spans that started this long before `now`. Default 1 h. */
@@ -127,8 +127,8 @@ async function judgeCandidates(connection: ClickHouseConnection, options: ClickH
   const fetch = new TraceFetch(connection, reader, {
     now, lookbackMs: abandonedAfterMs, batchTraces: options.batchTraces ?? DEFAULT_BATCH_TRACES, hasLogs: await tableExists(connection, LOGS_TABLE),
   });
-  const candidates = options.thread !== undefined || options.turn !== undefined
-    ? await judgeChosen(connection, fetch, window, limit, options)
+  const { candidates, windowPass } = options.thread !== undefined || options.turn !== undefined
+    ? { candidates: await judgeChosen(connection, fetch, window, limit, options), windowPass: undefined }
     : await judgeWindow(connection, fetch, window, limit, options);
   const { report, spans } = classifier.finish(reader.sources());
   const fleet = fleetSummary(report, reader.origins, {
@@ -139,6 +139,7 @@ async function judgeCandidates(connection: ClickHouseConnection, options: ClickH
     candidateLimitReached: candidates >= limit,
     spansRead: reader.spansRead,
     logRecordsRead: reader.logRecordsRead,
+    windowPass,
   });
   return { report, spans, fleet };
 }
@@ -163,9 +164,9 @@ async function judgeChosen(connection: ClickHouseConnection, fetch: TraceFetch, 
  * The fleet's turns worth judging: one pass over the window (window-pass.ts), then what lies before it.
  * The pass starts earlier than the window when that reads no more rows (see `passRange`), so that
  * what is looked up before it (older markers, earlier spans, earlier phases) skips the parts the pass
- * read instead of reading them again. Returns the number of candidates.
+ * read instead of reading them again. Returns the number of candidates and how the pass read the window.
  */
-async function judgeWindow(connection: ClickHouseConnection, fetch: TraceFetch, window: Window, limit: number, options: ClickHouseAnalyzeOptions): Promise<number> {
+async function judgeWindow(connection: ClickHouseConnection, fetch: TraceFetch, window: Window, limit: number, options: ClickHouseAnalyzeOptions): Promise<{ candidates: number; windowPass: WindowPassFacts }> {
   const { database } = connection;
   const { service } = options;
   const pass = await passRange(connection, window, service);
@@ -200,7 +201,7 @@ async function judgeWindow(connection: ClickHouseConnection, fetch: TraceFetch, 
     await fetch.traces(candidates, { spans: true, end: 'through' });
     await fetch.threadPhases(fetch.threads(), { fromMs: window.openFromMs, toMs: window.toMs, end: 'through' });
   }
-  return candidates.length;
+  return { candidates: candidates.length, windowPass: { estimatedRows: Number.isFinite(pass.rows) ? pass.rows : null, returnedSpans: withSpans } };
 }
 
 /**

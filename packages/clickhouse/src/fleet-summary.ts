@@ -37,10 +37,22 @@ export interface FleetSummary {
   /** Spans and log records read for them. */
   readonly spansRead: number;
   readonly logRecordsRead: number;
+  /**
+   * How the window was read (null when a thread or turn was asked for: no window pass):
+   * ClickHouse's estimate of the rows the pass reads (null when the server gave none), and whether
+   * the pass returned the candidates' spans (the window read once) or their ids alone (spans fetched
+   * by id after it, the window's granules read twice; see `onePassRows`).
+   */
+  readonly windowPass: WindowPassFacts | null;
   /** Per service and host, most turns first. */
   readonly groups: readonly FleetGroup[];
   /** Stuck turns, longest quiet first, at most `maxStuckListed`. */
   readonly longestStuck: readonly FleetStuckTurn[];
+}
+
+export interface WindowPassFacts {
+  readonly estimatedRows: number | null;
+  readonly returnedSpans: boolean;
 }
 
 export interface FleetSearchFacts {
@@ -51,6 +63,7 @@ export interface FleetSearchFacts {
   readonly candidateLimitReached: boolean;
   readonly spansRead: number;
   readonly logRecordsRead: number;
+  readonly windowPass?: WindowPassFacts;
 }
 
 /** Default length of `longestStuck`. */
@@ -87,6 +100,7 @@ export function fleetSummary(report: Report, origins: ReadonlyMap<string, FleetO
     candidateLimitReached: facts.candidateLimitReached,
     spansRead: facts.spansRead,
     logRecordsRead: facts.logRecordsRead,
+    windowPass: facts.windowPass ?? null,
     groups: [...groups.values()].sort((a, b) => b.turns - a.turns || a.service.localeCompare(b.service) || a.host.localeCompare(b.host)),
     longestStuck,
   };

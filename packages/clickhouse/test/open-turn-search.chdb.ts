@@ -65,6 +65,8 @@ it('a marker whose span arrived is no open turn; one whose span never did is fou
 });
 
 it('asked for by id, the superseded turn is judged ended from its real spans', async () => {
-  const { report } = await analyzeClickHouse(address, { now, turn: 'turn-1' });
+  const { report, fleet } = await analyzeClickHouse(address, { now, turn: 'turn-1' });
   expect(report.turns.map((t) => [t.turnId, t.status])).toEqual([['turn-1', 'completed']]);
+  // Its traces are looked up by id: no pass over the window.
+  expect(fleet.windowPass).toBeNull();
 });

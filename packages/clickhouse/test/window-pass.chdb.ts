@@ -124,4 +124,7 @@ it('with the pass returning ids alone (a window estimated above `onePassRows`, o
   const idsAlone = await analyzeClickHouse(address, { now, onePassRows: 0 });
   expect(verdicts(idsAlone)).toEqual(verdicts(judged));
   expect(idsAlone.fleet.spansRead).toBe(judged.fleet.spansRead);
+  // And the passes were the ones asked for: spans with the default bound, ids alone above it.
+  expect(judged.fleet.windowPass).toEqual({ estimatedRows: expect.any(Number), returnedSpans: true });
+  expect(idsAlone.fleet.windowPass).toEqual({ estimatedRows: judged.fleet.windowPass!.estimatedRows, returnedSpans: false });
 });
