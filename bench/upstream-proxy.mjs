@@ -7,6 +7,9 @@
 // the direct one of the same round, and the medians over the rounds are printed with the load average.
 // Usage: npm run build && node bench/upstream-proxy.mjs [--rounds 5] [--requests 4000] [--connections 4] [--before <repo root>]
 //   [--profile <dir>]   (record runs with --cpu-prof, its profile in <dir>)
+//   [--offload-probe <µs>]   (two more targets: the bare proxy burning <µs> of CPU per request, once in
+//                             its event loop after the response, once in a worker thread: whether moving
+//                             record's span work off the proxy's thread would shorten its tail here)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -19,6 +22,7 @@ const CLI = fileURLToPath(new URL('../packages/viewer-cli/bin/stall-why.js', imp
 const { rounds: ROUNDS, requests: REQUESTS, warmup: WARMUP, connections: CONNECTIONS, before: BEFORE } = loadOptions({ rounds: 5, requests: 4000, warmup: 500, connections: 4 });
 // `--profile <dir>`: the record process runs with --cpu-prof, its profile written to <dir>.
 const PROFILE = argument('--profile');
+const OFFLOAD_US = argument('--offload-probe');
 const requestBody = (turn) => JSON.stringify({ model: 'gpt-5-mini', input: [{ role: 'user', content: `Say hello, turn ${turn}` }], stream: true });
 let sent = 0;
 
@@ -41,6 +45,32 @@ const BARE_PROXY = (upstreamPort) => `
     const up = http.request({ host: '127.0.0.1', port: ${upstreamPort}, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
       res.writeHead(upRes.statusCode, upRes.headers);
       upRes.pipe(res);
+    });
+    req.pipe(up);
+  });
+  server.keepAliveTimeout = 60000;
+  server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+
+/**
+ * The bare proxy with `burnUs` of CPU work per request, queued as record queues its span work (one
+ * setImmediate per turn of the event loop) and done there (`main`) or posted to a worker thread.
+ */
+const BURNING_PROXY = (upstreamPort, burnUs, where) => `
+  const http = require('node:http');
+  const { Worker } = require('node:worker_threads');
+  const burn = (us) => { const t = process.hrtime.bigint(); while (Number(process.hrtime.bigint() - t) < us * 1000); };
+  const worker = '${where}' === 'worker'
+    ? new Worker('const burn = ' + burn + '; require("node:worker_threads").parentPort.on("message", (us) => burn(us));', { eval: true })
+    : undefined;
+  let queued = 0;
+  const burnQueued = () => { const us = queued * ${burnUs}; queued = 0; if (worker) worker.postMessage(us); else burn(us); };
+  const later = () => { if (queued++ === 0) setImmediate(burnQueued); };
+  const agent = new http.Agent({ keepAlive: true });
+  const server = http.createServer({ noDelay: true }, (req, res) => {
+    const up = http.request({ host: '127.0.0.1', port: ${upstreamPort}, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
+      res.writeHead(upRes.statusCode, upRes.headers);
+      upRes.pipe(res);
+      upRes.once('end', later);
     });
     req.pipe(up);
   });
@@ -114,6 +144,10 @@ const dirs = [];
 const upstream = await startListening(['-e', UPSTREAM], firstLinePort);
 const bare = await startListening(['-e', BARE_PROXY(upstream.port)], firstLinePort);
 const recorders = { 'stall-why record': await startRecord(CLI, upstream.port, dirs) };
+if (OFFLOAD_US) {
+  recorders[`bare + ${OFFLOAD_US} µs in loop`] = await startListening(['-e', BURNING_PROXY(upstream.port, Number(OFFLOAD_US), 'main')], firstLinePort);
+  recorders[`bare + ${OFFLOAD_US} µs in worker`] = await startListening(['-e', BURNING_PROXY(upstream.port, Number(OFFLOAD_US), 'worker')], firstLinePort);
+}
 if (BEFORE) recorders['record (before)'] = await startRecord(join(BEFORE, 'packages', 'viewer-cli', 'bin', 'stall-why.js'), upstream.port, dirs);
 const targets = { direct: upstream.port, 'bare Node proxy': bare.port, ...Object.fromEntries(Object.entries(recorders).map(([k, v]) => [k, v.port])) };
 const pids = { direct: upstream.child.pid, 'bare Node proxy': bare.child.pid, ...Object.fromEntries(Object.entries(recorders).map(([k, v]) => [k, v.child.pid])) };
@@ -148,7 +182,7 @@ console.log(`load average ${load0.map((l) => l.toFixed(1)).join(' ')} -> ${load1
 const ms = (us) => (us / 1000).toFixed(3);
 for (const [name, r] of Object.entries(results)) {
   const added = name === 'direct' ? '' : `   added vs direct: p50 +${ms(median(r.added50))} ms  p99 +${ms(median(r.added99))} ms`;
-  console.log(`  ${name.padEnd(18)} p50 ${ms(median(r.p50))} ms  p99 ${ms(median(r.p99))} ms${added}   CPU ${median(r.cpu).toFixed(0)} µs/request`);
+  console.log(`  ${name.padEnd(24)} p50 ${ms(median(r.p50))} ms  p99 ${ms(median(r.p99))} ms${added}   CPU ${median(r.cpu).toFixed(0)} µs/request`);
 }
 const overBare = median(results['stall-why record'].added99) - median(results['bare Node proxy'].added99);
 console.log(`Goal: record's added p99 <= bare proxy's + 0.3 ms: ${overBare <= 300 ? 'met' : 'not met'} (+${ms(overBare)} ms over the bare proxy).`);
