@@ -18,7 +18,7 @@ import { CodexTelemetryMapper } from './importers/codex-telemetry.js';
 
 /** Span names worth decoding: the vocabulary's phases, and the Codex app-server's own spans that map onto them. */
 const READ_SPAN_NAMES: ReadonlySet<string> = new Set([...KNOWN_PHASES, ...CODEX_SPAN_NAMES]);
-import type { TimelineLimits } from './model/timeline-builder.js';
+import type { TimelineLimits } from './model/timeline-limits.js';
 import type { Report, SourceSummary } from './report.js';
 import type { Thresholds } from './thresholds.js';
 import { DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES, DEFAULT_MAX_LINE_BYTES, TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';

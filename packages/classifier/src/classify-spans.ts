@@ -4,7 +4,8 @@
 import { TURN_STATE_COMPLETED, TURN_STATE_IN_PROGRESS, TURN_STATE_STUCK } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { judgeTurn, type JudgeContext } from './classify-turn.js';
-import { DEFAULT_TIMELINE_LIMITS, TimelineBuilder, type TimelineLimits } from './model/timeline-builder.js';
+import { TimelineBuilder } from './model/timeline-builder.js';
+import { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './model/timeline-limits.js';
 import type { ThreadTimeline, TurnTimeline } from './model/timeline.js';
 import type { EndedTurnVerdicts } from './ended-turn-verdicts.js';
 import type { PhaseBar, Report, SourceSummary, TurnReport } from './report.js';

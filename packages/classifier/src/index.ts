@@ -8,7 +8,7 @@ export { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from './thresh
 export { TRACE_FORMATS, detectFormat, type TraceFormat } from './trace-format.js';
 export { TraceInputError } from './trace-input-error.js';
 export { classifySpans, SpanClassifier, type ClassifyOptions, type Classification } from './classify-spans.js';
-export { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './model/timeline-builder.js';
+export { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './model/timeline-limits.js';
 export { THREAD_PHASES } from './model/phase-groups.js';
 export { analyzeTraces, DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES, DEFAULT_MAX_LINE_BYTES, type AnalyzeOptions, type Analysis } from './analyze-traces.js';
 export { clockTime, duration } from './time-text.js';

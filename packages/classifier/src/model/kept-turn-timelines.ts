@@ -23,7 +23,8 @@ import {
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { KNOWN_PHASES, THREAD_PHASES } from './phase-groups.js';
 import type { Sight, TurnTimeline } from './timeline.js';
-import { sightOfSpans, type TimelineBuilder } from './timeline-builder.js';
+import { sightOfSpans } from './sight.js';
+import type { TimelineBuilder } from './timeline-builder.js';
 
 /** The spans of one turn, one after another in the input; `kept` when they are those of a kept turn. */
 interface TurnRun {

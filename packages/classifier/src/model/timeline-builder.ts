@@ -5,69 +5,18 @@ import {
   ATTR_THREAD_ID,
   ATTR_TURN_ID,
   ATTR_TURN_KEYED_BY_TRACE,
-  PHASE_RENDERER_ATTACHED,
-  PHASE_RENDERER_DETACHED,
   PHASE_THREAD_HYDRATION,
   PHASE_TURN,
-  PHASE_UPSTREAM_ATTEMPT,
-  PHASE_APPROVAL,
   PHASE_WRITER_STOPPED,
-  SOURCE_CODEX_OTEL,
-  SOURCE_CODEX_OTEL_LOGS,
-  SOURCE_ROLLOUT,
   TURN_ID_TRACE_PREFIX,
 } from '@stall-why/conventions';
 import { isPendingSpanMarker, openSpanOfMarker, type RecordedSpan } from '@stall-why/flight-record';
-import { boundedSpan, DEFAULT_MAX_VALUE_LENGTH } from './bounded-span.js';
+import { boundedSpan } from './bounded-span.js';
 import { InsertionBoundedMap } from './insertion-bounded-map.js';
 import { ATTEMPT_MILESTONES, KNOWN_PHASES, PARENT_PHASES, THREAD_PHASES } from './phase-groups.js';
-import { newerRecord, spanKey, type Sight, type SourceWriter, type ThreadTimeline, type TurnTimeline } from './timeline.js';
-
-/** Bounds on what a timeline keeps in memory, whatever the input's size. */
-export interface TimelineLimits {
-  /**
-   * Most phase spans kept per turn; beyond it the oldest ended item and point spans are dropped
-   * (and counted) first. Default 5 000.
-   */
-  readonly maxSpansPerTurn: number;
-  /**
-   * Most phase spans kept across all turns; beyond it the oldest ended turns are handed to
-   * `onEvict` (judged then, with what was read so far) and forgotten. Open turns are evicted too,
-   * quietest first, only when they alone hold twice this many. Default 5 000: a retained span costs
-   * about 700 bytes of heap, and V8 lets the old generation grow to about four times what is live
-   * between full collections, so the window is what the peak RSS follows.
-   */
-  readonly maxRetainedSpans: number;
-  /**
-   * Most spans held while their turn is not known yet (no turn id, parent not seen). When full, the
-   * oldest half is placed at once in the turn open when each started (as at the end of the input), or
-   * dropped and counted. Default 10 000.
-   */
-  readonly maxPendingSpans: number;
-  /**
-   * Most turns listed in a report; beyond it turns are summarised (counted by status and verdict in
-   * `Report.summary`, per file in `sources[].turnsSummarised`): healthy ended turns first, then the
-   * oldest other ended turns, then open ones. Default 500 (a listed turn evicted from the window keeps
-   * its evidence, about 2 KB, but not its phases).
-   */
-  readonly maxReportedTurns: number;
-  /**
-   * Longest string kept of a span's ids, attribute values and status message; a longer one keeps its
-   * start, its length and a fingerprint (see bounded-span.ts). Default 1 024.
-   */
-  readonly maxValueLength: number;
-}
-
-export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = Object.freeze({
-  maxSpansPerTurn: 5_000,
-  maxRetainedSpans: 5_000,
-  maxPendingSpans: 10_000,
-  maxReportedTurns: 500,
-  maxValueLength: DEFAULT_MAX_VALUE_LENGTH,
-});
-
-/** Sources that never record approval requests: a turn read only from them cannot show one. */
-const BLIND_TO_APPROVALS: ReadonlySet<string> = new Set([SOURCE_ROLLOUT, SOURCE_CODEX_OTEL, SOURCE_CODEX_OTEL_LOGS]);
+import { isTraceKeyed, mergeTurnInto, newerRecord, preferredTurnSpan, spanKey, type Sight, type SourceWriter, type ThreadTimeline, type TurnTimeline } from './timeline.js';
+import { showsApprovals, showsRenderer, showsUpstream } from './sight.js';
+import { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './timeline-limits.js';
 
 /** The writer key of spans added with no source (`classifySpans` over spans in memory). */
 export const ANONYMOUS_SOURCE = '';
@@ -477,49 +426,4 @@ export class TimelineBuilder {
     }
     return best;
   }
-}
-
-/** What `spans` show of what their input records (as adding them tells a builder): with `lastWriteMs`, what `adoptTurn` takes. */
-export function sightOfSpans(spans: readonly RecordedSpan[]): Sight {
-  return { upstream: spans.some(showsUpstream), renderer: spans.some(showsRenderer), approvals: spans.some(showsApprovals) };
-}
-
-function showsUpstream(span: RecordedSpan): boolean {
-  return span.name === PHASE_UPSTREAM_ATTEMPT;
-}
-
-function showsRenderer(span: RecordedSpan): boolean {
-  return span.name === PHASE_RENDERER_ATTACHED || span.name === PHASE_RENDERER_DETACHED;
-}
-
-function showsApprovals(span: RecordedSpan): boolean {
-  return span.name === PHASE_APPROVAL || !BLIND_TO_APPROVALS.has(span.attributes[ATTR_SOURCE] as string);
-}
-
-/** Whether the span's turn is the one its trace holds (its source knew no turn id). */
-function isTraceKeyed(span: RecordedSpan): boolean {
-  return span.attributes[ATTR_TURN_KEYED_BY_TRACE] === true && span.attributes[ATTR_TURN_ID] === undefined;
-}
-
-/** Of two turn spans of one turn, the one to keep: a span that named the turn beats one inferred from its trace's logs. */
-function preferredTurnSpan(a: RecordedSpan, b: RecordedSpan): RecordedSpan {
-  const aKeyed = isTraceKeyed(a);
-  if (aKeyed !== isTraceKeyed(b)) return aKeyed ? b : a;
-  return newerRecord(a, b);
-}
-
-/** Moves everything of `from` into `into` (one turn seen through two keys). */
-function mergeTurnInto(into: TurnTimeline, from: TurnTimeline): void {
-  if (from.turnSpan) into.turnSpan = into.turnSpan ? preferredTurnSpan(into.turnSpan, from.turnSpan) : from.turnSpan;
-  for (const [key, span] of from.spans) {
-    const old = into.spans.get(key);
-    into.spans.set(key, old ? newerRecord(old, span) : span);
-  }
-  for (const src of from.sources) into.sources.add(src);
-  for (const name of from.sourceNames) into.sourceNames.add(name);
-  into.recordsOpen ||= from.recordsOpen;
-  into.droppedSpans += from.droppedSpans;
-  into.version++;
-  into.firstMs = Math.min(into.firstMs, from.firstMs);
-  into.lastMs = Math.max(into.lastMs, from.lastMs);
 }

@@ -2,6 +2,7 @@
  * The timeline model: threads → turns → phase spans. Built span by span (importers stream), with
  * memory bounded by `TimelineLimits`; read by the rules through `TurnScene`.
  */
+import { ATTR_TURN_ID, ATTR_TURN_KEYED_BY_TRACE } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
 
 /** One turn: its turn span (when recorded) and its other phase spans, by span id. */
@@ -90,4 +91,32 @@ function mergeAttributes(a: RecordedSpan, b: RecordedSpan, base: RecordedSpan = 
   }
   if (count === 0) return base;
   return { ...base, attributes: { ...a.attributes, ...b.attributes } };
+}
+
+/** Whether the span's turn is the one its trace holds (its source knew no turn id). */
+export function isTraceKeyed(span: RecordedSpan): boolean {
+  return span.attributes[ATTR_TURN_KEYED_BY_TRACE] === true && span.attributes[ATTR_TURN_ID] === undefined;
+}
+
+/** Of two turn spans of one turn, the one to keep: a span that named the turn beats one inferred from its trace's logs. */
+export function preferredTurnSpan(a: RecordedSpan, b: RecordedSpan): RecordedSpan {
+  const aKeyed = isTraceKeyed(a);
+  if (aKeyed !== isTraceKeyed(b)) return aKeyed ? b : a;
+  return newerRecord(a, b);
+}
+
+/** Moves everything of `from` into `into` (one turn seen through two keys). */
+export function mergeTurnInto(into: TurnTimeline, from: TurnTimeline): void {
+  if (from.turnSpan) into.turnSpan = into.turnSpan ? preferredTurnSpan(into.turnSpan, from.turnSpan) : from.turnSpan;
+  for (const [key, span] of from.spans) {
+    const old = into.spans.get(key);
+    into.spans.set(key, old ? newerRecord(old, span) : span);
+  }
+  for (const src of from.sources) into.sources.add(src);
+  for (const name of from.sourceNames) into.sourceNames.add(name);
+  into.recordsOpen ||= from.recordsOpen;
+  into.droppedSpans += from.droppedSpans;
+  into.version++;
+  into.firstMs = Math.min(into.firstMs, from.firstMs);
+  into.lastMs = Math.max(into.lastMs, from.lastMs);
 }
