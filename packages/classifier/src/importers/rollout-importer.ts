@@ -9,53 +9,24 @@
  * flushed yet.
  */
 import {
-  APPROVAL_DECISION_APPROVED,
-  APPROVAL_DECISION_DENIED,
   APPROVAL_KIND_COMMAND,
   APPROVAL_KIND_FILE_CHANGE,
-  ATTR_APPROVAL_DECISION,
-  ATTR_APPROVAL_INFERRED,
-  ATTR_APPROVAL_KIND,
-  ATTR_ERROR_TYPE,
-  ATTR_GEN_AI_TOOL_CALL_ID,
-  ATTR_GEN_AI_TOOL_NAME,
-  ATTR_ITEM_ID,
-  ATTR_ITEM_TYPE,
   ATTR_PHASE_KIND,
   ATTR_RETRY_ATTEMPT,
   ATTR_RETRY_MAX,
   ATTR_RETRY_REASON,
-  ATTR_SOURCE,
-  ATTR_THREAD_ID,
-  ATTR_TOOL_APPROVAL_EXPECTED,
-  ATTR_TOOL_BACKGROUND_SESSION,
-  ATTR_TOOL_KIND,
-  ATTR_TURN_ERROR,
-  ATTR_TURN_ID,
-  ATTR_TURN_STATUS,
-  PHASE_APPROVAL,
   PHASE_CANCEL,
-  PHASE_COMPACTION,
-  PHASE_ITEM,
-  PHASE_KIND_POINT,
   PHASE_KIND_SPAN,
-  PHASE_TOOL_CALL,
-  PHASE_TURN,
   PHASE_TURN_ACCEPTED,
-  PHASE_TURN_ERROR,
   PHASE_UPSTREAM_RETRY,
-  RETRY_REASON_CONNECT_ERROR,
-  RETRY_REASON_HTTP_STATUS,
   RETRY_REASON_STREAM_DISCONNECTED,
   RETRY_REASON_UNKNOWN,
-  type RetryReason,
-  SOURCE_ROLLOUT,
   TURN_END_STATUS_COMPLETED,
   TURN_END_STATUS_FAILED,
   TURN_END_STATUS_INTERRUPTED,
   type TurnEndStatus,
 } from '@stall-why/conventions';
-import { redactSecrets, type Attributes, type RecordedSpan } from '@stall-why/flight-record';
+import type { RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { tornTailNote, type LineInfo } from './line-reader.js';
 import {
@@ -74,7 +45,10 @@ import {
   runSeconds,
 } from './rollout-line-head.js';
 import { RolloutTimestamps } from './rollout-timestamp.js';
-import { idPrefix, stableId, stableIdAfter, type IdPrefix } from './stable-id.js';
+import { approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
+import { RolloutSpanWriter } from './rollout-spans.js';
+import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
+import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 
 /** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
 export const ROLLOUT_LINE_TYPES: ReadonlySet<string> = new Set([
@@ -85,15 +59,6 @@ export const ROLLOUT_LINE_TYPES: ReadonlySet<string> = new Set([
 export const ROLLOUT_PARSE_BYTES = 256 * 1024;
 /** How much of a line's head the field scan looks at (and turns into a string: the most a line costs). */
 export const ROLLOUT_HEAD_BYTES = 8192;
-/** Longest error text kept from a rollout (server messages, never prompt text). */
-const MAX_ERROR_CHARS = 300;
-/** Lines this close together were written as one batch (older versions write a call with its output). */
-const BATCH_MS = 50;
-/**
- * A quiet this long before an escalated call written only with its output holds an approval: longer
- * than the model alone takes to write a call. Shorter, the approval cannot be told from the model's work.
- */
-export const INFERRED_APPROVAL_MS = 60_000;
 /** A person's input written twice (a response item, a user_message event) lands this close together. */
 const SAME_INPUT_MS = 1_000;
 /** `compacted` and `context_compacted` this close together are one compaction. */
@@ -101,70 +66,13 @@ const SAME_COMPACTION_MS = 1_000;
 /** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
 const REJECTION_ABORT_MS = 5_000;
 
-/**
- * Codex error kinds (`codex_error_info`, snake_case in rollouts) that end a turn only after Codex
- * retried the model request: the wait was spent retrying. Any other kind (the context window, a usage
- * limit, credentials, a bad request) no retry would have helped.
- */
-const EXHAUSTED_RETRY_REASONS: ReadonlyMap<string, RetryReason> = new Map([
-  ['internal_server_error', RETRY_REASON_HTTP_STATUS],
-  ['server_overloaded', RETRY_REASON_HTTP_STATUS],
-  ['response_too_many_failed_attempts', RETRY_REASON_HTTP_STATUS],
-  ['http_connection_failed', RETRY_REASON_CONNECT_ERROR],
-  ['response_stream_connection_failed', RETRY_REASON_CONNECT_ERROR],
-  ['response_stream_disconnected', RETRY_REASON_STREAM_DISCONNECTED],
-]);
-
-
-interface OpenTool {
-  readonly spanId: string;
-  readonly start: number;
-  readonly name: string;
-  readonly callId: string;
-  readonly approvalExpected: boolean;
-  /** When the batch of lines before the call ended: the call may have been written only after it was approved and ran. */
-  readonly before: number;
-}
-
-interface OpenTurn {
-  readonly turnId: string;
-  readonly traceId: string;
-  readonly spanId: string;
-  /** The hash of `<traceId>/`, which every span id of the turn but its own starts with. */
-  readonly ids: IdPrefix;
-  readonly start: number;
-  /** Inferred from message boundaries (no task_started): its end is inferred too. */
-  readonly inferred: boolean;
-  userSeen: boolean;
-  /** The model wrote something (reasoning, a message, a tool call) since the turn began. */
-  modelSeen: boolean;
-  /** When the model's last item was an assistant message (its answer, if nothing follows); undefined after any other item. */
-  answeredAt: number | undefined;
-  /** When a person last rejected a call: a turn_aborted soon after was that person stopping the turn. */
-  rejectedAt?: number;
-  /** Approval requests seen (`exec_approval_request`, …), by call id, open until the call's output. */
-  readonly approvals: Map<string, { readonly start: number; readonly kind: string }>;
-  failed: boolean;
-  error: string | undefined;
-  compactionStart: number | undefined;
-  /** token_count lines since the last response item: a second one is a request repeated with no output. */
-  requestsWithoutOutput: number;
-  /** turn_context lines since the model's last item or a tool's output: a second one is a request sent again. */
-  contextsWithoutOutput: number;
-  /** A compaction ran in the turn (a turn that only compacts answers nothing, and has not failed). */
-  compacted: boolean;
-  lastTs: number;
-  readonly tools: Map<string, OpenTool>;
-}
-
 /** Maps the lines of one rollout file onto spans, line by line. */
 export class RolloutImporter {
   private threadId: string | undefined;
   private turn: OpenTurn | undefined;
-  private seq = 0;
+  private readonly writer: RolloutSpanWriter;
   /** Lines whose type is not a known rollout line type. */
   skipped = 0;
-  spans = 0;
   /** Items and events seen while no turn was open (before the first task_started, or in a rollout that marks none). */
   private outsideTurns = 0;
   private turnsSeen = 0;
@@ -189,10 +97,16 @@ export class RolloutImporter {
 
   constructor(
     private readonly file: string,
-    private readonly emit: (span: RecordedSpan) => void,
+    emit: (span: RecordedSpan) => void,
   ) {
+    this.writer = new RolloutSpanWriter(() => this.threadId, emit);
     const m = /rollout-.*?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(file);
     this.threadId = m?.[1];
+  }
+
+  /** Spans written so far. */
+  get spans(): number {
+    return this.writer.count;
   }
 
   line(buf: Buffer, info: LineInfo): void {
@@ -306,10 +220,10 @@ export class RolloutImporter {
       this.endInferredTurn(turn.lastTs);
       return;
     }
-    for (const [callId, approval] of turn.approvals) this.approvalSpan(turn, callId, approval, undefined);
-    for (const tool of turn.tools.values()) this.toolSpan(turn, tool, undefined);
-    if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, undefined);
-    this.out(turn, PHASE_TURN, turn.spanId, turn.start, undefined, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
+    for (const [callId, approval] of turn.approvals) this.writer.approvalSpan(turn, callId, approval, undefined);
+    for (const tool of turn.tools.values()) this.writer.toolSpan(turn, tool, undefined);
+    if (turn.compactionStart !== undefined) this.writer.compactionSpan(turn, turn.compactionStart, undefined);
+    this.writer.turnSpan(turn, undefined);
     this.turn = undefined;
   }
 
@@ -382,7 +296,7 @@ export class RolloutImporter {
       lastTs: ts,
       tools: new Map(),
     };
-    this.point(this.turn, PHASE_TURN_ACCEPTED, ts, {});
+    this.writer.point(this.turn, PHASE_TURN_ACCEPTED, ts, {});
   }
 
   /**
@@ -398,13 +312,10 @@ export class RolloutImporter {
 
   private endTurn(ts: number, status: TurnEndStatus, error?: string): void {
     const turn = this.turn!;
-    for (const [callId, approval] of turn.approvals) this.approvalSpan(turn, callId, approval, ts);
-    for (const tool of turn.tools.values()) this.toolSpan(turn, tool, ts);
-    if (turn.compactionStart !== undefined) this.compactionSpan(turn, turn.compactionStart, ts);
-    const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_TURN_STATUS]: status };
-    const err = error ?? turn.error;
-    if (err) attrs[ATTR_TURN_ERROR] = redactSecrets(err).slice(0, MAX_ERROR_CHARS);
-    this.out(turn, PHASE_TURN, turn.spanId, turn.start, ts, attrs, status === TURN_END_STATUS_FAILED ? 2 : 0);
+    for (const [callId, approval] of turn.approvals) this.writer.approvalSpan(turn, callId, approval, ts);
+    for (const tool of turn.tools.values()) this.writer.toolSpan(turn, tool, ts);
+    if (turn.compactionStart !== undefined) this.writer.compactionSpan(turn, turn.compactionStart, ts);
+    this.writer.turnSpan(turn, ts, status, error ?? turn.error);
     this.turn = undefined;
   }
 
@@ -425,7 +336,7 @@ export class RolloutImporter {
     turn.requestsWithoutOutput = 0;
     // Anything from the model or a tool (not a person's or the server's message) answers the last request.
     if (sub !== 'message' || role === 'assistant') turn.contextsWithoutOutput = 0;
-    const id = field(head, 'id') ?? `line${++this.seq}`;
+    const id = field(head, 'id') ?? `line${this.writer.nextSeq()}`;
     if (sub === 'reasoning' || sub === 'function_call' || sub === 'custom_tool_call' || sub === 'local_shell_call' || sub === 'web_search_call') {
       turn.modelSeen = true;
       turn.answeredAt = undefined;
@@ -435,19 +346,19 @@ export class RolloutImporter {
         // Context Codex adds as a user message (environment, AGENTS.md, a note that the last turn was aborted) is not the person's.
         if (userMessage) {
           turn.userSeen = true;
-          this.item(turn, 'userMessage', id, ts, ts);
+          this.writer.item(turn, 'userMessage', id, ts, ts);
         } else if (role === 'assistant') {
           this.maybeCompactionTurn(turn);
           turn.modelSeen = true;
           turn.answeredAt = ts;
-          this.item(turn, 'agentMessage', id, ts, ts);
+          this.writer.item(turn, 'agentMessage', id, ts, ts);
         } else if (role === 'developer' && APPROVED_PREFIX.test(head)) {
-          this.approvedPrefix(turn, ts);
+          approvedPrefix(this.writer, turn, ts);
         }
         break;
       }
       case 'reasoning':
-        this.item(turn, 'reasoning', id, ts, ts);
+        this.writer.item(turn, 'reasoning', id, ts, ts);
         break;
       case 'function_call':
       case 'custom_tool_call':
@@ -468,18 +379,18 @@ export class RolloutImporter {
         const callId = field(head, 'call_id');
         const tool = callId ? turn.tools.get(callId) : undefined;
         if (tool) {
-          if (REJECTED.test(head)) this.rejectedApproval(turn, tool, ts);
-          else this.inferredApproval(turn, tool, ts, () => runSeconds(head, parse) * 1000);
-          this.toolSpan(turn, tool, ts, BACKGROUND_SESSION.exec(head)?.[1]);
+          if (REJECTED.test(head)) rejectedApproval(this.writer, turn, tool, ts);
+          else inferredApproval(this.writer, turn, tool, ts, () => runSeconds(head, parse) * 1000);
+          this.writer.toolSpan(turn, tool, ts, BACKGROUND_SESSION.exec(head)?.[1]);
           turn.tools.delete(tool.callId);
         }
-        if (callId) this.closeApproval(turn, callId, ts);
+        if (callId) closeApproval(this.writer, turn, callId, ts);
         break;
       }
       case 'web_search_call':
       case 'tool_search_call': {
         const tool = { spanId: stableIdAfter(turn.ids, `tool/${id}`), start: ts, name: sub, callId: id, approvalExpected: false, before: ts };
-        this.toolSpan(turn, tool, ts);
+        this.writer.toolSpan(turn, tool, ts);
         break;
       }
     }
@@ -492,7 +403,7 @@ export class RolloutImporter {
       case 'task_started':
       case 'turn_started':
         this.explicitTurns = true;
-        this.startTurn(field(head, 'turn_id') ?? `turn${++this.seq}`, ts);
+        this.startTurn(field(head, 'turn_id') ?? `turn${this.writer.nextSeq()}`, ts);
         return;
       case 'user_message':
         this.userInput(ts, lineNo);
@@ -506,11 +417,11 @@ export class RolloutImporter {
         if (error && typeof error === 'object') {
           this.turn.failed = true;
           this.turn.error = typeof error.message === 'string' ? error.message : 'error';
-          this.errorPoint(this.turn, ts, this.turn.error, errorKind(error.codex_error_info));
+          this.writer.errorPoint(this.turn, ts, this.turn.error, errorKind(error.codex_error_info));
         } else if (!payload && /"error"\s*:\s*\{/.test(head)) {
           this.turn.failed = true;
           this.turn.error = field(head, 'message') ?? 'error';
-          this.errorPoint(this.turn, ts, this.turn.error, headErrorKind(head));
+          this.writer.errorPoint(this.turn, ts, this.turn.error, headErrorKind(head));
         } else if (!this.turn.modelSeen && !this.turn.compacted && this.turn.tools.size === 0 && NO_ANSWER.test(head)) {
           // Nothing from the model, no answer, and yet "complete": Codex gave up on the turn with an error it
           // writes only in its fuller logging mode (0.10x–0.12x): a failure, its cause unknown to the rollout.
@@ -524,7 +435,7 @@ export class RolloutImporter {
         if (!this.turn) return;
         // Rejecting a call stops the turn in these versions: the stop was asked when the person said no.
         if (this.turn.rejectedAt !== undefined && ts - this.turn.rejectedAt <= REJECTION_ABORT_MS) {
-          this.out(this.turn, PHASE_CANCEL, stableIdAfter(this.turn.ids, 'cancel'), this.turn.rejectedAt, ts, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
+          this.writer.out(this.turn, PHASE_CANCEL, stableIdAfter(this.turn.ids, 'cancel'), this.turn.rejectedAt, ts, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
         }
         this.endTurn(ts, TURN_END_STATUS_INTERRUPTED, `aborted: ${field(head, 'reason') ?? 'unknown reason'}`);
         return;
@@ -542,20 +453,20 @@ export class RolloutImporter {
           return;
         }
         if (++turn.requestsWithoutOutput >= 2) {
-          this.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.requestsWithoutOutput - 1 });
+          this.writer.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.requestsWithoutOutput - 1 });
         }
         return;
       case 'error': {
         const message = field(head, 'message') ?? 'error';
         turn.error = message;
         turn.failed = true;
-        this.errorPoint(turn, ts, message, headErrorKind(head));
+        this.writer.errorPoint(turn, ts, message, headErrorKind(head));
         return;
       }
       case 'stream_error': {
         const message = field(head, 'message') ?? '';
         const nm = /(\d+)\/(\d+)/.exec(message);
-        this.point(turn, PHASE_UPSTREAM_RETRY, ts, {
+        this.writer.point(turn, PHASE_UPSTREAM_RETRY, ts, {
           [ATTR_RETRY_REASON]: RETRY_REASON_STREAM_DISCONNECTED,
           ...(nm ? { [ATTR_RETRY_ATTEMPT]: Number(nm[1]), [ATTR_RETRY_MAX]: Number(nm[2]) } : {}),
         });
@@ -574,7 +485,7 @@ export class RolloutImporter {
         const start = payload?.started_at_ms;
         const end = payload?.completed_at_ms;
         if (sub === 'item_completed' && id && typeof start === 'number' && typeof end === 'number' && (itemType === 'AgentMessage' || itemType === 'Reasoning')) {
-          this.item(turn, itemType === 'AgentMessage' ? 'agentMessage' : 'reasoning', id, start, end);
+          this.writer.item(turn, itemType === 'AgentMessage' ? 'agentMessage' : 'reasoning', id, start, end);
         }
         return;
       }
@@ -584,68 +495,17 @@ export class RolloutImporter {
       case 'exec_approval_request':
       case 'apply_patch_approval_request':
       case 'request_permissions': {
-        const callId = field(head, 'call_id') ?? `approval${++this.seq}`;
+        const callId = field(head, 'call_id') ?? `approval${this.writer.nextSeq()}`;
         if (!turn.approvals.has(callId)) turn.approvals.set(callId, { start: ts, kind: sub === 'apply_patch_approval_request' ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND });
         return;
       }
       case 'exec_command_begin': {
         // The command runs: an approval asked for it was granted.
         const callId = field(head, 'call_id');
-        if (callId) this.closeApproval(turn, callId, ts);
+        if (callId) closeApproval(this.writer, turn, callId, ts);
         return;
       }
     }
-  }
-
-  /**
-   * Versions that write a call only with its output (0.34; 0.40 in VS Code) write an escalated call
-   * once it was approved and ran: the quiet before it held the model's work, the person's approval and
-   * the run. When that quiet is long (`INFERRED_APPROVAL_MS`, longer than the model alone takes to
-   * write a call), the approval is read into it.
-   */
-  private inferredApproval(turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number): void {
-    if (!tool.approvalExpected || outputAt - tool.start > BATCH_MS || tool.start - tool.before < INFERRED_APPROVAL_MS) return;
-    // The quiet held the run too (its output says how long it took): only what is left can be the
-    // approval. Read only here: it may parse the whole output line.
-    const end = tool.start - runMs();
-    if (end - tool.before < INFERRED_APPROVAL_MS) return;
-    this.approvalSpan(turn, tool.callId, { start: tool.before, kind: APPROVAL_KIND_COMMAND }, end, APPROVAL_DECISION_APPROVED, true);
-  }
-
-  /**
-   * "exec command rejected by user": a person was asked and said no. A call written only with its
-   * output was asked about in the quiet before it; one written before, while it was open.
-   */
-  private rejectedApproval(turn: OpenTurn, tool: OpenTool, outputAt: number): void {
-    turn.rejectedAt = outputAt;
-    const batched = outputAt - tool.start <= BATCH_MS;
-    const approval = { start: batched ? tool.before : tool.start, kind: APPROVAL_KIND_COMMAND };
-    this.approvalSpan(turn, tool.callId, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED, batched);
-  }
-
-  /** "Approved command prefix saved" (0.10x): the open escalated call waited for that approval until now. */
-  private approvedPrefix(turn: OpenTurn, ts: number): void {
-    const tool = [...turn.tools.values()].filter((t) => t.approvalExpected && !turn.approvals.has(t.callId)).pop();
-    if (!tool) return;
-    // Approved: from here the call runs, it no longer waits for a person.
-    turn.tools.set(tool.callId, { ...tool, approvalExpected: false });
-    this.approvalSpan(turn, tool.callId, { start: tool.start, kind: APPROVAL_KIND_COMMAND }, ts, APPROVAL_DECISION_APPROVED);
-  }
-
-  /** An approval request seen for the call ends (answered, or the call ran). */
-  private closeApproval(turn: OpenTurn, callId: string, ts: number): void {
-    const approval = turn.approvals.get(callId);
-    if (!approval) return;
-    this.approvalSpan(turn, callId, approval, ts);
-    turn.approvals.delete(callId);
-  }
-
-  /** The approval span of a call (one per call: its id is the call's). */
-  private approvalSpan(turn: OpenTurn, callId: string, approval: { start: number; kind: string }, end: number | undefined, decision?: string, inferred = false): void {
-    const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN, [ATTR_APPROVAL_KIND]: approval.kind };
-    if (decision) attrs[ATTR_APPROVAL_DECISION] = decision;
-    if (inferred) attrs[ATTR_APPROVAL_INFERRED] = true;
-    this.out(turn, PHASE_APPROVAL, stableIdAfter(turn.ids, `approval/${callId}`), approval.start, end, attrs);
   }
 
   /**
@@ -655,18 +515,8 @@ export class RolloutImporter {
    */
   private requestContext(turn: OpenTurn, ts: number): void {
     if (++turn.contextsWithoutOutput >= 2) {
-      this.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.contextsWithoutOutput - 1 });
+      this.writer.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.contextsWithoutOutput - 1 });
     }
-  }
-
-  /** The server's error in the turn; a transport failure it stopped retrying says why it was retrying. */
-  private errorPoint(turn: OpenTurn, ts: number, message: string, kind: string | undefined): void {
-    const reason = kind === undefined ? undefined : EXHAUSTED_RETRY_REASONS.get(kind);
-    this.point(turn, PHASE_TURN_ERROR, ts, {
-      [ATTR_TURN_ERROR]: redactSecrets(message).slice(0, MAX_ERROR_CHARS),
-      ...(kind ? { [ATTR_ERROR_TYPE]: kind } : {}),
-      ...(reason ? { [ATTR_RETRY_REASON]: reason } : {}),
-    });
   }
 
   // A manual compaction runs as a turn with no user message: the first sign of a model request in such
@@ -685,54 +535,8 @@ export class RolloutImporter {
     // the model's item): the bookkeeping lines written just before `compacted` are not its start.
     const start = turn.compactionStart ?? startedAt ?? this.lastMeaningfulTs ?? turn.lastTs;
     turn.compactionStart = undefined;
-    this.compactionSpan(turn, Math.max(turn.start, Math.min(start, ts)), ts);
-  }
-
-  private compactionSpan(turn: OpenTurn, start: number, end: number | undefined): void {
     turn.compacted = true;
-    this.out(turn, PHASE_COMPACTION, stableIdAfter(turn.ids, `compaction/${start}`), start, end, { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN });
+    this.writer.compactionSpan(turn, Math.max(turn.start, Math.min(start, ts)), ts);
   }
 
-  private toolSpan(turn: OpenTurn, tool: OpenTool, end: number | undefined, backgroundSession?: string): void {
-    const attrs: Attributes = {
-      [ATTR_PHASE_KIND]: PHASE_KIND_SPAN,
-      [ATTR_GEN_AI_TOOL_NAME]: tool.name,
-      [ATTR_GEN_AI_TOOL_CALL_ID]: tool.callId,
-      [ATTR_TOOL_KIND]: 'function_call',
-    };
-    if (backgroundSession) attrs[ATTR_TOOL_BACKGROUND_SESSION] = backgroundSession;
-    if (tool.approvalExpected) attrs[ATTR_TOOL_APPROVAL_EXPECTED] = true;
-    this.out(turn, PHASE_TOOL_CALL, tool.spanId, tool.start, end, attrs);
-  }
-
-  private item(turn: OpenTurn, type: string, id: string, start: number, end: number): void {
-    const attrs: Attributes = { [ATTR_ITEM_TYPE]: type, [ATTR_ITEM_ID]: id, [ATTR_PHASE_KIND]: start === end ? PHASE_KIND_POINT : PHASE_KIND_SPAN };
-    this.out(turn, PHASE_ITEM, stableIdAfter(turn.ids, `item/${id}`), start, end, attrs);
-  }
-
-  // `attrs` is always the caller's own new object: completed here rather than copied into another
-  // (one span per item, tool call and point: hundreds of thousands in a long rollout).
-  private point(turn: OpenTurn, name: string, ts: number, attrs: Attributes): void {
-    attrs[ATTR_PHASE_KIND] = PHASE_KIND_POINT;
-    this.out(turn, name, stableIdAfter(turn.ids, `${name}/${++this.seq}`), ts, ts, attrs);
-  }
-
-  private out(turn: OpenTurn, name: string, spanId: string, start: number, end: number | undefined, attrs: Attributes, statusCode: 0 | 2 = 0): void {
-    this.spans++;
-    attrs[ATTR_SOURCE] = SOURCE_ROLLOUT;
-    attrs[ATTR_THREAD_ID] = this.threadId ?? 'unknown-thread';
-    attrs[ATTR_TURN_ID] = turn.turnId;
-    // Built key by key, in the order the other importers give (no spreads of optional parts).
-    const span: Mutable<RecordedSpan> = { traceId: turn.traceId, spanId } as Mutable<RecordedSpan>;
-    if (name !== PHASE_TURN) span.parentSpanId = turn.spanId;
-    span.name = name;
-    span.startTimeMs = start;
-    if (end !== undefined) span.endTimeMs = end;
-    span.attributes = attrs;
-    if (statusCode) span.status = { code: statusCode };
-    span.scope = 'codex-rollout';
-    this.emit(span);
-  }
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };

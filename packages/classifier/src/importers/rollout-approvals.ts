@@ -1,0 +1,57 @@
+/**
+ * Approvals in a rollout. Versions before the approval events never write a request: an approval
+ * shows as a call the person rejected, as an escalated call written only once approved and run, or
+ * as "Approved command prefix saved". These infer the approval span from them.
+ */
+import { APPROVAL_DECISION_APPROVED, APPROVAL_DECISION_DENIED, APPROVAL_KIND_COMMAND } from '@stall-why/conventions';
+import type { RolloutSpanWriter } from './rollout-spans.js';
+import { BATCH_MS, type OpenTool, type OpenTurn } from './rollout-turn.js';
+
+/**
+ * A quiet this long before an escalated call written only with its output holds an approval: longer
+ * than the model alone takes to write a call. Shorter, the approval cannot be told from the model's work.
+ */
+export const INFERRED_APPROVAL_MS = 60_000;
+
+/**
+ * Versions that write a call only with its output (0.34; 0.40 in VS Code) write an escalated call
+ * once it was approved and ran: the quiet before it held the model's work, the person's approval and
+ * the run. When that quiet is long (`INFERRED_APPROVAL_MS`, longer than the model alone takes to
+ * write a call), the approval is read into it.
+ */
+export function inferredApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number): void {
+  if (!tool.approvalExpected || outputAt - tool.start > BATCH_MS || tool.start - tool.before < INFERRED_APPROVAL_MS) return;
+  // The quiet held the run too (its output says how long it took): only what is left can be the
+  // approval. Read only here: it may parse the whole output line.
+  const end = tool.start - runMs();
+  if (end - tool.before < INFERRED_APPROVAL_MS) return;
+  writer.approvalSpan(turn, tool.callId, { start: tool.before, kind: APPROVAL_KIND_COMMAND }, end, APPROVAL_DECISION_APPROVED, true);
+}
+
+/**
+ * "exec command rejected by user": a person was asked and said no. A call written only with its
+ * output was asked about in the quiet before it; one written before, while it was open.
+ */
+export function rejectedApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number): void {
+  turn.rejectedAt = outputAt;
+  const batched = outputAt - tool.start <= BATCH_MS;
+  const approval = { start: batched ? tool.before : tool.start, kind: APPROVAL_KIND_COMMAND };
+  writer.approvalSpan(turn, tool.callId, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED, batched);
+}
+
+/** "Approved command prefix saved" (0.10x): the open escalated call waited for that approval until now. */
+export function approvedPrefix(writer: RolloutSpanWriter, turn: OpenTurn, ts: number): void {
+  const tool = [...turn.tools.values()].filter((t) => t.approvalExpected && !turn.approvals.has(t.callId)).pop();
+  if (!tool) return;
+  // Approved: from here the call runs, it no longer waits for a person.
+  turn.tools.set(tool.callId, { ...tool, approvalExpected: false });
+  writer.approvalSpan(turn, tool.callId, { start: tool.start, kind: APPROVAL_KIND_COMMAND }, ts, APPROVAL_DECISION_APPROVED);
+}
+
+/** An approval request seen for the call ends (answered, or the call ran). */
+export function closeApproval(writer: RolloutSpanWriter, turn: OpenTurn, callId: string, ts: number): void {
+  const approval = turn.approvals.get(callId);
+  if (!approval) return;
+  writer.approvalSpan(turn, callId, approval, ts);
+  turn.approvals.delete(callId);
+}
