@@ -67,7 +67,7 @@ describe('approvals read from how a call was written (v0.34, v0.40, v0.42a)', ()
     expect(approval.startTimeMs).toBe(T0 + 9_000);
     expect(approval.endTimeMs).toBeCloseTo(T0 + 209_700, 0);
     expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'awaiting_approval' });
-    expect(report.turns[0]!.evidence.join('\n')).toMatch(/read from how the call was written, not seen as a request/);
+    expect(report.turns[0]!.evidence.join('\n')).toMatch(/inferred from the rollout, not seen as a request/);
   });
 
   it('the same quiet before an escalated call that ran for 190 s was the run: no approval', async () => {
@@ -135,5 +135,87 @@ describe('the mid-2025 shape: a session header, then items with no timestamp (vl
     const { report } = await analyzeTraces([path], { now: Date.parse('2026-12-02T00:00:00Z') });
     expect(report.turns).toMatchObject([{ status: 'abandoned', verdict: 'post_tool_continuation_lost' }]);
     expect(report.sources[0]!.notes!.join('\n')).toMatch(/carry no timestamp of their own/);
+  });
+});
+
+describe('shapes of the third wild batch (test/corpus/wild/third)', () => {
+  const tokenCount = (s: number, output: number): string =>
+    line(s, 'event_msg', { type: 'token_count', info: { total_token_usage: { input_tokens: 1000, output_tokens: output, total_tokens: 1000 + output } } });
+  const turnContext = (s: number, policy = 'on-request'): string => line(s, 'turn_context', { approval_policy: policy });
+
+  it('v0.50: a call written with its output ran from the end of the response that made it, not from when it was written', async () => {
+    const { report, spans } = await judge(
+      // A batch, the totals written again as the next request begins, the response (new totals), 100 s unseen, the call and its output.
+      [...user(1, 'go'), call(5, 'c0', 'ls'), output(5.001, 'c0', 'ok'), turnContext(5.002, 'never'), tokenCount(7, 10), tokenCount(10, 40), call(110, 'c1', 'pixi install'), output(110.001, 'c1', 'aborted'), line(110.02, 'event_msg', { type: 'turn_aborted', reason: 'interrupted' })],
+      200,
+    );
+    const tool = spans.find((s) => s.attributes['gen_ai.tool.call.id'] === 'c1')!;
+    expect(tool.startTimeMs).toBe(T0 + 10_000);
+    expect(report.turns[0]).toMatchObject({ status: 'interrupted', verdict: 'tool_running' });
+  });
+
+  it('v0.50 cut while that call runs: the response ended and nothing was written since, so its call runs unwritten', async () => {
+    const lines = [...user(1, 'go'), call(5, 'c0', 'ls'), output(5.001, 'c0', 'ok'), turnContext(5.002, 'never'), tokenCount(7, 10), tokenCount(10, 40)];
+    const { report } = await judge(lines, 70);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
+    expect(report.turns[0]!.evidence[0]).toMatch(/call not written yet: this Codex version writes a call once it has run.* started at 17:00:10\.000/);
+    // A rollout that writes calls before they run (0.6x on) shows a running call itself: no call is made up.
+    const late = await judge([...user(1, 'go'), call(5, 'c0', 'ls'), output(8, 'c0', 'ok'), turnContext(8.002), tokenCount(10, 40)], 70);
+    expect(late.report.turns[0]!.verdict).not.toBe('tool_running');
+  });
+
+  it('v0.80: of the time from an escalated call to its output, what its wall time does not cover waited for the approval', async () => {
+    const { report, spans } = await judge(
+      [...user(1, 'test'), turnContext(1.5), call(10, 'c1', 'cargo test', true), output(140, 'c1', 'Exit code: 0\nWall time: 7.4 seconds\nOutput:\nok'), answer(150)],
+      300,
+    );
+    const approval = spans.find((s) => s.name === PHASE_APPROVAL)!;
+    expect([approval.startTimeMs, approval.endTimeMs]).toEqual([T0 + 10_000, T0 + 132_600]);
+    expect(approval.attributes['stall_why.approval.inferred']).toBe(true);
+    expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'awaiting_approval' });
+  });
+
+  it('v0.80: an escalated call whose wall time is the whole wait never waited for a person; an interrupted one may have (its wall time counts the wait)', async () => {
+    const ran = await judge([...user(1, 'test'), turnContext(1.5), call(10, 'c1', 'cargo test', true), output(130, 'c1', 'Exit code: 0\nWall time: 119.8 seconds\nOutput:\nok'), answer(131)], 300);
+    expect(ran.spans.some((s) => s.name === PHASE_APPROVAL)).toBe(false);
+    expect(ran.report.turns[0]).toMatchObject({ status: 'completed', verdict: 'healthy' });
+    const aborted = await judge(
+      [...user(1, 'test'), turnContext(1.5), call(10, 'c1', 'cargo test', true), output(417, 'c1', 'Wall time: 406.9 seconds\naborted by user'), line(417.05, 'event_msg', { type: 'turn_aborted', reason: 'interrupted' })],
+      500,
+    );
+    expect(aborted.report.turns[0]).toMatchObject({ status: 'interrupted', verdict: 'awaiting_approval' });
+  });
+
+  it('v0.125: a forced rm under on-request asks the person even unescalated (Codex\'s command_might_be_dangerous)', async () => {
+    const { report } = await judge([...user(1, 'clean'), turnContext(1.5), call(5, 'c1', 'rm -rf build && mkdir build')], 60);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval' });
+    const plain = await judge([...user(1, 'clean'), turnContext(1.5), call(5, 'c1', 'rm -r build')], 60);
+    expect(plain.report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
+  });
+
+  it('v0.114: a sub-agent forked from another session keeps its own thread id, not its parent\'s', async () => {
+    const own = '019ce419-22de-7f50-80eb-86a44f32465b';
+    const parent = '019ce3fb-1087-7980-8f92-8d0171aaea6a';
+    const path = join(dir, `rollout-2026-03-12T22-09-38-${own}.jsonl`);
+    const start = (s: number, turn: string): string => line(s, 'event_msg', { type: 'task_started', turn_id: turn });
+    const done = (s: number): string => line(s, 'event_msg', { type: 'task_complete', last_agent_message: 'ok' });
+    writeFileSync(path, [
+      line(0, 'session_meta', { id: own, forked_from_id: parent, source: { subagent: { thread_spawn: { parent_thread_id: parent } } } }),
+      line(0.001, 'session_meta', { id: parent, source: 'cli' }),
+      start(0.002, 'parent-turn'), ...user(0.002, 'plan'), answer(0.003), done(0.003),
+      start(1, 'own-turn'), ...user(1, 'implement batch 3'), answer(5), done(5),
+    ].join('\n') + '\n');
+    const { report } = await analyzeTraces([path], { now: T0 + 60_000 });
+    expect(new Set(report.turns.map((t) => t.threadId))).toEqual(new Set([own]));
+  });
+
+  it('a call left open when its turn ended is said to have ended with the turn, not to have returned', async () => {
+    const { report } = await judge(
+      [line(1, 'event_msg', { type: 'task_started', turn_id: 't1' }), ...user(1, 'spawn'), call(2, 'c1', 'sleep 100'), line(20, 'event_msg', { type: 'task_started', turn_id: 't2' }), ...user(20, 'next'), answer(21), line(21, 'event_msg', { type: 'task_complete', last_agent_message: 'ok' })],
+      60,
+    );
+    expect(report.turns[0]!.status).toBe('interrupted');
+    expect(report.turns[0]!.evidence.join('\n')).toMatch(/it ended with the turn at 17:00:20\.000/);
+    expect(report.turns[0]!.evidence.join('\n')).not.toMatch(/its result came at/);
   });
 });

@@ -12,6 +12,11 @@ import { BATCH_MS, type OpenTool, type OpenTurn } from './rollout-turn.js';
  * than the model alone takes to write a call. Shorter, the approval cannot be told from the model's work.
  */
 export const INFERRED_APPROVAL_MS = 60_000;
+/**
+ * A call written before it ran whose output came at least this much later than its run time accounts
+ * for waited for a person first (the rest is the time to start the process and write the lines).
+ */
+export const APPROVAL_BEFORE_RUN_MS = 1_000;
 
 /**
  * Versions that write a call only with its output (0.34; 0.40 in VS Code) write an escalated call
@@ -54,4 +59,23 @@ export function closeApproval(writer: RolloutSpanWriter, turn: OpenTurn, callId:
   if (!approval) return;
   writer.approvalSpan(turn, callId, approval, ts);
   turn.approvals.delete(callId);
+}
+
+/**
+ * Versions that write a call before it runs and its run time in the output (`Wall time: 406.9
+ * seconds`, 0.6x on): of the time from an escalated call to its output, what the run does not account
+ * for went to the person's approval, and when that is nothing the call never waited for one (a
+ * command approved earlier in the session). Returns the call as it stands then: not waiting for an
+ * approval, which is its own span when there was one.
+ */
+export function approvalBeforeRun(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number): OpenTool {
+  if (!tool.approvalExpected || outputAt - tool.start <= BATCH_MS || turn.approvals.has(tool.callId)) return tool;
+  // Read only here: it may parse the whole output line.
+  const run = runMs();
+  if (!(run > 0)) return tool;
+  const runFrom = outputAt - run;
+  if (runFrom - tool.start >= APPROVAL_BEFORE_RUN_MS) {
+    writer.approvalSpan(turn, tool.callId, { start: tool.start, kind: APPROVAL_KIND_COMMAND }, runFrom, APPROVAL_DECISION_APPROVED, true);
+  }
+  return { ...tool, approvalExpected: false };
 }

@@ -30,14 +30,17 @@ import type { RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
 import { tornTailNote, type LineInfo } from './line-reader.js';
 import {
+  ABORTED_OUTPUT,
   APPROVED_PREFIX,
   BACKGROUND_SESSION,
+  DANGEROUS_COMMAND,
   ESCALATION,
   HEADER,
   INJECTED_CONTEXT,
   NO_ANSWER,
   REJECTED,
   TOKEN_COUNT_WITHOUT_USAGE,
+  TOTAL_TOKEN_USAGE,
   errorKind,
   field,
   headErrorKind,
@@ -45,9 +48,9 @@ import {
   runSeconds,
 } from './rollout-line-head.js';
 import { RolloutTimestamps } from './rollout-timestamp.js';
-import { approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
+import { approvalBeforeRun, approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
 import { RolloutSpanWriter } from './rollout-spans.js';
-import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
+import { BATCH_MS, type OpenTool, type OpenTurn } from './rollout-turn.js';
 import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 
 /** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
@@ -65,12 +68,15 @@ const SAME_INPUT_MS = 1_000;
 const SAME_COMPACTION_MS = 1_000;
 /** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
 const REJECTION_ABORT_MS = 5_000;
+/** The name of a call a rollout has not written yet (see `unwrittenCall`). */
+const UNWRITTEN_CALL = '(call not written yet: this Codex version writes a call once it has run)';
 
 /** Maps the lines of one rollout file onto spans, line by line. */
 export class RolloutImporter {
   private threadId: string | undefined;
   private turn: OpenTurn | undefined;
   private readonly writer: RolloutSpanWriter;
+  private sessionMetaSeen = false;
   /** Lines whose type is not a known rollout line type. */
   skipped = 0;
   /** Items and events seen while no turn was open (before the first task_started, or in a rollout that marks none). */
@@ -88,6 +94,12 @@ export class RolloutImporter {
   /** The latest line that was not bookkeeping (token_count, turn_context), and when the batch before it ended. */
   private lastMeaningfulTs: number | undefined;
   private batchBefore: number | undefined;
+  /** The latest token_count with new usage totals: a model response completed then. */
+  private responseEnd: number | undefined;
+  private lastTotals: string | undefined;
+  /** Calls written with their output (older versions write a call only once it has run), and calls written before it. */
+  private callsWithOutput = 0;
+  private callsBeforeOutput = 0;
   /** When the last `compacted` or `context_compacted` was read: Codex writes both for one compaction. */
   private lastCompactionEnd: number | undefined;
   /** Mid-2025 rollouts: a header line with the session's timestamp, then items with none of their own. */
@@ -147,7 +159,10 @@ export class RolloutImporter {
     };
     switch (type) {
       case 'session_meta':
-        this.threadId = field(head, 'id') ?? this.threadId;
+        // The first is the file's own: a session forked from another (a sub-agent) writes its parent's
+        // next, with the parent's history after it.
+        if (!this.sessionMetaSeen) this.threadId = field(head, 'id') ?? this.threadId;
+        this.sessionMetaSeen = true;
         break;
       case 'turn_context':
         this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
@@ -222,9 +237,26 @@ export class RolloutImporter {
     }
     for (const [callId, approval] of turn.approvals) this.writer.approvalSpan(turn, callId, approval, undefined);
     for (const tool of turn.tools.values()) this.writer.toolSpan(turn, tool, undefined);
+    const unwritten = this.unwrittenCall(turn);
+    if (unwritten) this.writer.toolSpan(turn, unwritten, undefined);
     if (turn.compactionStart !== undefined) this.writer.compactionSpan(turn, turn.compactionStart, undefined);
     this.writer.turnSpan(turn, undefined);
     this.turn = undefined;
+  }
+
+  /**
+   * In a rollout that writes each call only once it has run (and its output with it), a model response
+   * that completed after the last line written, with no answer since, made a call that is running (or
+   * waiting for a person) at the end of the file: the call the rollout will write.
+   */
+  private unwrittenCall(turn: OpenTurn): OpenTool | undefined {
+    const writesCallsLate = this.callsWithOutput > 0 && this.callsBeforeOutput === 0;
+    const responseEnd = this.responseEnd;
+    if (!writesCallsLate || responseEnd === undefined || responseEnd <= (this.lastMeaningfulTs ?? -Infinity) || responseEnd < turn.start) return undefined;
+    if (turn.tools.size > 0 || turn.answeredAt !== undefined || turn.compactionStart !== undefined) return undefined;
+    const callId = `unwritten-${responseEnd}`;
+    const approvalExpected = this.approvalPolicy === 'untrusted';
+    return { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: responseEnd, name: UNWRITTEN_CALL, callId, approvalExpected, before: responseEnd, responseEnd };
   }
 
   /**
@@ -369,18 +401,29 @@ export class RolloutImporter {
         const policy = this.approvalPolicy;
         // The model is offered escalation only where a person can grant it: an escalated call asks for approval unless the policy never asks.
         const escalated = ESCALATION.test(head);
-        const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted';
+        const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted' || (policy === 'on-request' && DANGEROUS_COMMAND.test(head));
         const before = this.batchBefore ?? turn.start;
-        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, before });
+        const responseEnd = this.responseEnd !== undefined && this.responseEnd > (this.lastMeaningfulTs ?? -Infinity) ? this.responseEnd : undefined;
+        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, before, responseEnd });
         break;
       }
       case 'function_call_output':
       case 'custom_tool_call_output': {
         const callId = field(head, 'call_id');
-        const tool = callId ? turn.tools.get(callId) : undefined;
+        let tool = callId ? turn.tools.get(callId) : undefined;
         if (tool) {
-          if (REJECTED.test(head)) rejectedApproval(this.writer, turn, tool, ts);
-          else inferredApproval(this.writer, turn, tool, ts, () => runSeconds(head, parse) * 1000);
+          if (REJECTED.test(head)) {
+            rejectedApproval(this.writer, turn, tool, ts);
+          } else {
+            const runMs = (): number => runSeconds(head, parse) * 1000;
+            inferredApproval(this.writer, turn, tool, ts, runMs);
+            if (!ABORTED_OUTPUT.test(head)) tool = approvalBeforeRun(this.writer, turn, tool, ts, runMs);
+          }
+          const batched = ts - tool.start <= BATCH_MS;
+          if (batched) this.callsWithOutput++;
+          else this.callsBeforeOutput++;
+          // Written with its output, the call ran from the end of the response that made it, when the rollout shows that.
+          if (batched && tool.responseEnd !== undefined) tool = { ...tool, start: tool.responseEnd };
           this.writer.toolSpan(turn, tool, ts, BACKGROUND_SESSION.exec(head)?.[1]);
           turn.tools.delete(tool.callId);
         }
@@ -389,7 +432,7 @@ export class RolloutImporter {
       }
       case 'web_search_call':
       case 'tool_search_call': {
-        const tool = { spanId: stableIdAfter(turn.ids, `tool/${id}`), start: ts, name: sub, callId: id, approvalExpected: false, before: ts };
+        const tool = { spanId: stableIdAfter(turn.ids, `tool/${id}`), start: ts, name: sub, callId: id, approvalExpected: false, before: ts, responseEnd: undefined };
         this.writer.toolSpan(turn, tool, ts);
         break;
       }
@@ -450,6 +493,10 @@ export class RolloutImporter {
         // those with no output in between is the same request sent again.
         if (!TOKEN_COUNT_WITHOUT_USAGE.test(head)) {
           turn.requestsWithoutOutput = 0;
+          // Codex also writes the last totals again as the next request begins: only new totals end a response.
+          const totals = TOTAL_TOKEN_USAGE.exec(head)?.[0];
+          if (totals === undefined || totals !== this.lastTotals) this.responseEnd = ts;
+          this.lastTotals = totals;
           return;
         }
         if (++turn.requestsWithoutOutput >= 2) {

@@ -6,10 +6,21 @@
 
 /** An escalated call: `with_escalated_permissions` (to 0.6x) or `sandbox_permissions: require_escalated` (0.10x on). */
 export const ESCALATION = /"with_escalated_permissions\\?"\s*:\s*true|require_escalated/;
+/**
+ * A command Codex asks a person about under the on-request policy even unescalated (its
+ * `command_might_be_dangerous`): `rm` forced (`-f`, `-rf`, `-fr`, `--force`), also inside a shell
+ * script or after `sudo`; read from the call's arguments, as a plain string or an argv array.
+ */
+export const DANGEROUS_COMMAND = /(?:^|[\s;&|(`'"]|\\")(?:sudo(?:\s+|\\",\\"))?rm(?:\s+|\\",\\")(?:-[A-Za-z]*f[A-Za-z]*|--force)(?=[\s;&|)'"\\]|$)/;
 /** The output of a call handed back while its process runs on (`exec_command` past `yield_time_ms`). */
 export const BACKGROUND_SESSION = /Process running with session ID (\d+)/;
 /** task_complete with no answer. */
 export const NO_ANSWER = /"last_agent_message"\s*:\s*null/;
+/**
+ * The output of a call the person interrupted: its `Wall time` is then the time since the call was
+ * asked for, an approval wait included (Codex 0.169, test/corpus/codex-otel/approval_pending), not a run.
+ */
+export const ABORTED_OUTPUT = /aborted by user|"output"\s*:\s*"aborted"/;
 /** The output Codex gives the model when a person rejects a call. */
 export const REJECTED = /rejected by user/;
 /** The developer message Codex writes when a person approves a command prefix for the session. */
@@ -27,6 +38,8 @@ export const INJECTED_CONTEXT = /"content"\s*:\s*\[\s*\{\s*"type"\s*:\s*"input_t
 
 /** A token_count event without usage (`"info":null`): a rate-limit snapshot for a response stream that did not complete. */
 export const TOKEN_COUNT_WITHOUT_USAGE = /"type"\s*:\s*"token_count"\s*,\s*"info"\s*:\s*null/;
+/** A token_count's running totals (`"total_token_usage":{…}`): written again unchanged as the next request begins. */
+export const TOTAL_TOKEN_USAGE = /"total_token_usage"\s*:\s*\{[^}]*\}/;
 /** A line's header as Codex writes it: timestamp, (ordinal,) type and payload type, in this order. */
 export const HEADER = /^\{"timestamp":"([^"]+)",(?:"ordinal":\d+,)?"type":"([A-Za-z_]+)"(?:,"payload":\{"type":"([A-Za-z_]+)")?/;
 /** `field`'s pattern per field name, compiled once. */

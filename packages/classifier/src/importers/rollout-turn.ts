@@ -12,6 +12,11 @@ export interface OpenTool {
   readonly approvalExpected: boolean;
   /** When the batch of lines before the call ended: the call may have been written only after it was approved and ran. */
   readonly before: number;
+  /**
+   * When the model's response that holds the call completed (its token_count), if that was written
+   * after the batch before the call: a call written only with its output ran from then.
+   */
+  readonly responseEnd: number | undefined;
 }
 
 export interface OpenTurn {

@@ -35,7 +35,7 @@ export function awaitingApproval(scene: TurnScene): Finding | undefined {
     return new LazyFinding(
       VERDICT_AWAITING_APPROVAL,
       0.6,
-      () => [what(), 'read from how the call was written, not seen as a request: an escalated call written only once the person answered (and it ran), after a long quiet that holds the model\'s own work too'],
+      () => [what(), 'inferred from the rollout, not seen as a request: how long an escalated call took to start running, from when it was written (after a quiet that may hold the model\'s own work too) or from the run time its output gives'],
       INFERRED,
     );
   }

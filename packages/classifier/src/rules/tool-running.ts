@@ -18,8 +18,11 @@ export function toolRunning(scene: TurnScene): Finding | undefined {
   if (!last) return undefined;
   const tool = last;
   const evidence = (): string[] => {
-    // Replayed in an ended turn, the result came later (or the turn ended first): say which.
-    const came = scene.replay && tool.span.endTimeMs !== undefined ? `; its result came at ${clockTime(tool.span.endTimeMs)}` : ', no result';
+    // Replayed in an ended turn, the result came later, or the call was still open when the turn
+    // ended (a rollout closes its open calls at the turn's end): say which.
+    const endMs = tool.span.endTimeMs;
+    const came = !scene.replay || endMs === undefined ? ', no result'
+      : endMs === scene.turnSpan?.endTimeMs ? `; it ended with the turn at ${clockTime(endMs)}` : `; its result came at ${clockTime(endMs)}`;
     const lines = [tool.hook ? `hook ${toolText(tool)} ${openText(tool, scene)}, not finished: the turn waits for it` : `tool call ${toolText(tool)} ${openText(tool, scene)}${came}`];
     if (openCount > 1) lines.push(`${openCount} tool calls are open`);
     if (!scene.seesApprovals) lines.push('the source does not record approval requests: the tool may be waiting for one');
