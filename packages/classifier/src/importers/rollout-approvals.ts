@@ -19,7 +19,7 @@ export const INFERRED_APPROVAL_MS = 60_000;
 export const APPROVAL_BEFORE_RUN_MS = 1_000;
 
 /**
- * Versions that write a call only with its output (0.34; 0.40 in VS Code) write an escalated call
+ * Versions that write a call only with its output (0.34 – 0.65 in test/corpus/wild) write an escalated call
  * once it was approved and ran: the quiet before it held the model's work, the person's approval and
  * the run. When that quiet is long (`INFERRED_APPROVAL_MS`, longer than the model alone takes to
  * write a call), the approval is read into it.
@@ -63,7 +63,7 @@ export function closeApproval(writer: RolloutSpanWriter, turn: OpenTurn, callId:
 
 /**
  * Versions that write a call before it runs and its run time in the output (`Wall time: 406.9
- * seconds`, 0.6x on): of the time from an escalated call to its output, what the run does not account
+ * seconds`; 0.80 in test/corpus/wild/third): of the time from an escalated call to its output, what the run does not account
  * for went to the person's approval, and when that is nothing the call never waited for one (a
  * command approved earlier in the session). Returns the call as it stands then: not waiting for an
  * approval, which is its own span when there was one.

@@ -76,6 +76,7 @@ export class RolloutImporter {
   private threadId: string | undefined;
   private turn: OpenTurn | undefined;
   private readonly writer: RolloutSpanWriter;
+  /** The file's own session_meta was read: it names the thread (see `dispatch`). */
   private sessionMetaSeen = false;
   /** Lines whose type is not a known rollout line type. */
   skipped = 0;
