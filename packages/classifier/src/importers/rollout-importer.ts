@@ -418,7 +418,8 @@ export class RolloutImporter {
           } else {
             const runMs = (): number => runSeconds(head, parse) * 1000;
             inferredApproval(this.writer, turn, tool, ts, runMs);
-            if (!ABORTED_OUTPUT.test(head)) tool = approvalBeforeRun(this.writer, turn, tool, ts, runMs);
+            // An interrupted call's wall time counts its wait too: it does not tell the approval from the run.
+            if (tool.approvalExpected && !ABORTED_OUTPUT.test(head)) tool = approvalBeforeRun(this.writer, turn, tool, ts, runMs);
           }
           const batched = ts - tool.start <= BATCH_MS;
           if (batched) this.callsWithOutput++;
