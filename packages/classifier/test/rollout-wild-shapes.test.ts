@@ -193,7 +193,7 @@ describe('shapes of the third wild batch (test/corpus/wild/third)', () => {
     expect(plain.report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
   });
 
-  it('v0.114: a sub-agent forked from another session keeps its own thread id, not its parent\'s', async () => {
+  it('v0.114: a sub-agent forked from another session keeps its own thread and turns; its parent\'s history copied in is not read as turns', async () => {
     const own = '019ce419-22de-7f50-80eb-86a44f32465b';
     const parent = '019ce3fb-1087-7980-8f92-8d0171aaea6a';
     const path = join(dir, `rollout-2026-03-12T22-09-38-${own}.jsonl`);
@@ -202,11 +202,15 @@ describe('shapes of the third wild batch (test/corpus/wild/third)', () => {
     writeFileSync(path, [
       line(0, 'session_meta', { id: own, forked_from_id: parent, source: { subagent: { thread_spawn: { parent_thread_id: parent } } } }),
       line(0.001, 'session_meta', { id: parent, source: 'cli' }),
-      start(0.002, 'parent-turn'), ...user(0.002, 'plan'), answer(0.003), done(0.003),
-      start(1, 'own-turn'), ...user(1, 'implement batch 3'), answer(5), done(5),
+      // The parent's history: a turn that ended, and the one still open when it spawned the sub-agent.
+      start(0.002, '019ce3fb-1f66-7f61-ae11-83f0bf85050b'), ...user(0.002, 'plan'), answer(0.003), done(0.003),
+      start(0.004, '019ce418-c448-70a3-a38b-fed5dc9d41d0'), ...user(0.004, 'go'), call(0.005, 'spawn', 'spawn_agent'),
+      // The sub-agent's own turn: its id was made after its session's.
+      start(0.6, '019ce419-230c-7d72-b234-3b3dd291d611'), ...user(0.6, 'implement batch 3'), answer(5), done(5),
     ].join('\n') + '\n');
     const { report } = await analyzeTraces([path], { now: T0 + 60_000 });
-    expect(new Set(report.turns.map((t) => t.threadId))).toEqual(new Set([own]));
+    expect(report.turns.map((t) => [t.threadId, t.turnId, t.status, t.verdict])).toEqual([[own, '019ce419-230c-7d72-b234-3b3dd291d611', 'completed', 'healthy']]);
+    expect(report.sources[0]!.notes!.join('\n')).toMatch(new RegExp(`forked from session ${parent}: lines 2-\\d+, its parent's history`));
   });
 
   it('a call left open when its turn ended is said to have ended with the turn, not to have returned', async () => {

@@ -48,6 +48,7 @@ import {
   runSeconds,
 } from './rollout-line-head.js';
 import { RolloutTimestamps } from './rollout-timestamp.js';
+import { ForkedHistory } from './rollout-fork.js';
 import { approvalBeforeRun, approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
 import { RolloutSpanWriter } from './rollout-spans.js';
 import { BATCH_MS, type OpenTool, type OpenTurn } from './rollout-turn.js';
@@ -78,6 +79,7 @@ export class RolloutImporter {
   private readonly writer: RolloutSpanWriter;
   /** The file's own session_meta was read: it names the thread (see `dispatch`). */
   private sessionMetaSeen = false;
+  private readonly forkedHistory = new ForkedHistory();
   /** Lines whose type is not a known rollout line type. */
   skipped = 0;
   /** Items and events seen while no turn was open (before the first task_started, or in a rollout that marks none). */
@@ -141,6 +143,7 @@ export class RolloutImporter {
       this.skipped++;
       return;
     }
+    if (this.forkedHistory.skips(sub, head, ts, info.lineNo)) return;
     this.dispatch(type, sub, head, buf, info, ts);
   }
 
@@ -162,7 +165,12 @@ export class RolloutImporter {
       case 'session_meta':
         // The first is the file's own: a session forked from another (a sub-agent) writes its parent's
         // next, with the parent's history after it.
-        if (!this.sessionMetaSeen) this.threadId = field(head, 'id') ?? this.threadId;
+        if (!this.sessionMetaSeen) {
+          this.threadId = field(head, 'id') ?? this.threadId;
+          this.forkedHistory.ownSession(head);
+        } else {
+          this.forkedHistory.otherSession(ts, info.lineNo);
+        }
         this.sessionMetaSeen = true;
         break;
       case 'turn_context':
@@ -217,6 +225,8 @@ export class RolloutImporter {
   notes(): string[] {
     const notes: string[] = [];
     if (this.tornTail !== undefined) notes.push(tornTailNote(this.tornTail));
+    const forked = this.forkedHistory.note();
+    if (forked) notes.push(forked);
     if (this.legacyTs !== undefined) {
       notes.push(`a mid-2025 rollout: its ${this.legacyLines} items carry no timestamp of their own, so all are read at the session's start; turns and what the last one waits on are read, no wait can be timed`);
     }
