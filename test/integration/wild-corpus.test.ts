@@ -24,7 +24,7 @@ interface Judged {
 }
 
 const corpus = join(import.meta.dirname, '../corpus');
-const labelFiles = ['wild', 'wild/more', 'wild/third'].map((d) => join(corpus, d, 'labels.json')).filter((p) => existsSync(p));
+const labelFiles = ['wild', 'wild/more', 'wild/third', 'wild/fourth'].map((d) => join(corpus, d, 'labels.json')).filter((p) => existsSync(p));
 
 async function judgeWild(): Promise<Judged[]> {
   const out: Judged[] = [];
@@ -64,7 +64,7 @@ function score(judged: readonly Judged[], key: 'status' | 'verdict', value: stri
 
 describe('verdicts on real sessions in the wild', () => {
   it('has real rollouts of at least four Codex versions and three originators, each with its provenance and licence', () => {
-    const sources = ['wild', 'wild/more', 'wild/third'].flatMap((d) =>
+    const sources = ['wild', 'wild/more', 'wild/third', 'wild/fourth'].flatMap((d) =>
       existsSync(join(corpus, d, 'sources.json'))
         ? (JSON.parse(readFileSync(join(corpus, d, 'sources.json'), 'utf8')) as Array<Record<string, string | boolean | null>>).map((s) => ({ ...s, dir: d }))
         : [],

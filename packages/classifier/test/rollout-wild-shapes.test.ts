@@ -223,3 +223,25 @@ describe('shapes of the third wild batch (test/corpus/wild/third)', () => {
     expect(report.turns[0]!.evidence.join('\n')).not.toMatch(/its result came at/);
   });
 });
+
+describe('shapes of the fourth wild batch (test/corpus/wild/fourth)', () => {
+  const turnContext = (s: number, policy = 'on-request'): string => line(s, 'turn_context', { approval_policy: policy });
+  const reasoning = (s: number): string => line(s, 'response_item', { type: 'reasoning', summary: [] });
+
+  it('0.92: an escalated call whose output says it ran 0 seconds (it failed to start) spent its whole wait on the approval', async () => {
+    const { spans } = await judge([...user(1, 'ls'), turnContext(1.5), call(10, 'c1', 'tea list', true), output(19.3, 'c1', 'Exit code: 127\nWall time: 0 seconds\nOutput:\nnot found'), answer(20)], 60);
+    const approval = spans.find((s) => s.name === PHASE_APPROVAL)!;
+    expect([approval.startTimeMs, approval.endTimeMs]).toEqual([T0 + 10_000, T0 + 19_300]);
+  });
+
+  it('0.94: Codex\'s warning written as a user message is not the person: no turn starts there', async () => {
+    const warning = line(30, 'response_item', { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Warning: apply_patch was requested via shell_command. Use the apply_patch tool instead of exec_command.' }] });
+    const { report } = await judge([...user(1, 'fix it'), call(10, 'c1', 'apply_patch x'), output(10.001, 'c1', 'ok'), warning, reasoning(31), answer(40)], 60);
+    expect(report.turns.map((t) => [t.status, t.verdict])).toEqual([['completed', 'healthy']]);
+  });
+
+  it('0.92: reasoning stamped a moment after the call it came with does not hand the call back: the open escalated call waits for the person', async () => {
+    const { report } = await judge([...user(1, 'commit'), turnContext(1.5), call(10, 'c1', 'git commit -m x', true), reasoning(10.024), reasoning(10.025)], 50);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval' });
+  });
+});

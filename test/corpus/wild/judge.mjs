@@ -5,7 +5,7 @@
 //
 //   node test/corpus/wild/judge.mjs [labels.json...] [--classifier <path to classifier dist/index.js>]
 //
-// Needs a build (npm run build). Defaults: every batch (wild/, more/, third/), this checkout's classifier.
+// Needs a build (npm run build). Defaults: every batch (wild/, more/, third/, fourth/), this checkout's classifier.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +15,7 @@ const here = import.meta.dirname;
 const { values, positionals } = parseArgs({ options: { classifier: { type: 'string' } }, allowPositionals: true });
 const classifier = resolve(values.classifier ?? join(here, '../../../packages/classifier/dist/index.js'));
 const { analyzeTraces } = await import(pathToFileURL(classifier).href);
-const labelFiles = positionals.length > 0 ? positionals : [join(here, 'labels.json'), join(here, 'more/labels.json'), join(here, 'third/labels.json')];
+const labelFiles = positionals.length > 0 ? positionals : [join(here, 'labels.json'), join(here, 'more/labels.json'), join(here, 'third/labels.json'), join(here, 'fourth/labels.json')];
 
 let right = 0;
 let total = 0;

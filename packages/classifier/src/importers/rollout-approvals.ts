@@ -24,11 +24,11 @@ export const APPROVAL_BEFORE_RUN_MS = 1_000;
  * the run. When that quiet is long (`INFERRED_APPROVAL_MS`, longer than the model alone takes to
  * write a call), the approval is read into it.
  */
-export function inferredApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number): void {
+export function inferredApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number | undefined): void {
   if (!tool.approvalExpected || outputAt - tool.start > BATCH_MS || tool.start - tool.before < INFERRED_APPROVAL_MS) return;
   // The quiet held the run too (its output says how long it took): only what is left can be the
   // approval. Read only here: it may parse the whole output line.
-  const end = tool.start - runMs();
+  const end = tool.start - (runMs() ?? 0);
   if (end - tool.before < INFERRED_APPROVAL_MS) return;
   writer.approvalSpan(turn, tool.callId, { start: tool.before, kind: APPROVAL_KIND_COMMAND }, end, APPROVAL_DECISION_APPROVED, true);
 }
@@ -68,11 +68,12 @@ export function closeApproval(writer: RolloutSpanWriter, turn: OpenTurn, callId:
  * command approved earlier in the session). Returns the call as it stands then: not waiting for an
  * approval, which is its own span when there was one.
  */
-export function approvalBeforeRun(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number): OpenTool {
+export function approvalBeforeRun(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number | undefined): OpenTool {
   if (!tool.approvalExpected || outputAt - tool.start <= BATCH_MS || turn.approvals.has(tool.callId)) return tool;
   // Read only here: it may parse the whole output line.
+  // A run time of 0 is a command that failed to start: the whole wait was the approval's.
   const run = runMs();
-  if (!(run > 0)) return tool;
+  if (run === undefined || !(run >= 0)) return tool;
   const runFrom = outputAt - run;
   if (runFrom - tool.start >= APPROVAL_BEFORE_RUN_MS) {
     writer.approvalSpan(turn, tool.callId, { start: tool.start, kind: APPROVAL_KIND_COMMAND }, runFrom, APPROVAL_DECISION_APPROVED, true);

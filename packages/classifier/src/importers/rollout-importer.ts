@@ -426,7 +426,10 @@ export class RolloutImporter {
           if (REJECTED.test(head)) {
             rejectedApproval(this.writer, turn, tool, ts);
           } else {
-            const runMs = (): number => runSeconds(head, parse) * 1000;
+            const runMs = (): number | undefined => {
+              const seconds = runSeconds(head, parse);
+              return seconds === undefined ? undefined : seconds * 1000;
+            };
             inferredApproval(this.writer, turn, tool, ts, runMs);
             // An interrupted call's wall time counts its wait too: it does not tell the approval from the run.
             if (tool.approvalExpected && !ABORTED_OUTPUT.test(head)) tool = approvalBeforeRun(this.writer, turn, tool, ts, runMs);

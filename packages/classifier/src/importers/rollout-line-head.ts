@@ -33,8 +33,12 @@ export function errorKind(info: unknown): string | undefined {
   return undefined;
 }
 
-/** A user-role message whose first text is a tag or heading Codex writes: `<environment_context>`, `<user_instructions>`, `# AGENTS.md instructions`, `<turn_aborted>`. */
-export const INJECTED_CONTEXT = /"content"\s*:\s*\[\s*\{\s*"type"\s*:\s*"input_text"\s*,\s*"text"\s*:\s*"(?:<(?:environment_context|user_instructions|turn_aborted|user_shell_command)>|# AGENTS\.md)/;
+/**
+ * A user-role message whose first text is a tag, heading or warning Codex writes: `<environment_context>`,
+ * `<user_instructions>`, `# AGENTS.md instructions`, `<turn_aborted>`, "Warning: apply_patch was
+ * requested via shell_command" (0.94, with no user_message event: not the person).
+ */
+export const INJECTED_CONTEXT = /"content"\s*:\s*\[\s*\{\s*"type"\s*:\s*"input_text"\s*,\s*"text"\s*:\s*"(?:<(?:environment_context|user_instructions|turn_aborted|user_shell_command)>|# AGENTS\.md|Warning: apply_patch was requested via )/;
 
 /** A token_count event without usage (`"info":null`): a rate-limit snapshot for a response stream that did not complete. */
 export const TOKEN_COUNT_WITHOUT_USAGE = /"type"\s*:\s*"token_count"\s*,\s*"info"\s*:\s*null/;
@@ -60,15 +64,18 @@ export const field = (head: string, name: string): string | undefined => {
   }
 };
 
-/** How long a command ran, as its output says (`duration_seconds` to 0.5x, `Wall time: 0.8 seconds` since); 0 when it does not. */
-export function runSeconds(head: string, parse: () => Record<string, unknown> | undefined): number {
+/**
+ * How long a command ran, as its output says (`duration_seconds` to 0.5x, `Wall time: 0.8 seconds`
+ * since); undefined when it does not say (a command that failed to start says 0).
+ */
+export function runSeconds(head: string, parse: () => Record<string, unknown> | undefined): number | undefined {
   const wall = /Wall time: ([0-9.]+) seconds/.exec(head);
   if (wall) return Number(wall[1]);
   const fromHead = /duration_seconds\\?"\s*:\s*([0-9.]+)/.exec(head);
   if (fromHead) return Number(fromHead[1]);
   const output = payloadString(parse(), 'output');
   const m = output && /duration_seconds"\s*:\s*([0-9.]+)/.exec(output.slice(-400));
-  return m ? Number(m[1]) : 0;
+  return m ? Number(m[1]) : undefined;
 }
 
 /** A string field of a parsed line's payload. */

@@ -36,6 +36,9 @@ import { ascending, firstAfter, inStartOrder, startsOf, upperBound } from './sor
 import type { TurnTimeline } from './timeline.js';
 import type { PhaseView } from './turn-scene.js';
 
+/** Output this close after a call's start is of the same response, not the model going on without it. */
+const SAME_RESPONSE_MS = 100;
+
 /** An attribute's text: a non-empty string, or a number as text. */
 export const attributeText = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : undefined);
 const str = attributeText;
@@ -165,6 +168,8 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
   }
   // When the model did something of its own (a request, a continuation, output that is not a tool call):
   // a tool call still open after the first such moment past its start was handed back (background).
+  // Not within SAME_RESPONSE_MS of its start: that output came with the call (a rollout stamps a
+  // response's items as it writes them, its reasoning at times after the call's).
   const modelMoves = ascending(new Float64Array(
     sorted
       .filter((s) => {
@@ -228,7 +233,7 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
       firstRetryFrom: isAttempt ? (retryStarts.find((r) => r >= span.startTimeMs) ?? Infinity) : Infinity,
       sameCallStart,
       hook,
-      movedOnAt: span.name === PHASE_TOOL_CALL || toolItem ? firstAfter(modelMoves, span.startTimeMs) : Infinity,
+      movedOnAt: span.name === PHASE_TOOL_CALL || toolItem ? firstAfter(modelMoves, span.startTimeMs + SAME_RESPONSE_MS) : Infinity,
     });
     boundaries.push(span.startTimeMs);
     if (span.endTimeMs !== undefined) boundaries.push(Math.max(span.endTimeMs, span.startTimeMs));
