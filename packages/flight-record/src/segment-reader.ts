@@ -2,7 +2,8 @@ import { open } from 'node:fs/promises';
 import type { RecordedLog } from './recorded-log.js';
 import type { Attributes, RecordedSpan } from './recorded-span.js';
 import { decodeLogRecordBody, decodeRecordBody } from './record-decoder.js';
-import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES, parseFrameAt, RECORD_TYPE_LOG, RECORD_TYPE_START } from './segment-format.js';
+import { crc32 } from 'node:zlib';
+import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES, parseFrameAt, RECORD_TYPE_END, RECORD_TYPE_LOG, RECORD_TYPE_START } from './segment-format.js';
 import type { SegmentFile } from './segment-files.js';
 
 /** Why bytes were skipped. `torn`: an incomplete record at the end of a segment (a crash mid-append). */
@@ -72,6 +73,16 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
         continue;
       }
       if (pos >= window.length && window.eof) return;
+      const repaired = repairedFrame(window.buf, pos, window.length);
+      if (repaired !== undefined) {
+        const offset = window.start + pos;
+        const end = window.start + repaired.end;
+        const record = decodeRecord(window.buf, repaired.type, pos + FRAME_HEADER_BYTES + 1, repaired.end, version, defaultResource, offset, end);
+        pos = repaired.end;
+        if (record === undefined) options.onCorrupt?.({ segment: segment.name, offset, bytes: end - offset, reason: 'record' });
+        else yield record;
+        continue;
+      }
       const badStart = window.start + pos;
       // A frame that runs past the end: a torn tail (a record cut short by a crash mid-append), or a
       // damaged length. A frame found inside a torn tail would be bytes of its attribute values (a
@@ -103,6 +114,27 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A frame whose length field took one flipped bit, the commonest damage: the length one bit away
+ * that makes its stored checksum match. Its payload is then intact (its own checksum says so), and
+ * is read, instead of being lost with whatever records its wrong length spans (a length that lands
+ * on a later frame's start made the frame and the records in between one bad stretch).
+ */
+function repairedFrame(buf: Buffer, pos: number, end: number): { type: number; end: number } | undefined {
+  if (end - pos < FRAME_HEADER_BYTES) return undefined;
+  const length = buf.readUInt32LE(pos);
+  const checksum = buf.readUInt32LE(pos + 4);
+  const payloadStart = pos + FRAME_HEADER_BYTES;
+  const type = buf[payloadStart];
+  if (type !== RECORD_TYPE_START && type !== RECORD_TYPE_END && type !== RECORD_TYPE_LOG) return undefined;
+  for (let bit = 0; bit < 32; bit++) {
+    const candidate = (length ^ (1 << bit)) >>> 0;
+    if (candidate < 2 || candidate > MAX_RECORD_BYTES || payloadStart + candidate > end) continue;
+    if (crc32(buf.subarray(payloadStart, payloadStart + candidate)) === checksum) return { type, end: payloadStart + candidate };
+  }
+  return undefined;
 }
 
 /** The record of type `type` whose body is `buf[start, end)`; undefined when the body does not decode. */
