@@ -178,6 +178,8 @@ describe('shapes of the third wild batch (test/corpus/wild/third)', () => {
   it('v0.80: an escalated call whose wall time is the whole wait never waited for a person; an interrupted one may have (its wall time counts the wait)', async () => {
     const ran = await judge([...user(1, 'test'), turnContext(1.5), call(10, 'c1', 'cargo test', true), output(130, 'c1', 'Exit code: 0\nWall time: 119.8 seconds\nOutput:\nok'), answer(131)], 300);
     expect(ran.spans.some((s) => s.name === PHASE_APPROVAL)).toBe(false);
+    // Its run took the whole wait: the call is no longer said to expect an approval.
+    expect(ran.spans.find((s) => s.attributes['gen_ai.tool.call.id'] === 'c1')!.attributes['stall_why.tool.approval_expected']).toBeUndefined();
     expect(ran.report.turns[0]).toMatchObject({ status: 'completed', verdict: 'healthy' });
     const aborted = await judge(
       [...user(1, 'test'), turnContext(1.5), call(10, 'c1', 'cargo test', true), output(417, 'c1', 'Wall time: 406.9 seconds\naborted by user'), line(417.05, 'event_msg', { type: 'turn_aborted', reason: 'interrupted' })],

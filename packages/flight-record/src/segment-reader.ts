@@ -3,7 +3,7 @@ import type { RecordedLog } from './recorded-log.js';
 import type { Attributes, RecordedSpan } from './recorded-span.js';
 import { decodeLogRecordBody, decodeRecordBody } from './record-decoder.js';
 import { crc32 } from 'node:zlib';
-import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES, parseFrameAt, RECORD_TYPE_END, RECORD_TYPE_LOG, RECORD_TYPE_START } from './segment-format.js';
+import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES, parseFrameAt, RECORD_TYPE_END, RECORD_TYPE_LOG, RECORD_TYPE_START, type FrameParse } from './segment-format.js';
 import type { SegmentFile } from './segment-files.js';
 
 /** Why bytes were skipped. `torn`: an incomplete record at the end of a segment (a crash mid-append). */
@@ -55,11 +55,14 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
     const version = segment.version;
     let pos = 0;
     for (;;) {
-      const parsed = parseFrameAt(window.buf, pos, window.length, version);
-      if (parsed.kind === 'incomplete' && !window.eof) {
+      const frame = parseFrameAt(window.buf, pos, window.length, version);
+      if (frame.kind === 'incomplete' && !window.eof) {
         pos = await window.fill(pos);
         continue;
       }
+      if (frame.kind !== 'record' && pos >= window.length && window.eof) return;
+      // A bad frame whose length took one flipped bit is read with the length its checksum matches.
+      const parsed = frame.kind === 'record' ? frame : (repairedFrame(window.buf, pos, window.length) ?? frame);
       if (parsed.kind === 'record') {
         const offset = window.start + pos;
         const end = window.start + parsed.end;
@@ -70,17 +73,6 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
           continue;
         }
         yield record;
-        continue;
-      }
-      if (pos >= window.length && window.eof) return;
-      const repaired = repairedFrame(window.buf, pos, window.length);
-      if (repaired !== undefined) {
-        const offset = window.start + pos;
-        const end = window.start + repaired.end;
-        const record = decodeRecord(window.buf, repaired.type, pos + FRAME_HEADER_BYTES + 1, repaired.end, version, defaultResource, offset, end);
-        pos = repaired.end;
-        if (record === undefined) options.onCorrupt?.({ segment: segment.name, offset, bytes: end - offset, reason: 'record' });
-        else yield record;
         continue;
       }
       const badStart = window.start + pos;
@@ -122,7 +114,7 @@ export async function* readSegment(segment: SegmentFile, options: ReadSegmentOpt
  * is read, instead of being lost with whatever records its wrong length spans (a length that lands
  * on a later frame's start made the frame and the records in between one bad stretch).
  */
-function repairedFrame(buf: Buffer, pos: number, end: number): { type: number; end: number } | undefined {
+function repairedFrame(buf: Buffer, pos: number, end: number): FrameParse & { kind: 'record' } | undefined {
   if (end - pos < FRAME_HEADER_BYTES) return undefined;
   const length = buf.readUInt32LE(pos);
   const checksum = buf.readUInt32LE(pos + 4);
@@ -132,7 +124,7 @@ function repairedFrame(buf: Buffer, pos: number, end: number): { type: number; e
   for (let bit = 0; bit < 32; bit++) {
     const candidate = (length ^ (1 << bit)) >>> 0;
     if (candidate < 2 || candidate > MAX_RECORD_BYTES || payloadStart + candidate > end) continue;
-    if (crc32(buf.subarray(payloadStart, payloadStart + candidate)) === checksum) return { type, end: payloadStart + candidate };
+    if (crc32(buf.subarray(payloadStart, payloadStart + candidate)) === checksum) return { kind: 'record', type, payloadStart, end: payloadStart + candidate };
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { APPROVAL_DECISION_APPROVED, APPROVAL_DECISION_DENIED, APPROVAL_KIND_COMMAND } from '@stall-why/conventions';
 import type { RolloutSpanWriter } from './rollout-spans.js';
-import { BATCH_MS, type OpenTool, type OpenTurn } from './rollout-turn.js';
+import { writtenWithOutput, type OpenTool, type OpenTurn } from './rollout-turn.js';
 
 /**
  * A quiet this long before an escalated call written only with its output holds an approval: longer
@@ -25,7 +25,7 @@ export const APPROVAL_BEFORE_RUN_MS = 1_000;
  * write a call), the approval is read into it.
  */
 export function inferredApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number | undefined): void {
-  if (!tool.approvalExpected || outputAt - tool.start > BATCH_MS || tool.start - tool.before < INFERRED_APPROVAL_MS) return;
+  if (!tool.approvalExpected || !writtenWithOutput(tool, outputAt) || tool.start - tool.before < INFERRED_APPROVAL_MS) return;
   // The quiet held the run too (its output says how long it took): only what is left can be the
   // approval. Read only here: it may parse the whole output line.
   const end = tool.start - (runMs() ?? 0);
@@ -39,7 +39,7 @@ export function inferredApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool
  */
 export function rejectedApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number): void {
   turn.rejectedAt = outputAt;
-  const batched = outputAt - tool.start <= BATCH_MS;
+  const batched = writtenWithOutput(tool, outputAt);
   const approval = { start: batched ? tool.before : tool.start, kind: APPROVAL_KIND_COMMAND };
   writer.approvalSpan(turn, tool.callId, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED, batched);
 }
@@ -69,7 +69,7 @@ export function closeApproval(writer: RolloutSpanWriter, turn: OpenTurn, callId:
  * approval, which is its own span when there was one.
  */
 export function approvalBeforeRun(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number, runMs: () => number | undefined): OpenTool {
-  if (!tool.approvalExpected || outputAt - tool.start <= BATCH_MS || turn.approvals.has(tool.callId)) return tool;
+  if (!tool.approvalExpected || writtenWithOutput(tool, outputAt) || turn.approvals.has(tool.callId)) return tool;
   // Read only here: it may parse the whole output line.
   // A run time of 0 is a command that failed to start: the whole wait was the approval's.
   const run = runMs();

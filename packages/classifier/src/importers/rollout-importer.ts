@@ -40,7 +40,6 @@ import {
   NO_ANSWER,
   REJECTED,
   TOKEN_COUNT_WITHOUT_USAGE,
-  TOTAL_TOKEN_USAGE,
   errorKind,
   field,
   headErrorKind,
@@ -51,7 +50,8 @@ import { RolloutTimestamps } from './rollout-timestamp.js';
 import { ForkedHistory } from './rollout-fork.js';
 import { approvalBeforeRun, approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
 import { RolloutSpanWriter } from './rollout-spans.js';
-import { BATCH_MS, type OpenTool, type OpenTurn } from './rollout-turn.js';
+import { RolloutCallTiming } from './rollout-call-timing.js';
+import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
 import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 
 /** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
@@ -69,8 +69,6 @@ const SAME_INPUT_MS = 1_000;
 const SAME_COMPACTION_MS = 1_000;
 /** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
 const REJECTION_ABORT_MS = 5_000;
-/** The name of a call a rollout has not written yet (see `unwrittenCall`). */
-const UNWRITTEN_CALL = '(call not written yet: this Codex version writes a call once it has run)';
 
 /** Maps the lines of one rollout file onto spans, line by line. */
 export class RolloutImporter {
@@ -97,12 +95,8 @@ export class RolloutImporter {
   /** The latest line that was not bookkeeping (token_count, turn_context), and when the batch before it ended. */
   private lastMeaningfulTs: number | undefined;
   private batchBefore: number | undefined;
-  /** The latest token_count with new usage totals: a model response completed then. */
-  private responseEnd: number | undefined;
-  private lastTotals: string | undefined;
-  /** Calls written with their output (older versions write a call only once it has run), and calls written before it. */
-  private callsWithOutput = 0;
-  private callsBeforeOutput = 0;
+  /** When calls ran, in versions that write a call only with its output. */
+  private readonly callTiming = new RolloutCallTiming();
   /** When the last `compacted` or `context_compacted` was read: Codex writes both for one compaction. */
   private lastCompactionEnd: number | undefined;
   /** Mid-2025 rollouts: a header line with the session's timestamp, then items with none of their own. */
@@ -248,26 +242,11 @@ export class RolloutImporter {
     }
     for (const [callId, approval] of turn.approvals) this.writer.approvalSpan(turn, callId, approval, undefined);
     for (const tool of turn.tools.values()) this.writer.toolSpan(turn, tool, undefined);
-    const unwritten = this.unwrittenCall(turn);
+    const unwritten = this.callTiming.unwrittenCall(turn, this.lastMeaningfulTs, this.approvalPolicy);
     if (unwritten) this.writer.toolSpan(turn, unwritten, undefined);
     if (turn.compactionStart !== undefined) this.writer.compactionSpan(turn, turn.compactionStart, undefined);
     this.writer.turnSpan(turn, undefined);
     this.turn = undefined;
-  }
-
-  /**
-   * In a rollout that writes each call only once it has run (and its output with it), a model response
-   * that completed after the last line written, with no answer since, made a call that is running (or
-   * waiting for a person) at the end of the file: the call the rollout will write.
-   */
-  private unwrittenCall(turn: OpenTurn): OpenTool | undefined {
-    const writesCallsLate = this.callsWithOutput > 0 && this.callsBeforeOutput === 0;
-    const responseEnd = this.responseEnd;
-    if (!writesCallsLate || responseEnd === undefined || responseEnd <= (this.lastMeaningfulTs ?? -Infinity) || responseEnd < turn.start) return undefined;
-    if (turn.tools.size > 0 || turn.answeredAt !== undefined || turn.compactionStart !== undefined) return undefined;
-    const callId = `unwritten-${responseEnd}`;
-    const approvalExpected = this.approvalPolicy === 'untrusted';
-    return { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: responseEnd, name: UNWRITTEN_CALL, callId, approvalExpected, before: responseEnd, responseEnd };
   }
 
   /**
@@ -414,7 +393,7 @@ export class RolloutImporter {
         const escalated = ESCALATION.test(head);
         const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted' || (policy === 'on-request' && DANGEROUS_COMMAND.test(head));
         const before = this.batchBefore ?? turn.start;
-        const responseEnd = this.responseEnd !== undefined && this.responseEnd > (this.lastMeaningfulTs ?? -Infinity) ? this.responseEnd : undefined;
+        const responseEnd = this.callTiming.responseEndSince(this.lastMeaningfulTs);
         turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, before, responseEnd });
         break;
       }
@@ -434,11 +413,7 @@ export class RolloutImporter {
             // An interrupted call's wall time counts its wait too: it does not tell the approval from the run.
             if (tool.approvalExpected && !ABORTED_OUTPUT.test(head)) tool = approvalBeforeRun(this.writer, turn, tool, ts, runMs);
           }
-          const batched = ts - tool.start <= BATCH_MS;
-          if (batched) this.callsWithOutput++;
-          else this.callsBeforeOutput++;
-          // Written with its output, the call ran from the end of the response that made it, when the rollout shows that.
-          if (batched && tool.responseEnd !== undefined) tool = { ...tool, start: tool.responseEnd };
+          tool = this.callTiming.ran(tool, ts);
           this.writer.toolSpan(turn, tool, ts, BACKGROUND_SESSION.exec(head)?.[1]);
           turn.tools.delete(tool.callId);
         }
@@ -508,10 +483,7 @@ export class RolloutImporter {
         // those with no output in between is the same request sent again.
         if (!TOKEN_COUNT_WITHOUT_USAGE.test(head)) {
           turn.requestsWithoutOutput = 0;
-          // Codex also writes the last totals again as the next request begins: only new totals end a response.
-          const totals = TOTAL_TOKEN_USAGE.exec(head)?.[0];
-          if (totals === undefined || totals !== this.lastTotals) this.responseEnd = ts;
-          this.lastTotals = totals;
+          this.callTiming.tokenCount(head, ts);
           return;
         }
         if (++turn.requestsWithoutOutput >= 2) {

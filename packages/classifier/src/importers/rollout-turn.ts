@@ -49,3 +49,8 @@ export interface OpenTurn {
   lastTs: number;
   readonly tools: Map<string, OpenTool>;
 }
+
+/** Whether a call was written together with its output (older versions write a call only once it has run). */
+export function writtenWithOutput(tool: OpenTool, outputAt: number): boolean {
+  return outputAt - tool.start <= BATCH_MS;
+}
