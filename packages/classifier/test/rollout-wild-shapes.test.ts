@@ -247,3 +247,17 @@ describe('shapes of the fourth wild batch (test/corpus/wild/fourth)', () => {
     expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval' });
   });
 });
+
+describe('context Codex writes as a user-role message, in every version\'s list (is_session_prefix, is_contextual_user_message)', () => {
+  it.each([
+    '<skill>\n<name>tea</name>\n</skill>',
+    '<subagent_notification>\n{"agent_id":"a1","status":"completed"}\n</subagent_notification>',
+    '\n<ENVIRONMENT_CONTEXT>\n  <cwd>/repo</cwd>\n</ENVIRONMENT_CONTEXT>',
+    '<context_update>cwd changed</context_update>',
+    '# AGENTS.md instructions for /repo\n\n<INSTRUCTIONS>be brief</INSTRUCTIONS>',
+  ])('context Codex writes as a user message (%j) is not the person: no turn starts there', async (text) => {
+    const injected = line(30, 'response_item', { type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
+    const { report } = await judge([...user(1, 'fix it'), call(10, 'c1', 'ls'), output(10.5, 'c1', 'ok'), injected, line(31, 'response_item', { type: 'reasoning', summary: [] }), answer(40)], 60);
+    expect(report.turns.map((t) => [t.status, t.verdict])).toEqual([['completed', 'healthy']]);
+  });
+});

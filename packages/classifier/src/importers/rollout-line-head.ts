@@ -34,11 +34,15 @@ export function errorKind(info: unknown): string | undefined {
 }
 
 /**
- * A user-role message whose first text is a tag, heading or warning Codex writes: `<environment_context>`,
- * `<user_instructions>`, `# AGENTS.md instructions`, `<turn_aborted>`, "Warning: apply_patch was
- * requested via shell_command" (0.94, with no user_message event: not the person).
+ * A user-role message whose first text is context Codex writes, not the person: the union of what its
+ * versions treat as such (`is_session_prefix`, `is_contextual_user_message`: a tag, case-insensitive,
+ * after leading whitespace: `<environment_context>`, `<user_instructions>`, `<turn_aborted>`,
+ * `<user_shell_command>`, `<skill>`, `<context_update>`, `<tool_context>`, `<reasoning_context>`,
+ * `<pinned_notes>`, `<subagent_notification>`; the `# AGENTS.md instructions` heading), and "Warning:
+ * apply_patch was requested via shell_command" (0.94, with no user_message event).
  */
-export const INJECTED_CONTEXT = /"content"\s*:\s*\[\s*\{\s*"type"\s*:\s*"input_text"\s*,\s*"text"\s*:\s*"(?:<(?:environment_context|user_instructions|turn_aborted|user_shell_command)>|# AGENTS\.md|Warning: apply_patch was requested via )/;
+export const INJECTED_CONTEXT =
+  /"content"\s*:\s*\[\s*\{\s*"type"\s*:\s*"input_text"\s*,\s*"text"\s*:\s*"(?:\s|\\[nrt])*(?:<(?:environment_context|user_instructions|turn_aborted|user_shell_command|skill|context_update|tool_context|reasoning_context|pinned_notes|subagent_notification)>|# AGENTS\.md|Warning: apply_patch was requested via )/i;
 
 /** A token_count event without usage (`"info":null`): a rate-limit snapshot for a response stream that did not complete. */
 export const TOKEN_COUNT_WITHOUT_USAGE = /"type"\s*:\s*"token_count"\s*,\s*"info"\s*:\s*null/;
