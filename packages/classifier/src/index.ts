@@ -11,6 +11,6 @@ export { classifySpans, SpanClassifier, type ClassifyOptions, type Classificatio
 export { DEFAULT_TIMELINE_LIMITS, type TimelineLimits } from './model/timeline-limits.js';
 export { THREAD_PHASES } from './model/phase-groups.js';
 export { analyzeTraces, DEFAULT_HEAP_LIMIT_MB, DEFAULT_ISOLATE_ABOVE_BYTES, DEFAULT_MAX_LINE_BYTES, type AnalyzeOptions, type Analysis } from './analyze-traces.js';
-export { clockTime, duration } from './time-text.js';
+export { clockTime, duration, isoTime } from './time-text.js';
 export { CodexTelemetryMapper } from './importers/codex-telemetry.js';
 export { EndedTurnVerdicts } from './ended-turn-verdicts.js';
