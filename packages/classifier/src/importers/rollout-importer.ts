@@ -28,14 +28,13 @@ import {
 } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
 import { TraceInputError } from '../trace-input-error.js';
-import { tornTailNote, type LineInfo } from './line-reader.js';
+import type { LineInfo } from './line-reader.js';
 import {
   ABORTED_OUTPUT,
   APPROVED_PREFIX,
   BACKGROUND_SESSION,
   DANGEROUS_COMMAND,
   ESCALATION,
-  HEADER,
   INJECTED_CONTEXT,
   NO_ANSWER,
   REJECTED,
@@ -46,7 +45,7 @@ import {
   payloadString,
   runSeconds,
 } from './rollout-line-head.js';
-import { RolloutTimestamps } from './rollout-timestamp.js';
+import { ROLLOUT_HEAD_BYTES, ROLLOUT_PARSE_BYTES, RolloutLines } from './rollout-lines.js';
 import { ForkedHistory } from './rollout-fork.js';
 import { approvalBeforeRun, approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
 import { RolloutSpanWriter } from './rollout-spans.js';
@@ -54,15 +53,6 @@ import { RolloutCallTiming } from './rollout-call-timing.js';
 import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
 import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 
-/** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
-export const ROLLOUT_LINE_TYPES: ReadonlySet<string> = new Set([
-  'session_meta', 'turn_context', 'world_state', 'response_item', 'event_msg', 'token_usage_record', 'compacted',
-]);
-
-/** Lines up to this size are parsed whole when their payload is needed; longer ones by their head. */
-export const ROLLOUT_PARSE_BYTES = 256 * 1024;
-/** How much of a line's head the field scan looks at (and turns into a string: the most a line costs). */
-export const ROLLOUT_HEAD_BYTES = 8192;
 /** A person's input written twice (a response item, a user_message event) lands this close together. */
 const SAME_INPUT_MS = 1_000;
 /** `compacted` and `context_compacted` this close together are one compaction. */
@@ -75,19 +65,15 @@ export class RolloutImporter {
   private threadId: string | undefined;
   private turn: OpenTurn | undefined;
   private readonly writer: RolloutSpanWriter;
+  /** How the file's lines are framed (each version's shape, a torn last line). */
+  private readonly lines: RolloutLines;
   /** The file's own session_meta was read: it names the thread (see `dispatch`). */
   private sessionMetaSeen = false;
   private readonly forkedHistory = new ForkedHistory();
-  /** Lines whose type is not a known rollout line type. */
-  skipped = 0;
   /** Items and events seen while no turn was open (before the first task_started, or in a rollout that marks none). */
   private outsideTurns = 0;
   private turnsSeen = 0;
   private inferredTurns = 0;
-  /** The latest timestamp of any line: when the rollout was last written (an open turn's writer is judged by it). */
-  lastLineMs: number | undefined;
-  /** The line number of a last line cut short, if any. */
-  private tornTail: number | undefined;
   /** The rollout marks its turns (task_started): none is inferred from then on. */
   private explicitTurns = false;
   /** The thread's approval policy, from the latest turn_context (older versions write one per request). */
@@ -99,16 +85,13 @@ export class RolloutImporter {
   private readonly callTiming = new RolloutCallTiming();
   /** When the last `compacted` or `context_compacted` was read: Codex writes both for one compaction. */
   private lastCompactionEnd: number | undefined;
-  /** Mid-2025 rollouts: a header line with the session's timestamp, then items with none of their own. */
-  private legacyTs: number | undefined;
-  private legacyLines = 0;
-  private readonly timestamps = new RolloutTimestamps();
 
   constructor(
     private readonly file: string,
     emit: (span: RecordedSpan) => void,
   ) {
     this.writer = new RolloutSpanWriter(() => this.threadId, emit);
+    this.lines = new RolloutLines(file);
     const m = /rollout-.*?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(file);
     this.threadId = m?.[1];
   }
@@ -118,27 +101,25 @@ export class RolloutImporter {
     return this.writer.count;
   }
 
+  /** Lines whose type is not a known rollout line type. */
+  get skipped(): number {
+    return this.lines.skipped;
+  }
+
+  /** The latest timestamp of any line: when the rollout was last written (an open turn's writer is judged by it). */
+  get lastLineMs(): number | undefined {
+    return this.lines.lastLineMs;
+  }
+
   line(buf: Buffer, info: LineInfo): void {
-    if (info.length === 0) return;
-    // UTF-8, so the messages taken from the head (errors) keep their characters; a character cut at the end is harmless.
-    const head = buf.toString('utf8', 0, Math.min(buf.length, ROLLOUT_HEAD_BYTES));
-    if (this.legacyLine(head, buf, info)) return;
-    const m = HEADER.exec(head) ?? (info.lastByte === 0x7d ? this.otherKeyOrder(buf, info) : undefined);
-    if (!m || info.lastByte !== 0x7d) {
-      this.invalid(buf, info);
+    const line = this.lines.read(buf, info);
+    if (!line) return;
+    if (line.shape === 'legacy-header') {
+      this.threadId = field(line.head, 'id') ?? this.threadId;
       return;
     }
-    const ts = this.timestamps.ms(m[1]!);
-    if (!Number.isFinite(ts)) throw new TraceInputError(this.file, info.lineNo, `bad timestamp "${m[1]}" in a rollout line`);
-    if (this.lastLineMs === undefined || ts > this.lastLineMs) this.lastLineMs = ts;
-    const type = m[2]!;
-    const sub = m[3];
-    if (!ROLLOUT_LINE_TYPES.has(type)) {
-      this.skipped++;
-      return;
-    }
-    if (this.forkedHistory.skips(sub, head, ts, info.lineNo)) return;
-    this.dispatch(type, sub, head, buf, info, ts);
+    if (line.shape === 'current' && this.forkedHistory.skips(line.sub, line.head, line.ts, info.lineNo)) return;
+    this.dispatch(line.type, line.sub, line.head, buf, info, line.ts);
   }
 
   /** One line whose timestamp, type and payload type are read. */
@@ -190,40 +171,10 @@ export class RolloutImporter {
     if (!bookkeeping) this.lastMeaningfulTs = ts;
   }
 
-  /**
-   * The rollout shape of mid-2025 Codex: a header `{"id":…,"timestamp":…,"instructions":…}`, then
-   * `{"record_type":"state"}` lines and bare response items with no timestamp. Each item is read as
-   * a response item at the session's timestamp: turns and what they wait on are read, no wait is timed.
-   */
-  private legacyLine(head: string, buf: Buffer, info: LineInfo): boolean {
-    if (info.lineNo === 1) {
-      const m = /^\{\s*"id"\s*:\s*"[^"]*"\s*,\s*"timestamp"\s*:\s*"([^"]+)"/.exec(head);
-      const ts = m ? Date.parse(m[1]!) : NaN;
-      if (!Number.isFinite(ts) || /"type"\s*:/.test(head.slice(0, 200))) return false;
-      this.legacyTs = ts;
-      this.lastLineMs = ts;
-      this.threadId = field(head, 'id') ?? this.threadId;
-      return true;
-    }
-    if (this.legacyTs === undefined) return false;
-    if (/^\{\s*"record_type"/.test(head)) return true;
-    const sub = /^\{\s*"type"\s*:\s*"([A-Za-z_]+)"/.exec(head)?.[1];
-    if (sub === undefined || info.lastByte !== 0x7d) return false;
-    this.legacyLines++;
-    // One microsecond per line keeps the items in their order (a result before the next request) without timing anything.
-    this.dispatch('response_item', sub, head, buf, info, this.legacyTs + info.lineNo / 1000);
-    return true;
-  }
-
   /** What the report should say about this rollout beyond its turns. */
   notes(): string[] {
     const notes: string[] = [];
-    if (this.tornTail !== undefined) notes.push(tornTailNote(this.tornTail));
-    const forked = this.forkedHistory.note();
-    if (forked) notes.push(forked);
-    if (this.legacyTs !== undefined) {
-      notes.push(`a mid-2025 rollout: its ${this.legacyLines} items carry no timestamp of their own, so all are read at the session's start; turns and what the last one waits on are read, no wait can be timed`);
-    }
+    for (const note of [this.lines.tornTailNote(), this.forkedHistory.note(), this.lines.legacyNote()]) if (note) notes.push(note);
     if (this.inferredTurns > 0) {
       notes.push(`${this.inferredTurns} turn${this.inferredTurns > 1 ? 's' : ''} inferred from message boundaries (this Codex version writes no task_started): ids "inferred-L<line>" name the line each began at; a turn ends at its answer, at turn_aborted, or when the next one begins`);
     }
@@ -247,45 +198,6 @@ export class RolloutImporter {
     if (turn.compactionStart !== undefined) this.writer.compactionSpan(turn, turn.compactionStart, undefined);
     this.writer.turnSpan(turn, undefined);
     this.turn = undefined;
-  }
-
-  /**
-   * A rollout line whose keys are not in the order Codex 0.169 writes them (another version, a tool
-   * that rewrote the file): parsed whole when small enough, and read the same way.
-   */
-  private otherKeyOrder(buf: Buffer, info: LineInfo): [string, string, string, string | undefined] | undefined {
-    if (info.truncated || info.length > ROLLOUT_PARSE_BYTES) return undefined;
-    let o: unknown;
-    try {
-      o = JSON.parse(buf.toString('utf8'));
-    } catch {
-      return undefined;
-    }
-    if (o === null || typeof o !== 'object') return undefined;
-    const { timestamp, type, payload } = o as { timestamp?: unknown; type?: unknown; payload?: { type?: unknown } };
-    if (typeof timestamp !== 'string' || typeof type !== 'string' || !/^[A-Za-z_]+$/.test(type)) return undefined;
-    const sub = payload !== null && typeof payload === 'object' && typeof payload.type === 'string' ? payload.type : undefined;
-    return ['', timestamp, type, sub];
-  }
-
-  private invalid(buf: Buffer, info: LineInfo): void {
-    // A live rollout is appended line by line: its last line may be half-written. Judged up to the line before.
-    if (info.atEof && info.lastByte !== 0x7d) {
-      this.tornTail = info.lineNo;
-      return;
-    }
-    if (!info.truncated) {
-      try {
-        const o = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
-        if (o && typeof o === 'object' && (typeof o.timestamp !== 'string' || typeof o.type !== 'string')) {
-          throw new TraceInputError(this.file, info.lineNo, 'not a rollout line: no "timestamp" and "type"');
-        }
-      } catch (error) {
-        if (error instanceof TraceInputError) throw error;
-        throw new TraceInputError(this.file, info.lineNo, `invalid JSON in a rollout line: ${(error as Error).message}`);
-      }
-    }
-    throw new TraceInputError(this.file, info.lineNo, 'not a rollout line: it does not start with {"timestamp":…,"type":…}');
   }
 
   private startTurn(turnId: string, ts: number, inferred = false): void {

@@ -8,7 +8,7 @@
  * of its time.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { ROLLOUT_HEAD_BYTES } from './rollout-importer.js';
+import { ROLLOUT_HEAD_BYTES } from './rollout-lines.js';
 
 /** Windows read across the file: enough that a few bloated lines among short ones do not sway the count. */
 const SAMPLE_WINDOWS = 64;
