@@ -9,7 +9,9 @@
  * inside a span, the trace of that span; it carries no turn id. A turn is its trace (`turn/start`
  * roots one trace per turn, `thread/compact/start` one per compaction), so the phases of a log are
  * keyed by trace (`ATTR_TURN_KEYED_BY_TRACE`) and join the turn once a span of that trace names it.
- * `codex.sse_event` records carry no trace: they belong to the conversation's latest turn.
+ * `codex.sse_event` records carry no trace: they belong to the conversation's latest turn. Nor does any
+ * record of a Codex that exports no traces (before its trace export, or with the log exporter alone):
+ * then a person's prompt starts each turn, and the records after it belong to it.
  *
  * - `codex.user_prompt`: the turn accepted (its trace seen first). A turn of the conversation still
  *   open ends there: Codex runs one turn per thread at a time, and logs nothing when a turn ends.
@@ -108,10 +110,10 @@ export class CodexLogMapper {
     const out: RecordedSpan[] = [];
     switch (a['event.name']) {
       case 'codex.user_prompt':
-        if (log.traceId) this.turnOf(log.traceId, threadId, log.timeMs, out);
+        this.turnOf(log.traceId ?? untracedTrace(threadId, log.timeMs), threadId, log.timeMs, out);
         break;
       case 'codex.api_request':
-        if (log.traceId) this.attemptHeaders(this.turnOf(log.traceId, threadId, log.timeMs, out), log, out);
+        this.attemptHeaders(this.turnOfRecord(log, threadId, out), log, out);
         break;
       case 'codex.sse_event': {
         const turn = this.latest.get(threadId);
@@ -120,10 +122,22 @@ export class CodexLogMapper {
       }
       case 'codex.tool_decision':
       case 'codex.tool_result':
-        if (log.traceId) this.tool(this.turnOf(log.traceId, threadId, log.timeMs, out), log, out);
+        this.tool(this.turnOfRecord(log, threadId, out), log, out);
         break;
     }
     return out;
+  }
+
+  /**
+   * The turn of a record: its trace's. A record with no trace (Codex before its trace export, or
+   * one configured with the log exporter alone, writes none) belongs to the conversation's latest
+   * turn while it is open, as a person's prompt starts each turn; one before any prompt was read
+   * starts a turn of its own there.
+   */
+  private turnOfRecord(log: RecordedLog, threadId: string, out: RecordedSpan[]): LogTurn {
+    if (log.traceId) return this.turnOf(log.traceId, threadId, log.timeMs, out);
+    const latest = this.latest.get(threadId);
+    return latest && !latest.ended ? latest : this.turnOf(untracedTrace(threadId, log.timeMs), threadId, log.timeMs, out);
   }
 
   // The turn of a trace, begun (with its accepted point) the first time the trace is seen; the
@@ -249,6 +263,11 @@ export class CodexLogMapper {
     const attempt = turn.attempt?.span;
     return attempt && name.startsWith('stall_why.upstream.') && name !== PHASE_UPSTREAM_RETRY ? { ...span, parentSpanId: attempt.spanId } : span;
   }
+}
+
+/** The trace a turn of records with no trace is keyed by: its conversation and first moment. */
+function untracedTrace(threadId: string, at: number): string {
+  return stableId(`${threadId}/untraced/${at}`, 32);
 }
 
 /** The end record of an open phase, pushed to `out`. */
