@@ -6,7 +6,7 @@
  * recorded scenario corpus (test/corpus/manifest.json), must be at least 0.9; no completed turn a
  * reader labelled healthy may be given another verdict (a false alarm on a finished turn).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { analyzeTraces, type Thresholds } from '@stall-why/classifier';
 import { describe, expect, it } from 'vitest';
@@ -24,7 +24,11 @@ interface Judged {
 }
 
 const corpus = join(import.meta.dirname, '../corpus');
-const labelFiles = ['wild', 'wild/more', 'wild/third', 'wild/fourth'].map((d) => join(corpus, d, 'labels.json')).filter((p) => existsSync(p));
+/** The batches: test/corpus/wild and each folder in it with its own labels.json (a batch is added by adding its folder). */
+const batches = ['wild', ...readdirSync(join(corpus, 'wild'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `wild/${d.name}`)]
+  .filter((d) => existsSync(join(corpus, d, 'labels.json')))
+  .sort();
+const labelFiles = batches.map((d) => join(corpus, d, 'labels.json'));
 
 async function judgeWild(): Promise<Judged[]> {
   const out: Judged[] = [];
@@ -64,7 +68,8 @@ function score(judged: readonly Judged[], key: 'status' | 'verdict', value: stri
 
 describe('verdicts on real sessions in the wild', () => {
   it('has real rollouts of at least four Codex versions and three originators, each with its provenance and licence', () => {
-    const sources = ['wild', 'wild/more', 'wild/third', 'wild/fourth'].flatMap((d) =>
+    expect(batches.length).toBeGreaterThanOrEqual(4);
+    const sources = batches.flatMap((d) =>
       existsSync(join(corpus, d, 'sources.json'))
         ? (JSON.parse(readFileSync(join(corpus, d, 'sources.json'), 'utf8')) as Array<Record<string, string | boolean | null>>).map((s) => ({ ...s, dir: d }))
         : [],

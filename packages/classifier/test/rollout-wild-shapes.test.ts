@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeTraces } from '@stall-why/classifier';
-import { PHASE_APPROVAL, PHASE_COMPACTION } from '@stall-why/conventions';
+import { APPROVAL_KIND_FILE_CHANGE, ATTR_APPROVAL_KIND, PHASE_APPROVAL, PHASE_COMPACTION } from '@stall-why/conventions';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'stall-why-shapes-'));
@@ -259,5 +259,34 @@ describe('context Codex writes as a user-role message, in every version\'s list 
     const injected = line(30, 'response_item', { type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
     const { report } = await judge([...user(1, 'fix it'), call(10, 'c1', 'ls'), output(10.5, 'c1', 'ok'), injected, line(31, 'response_item', { type: 'reasoning', summary: [] }), answer(40)], 60);
     expect(report.turns.map((t) => [t.status, t.verdict])).toEqual([['completed', 'healthy']]);
+  });
+});
+
+describe('patches Codex asks about under on-request (its assess_patch_safety; test/corpus/wild/fifth: 0.87, 0.106)', () => {
+  const context = (s: number, sandbox: object, cwd = '/repo'): string => line(s, 'turn_context', { cwd, approval_policy: 'on-request', sandbox_policy: sandbox });
+  const patchCall = (s: number, id: string, path: string): string =>
+    line(s, 'response_item', { type: 'custom_tool_call', status: 'completed', call_id: id, name: 'apply_patch', input: `*** Begin Patch\n*** Update File: ${path}\n@@\n-a\n+b\n*** End Patch\n` });
+  const patchOutput = (s: number, id: string): string =>
+    line(s, 'response_item', { type: 'custom_tool_call_output', call_id: id, output: JSON.stringify({ output: 'Success. Updated the following files:\nM x\n', metadata: { exit_code: 0, duration_seconds: 0.0 } }) });
+  const workspace = { type: 'workspace-write', network_access: false, exclude_tmpdir_env_var: false, exclude_slash_tmp: false };
+
+  it.each([
+    ['a read-only sandbox asks for every patch', { type: 'read-only' }, 'src/a.ts', 'awaiting_approval'],
+    ['workspace-write asks for a path under .codex', workspace, '.codex/prompts/p.md', 'awaiting_approval'],
+    ['workspace-write asks for a path under .git', workspace, '/repo/.git/config', 'awaiting_approval'],
+    ['workspace-write asks for a path outside the working directory', workspace, '/etc/hosts', 'awaiting_approval'],
+    ['workspace-write applies a patch in the working directory unasked', workspace, 'src/a.ts', 'tool_running'],
+    ['a writable root inside .codex is writable', { ...workspace, writable_roots: ['/repo/.codex/memories'] }, '.codex/memories/m.md', 'tool_running'],
+    ['full access never asks', { type: 'danger-full-access' }, '/etc/hosts', 'tool_running'],
+  ])('%s', async (_title, sandbox, path, verdict) => {
+    const { report } = await judge([...user(1, 'edit'), context(1.5, sandbox), patchCall(10, 'p1', path)], 60);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict });
+  });
+
+  it('a patch answered long after it was made, whose output says it took no time, waited for the person: a file-change approval', async () => {
+    const { spans, report } = await judge([...user(1, 'edit'), context(1.5, { type: 'read-only' }), patchCall(10, 'p1', 'src/a.ts'), patchOutput(130, 'p1'), answer(132)], 200);
+    const approval = spans.find((s) => s.name === PHASE_APPROVAL)!;
+    expect([approval.startTimeMs, approval.endTimeMs, approval.attributes[ATTR_APPROVAL_KIND]]).toEqual([T0 + 10_000, T0 + 130_000, APPROVAL_KIND_FILE_CHANGE]);
+    expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'awaiting_approval' });
   });
 });

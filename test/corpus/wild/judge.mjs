@@ -5,8 +5,8 @@
 //
 //   node test/corpus/wild/judge.mjs [labels.json...] [--classifier <path to classifier dist/index.js>]
 //
-// Needs a build (npm run build). Defaults: every batch (wild/, more/, third/, fourth/), this checkout's classifier.
-import { readFileSync } from 'node:fs';
+// Needs a build (npm run build). Defaults: every batch (wild/ and each folder in it with a labels.json), this checkout's classifier.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,8 @@ const here = import.meta.dirname;
 const { values, positionals } = parseArgs({ options: { classifier: { type: 'string' } }, allowPositionals: true });
 const classifier = resolve(values.classifier ?? join(here, '../../../packages/classifier/dist/index.js'));
 const { analyzeTraces } = await import(pathToFileURL(classifier).href);
-const labelFiles = positionals.length > 0 ? positionals : [join(here, 'labels.json'), join(here, 'more/labels.json'), join(here, 'third/labels.json'), join(here, 'fourth/labels.json')];
+const batches = ['.', ...readdirSync(here, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)].sort();
+const labelFiles = positionals.length > 0 ? positionals : batches.map((d) => join(here, d, 'labels.json')).filter((p) => existsSync(p));
 
 let right = 0;
 let total = 0;

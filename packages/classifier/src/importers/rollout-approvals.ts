@@ -3,7 +3,7 @@
  * shows as a call the person rejected, as an escalated call written only once approved and run, or
  * as "Approved command prefix saved". These infer the approval span from them.
  */
-import { APPROVAL_DECISION_APPROVED, APPROVAL_DECISION_DENIED, APPROVAL_KIND_COMMAND } from '@stall-why/conventions';
+import { APPROVAL_DECISION_APPROVED, APPROVAL_DECISION_DENIED } from '@stall-why/conventions';
 import type { RolloutSpanWriter } from './rollout-spans.js';
 import { writtenWithOutput, type OpenTool, type OpenTurn } from './rollout-turn.js';
 
@@ -30,7 +30,7 @@ export function inferredApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool
   // approval. Read only here: it may parse the whole output line.
   const end = tool.start - (runMs() ?? 0);
   if (end - tool.before < INFERRED_APPROVAL_MS) return;
-  writer.approvalSpan(turn, tool.callId, { start: tool.before, kind: APPROVAL_KIND_COMMAND }, end, APPROVAL_DECISION_APPROVED, true);
+  writer.approvalSpan(turn, tool.callId, { start: tool.before, kind: tool.approvalKind }, end, APPROVAL_DECISION_APPROVED, true);
 }
 
 /**
@@ -40,7 +40,7 @@ export function inferredApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool
 export function rejectedApproval(writer: RolloutSpanWriter, turn: OpenTurn, tool: OpenTool, outputAt: number): void {
   turn.rejectedAt = outputAt;
   const batched = writtenWithOutput(tool, outputAt);
-  const approval = { start: batched ? tool.before : tool.start, kind: APPROVAL_KIND_COMMAND };
+  const approval = { start: batched ? tool.before : tool.start, kind: tool.approvalKind };
   writer.approvalSpan(turn, tool.callId, approval, batched ? tool.start : outputAt, APPROVAL_DECISION_DENIED, batched);
 }
 
@@ -50,7 +50,7 @@ export function approvedPrefix(writer: RolloutSpanWriter, turn: OpenTurn, ts: nu
   if (!tool) return;
   // Approved: from here the call runs, it no longer waits for a person.
   turn.tools.set(tool.callId, { ...tool, approvalExpected: false });
-  writer.approvalSpan(turn, tool.callId, { start: tool.start, kind: APPROVAL_KIND_COMMAND }, ts, APPROVAL_DECISION_APPROVED);
+  writer.approvalSpan(turn, tool.callId, { start: tool.start, kind: tool.approvalKind }, ts, APPROVAL_DECISION_APPROVED);
 }
 
 /** An approval request seen for the call ends (answered, or the call ran). */
@@ -76,7 +76,7 @@ export function approvalBeforeRun(writer: RolloutSpanWriter, turn: OpenTurn, too
   if (run === undefined || !(run >= 0)) return tool;
   const runFrom = outputAt - run;
   if (runFrom - tool.start >= APPROVAL_BEFORE_RUN_MS) {
-    writer.approvalSpan(turn, tool.callId, { start: tool.start, kind: APPROVAL_KIND_COMMAND }, runFrom, APPROVAL_DECISION_APPROVED, true);
+    writer.approvalSpan(turn, tool.callId, { start: tool.start, kind: tool.approvalKind }, runFrom, APPROVAL_DECISION_APPROVED, true);
   }
   return { ...tool, approvalExpected: false };
 }

@@ -4,6 +4,7 @@
  * call ran from then; at the end of a file, such a response with nothing written since made a call
  * that runs still, unwritten.
  */
+import { APPROVAL_KIND_COMMAND } from '@stall-why/conventions';
 import { TOTAL_TOKEN_USAGE } from './rollout-line-head.js';
 import { writtenWithOutput, type OpenTool, type OpenTurn } from './rollout-turn.js';
 import { stableIdAfter } from './stable-id.js';
@@ -54,7 +55,7 @@ export class RolloutCallTiming {
     const callId = `unwritten-${responseEnd}`;
     return {
       spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: responseEnd, name: UNWRITTEN_CALL, callId,
-      approvalExpected: approvalPolicy === 'untrusted', before: responseEnd, responseEnd,
+      approvalExpected: approvalPolicy === 'untrusted', approvalKind: APPROVAL_KIND_COMMAND, before: responseEnd, responseEnd,
     };
   }
 }

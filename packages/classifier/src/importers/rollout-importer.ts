@@ -50,6 +50,7 @@ import { ForkedHistory } from './rollout-fork.js';
 import { approvalBeforeRun, approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
 import { RolloutSpanWriter } from './rollout-spans.js';
 import { RolloutCallTiming } from './rollout-call-timing.js';
+import { patchAsksOnRequest, patchSandbox, patchText, type PatchSandbox } from './rollout-patch-safety.js';
 import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
 import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 
@@ -78,6 +79,8 @@ export class RolloutImporter {
   private explicitTurns = false;
   /** The thread's approval policy, from the latest turn_context (older versions write one per request). */
   private approvalPolicy: string | undefined;
+  /** The sandbox of the latest turn_context: whether a patch asks the person. */
+  private sandbox: PatchSandbox | undefined;
   /** The latest line that was not bookkeeping (token_count, turn_context), and when the batch before it ended. */
   private lastMeaningfulTs: number | undefined;
   private batchBefore: number | undefined;
@@ -150,6 +153,7 @@ export class RolloutImporter {
         break;
       case 'turn_context':
         this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
+        if (head.includes('"sandbox_policy"')) this.sandbox = patchSandbox(head, field(head, 'cwd'));
         if (this.turn) this.requestContext(this.turn, ts);
         break;
       case 'response_item':
@@ -303,10 +307,14 @@ export class RolloutImporter {
         const policy = this.approvalPolicy;
         // The model is offered escalation only where a person can grant it: an escalated call asks for approval unless the policy never asks.
         const escalated = ESCALATION.test(head);
-        const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted' || (policy === 'on-request' && DANGEROUS_COMMAND.test(head));
+        const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
+        // A patch Codex would not apply unasked under on-request (a read-only sandbox, a path it may not write).
+        const patchAsks = !escalated && patch && policy === 'on-request' && this.sandbox !== undefined && patchAsksOnRequest(this.sandbox, () => patchText(parse()?.payload as Record<string, unknown> | undefined));
+        const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted' || patchAsks || (policy === 'on-request' && DANGEROUS_COMMAND.test(head));
+        const approvalKind = patch && !escalated ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
         const before = this.batchBefore ?? turn.start;
         const responseEnd = this.callTiming.responseEndSince(this.lastMeaningfulTs);
-        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, before, responseEnd });
+        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, approvalKind, before, responseEnd });
         break;
       }
       case 'function_call_output':
@@ -334,7 +342,7 @@ export class RolloutImporter {
       }
       case 'web_search_call':
       case 'tool_search_call': {
-        const tool = { spanId: stableIdAfter(turn.ids, `tool/${id}`), start: ts, name: sub, callId: id, approvalExpected: false, before: ts, responseEnd: undefined };
+        const tool = { spanId: stableIdAfter(turn.ids, `tool/${id}`), start: ts, name: sub, callId: id, approvalExpected: false, approvalKind: APPROVAL_KIND_COMMAND, before: ts, responseEnd: undefined };
         this.writer.toolSpan(turn, tool, ts);
         break;
       }
