@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeTraces } from '@stall-why/classifier';
-import { APPROVAL_KIND_FILE_CHANGE, ATTR_APPROVAL_KIND, PHASE_APPROVAL, PHASE_COMPACTION } from '@stall-why/conventions';
+import { APPROVAL_KIND_FILE_CHANGE, ATTR_APPROVAL_KIND, PHASE_APPROVAL, PHASE_COMPACTION, PHASE_UPSTREAM_RETRY } from '@stall-why/conventions';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'stall-why-shapes-'));
@@ -288,5 +288,21 @@ describe('patches Codex asks about under on-request (its assess_patch_safety; te
     const approval = spans.find((s) => s.name === PHASE_APPROVAL)!;
     expect([approval.startTimeMs, approval.endTimeMs, approval.attributes[ATTR_APPROVAL_KIND]]).toEqual([T0 + 10_000, T0 + 130_000, APPROVAL_KIND_FILE_CHANGE]);
     expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'awaiting_approval' });
+  });
+});
+
+describe('rate-limit snapshots (test/corpus/wild/fifth: 0.106)', () => {
+  const snapshot = (s: number, limit: string): string => line(s, 'event_msg', { type: 'token_count', info: null, rate_limits: { limit_id: limit, primary: { used_percent: 16 } } });
+  const turnStart = (s: number): string => line(s, 'event_msg', { type: 'task_started', turn_id: 't1' });
+  const retries = (spans: readonly { name: string }[]): number => spans.filter((s) => s.name === PHASE_UPSTREAM_RETRY).length;
+
+  it('one request writes a snapshot per rate limit in the same moment: not a request sent again', async () => {
+    const { spans } = await judge([turnStart(1), ...user(1, 'go'), snapshot(2, 'codex'), snapshot(2.001, 'codex_bengalfox'), answer(8)], 60);
+    expect(retries(spans)).toBe(0);
+  });
+
+  it('a second snapshot seconds later with no output between is the request sent again', async () => {
+    const { spans } = await judge([turnStart(1), ...user(1, 'go'), snapshot(2, 'codex'), snapshot(2.001, 'codex_bengalfox'), snapshot(6, 'codex'), answer(8)], 60);
+    expect(retries(spans)).toBe(1);
   });
 });

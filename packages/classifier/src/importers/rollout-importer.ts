@@ -58,6 +58,8 @@ import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 const SAME_INPUT_MS = 1_000;
 /** `compacted` and `context_compacted` this close together are one compaction. */
 const SAME_COMPACTION_MS = 1_000;
+/** Rate-limit snapshots (`token_count` without usage) this close together are of one request. */
+const SAME_REQUEST_MS = 100;
 /** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
 const REJECTION_ABORT_MS = 5_000;
 
@@ -406,6 +408,9 @@ export class RolloutImporter {
           this.callTiming.tokenCount(head, ts);
           return;
         }
+        // Since 0.10x one request writes a snapshot per rate limit (`codex`, then a model's own) in the same moment.
+        if (turn.lastSnapshotAt !== undefined && ts - turn.lastSnapshotAt <= SAME_REQUEST_MS) return;
+        turn.lastSnapshotAt = ts;
         if (++turn.requestsWithoutOutput >= 2) {
           this.writer.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.requestsWithoutOutput - 1 });
         }

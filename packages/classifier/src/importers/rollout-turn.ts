@@ -44,6 +44,8 @@ export interface OpenTurn {
   compactionStart: number | undefined;
   /** token_count lines since the last response item: a second one is a request repeated with no output. */
   requestsWithoutOutput: number;
+  /** When the last of those was written: a request's snapshots, one per rate limit, come together. */
+  lastSnapshotAt?: number;
   /** turn_context lines since the model's last item or a tool's output: a second one is a request sent again. */
   contextsWithoutOutput: number;
   /** A compaction ran in the turn (a turn that only compacts answers nothing, and has not failed). */
