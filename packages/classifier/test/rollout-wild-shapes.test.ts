@@ -195,6 +195,15 @@ describe('shapes of the third wild batch (test/corpus/wild/third)', () => {
     expect(plain.report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
   });
 
+  it('Windows: a forced PowerShell delete under on-request asks the person too (Codex\'s is_dangerous_powershell_words; a 0.101 session waited 28 min on one)', async () => {
+    const ps = (s: number, id: string, script: string): string =>
+      line(s, 'response_item', { type: 'function_call', name: 'shell', arguments: JSON.stringify({ command: ['powershell.exe', '-Command', script] }), call_id: id });
+    const forced = await judge([...user(1, 'clean'), turnContext(1.5), ps(5, 'c1', 'Remove-Item -Recurse -Force .\\bin')], 60);
+    expect(forced.report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval' });
+    const plain = await judge([...user(1, 'clean'), turnContext(1.5), ps(5, 'c1', 'Get-ChildItem -Force .\\bin')], 60);
+    expect(plain.report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
+  });
+
   it('v0.114: a sub-agent forked from another session keeps its own thread and turns; its parent\'s history copied in is not read as turns', async () => {
     const own = '019ce419-22de-7f50-80eb-86a44f32465b';
     const parent = '019ce3fb-1087-7980-8f92-8d0171aaea6a';

@@ -34,6 +34,7 @@ import {
   APPROVED_PREFIX,
   BACKGROUND_SESSION,
   DANGEROUS_COMMAND,
+  DANGEROUS_POWERSHELL,
   ESCALATION,
   INJECTED_CONTEXT,
   NO_ANSWER,
@@ -312,7 +313,7 @@ export class RolloutImporter {
         const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
         // A patch Codex would not apply unasked under on-request (a read-only sandbox, a path it may not write).
         const patchAsks = !escalated && patch && policy === 'on-request' && this.sandbox !== undefined && patchAsksOnRequest(this.sandbox, () => patchText(parse()?.payload as Record<string, unknown> | undefined));
-        const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted' || patchAsks || (policy === 'on-request' && DANGEROUS_COMMAND.test(head));
+        const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted' || patchAsks || (policy === 'on-request' && (DANGEROUS_COMMAND.test(head) || DANGEROUS_POWERSHELL.test(head)));
         const approvalKind = patch && !escalated ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
         const before = this.batchBefore ?? turn.start;
         const responseEnd = this.callTiming.responseEndSince(this.lastMeaningfulTs);

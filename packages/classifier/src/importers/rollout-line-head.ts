@@ -12,6 +12,11 @@ export const ESCALATION = /"with_escalated_permissions\\?"\s*:\s*true|require_es
  * script or after `sudo`; read from the call's arguments, as a plain string or an argv array.
  */
 export const DANGEROUS_COMMAND = /(?:^|[\s;&|(`'"]|\\")(?:sudo(?:\s+|\\",\\"))?rm(?:\s+|\\",\\")(?:-[A-Za-z]*f[A-Za-z]*|--force)(?=[\s;&|)'"\\]|$)/;
+/**
+ * The same on Windows (its `is_dangerous_powershell_words`): a PowerShell delete (`Remove-Item` and its
+ * aliases `ri`, `del`, `erase`, `rd`, `rmdir`) with `-Force`, in any case.
+ */
+export const DANGEROUS_POWERSHELL = /(?:^|[\s;&|(`'"]|\\")(?:Remove-Item|ri|del|erase|rd|rmdir)(?=[\s'"\\])[^;|&\n]*?[\s'"]-Force(?![A-Za-z-])/i;
 /** The output of a call handed back while its process runs on (`exec_command` past `yield_time_ms`). */
 export const BACKGROUND_SESSION = /Process running with session ID (\d+)/;
 /** task_complete with no answer. */
