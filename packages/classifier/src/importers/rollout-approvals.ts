@@ -3,9 +3,36 @@
  * shows as a call the person rejected, as an escalated call written only once approved and run, or
  * as "Approved command prefix saved". These infer the approval span from them.
  */
-import { APPROVAL_DECISION_APPROVED, APPROVAL_DECISION_DENIED } from '@stall-why/conventions';
+import { APPROVAL_DECISION_APPROVED, APPROVAL_DECISION_DENIED, APPROVAL_KIND_COMMAND, APPROVAL_KIND_FILE_CHANGE } from '@stall-why/conventions';
+import { DANGEROUS_COMMAND, DANGEROUS_POWERSHELL, ESCALATION } from './rollout-line-head.js';
+import { patchAsksOnRequest, patchText, type PatchSandbox } from './rollout-patch-safety.js';
 import type { RolloutSpanWriter } from './rollout-spans.js';
 import { writtenWithOutput, type OpenTool, type OpenTurn } from './rollout-turn.js';
+
+/**
+ * Whether Codex asks a person before it runs a call, as far as its rollout shows, and about what. The
+ * model is offered escalation only where a person can grant it: an escalated call asks unless the
+ * policy never asks. Under `untrusted` every call asks; under `on-request` a dangerous command
+ * (`command_might_be_dangerous`) and a patch Codex may not apply unasked (`assess_patch_safety`).
+ * `payload` is read only for a patch whose paths decide it.
+ */
+export function callApproval(
+  name: string,
+  head: string,
+  payload: () => Record<string, unknown> | undefined,
+  policy: string | undefined,
+  sandbox: PatchSandbox | undefined,
+): { approvalExpected: boolean; approvalKind: string } {
+  const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
+  if (ESCALATION.test(head)) return { approvalExpected: policy !== 'never', approvalKind: APPROVAL_KIND_COMMAND };
+  const approvalKind = patch ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
+  if (policy === 'untrusted') return { approvalExpected: true, approvalKind };
+  if (policy !== 'on-request') return { approvalExpected: false, approvalKind };
+  const asks = patch
+    ? sandbox !== undefined && patchAsksOnRequest(sandbox, () => patchText(payload()))
+    : DANGEROUS_COMMAND.test(head) || DANGEROUS_POWERSHELL.test(head);
+  return { approvalExpected: asks, approvalKind };
+}
 
 /**
  * A quiet this long before an escalated call written only with its output holds an approval: longer

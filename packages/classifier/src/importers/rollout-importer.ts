@@ -33,9 +33,6 @@ import {
   ABORTED_OUTPUT,
   APPROVED_PREFIX,
   BACKGROUND_SESSION,
-  DANGEROUS_COMMAND,
-  DANGEROUS_POWERSHELL,
-  ESCALATION,
   INJECTED_CONTEXT,
   NO_ANSWER,
   REJECTED,
@@ -48,10 +45,10 @@ import {
 } from './rollout-line-head.js';
 import { ROLLOUT_HEAD_BYTES, ROLLOUT_PARSE_BYTES, RolloutLines } from './rollout-lines.js';
 import { ForkedHistory } from './rollout-fork.js';
-import { approvalBeforeRun, approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
+import { approvalBeforeRun, approvedPrefix, callApproval, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
 import { RolloutSpanWriter } from './rollout-spans.js';
 import { RolloutCallTiming } from './rollout-call-timing.js';
-import { patchAsksOnRequest, patchSandbox, patchText, type PatchSandbox } from './rollout-patch-safety.js';
+import { patchSandbox, type PatchSandbox } from './rollout-patch-safety.js';
 import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
 import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 
@@ -307,14 +304,7 @@ export class RolloutImporter {
         // Codex writes `call_id` after the arguments: past the head of a call with long arguments.
         const callId = field(head, 'call_id') ?? payloadString(parse(), 'call_id') ?? id;
         const name = field(head, 'name') ?? sub;
-        const policy = this.approvalPolicy;
-        // The model is offered escalation only where a person can grant it: an escalated call asks for approval unless the policy never asks.
-        const escalated = ESCALATION.test(head);
-        const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
-        // A patch Codex would not apply unasked under on-request (a read-only sandbox, a path it may not write).
-        const patchAsks = !escalated && patch && policy === 'on-request' && this.sandbox !== undefined && patchAsksOnRequest(this.sandbox, () => patchText(parse()?.payload as Record<string, unknown> | undefined));
-        const approvalExpected = escalated ? policy !== 'never' : policy === 'untrusted' || patchAsks || (policy === 'on-request' && (DANGEROUS_COMMAND.test(head) || DANGEROUS_POWERSHELL.test(head)));
-        const approvalKind = patch && !escalated ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
+        const { approvalExpected, approvalKind } = callApproval(name, head, () => parse()?.payload as Record<string, unknown> | undefined, this.approvalPolicy, this.sandbox);
         const before = this.batchBefore ?? turn.start;
         const responseEnd = this.callTiming.responseEndSince(this.lastMeaningfulTs);
         turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, approvalKind, before, responseEnd });
