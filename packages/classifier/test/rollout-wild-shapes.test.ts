@@ -315,3 +315,28 @@ describe('rate-limit snapshots (test/corpus/wild/fifth: 0.106)', () => {
     expect(retries(spans)).toBe(1);
   });
 });
+
+describe('command prefixes a person approved for the session (test/corpus/wild/more: 0.120)', () => {
+  const turnStart = (s: number): string => line(s, 'event_msg', { type: 'task_started', turn_id: 't1' });
+  const context = (s: number): string => line(s, 'turn_context', { cwd: '/repo', approval_policy: 'on-request', sandbox_policy: { type: 'workspace-write' } });
+  const saved = (s: number, ...prefixes: string[][]): string =>
+    line(s, 'response_item', { type: 'message', role: 'developer', content: [{ type: 'input_text', text: `Approved command prefix saved:\n${prefixes.map((p) => `- ${JSON.stringify(p)}`).join('\n')}` }] });
+  const exec = (s: number, id: string, cmd: string): string =>
+    line(s, 'response_item', { type: 'function_call', name: 'exec_command', arguments: JSON.stringify({ cmd, sandbox_permissions: 'require_escalated', justification: 'needs .git' }), call_id: id });
+
+  it.each([
+    ['a command under a saved prefix runs unasked', 'rtk git add -- README.md', 'tool_running'],
+    ['every command of a sequence under saved prefixes runs unasked', 'rtk git add -A && rtk git commit -m "x y"', 'tool_running'],
+    ['a sequence with a command no prefix covers asks', 'rtk git add -A && git push --force', 'awaiting_approval'],
+    ['a script with a redirection is matched whole, and asks', 'rtk git add -A > /tmp/log', 'awaiting_approval'],
+    ['a command that only starts like a prefix asks', 'rtk git addx', 'awaiting_approval'],
+  ])('%s', async (_title, cmd, verdict) => {
+    const { report } = await judge([turnStart(1), ...user(1, 'commit'), context(1.5), saved(2, ['rtk', 'git', 'add'], ['rtk', 'git', 'commit']), exec(10, 'c1', cmd)], 60);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict });
+  });
+
+  it('before the prefix is saved, the same command asks', async () => {
+    const { report } = await judge([turnStart(1), ...user(1, 'commit'), context(1.5), exec(10, 'c1', 'rtk git add -- README.md')], 60);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval' });
+  });
+});

@@ -6,6 +6,7 @@
 import { APPROVAL_DECISION_APPROVED, APPROVAL_DECISION_DENIED, APPROVAL_KIND_COMMAND, APPROVAL_KIND_FILE_CHANGE } from '@stall-why/conventions';
 import { DANGEROUS_COMMAND, DANGEROUS_POWERSHELL, ESCALATION } from './rollout-line-head.js';
 import { patchAsksOnRequest, patchText, type PatchSandbox } from './rollout-patch-safety.js';
+import type { SavedPrefixes } from './rollout-prefix-rules.js';
 import type { RolloutSpanWriter } from './rollout-spans.js';
 import { writtenWithOutput, type OpenTool, type OpenTurn } from './rollout-turn.js';
 
@@ -14,23 +15,26 @@ import { writtenWithOutput, type OpenTool, type OpenTurn } from './rollout-turn.
  * model is offered escalation only where a person can grant it: an escalated call asks unless the
  * policy never asks. Under `untrusted` every call asks; under `on-request` a dangerous command
  * (`command_might_be_dangerous`) and a patch Codex may not apply unasked (`assess_patch_safety`).
- * `payload` is read only for a patch whose paths decide it.
+ * A command under a prefix the person approved for the session runs unasked (`SavedPrefixes`).
+ * `payload` is read only when the patch's paths or the command's words decide it.
  */
 export function callApproval(
   name: string,
   head: string,
   payload: () => Record<string, unknown> | undefined,
-  policy: string | undefined,
-  sandbox: PatchSandbox | undefined,
+  session: { readonly policy: string | undefined; readonly sandbox: PatchSandbox | undefined; readonly prefixes: SavedPrefixes },
 ): { approvalExpected: boolean; approvalKind: string } {
+  const { policy, sandbox, prefixes } = session;
   const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
-  if (ESCALATION.test(head)) return { approvalExpected: policy !== 'never', approvalKind: APPROVAL_KIND_COMMAND };
-  const approvalKind = patch ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
-  if (policy === 'untrusted') return { approvalExpected: true, approvalKind };
-  if (policy !== 'on-request') return { approvalExpected: false, approvalKind };
-  const asks = patch
-    ? sandbox !== undefined && patchAsksOnRequest(sandbox, () => patchText(payload()))
-    : DANGEROUS_COMMAND.test(head) || DANGEROUS_POWERSHELL.test(head);
+  const approvalKind = patch && !ESCALATION.test(head) ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
+  let asks: boolean;
+  if (ESCALATION.test(head)) asks = policy !== 'never';
+  else if (policy === 'untrusted') asks = true;
+  else if (policy !== 'on-request') asks = false;
+  else if (patch) asks = sandbox !== undefined && patchAsksOnRequest(sandbox, () => patchText(payload()));
+  else asks = DANGEROUS_COMMAND.test(head) || DANGEROUS_POWERSHELL.test(head);
+  // A command the person approved a prefix of for the session runs unasked. Read only here: it parses the call.
+  if (asks && !patch && prefixes.size > 0 && prefixes.cover(payload())) asks = false;
   return { approvalExpected: asks, approvalKind };
 }
 

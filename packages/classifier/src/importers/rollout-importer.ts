@@ -49,6 +49,7 @@ import { approvalBeforeRun, approvedPrefix, callApproval, closeApproval, inferre
 import { RolloutSpanWriter } from './rollout-spans.js';
 import { RolloutCallTiming } from './rollout-call-timing.js';
 import { patchSandbox, type PatchSandbox } from './rollout-patch-safety.js';
+import { SavedPrefixes } from './rollout-prefix-rules.js';
 import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
 import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 
@@ -81,6 +82,8 @@ export class RolloutImporter {
   private approvalPolicy: string | undefined;
   /** The sandbox of the latest turn_context: whether a patch asks the person. */
   private sandbox: PatchSandbox | undefined;
+  /** Command prefixes the person approved for the session: commands under them run unasked. */
+  private readonly savedPrefixes = new SavedPrefixes();
   /** The latest line that was not bookkeeping (token_count, turn_context), and when the batch before it ended. */
   private lastMeaningfulTs: number | undefined;
   private batchBefore: number | undefined;
@@ -291,6 +294,7 @@ export class RolloutImporter {
           turn.answeredAt = ts;
           this.writer.item(turn, 'agentMessage', id, ts, ts);
         } else if (role === 'developer' && APPROVED_PREFIX.test(head)) {
+          this.savedPrefixes.add(field(head, 'text') ?? '');
           approvedPrefix(this.writer, turn, ts);
         }
         break;
@@ -304,7 +308,11 @@ export class RolloutImporter {
         // Codex writes `call_id` after the arguments: past the head of a call with long arguments.
         const callId = field(head, 'call_id') ?? payloadString(parse(), 'call_id') ?? id;
         const name = field(head, 'name') ?? sub;
-        const { approvalExpected, approvalKind } = callApproval(name, head, () => parse()?.payload as Record<string, unknown> | undefined, this.approvalPolicy, this.sandbox);
+        const { approvalExpected, approvalKind } = callApproval(name, head, () => parse()?.payload as Record<string, unknown> | undefined, {
+          policy: this.approvalPolicy,
+          sandbox: this.sandbox,
+          prefixes: this.savedPrefixes,
+        });
         const before = this.batchBefore ?? turn.start;
         const responseEnd = this.callTiming.responseEndSince(this.lastMeaningfulTs);
         turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, approvalKind, before, responseEnd });
