@@ -340,3 +340,24 @@ describe('command prefixes a person approved for the session (test/corpus/wild/m
     expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval' });
   });
 });
+
+describe('multi-agent sessions (Codex 0.144, Desktop)', () => {
+  it('a sub-agent\'s turn, begun by another agent\'s message, is its own work: not a compaction for want of a person\'s message', async () => {
+    const { report } = await judge(
+      [
+        line(0, 'event_msg', { type: 'task_started', turn_id: 'T' }),
+        line(0.04, 'turn_context', { turn_id: 'T', approval_policy: 'never' }),
+        line(0.1, 'inter_agent_communication_metadata', { trigger_turn: true }),
+        line(0.1, 'response_item', { type: 'agent_message', author: '/root', recipient: '/root/w', content: [{ type: 'input_text', text: 'Message Type: NEW_TASK' }] }),
+        line(4.5, 'event_msg', { type: 'token_count', info: { total_token_usage: { total_tokens: 100 } } }),
+        line(11.4, 'response_item', { type: 'reasoning', summary: [{ type: 'summary_text', text: '**Plan**' }] }),
+        line(15, 'response_item', { type: 'custom_tool_call', name: 'exec', call_id: 'c1', input: 'tools.shell_command({command: "ls"})' }),
+        line(15.4, 'response_item', { type: 'custom_tool_call_output', call_id: 'c1', output: 'ok' }),
+        line(71.5, 'response_item', { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'done' }], phase: 'final_answer' }),
+        line(71.6, 'event_msg', { type: 'task_complete', turn_id: 'T', last_agent_message: 'done' }),
+      ],
+      120,
+    );
+    expect(report.turns.map((t) => [t.status, t.verdict])).toEqual([['completed', 'healthy']]);
+  });
+});

@@ -51,6 +51,7 @@ import { RolloutCallTiming } from './rollout-call-timing.js';
 import { patchSandbox, type PatchSandbox } from './rollout-patch-safety.js';
 import { SavedPrefixes } from './rollout-prefix-rules.js';
 import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
+import { INTER_AGENT_MESSAGE } from '../model/phase-groups.js';
 import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 
 /** A person's input written twice (a response item, a user_message event) lands this close together. */
@@ -276,7 +277,7 @@ export class RolloutImporter {
     if (!turn) return;
     turn.requestsWithoutOutput = 0;
     // Anything from the model or a tool (not a person's or the server's message) answers the last request.
-    if (sub !== 'message' || role === 'assistant') turn.contextsWithoutOutput = 0;
+    if ((sub !== 'message' && sub !== 'agent_message') || role === 'assistant') turn.contextsWithoutOutput = 0;
     const id = field(head, 'id') ?? `line${this.writer.nextSeq()}`;
     if (sub === 'reasoning' || sub === 'function_call' || sub === 'custom_tool_call' || sub === 'local_shell_call' || sub === 'web_search_call') {
       turn.modelSeen = true;
@@ -299,6 +300,12 @@ export class RolloutImporter {
         }
         break;
       }
+      case 'agent_message':
+        // Another agent's message (0.144's multi-agent sessions): the input of a sub-agent's turn, or news
+        // a parent's turn goes on from. Not the model's output, and no compaction's either.
+        turn.userSeen = true;
+        this.writer.item(turn, INTER_AGENT_MESSAGE, id, ts, ts);
+        break;
       case 'reasoning':
         this.writer.item(turn, 'reasoning', id, ts, ts);
         break;

@@ -66,7 +66,9 @@ const TOOL_ITEM_TYPES = new Set(
   ].map(norm),
 );
 const COMPACTION_ITEM_TYPES = new Set(['contextCompaction', 'compaction', 'compacted'].map(norm));
-const INPUT_ITEM_TYPES = new Set(['userMessage', 'user_message', 'hookPrompt'].map(norm));
+/** The item type of another agent's message to this one (a rollout's `agent_message`): input, like a person's. */
+export const INTER_AGENT_MESSAGE = 'interAgentMessage';
+const INPUT_ITEM_TYPES = new Set(['userMessage', 'user_message', 'hookPrompt', INTER_AGENT_MESSAGE].map(norm));
 
 /** Whether an item of this type is a tool call (the model asked for it; its result goes back to the model). */
 export function isToolItemType(type: string | undefined): boolean {
