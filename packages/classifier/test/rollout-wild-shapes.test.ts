@@ -361,3 +361,15 @@ describe('multi-agent sessions (Codex 0.144, Desktop)', () => {
     expect(report.turns.map((t) => [t.status, t.verdict])).toEqual([['completed', 'healthy']]);
   });
 });
+
+describe('an approval policy that never asks (exec, sub-agents: test/corpus/wild v0.108a, third/v0.50)', () => {
+  const context = (s: number, policy: string): string => line(s, 'turn_context', { approval_policy: policy });
+  it.each([
+    ['never', 0.9, 'its turn\'s approval policy asks no person (never): it does not wait for an approval'],
+    ['on-request', 0.75, 'the source does not record approval requests: the tool may be waiting for one'],
+  ])('an open call under %s: tool_running at %d, saying why', async (policy, confidence, line) => {
+    const { report } = await judge([...user(1, 'build'), context(1.5, policy), call(5, 'c1', 'make')], 60);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running', confidence });
+    expect(report.turns[0]!.evidence).toContain(line);
+  });
+});

@@ -110,6 +110,7 @@ export const ATTR_TOOL_EXIT_CODE = 'stall_why.tool.exit_code';
 /**
  * Whether a tool call needs a person's approval under its turn's approval policy: set by importers
  * that cannot see the approval request itself (a Codex rollout), from the policy and the call's arguments.
+ * `false` when the policy rules an approval out (`never`); absent when the importer cannot tell.
  */
 export const ATTR_TOOL_APPROVAL_EXPECTED = 'stall_why.tool.approval_expected';
 

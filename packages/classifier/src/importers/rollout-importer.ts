@@ -322,7 +322,7 @@ export class RolloutImporter {
         });
         const before = this.batchBefore ?? turn.start;
         const responseEnd = this.callTiming.responseEndSince(this.lastMeaningfulTs);
-        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, approvalKind, before, responseEnd });
+        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, approvalRuledOut: this.approvalPolicy === 'never', approvalKind, before, responseEnd });
         break;
       }
       case 'function_call_output':

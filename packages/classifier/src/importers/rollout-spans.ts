@@ -117,6 +117,7 @@ export class RolloutSpanWriter {
     };
     if (backgroundSession) attrs[ATTR_TOOL_BACKGROUND_SESSION] = backgroundSession;
     if (tool.approvalExpected) attrs[ATTR_TOOL_APPROVAL_EXPECTED] = true;
+    else if (tool.approvalRuledOut) attrs[ATTR_TOOL_APPROVAL_EXPECTED] = false;
     this.out(turn, PHASE_TOOL_CALL, tool.spanId, tool.start, end, attrs);
   }
 

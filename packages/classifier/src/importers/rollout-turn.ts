@@ -10,6 +10,8 @@ export interface OpenTool {
   readonly name: string;
   readonly callId: string;
   readonly approvalExpected: boolean;
+  /** The turn's policy never asks a person (`never`): no approval can be what the call waits on. */
+  readonly approvalRuledOut?: boolean;
   /** What a person is asked to approve: a command, or a file change (a patch). */
   readonly approvalKind: string;
   /** When the batch of lines before the call ended: the call may have been written only after it was approved and ran. */

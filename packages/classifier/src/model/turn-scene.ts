@@ -64,6 +64,8 @@ export interface ToolView extends PhaseView {
   readonly callId?: string;
   /** The source says this call needs a person's approval (a rollout infers it from the policy). */
   readonly approvalExpected: boolean;
+  /** The source says no person can be asked about this call (its policy never asks). */
+  readonly approvalRuledOut: boolean;
   /** A hook run (ATTR_TOOL_KIND hook): the turn waits for it, but its end is no tool result. */
   readonly hook: boolean;
   /**
@@ -340,7 +342,7 @@ export function previousTurnOf(thread: ThreadTimeline, turn: TurnTimeline, start
 function toolView(p: PhaseView, i: SpanInfo, at: number): ToolView {
   const movedOnAt = i.movedOnAt <= at ? i.movedOnAt : undefined;
   const background = p.end === undefined && !i.hook && movedOnAt !== undefined;
-  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected, hook: i.hook, background, movedOnAt };
+  return { span: p.span, start: p.start, end: p.end, toolName: i.toolName, callId: i.callId, approvalExpected: i.approvalExpected, approvalRuledOut: i.approvalRuledOut, hook: i.hook, background, movedOnAt };
 }
 
 // Milestones are point phases under their attempt (parent link); without links, a milestone belongs

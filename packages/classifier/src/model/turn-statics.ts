@@ -115,6 +115,8 @@ export interface SpanInfo {
   readonly toolName: string | undefined;
   readonly callId: string | undefined;
   readonly approvalExpected: boolean;
+  /** The source says no person can be asked about this call (its policy never asks). */
+  readonly approvalRuledOut: boolean;
   /** Milestones: attempts whose span id is the parent id (start order), and the latest attempt started at or before it. */
   readonly parentAttempts: readonly RecordedSpan[];
   readonly previousAttempt: RecordedSpan | undefined;
@@ -218,6 +220,7 @@ function staticsOf(turn: TurnTimeline): TurnStatics {
       toolName: tool ? (str(a[ATTR_GEN_AI_TOOL_NAME]) ?? type) : undefined,
       callId: tool ? (str(a[ATTR_GEN_AI_TOOL_CALL_ID]) ?? str(a[ATTR_ITEM_ID])) : undefined,
       approvalExpected: tool && a[ATTR_TOOL_APPROVAL_EXPECTED] === true,
+      approvalRuledOut: tool && a[ATTR_TOOL_APPROVAL_EXPECTED] === false,
       parentAttempts: parentAttemptNos.map((n) => attempts[n]!),
       previousAttempt: previousAttemptNo < 0 ? undefined : attempts[previousAttemptNo],
       parentAttemptNos,

@@ -25,8 +25,10 @@ export function toolRunning(scene: TurnScene): Finding | undefined {
       : endMs === scene.turnSpan?.endTimeMs ? `; it ended with the turn at ${clockTime(endMs)}` : `; its result came at ${clockTime(endMs)}`;
     const lines = [tool.hook ? `hook ${toolText(tool)} ${openText(tool, scene)}, not finished: the turn waits for it` : `tool call ${toolText(tool)} ${openText(tool, scene)}${came}`];
     if (openCount > 1) lines.push(`${openCount} tool calls are open`);
-    if (!scene.seesApprovals) lines.push('the source does not record approval requests: the tool may be waiting for one');
+    if (tool.approvalRuledOut) lines.push('its turn\'s approval policy asks no person (never): it does not wait for an approval');
+    else if (!scene.seesApprovals) lines.push('the source does not record approval requests: the tool may be waiting for one');
     return lines;
   };
-  return new LazyFinding(VERDICT_TOOL_RUNNING, !scene.seesApprovals ? 0.75 : 0.9, evidence, TOOL_WORK);
+  // A source blind to approval requests leaves the doubt, unless the policy rules an approval out.
+  return new LazyFinding(VERDICT_TOOL_RUNNING, !scene.seesApprovals && !tool.approvalRuledOut ? 0.75 : 0.9, evidence, TOOL_WORK);
 }
