@@ -292,6 +292,14 @@ describe('patches Codex asks about under on-request (its assess_patch_safety; te
     expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict });
   });
 
+  it('0.14x: a workspace root named beside the working directory is writable', async () => {
+    const context14 = line(1.5, 'turn_context', { cwd: '/repo', workspace_roots: ['/repo', '/home/me/notes'], approval_policy: 'on-request', sandbox_policy: workspace });
+    const inRoot = await judge([...user(1, 'edit'), context14, patchCall(10, 'p1', '/home/me/notes/n.md')], 60);
+    expect(inRoot.report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
+    const outside = await judge([...user(1, 'edit'), context14, patchCall(10, 'p1', '/home/me/other/n.md')], 60);
+    expect(outside.report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval' });
+  });
+
   it('a patch answered long after it was made, whose output says it took no time, waited for the person: a file-change approval', async () => {
     const { spans, report } = await judge([...user(1, 'edit'), context(1.5, { type: 'read-only' }), patchCall(10, 'p1', 'src/a.ts'), patchOutput(130, 'p1'), answer(132)], 200);
     const approval = spans.find((s) => s.name === PHASE_APPROVAL)!;

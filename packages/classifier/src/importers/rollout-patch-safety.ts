@@ -1,7 +1,7 @@
 /**
  * Whether Codex asks a person before applying a patch, as its `assess_patch_safety` decides: under
  * the on-request policy a patch runs unasked only when every path it writes lies in a writable root
- * of the sandbox (the working directory and `writable_roots`, `/tmp` unless excluded) and outside the
+ * of the sandbox (the working directory, `writable_roots` and 0.14x's `workspace_roots`, `/tmp` unless excluded) and outside the
  * folders Codex keeps read-only in them (`.git`, `.codex`); a read-only sandbox asks for every patch,
  * full access for none. Rollouts write no approval request in versions before the approval events,
  * so this is how an `apply_patch` call left open, or answered long after it was made, is read
@@ -19,7 +19,8 @@ export interface PatchSandbox {
 }
 
 const SANDBOX_MODE = /"sandbox_policy"\s*:\s*\{\s*"(?:type|mode)"\s*:\s*"([a-z-]+)"/;
-const WRITABLE_ROOTS = /"writable_roots"\s*:\s*(\[[^\]]*\])/;
+/** Roots the sandbox lets Codex write besides the working directory (`workspace_roots` in a 0.14x turn_context). */
+const WRITABLE_ROOTS = /"(?:writable_roots|workspace_roots)"\s*:\s*(\[[^\]]*\])/g;
 const EXCLUDE_SLASH_TMP = /"exclude_slash_tmp"\s*:\s*true/;
 /** Folders Codex keeps read-only inside a writable root. */
 const READ_ONLY_FOLDERS = ['.git', '.codex'];
@@ -28,12 +29,11 @@ const PATCH_PATH = /\*\*\* (?:Add File|Update File|Delete File|Move to): ([^\n]+
 
 /** The sandbox of a turn_context line, read from its head. */
 export function patchSandbox(head: string, cwd: string | undefined): PatchSandbox {
-  let writableRoots: string[] = [];
-  const roots = WRITABLE_ROOTS.exec(head)?.[1];
-  if (roots) {
+  const writableRoots: string[] = [];
+  for (const m of head.matchAll(WRITABLE_ROOTS)) {
     try {
-      const parsed = JSON.parse(roots) as unknown;
-      if (Array.isArray(parsed)) writableRoots = parsed.filter((r): r is string => typeof r === 'string');
+      const parsed = JSON.parse(m[1]!) as unknown;
+      if (Array.isArray(parsed)) for (const r of parsed) if (typeof r === 'string') writableRoots.push(r);
     } catch {
       // A list cut by the head's end: no extra roots.
     }
