@@ -381,3 +381,11 @@ describe('an approval policy that never asks (exec, sub-agents: test/corpus/wild
     expect(report.turns[0]!.evidence).toContain(line);
   });
 });
+
+describe('settings changed mid-session (Codex 0.14x thread_settings_applied)', () => {
+  it('a switch to the never policy in the middle of a turn: a later escalated call asks nobody', async () => {
+    const settings = line(5, 'event_msg', { type: 'thread_settings_applied', thread_settings: { model: 'm', approval_policy: 'never', approvals_reviewer: 'user' } });
+    const { report } = await judge([line(0.5, 'event_msg', { type: 'task_started', turn_id: 't1' }), ...user(1, 'push'), line(1.5, 'turn_context', { approval_policy: 'on-request' }), settings, call(10, 'c1', 'git push', true)], 60);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
+  });
+});

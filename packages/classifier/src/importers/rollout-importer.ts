@@ -369,6 +369,11 @@ export class RolloutImporter {
       case 'user_message':
         this.userInput(ts, lineNo);
         return;
+      // 0.14x: settings the person changed, written before the next turn or in the middle of one (a
+      // switch to `never` mid-turn: later calls ask nobody).
+      case 'thread_settings_applied':
+        this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
+        return;
       case 'task_complete':
       case 'turn_complete': {
         if (!this.turn) return;

@@ -3,14 +3,15 @@ import { lastOpen, type TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
 import { LazyFinding } from './lazy-finding.js';
-import { openText } from './phase-text.js';
+import { openText, outcomeText } from './phase-text.js';
 import { dominates, overlapMs } from './dominance.js';
 
 /** compaction: context compaction started and has not completed. */
 export function compactionInProgress(scene: TurnScene): Finding | undefined {
   const open = lastOpen(scene.compactions);
   if (!open) return undefined;
-  return new LazyFinding(VERDICT_COMPACTION, 0.9, () => [`context compaction ${openText(open, scene)}, not completed`]);
+  // Replayed in an ended turn, it completed at the boundary that ended the stretch, or with the turn.
+  return new LazyFinding(VERDICT_COMPACTION, 0.9, () => [`context compaction ${openText(open, scene)}${outcomeText(open, scene, ', not completed', 'it completed at')}`]);
 }
 
 /** compaction: context compaction took the dominant share of an ended turn. */

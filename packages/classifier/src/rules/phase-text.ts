@@ -46,6 +46,16 @@ export function openText(p: PhaseView, scene: TurnScene): string {
   return `started at ${clockTime(p.start)}, open for ${duration(scene.at - p.start)}${scene.replay ? ` until ${clockTime(scene.at)}` : ''}`;
 }
 
+/**
+ * How a phase open at a replayed moment went on, for the line that names it: still open (`open`),
+ * closed by its turn's end, or ended (`ended` and its time). Live, or never ended: `open`.
+ */
+export function outcomeText(p: PhaseView, scene: TurnScene, open: string, ended: string): string {
+  const endMs = p.span.endTimeMs;
+  if (!scene.replay || endMs === undefined) return open;
+  return endMs === scene.turnSpan?.endTimeMs ? `; it ended with the turn at ${clockTime(endMs)}` : `; ${ended} ${clockTime(endMs)}`;
+}
+
 /** `94 s ago at 14:02:11.000` for a live turn; `at 14:02:11.000` replayed in an ended one (the "for" part says how long). */
 export function agoText(t: number, scene: TurnScene): string {
   return scene.replay ? `at ${clockTime(t)}` : `${duration(scene.at - t)} ago at ${clockTime(t)}`;

@@ -2,8 +2,7 @@ import { VERDICT_TOOL_RUNNING } from '@stall-why/conventions';
 import type { ToolView, TurnScene } from '../model/turn-scene.js';
 import type { Finding } from './finding.js';
 import { TOOL_WORK, LazyFinding } from './lazy-finding.js';
-import { clockTime } from '../time-text.js';
-import { openText, toolText } from './phase-text.js';
+import { openText, outcomeText, toolText } from './phase-text.js';
 
 /** tool_running: a tool call started and has not returned. */
 export function toolRunning(scene: TurnScene): Finding | undefined {
@@ -20,9 +19,7 @@ export function toolRunning(scene: TurnScene): Finding | undefined {
   const evidence = (): string[] => {
     // Replayed in an ended turn, the result came later, or the call was still open when the turn
     // ended (a rollout closes its open calls at the turn's end): say which.
-    const endMs = tool.span.endTimeMs;
-    const came = !scene.replay || endMs === undefined ? ', no result'
-      : endMs === scene.turnSpan?.endTimeMs ? `; it ended with the turn at ${clockTime(endMs)}` : `; its result came at ${clockTime(endMs)}`;
+    const came = outcomeText(tool, scene, ', no result', 'its result came at');
     const lines = [tool.hook ? `hook ${toolText(tool)} ${openText(tool, scene)}, not finished: the turn waits for it` : `tool call ${toolText(tool)} ${openText(tool, scene)}${came}`];
     if (openCount > 1) lines.push(`${openCount} tool calls are open`);
     if (tool.approvalRuledOut) lines.push('its turn\'s approval policy asks no person (never): it does not wait for an approval');
