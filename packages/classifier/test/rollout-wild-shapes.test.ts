@@ -389,3 +389,14 @@ describe('settings changed mid-session (Codex 0.14x thread_settings_applied)', (
     expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'tool_running' });
   });
 });
+
+describe('approval requests handed to Codex\'s own reviewer (0.14x approvals_reviewer)', () => {
+  it.each([
+    ['user', 'awaiting_approval'],
+    ['auto_review', 'tool_running'],
+  ])('an open escalated call with reviewer %s: %s', async (reviewer, verdict) => {
+    const context = line(1.5, 'turn_context', { approval_policy: 'on-request', approvals_reviewer: reviewer, sandbox_policy: { type: 'workspace-write' } });
+    const { report } = await judge([line(0.5, 'event_msg', { type: 'task_started', turn_id: 't1' }), ...user(1, 'push'), context, call(10, 'c1', 'git push', true)], 60);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict });
+  });
+});

@@ -15,16 +15,17 @@ import { writtenWithOutput, type OpenTool, type OpenTurn } from './rollout-turn.
  * model is offered escalation only where a person can grant it: an escalated call asks unless the
  * policy never asks. Under `untrusted` every call asks; under `on-request` a dangerous command
  * (`command_might_be_dangerous`) and a patch Codex may not apply unasked (`assess_patch_safety`).
- * A command under a prefix the person approved for the session runs unasked (`SavedPrefixes`).
+ * A command under a prefix the person approved for the session runs unasked (`SavedPrefixes`), and
+ * requests handed to Codex's own reviewer (`approvals_reviewer` other than `user`) ask no person.
  * `payload` is read only when the patch's paths or the command's words decide it.
  */
 export function callApproval(
   name: string,
   head: string,
   payload: () => Record<string, unknown> | undefined,
-  session: { readonly policy: string | undefined; readonly sandbox: PatchSandbox | undefined; readonly prefixes: SavedPrefixes },
+  session: { readonly policy: string | undefined; readonly reviewer: string | undefined; readonly sandbox: PatchSandbox | undefined; readonly prefixes: SavedPrefixes },
 ): { approvalExpected: boolean; approvalKind: string } {
-  const { policy, sandbox, prefixes } = session;
+  const { policy, reviewer, sandbox, prefixes } = session;
   const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
   const approvalKind = patch && !ESCALATION.test(head) ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
   let asks: boolean;
@@ -35,6 +36,8 @@ export function callApproval(
   else asks = DANGEROUS_COMMAND.test(head) || DANGEROUS_POWERSHELL.test(head);
   // A command the person approved a prefix of for the session runs unasked. Read only here: it parses the call.
   if (asks && !patch && prefixes.size > 0 && prefixes.cover(payload())) asks = false;
+  // 0.14x can hand approval requests to its own reviewer (`approvals_reviewer` auto_review): then no person is asked.
+  if (reviewer !== undefined && reviewer !== 'user') asks = false;
   return { approvalExpected: asks, approvalKind };
 }
 

@@ -81,6 +81,8 @@ export class RolloutImporter {
   private explicitTurns = false;
   /** The thread's approval policy, from the latest turn_context (older versions write one per request). */
   private approvalPolicy: string | undefined;
+  /** Who answers approval requests (0.14x `approvals_reviewer`): `user`, or Codex's own reviewer. */
+  private approvalsReviewer: string | undefined;
   /** The sandbox of the latest turn_context: whether a patch asks the person. */
   private sandbox: PatchSandbox | undefined;
   /** Command prefixes the person approved for the session: commands under them run unasked. */
@@ -157,6 +159,7 @@ export class RolloutImporter {
         break;
       case 'turn_context':
         this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
+        this.approvalsReviewer = field(head, 'approvals_reviewer') ?? this.approvalsReviewer;
         if (head.includes('"sandbox_policy"')) this.sandbox = patchSandbox(head, field(head, 'cwd'));
         if (this.turn) this.requestContext(this.turn, ts);
         break;
@@ -317,6 +320,7 @@ export class RolloutImporter {
         const name = field(head, 'name') ?? sub;
         const { approvalExpected, approvalKind } = callApproval(name, head, () => parse()?.payload as Record<string, unknown> | undefined, {
           policy: this.approvalPolicy,
+          reviewer: this.approvalsReviewer,
           sandbox: this.sandbox,
           prefixes: this.savedPrefixes,
         });
@@ -373,6 +377,7 @@ export class RolloutImporter {
       // switch to `never` mid-turn: later calls ask nobody).
       case 'thread_settings_applied':
         this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
+        this.approvalsReviewer = field(head, 'approvals_reviewer') ?? this.approvalsReviewer;
         return;
       case 'task_complete':
       case 'turn_complete': {
