@@ -400,3 +400,20 @@ describe('approval requests handed to Codex\'s own reviewer (0.14x approvals_rev
     expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict });
   });
 });
+
+describe('the model asking the person questions (request_user_input, 0.115 Plan mode)', () => {
+  const ask = (s: number, id: string): string => line(s, 'response_item', { type: 'function_call', name: 'request_user_input', arguments: JSON.stringify({ questions: [{ id: 'q1', question: 'Which?' }] }), call_id: id });
+  const answers = (s: number, id: string): string => line(s, 'response_item', { type: 'function_call_output', call_id: id, output: JSON.stringify({ answers: { q1: 'A' } }) });
+  const turnStart = line(0.5, 'event_msg', { type: 'task_started', turn_id: 't1' });
+
+  it('open: the turn waits for the person\'s answer', async () => {
+    const { report } = await judge([turnStart, ...user(1, 'plan it'), ask(72, 'q'), line(72.01, 'event_msg', { type: 'token_count', info: null })], 169);
+    expect(report.turns[0]).toMatchObject({ status: 'stuck', verdict: 'awaiting_approval' });
+    expect(report.turns[0]!.evidence[0]).toMatch(/^approval request \(user_input\)/);
+  });
+
+  it('answered after 392 s of a 609 s turn: that wait on the person dominated, it was no tool at work', async () => {
+    const { report } = await judge([turnStart, ...user(1, 'plan it'), ask(72, 'q'), answers(464, 'q'), answer(609), line(609.1, 'event_msg', { type: 'task_complete', turn_id: 't1' })], 700);
+    expect(report.turns[0]).toMatchObject({ status: 'completed', verdict: 'awaiting_approval' });
+  });
+});

@@ -11,6 +11,7 @@
 import {
   APPROVAL_KIND_COMMAND,
   APPROVAL_KIND_FILE_CHANGE,
+  APPROVAL_KIND_USER_INPUT,
   ATTR_PHASE_KIND,
   ATTR_RETRY_ATTEMPT,
   ATTR_RETRY_MAX,
@@ -58,6 +59,8 @@ import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
 const SAME_INPUT_MS = 1_000;
 /** `compacted` and `context_compacted` this close together are one compaction. */
 const SAME_COMPACTION_MS = 1_000;
+/** The tool the model calls to ask the person questions and wait for the answers (0.11x Plan mode). */
+const REQUEST_USER_INPUT = 'request_user_input';
 /** Rate-limit snapshots (`token_count` without usage) this close together are of one request. */
 const SAME_REQUEST_MS = 100;
 /** A turn_aborted this soon after a rejected call is the rejection stopping the turn. */
@@ -318,6 +321,11 @@ export class RolloutImporter {
         // Codex writes `call_id` after the arguments: past the head of a call with long arguments.
         const callId = field(head, 'call_id') ?? payloadString(parse(), 'call_id') ?? id;
         const name = field(head, 'name') ?? sub;
+        // The model asking the person a question (Plan mode's request_user_input): a wait on a person until its output, no tool.
+        if (name === REQUEST_USER_INPUT) {
+          if (!turn.approvals.has(callId)) turn.approvals.set(callId, { start: ts, kind: APPROVAL_KIND_USER_INPUT });
+          break;
+        }
         const { approvalExpected, approvalKind } = callApproval(name, head, () => parse()?.payload as Record<string, unknown> | undefined, {
           policy: this.approvalPolicy,
           reviewer: this.approvalsReviewer,
