@@ -161,8 +161,7 @@ export class RolloutImporter {
         this.sessionMetaSeen = true;
         break;
       case 'turn_context':
-        this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
-        this.approvalsReviewer = field(head, 'approvals_reviewer') ?? this.approvalsReviewer;
+        this.approvalSettings(head);
         if (head.includes('"sandbox_policy"')) this.sandbox = patchSandbox(head, field(head, 'cwd'));
         if (this.turn) this.requestContext(this.turn, ts);
         break;
@@ -384,8 +383,7 @@ export class RolloutImporter {
       // 0.14x: settings the person changed, written before the next turn or in the middle of one (a
       // switch to `never` mid-turn: later calls ask nobody).
       case 'thread_settings_applied':
-        this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
-        this.approvalsReviewer = field(head, 'approvals_reviewer') ?? this.approvalsReviewer;
+        this.approvalSettings(head);
         return;
       case 'task_complete':
       case 'turn_complete': {
@@ -496,6 +494,12 @@ export class RolloutImporter {
    * from the model since the last (no item, no output) is the same request sent again, a retry (0.106
    * writes five in 8 s, then ends the turn with no answer).
    */
+  /** The approval settings a turn_context or thread_settings_applied line names, each kept until named again. */
+  private approvalSettings(head: string): void {
+    this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
+    this.approvalsReviewer = field(head, 'approvals_reviewer') ?? this.approvalsReviewer;
+  }
+
   private requestContext(turn: OpenTurn, ts: number): void {
     if (++turn.contextsWithoutOutput >= 2) {
       this.writer.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.contextsWithoutOutput - 1 });
