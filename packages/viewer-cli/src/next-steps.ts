@@ -26,7 +26,7 @@ import {
 export const NEXT_STEPS: Readonly<Record<Verdict, string>> = Object.freeze({
   [VERDICT_HEALTHY]: 'nothing to do: no phase held the turn up.',
   [VERDICT_BACKEND_STALL]:
-    "the model API accepted the request and went quiet: check the provider's status page and the upstream attempt " +
+    "the model API is not answering the request (no response yet, or a response that stopped): check the provider's status page and the upstream attempt " +
     '(`stall-why record` shows its headers, bytes and events); interrupting and retrying the turn usually helps.',
   [VERDICT_TRANSPORT_RETRY]:
     'the connection to the model API keeps failing and the server is retrying: check the network, any proxy, and ' +

@@ -48,7 +48,7 @@ describe.concurrent('stall-why <flight-recorder dir>', () => {
     expect(r.stdout).toMatch(/✖ STUCK 5m 00s {2}backend_stall {2}turn turn-stuck {2}thread thread-1/);
     expect(r.stdout).toContain('evidence');
     expect(r.stdout).toMatch(/▶ open 5m 0\ds/);
-    expect(r.stdout).toContain('next step: the model API accepted the request and went quiet');
+    expect(r.stdout).toContain('next step: the model API is not answering the request');
     expect(r.stdout).toContain('✔ 1 healthy turn folded');
     expect(r.stdout).not.toContain(ESC);
   });

@@ -67,7 +67,7 @@ describe('renderTurn', () => {
   it('cites the evidence and ends with the next step for the verdict', () => {
     expect(lines).toContain('    · tool exec_command returned at 14:52:42.000');
     const step = lines.slice(lines.findIndex((l) => l.includes('next step:'))).join(' ');
-    expect(step).toContain('the model API accepted the request and went quiet');
+    expect(step).toContain('the model API is not answering the request');
     expect(step).toContain('interrupting and retrying');
   });
 
