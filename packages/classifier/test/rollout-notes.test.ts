@@ -27,6 +27,17 @@ describe('rollout notes', () => {
     expect(report.sources[0]!.notes).toEqual([expect.stringMatching(/^1 turn inferred from message boundaries \(this Codex version writes no task_started\)/)]);
   });
 
+  it('a turn the person rolled back (0.139+ thread_rolled_back: Esc, edit, send again) is listed as it ran, and a note says so', async () => {
+    const path = join(dir, 'rollout-2026-01-01T00-00-00-00000000-0000-0000-0000-000000000001.jsonl');
+    const lines = readFileSync(sample, 'utf8').split('\n').filter(Boolean);
+    const last = JSON.parse(lines.at(-1)!) as { timestamp: string };
+    lines.push(JSON.stringify({ timestamp: last.timestamp, type: 'event_msg', payload: { type: 'thread_rolled_back', num_turns: 1 } }));
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const { report } = await analyzeTraces([path], { now: Date.now() });
+    expect(report.turns).toHaveLength(1);
+    expect(report.sources[0]!.notes).toEqual([expect.stringMatching(/^the person rolled back 1 turn \(thread_rolled_back/)]);
+  });
+
   it('a rollout with its turns has no such note', async () => {
     const { report } = await analyzeTraces([sample], { now: Date.now() });
     expect(report.turns).toHaveLength(1);

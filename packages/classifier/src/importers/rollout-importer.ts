@@ -80,6 +80,8 @@ export class RolloutImporter {
   private outsideTurns = 0;
   private turnsSeen = 0;
   private inferredTurns = 0;
+  /** Turns the person rolled back (`thread_rolled_back`, 0.139+: backed out to edit a prompt and send it again). */
+  private rolledBackTurns = 0;
   /** The rollout marks its turns (task_started): none is inferred from then on. */
   private explicitTurns = false;
   /** The thread's approval policy, from the latest turn_context (older versions write one per request). */
@@ -188,6 +190,9 @@ export class RolloutImporter {
   notes(): string[] {
     const notes: string[] = [];
     for (const note of [this.lines.tornTailNote(), this.forkedHistory.note(), this.lines.legacyNote()]) if (note) notes.push(note);
+    if (this.rolledBackTurns > 0) {
+      notes.push(`the person rolled back ${this.rolledBackTurns} turn${this.rolledBackTurns > 1 ? 's' : ''} (thread_rolled_back: backed out to edit a prompt and send it again); they are listed as they ran, most of them interrupted`);
+    }
     if (this.inferredTurns > 0) {
       notes.push(`${this.inferredTurns} turn${this.inferredTurns > 1 ? 's' : ''} inferred from message boundaries (this Codex version writes no task_started): ids "inferred-L<line>" name the line each began at; a turn ends at its answer, at turn_aborted, or when the next one begins`);
     }
@@ -385,6 +390,11 @@ export class RolloutImporter {
       case 'thread_settings_applied':
         this.approvalSettings(head);
         return;
+      case 'thread_rolled_back': {
+        const turns = Number(/"num_turns"\s*:\s*(\d+)/.exec(head)?.[1] ?? 1);
+        this.rolledBackTurns += Number.isSafeInteger(turns) ? turns : 1;
+        return;
+      }
       case 'task_complete':
       case 'turn_complete': {
         if (!this.turn) return;
