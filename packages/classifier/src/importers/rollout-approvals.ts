@@ -27,9 +27,10 @@ export function callApproval(
 ): { approvalExpected: boolean; approvalKind: string } {
   const { policy, reviewer, sandbox, prefixes } = session;
   const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
-  const approvalKind = patch && !ESCALATION.test(head) ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
+  const escalated = ESCALATION.test(head);
+  const approvalKind = patch && !escalated ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
   let asks: boolean;
-  if (ESCALATION.test(head)) asks = policy !== 'never';
+  if (escalated) asks = policy !== 'never';
   else if (policy === 'untrusted') asks = true;
   else if (policy !== 'on-request') asks = false;
   else if (patch) asks = sandbox !== undefined && patchAsksOnRequest(sandbox, () => patchText(payload()));
