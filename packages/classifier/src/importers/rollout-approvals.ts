@@ -4,42 +4,62 @@
  * as "Approved command prefix saved". These infer the approval span from them.
  */
 import { APPROVAL_DECISION_APPROVED, APPROVAL_DECISION_DENIED, APPROVAL_KIND_COMMAND, APPROVAL_KIND_FILE_CHANGE } from '@stall-why/conventions';
-import { DANGEROUS_COMMAND, DANGEROUS_POWERSHELL, ESCALATION } from './rollout-line-head.js';
-import { patchAsksOnRequest, patchText, type PatchSandbox } from './rollout-patch-safety.js';
-import type { SavedPrefixes } from './rollout-prefix-rules.js';
+import { DANGEROUS_COMMAND, DANGEROUS_POWERSHELL, ESCALATION, field } from './rollout-line-head.js';
+import { patchAsksOnRequest, patchSandbox, patchText, type PatchSandbox } from './rollout-patch-safety.js';
+import { SavedPrefixes } from './rollout-prefix-rules.js';
 import type { RolloutSpanWriter } from './rollout-spans.js';
 import { writtenWithOutput, type OpenTool, type OpenTurn } from './rollout-turn.js';
 
 /**
- * Whether Codex asks a person before it runs a call, as far as its rollout shows, and about what. The
- * model is offered escalation only where a person can grant it: an escalated call asks unless the
- * policy never asks. Under `untrusted` every call asks; under `on-request` a dangerous command
- * (`command_might_be_dangerous`) and a patch Codex may not apply unasked (`assess_patch_safety`).
- * A command under a prefix the person approved for the session runs unasked (`SavedPrefixes`), and
- * requests handed to Codex's own reviewer (`approvals_reviewer` other than `user`) ask no person.
- * `payload` is read only when the patch's paths or the command's words decide it.
+ * Whether Codex asks a person before it runs a call, as far as its rollout shows: the session's
+ * approval settings as last written (turn_context, 0.14x thread_settings_applied) and the prefixes a
+ * person approved. The model is offered escalation only where a person can grant it: an escalated
+ * call asks unless the policy never asks. Under `untrusted` every call asks; under `on-request` a
+ * dangerous command (`command_might_be_dangerous`) and a patch Codex may not apply unasked
+ * (`assess_patch_safety`). A command under a prefix the person approved for the session runs unasked
+ * (`SavedPrefixes`), and requests handed to Codex's own reviewer (`approvals_reviewer` other than
+ * `user`) ask no person.
  */
-export function callApproval(
-  name: string,
-  head: string,
-  payload: () => Record<string, unknown> | undefined,
-  session: { readonly policy: string | undefined; readonly reviewer: string | undefined; readonly sandbox: PatchSandbox | undefined; readonly prefixes: SavedPrefixes },
-): { approvalExpected: boolean; approvalKind: string } {
-  const { policy, reviewer, sandbox, prefixes } = session;
-  const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
-  const escalated = ESCALATION.test(head);
-  const approvalKind = patch && !escalated ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
-  let asks: boolean;
-  if (escalated) asks = policy !== 'never';
-  else if (policy === 'untrusted') asks = true;
-  else if (policy !== 'on-request') asks = false;
-  else if (patch) asks = sandbox !== undefined && patchAsksOnRequest(sandbox, () => patchText(payload()));
-  else asks = DANGEROUS_COMMAND.test(head) || DANGEROUS_POWERSHELL.test(head);
-  // A command the person approved a prefix of for the session runs unasked. Read only here: it parses the call.
-  if (asks && !patch && prefixes.size > 0 && prefixes.cover(payload())) asks = false;
-  // 0.14x can hand approval requests to its own reviewer (`approvals_reviewer` auto_review): then no person is asked.
-  if (reviewer !== undefined && reviewer !== 'user') asks = false;
-  return { approvalExpected: asks, approvalKind };
+export class ApprovalSettings {
+  /** The approval policy (`never`, `on-request`, `untrusted`, ...); older versions write one per request. */
+  private policyNow: string | undefined;
+  /** Who answers approval requests (0.14x): `user`, or Codex's own reviewer. */
+  private reviewer: string | undefined;
+  private sandbox: PatchSandbox | undefined;
+  private readonly prefixes = new SavedPrefixes();
+
+  get policy(): string | undefined {
+    return this.policyNow;
+  }
+
+  /** A turn_context or thread_settings_applied line: what it names replaces what was known. */
+  read(head: string): void {
+    this.policyNow = field(head, 'approval_policy') ?? this.policyNow;
+    this.reviewer = field(head, 'approvals_reviewer') ?? this.reviewer;
+    if (head.includes('"sandbox_policy"')) this.sandbox = patchSandbox(head, field(head, 'cwd'));
+  }
+
+  /** "Approved command prefix saved" (0.10x+): commands under its prefixes run unasked from now on. */
+  savePrefixes(text: string): void {
+    this.prefixes.add(text);
+  }
+
+  /** Whether a call asks a person, about what, and whether the policy rules a person out. `payload` is read only when a patch's paths or a command's words decide it. */
+  call(name: string, head: string, payload: () => Record<string, unknown> | undefined): { approvalExpected: boolean; approvalRuledOut: boolean; approvalKind: string } {
+    const { policyNow: policy, reviewer, sandbox, prefixes } = this;
+    const patch = name === 'apply_patch' || head.includes('*** Begin Patch');
+    const escalated = ESCALATION.test(head);
+    const approvalKind = patch && !escalated ? APPROVAL_KIND_FILE_CHANGE : APPROVAL_KIND_COMMAND;
+    let asks: boolean;
+    if (escalated) asks = policy !== 'never';
+    else if (policy === 'untrusted') asks = true;
+    else if (policy !== 'on-request') asks = false;
+    else if (patch) asks = sandbox !== undefined && patchAsksOnRequest(sandbox, () => patchText(payload()));
+    else asks = DANGEROUS_COMMAND.test(head) || DANGEROUS_POWERSHELL.test(head);
+    if (asks && !patch && prefixes.cover(payload)) asks = false;
+    if (reviewer !== undefined && reviewer !== 'user') asks = false;
+    return { approvalExpected: asks, approvalRuledOut: policy === 'never', approvalKind };
+  }
 }
 
 /**

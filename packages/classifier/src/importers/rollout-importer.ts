@@ -46,11 +46,9 @@ import {
 } from './rollout-line-head.js';
 import { ROLLOUT_HEAD_BYTES, ROLLOUT_PARSE_BYTES, RolloutLines } from './rollout-lines.js';
 import { ForkedHistory } from './rollout-fork.js';
-import { approvalBeforeRun, approvedPrefix, callApproval, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
+import { ApprovalSettings, approvalBeforeRun, approvedPrefix, closeApproval, inferredApproval, rejectedApproval } from './rollout-approvals.js';
 import { RolloutSpanWriter } from './rollout-spans.js';
 import { RolloutCallTiming } from './rollout-call-timing.js';
-import { patchSandbox, type PatchSandbox } from './rollout-patch-safety.js';
-import { SavedPrefixes } from './rollout-prefix-rules.js';
 import { BATCH_MS, type OpenTurn } from './rollout-turn.js';
 import { INTER_AGENT_MESSAGE } from '../model/phase-groups.js';
 import { idPrefix, stableId, stableIdAfter } from './stable-id.js';
@@ -84,14 +82,8 @@ export class RolloutImporter {
   private rolledBackTurns = 0;
   /** The rollout marks its turns (task_started): none is inferred from then on. */
   private explicitTurns = false;
-  /** The thread's approval policy, from the latest turn_context (older versions write one per request). */
-  private approvalPolicy: string | undefined;
-  /** Who answers approval requests (0.14x `approvals_reviewer`): `user`, or Codex's own reviewer. */
-  private approvalsReviewer: string | undefined;
-  /** The sandbox of the latest turn_context: whether a patch asks the person. */
-  private sandbox: PatchSandbox | undefined;
-  /** Command prefixes the person approved for the session: commands under them run unasked. */
-  private readonly savedPrefixes = new SavedPrefixes();
+  /** Who the session's calls ask before they run (policy, reviewer, sandbox, saved prefixes). */
+  private readonly approvalSettings = new ApprovalSettings();
   /** The latest line that was not bookkeeping (token_count, turn_context), and when the batch before it ended. */
   private lastMeaningfulTs: number | undefined;
   private batchBefore: number | undefined;
@@ -163,8 +155,7 @@ export class RolloutImporter {
         this.sessionMetaSeen = true;
         break;
       case 'turn_context':
-        this.approvalSettings(head);
-        if (head.includes('"sandbox_policy"')) this.sandbox = patchSandbox(head, field(head, 'cwd'));
+        this.approvalSettings.read(head);
         if (this.turn) this.requestContext(this.turn, ts);
         break;
       case 'response_item':
@@ -211,7 +202,7 @@ export class RolloutImporter {
     }
     for (const [callId, approval] of turn.approvals) this.writer.approvalSpan(turn, callId, approval, undefined);
     for (const tool of turn.tools.values()) this.writer.toolSpan(turn, tool, undefined);
-    const unwritten = this.callTiming.unwrittenCall(turn, this.lastMeaningfulTs, this.approvalPolicy);
+    const unwritten = this.callTiming.unwrittenCall(turn, this.lastMeaningfulTs, this.approvalSettings.policy);
     if (unwritten) this.writer.toolSpan(turn, unwritten, undefined);
     if (turn.compactionStart !== undefined) this.writer.compactionSpan(turn, turn.compactionStart, undefined);
     this.writer.turnSpan(turn, undefined);
@@ -305,7 +296,7 @@ export class RolloutImporter {
           turn.answeredAt = ts;
           this.writer.item(turn, 'agentMessage', id, ts, ts);
         } else if (role === 'developer' && APPROVED_PREFIX.test(head)) {
-          this.savedPrefixes.add(field(head, 'text') ?? '');
+          this.approvalSettings.savePrefixes(field(head, 'text') ?? '');
           approvedPrefix(this.writer, turn, ts);
         }
         break;
@@ -330,15 +321,10 @@ export class RolloutImporter {
           if (!turn.approvals.has(callId)) turn.approvals.set(callId, { start: ts, kind: APPROVAL_KIND_USER_INPUT });
           break;
         }
-        const { approvalExpected, approvalKind } = callApproval(name, head, () => parse()?.payload as Record<string, unknown> | undefined, {
-          policy: this.approvalPolicy,
-          reviewer: this.approvalsReviewer,
-          sandbox: this.sandbox,
-          prefixes: this.savedPrefixes,
-        });
+        const approval = this.approvalSettings.call(name, head, () => parse()?.payload as Record<string, unknown> | undefined);
         const before = this.batchBefore ?? turn.start;
         const responseEnd = this.callTiming.responseEndSince(this.lastMeaningfulTs);
-        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, approvalExpected, approvalRuledOut: this.approvalPolicy === 'never', approvalKind, before, responseEnd });
+        turn.tools.set(callId, { spanId: stableIdAfter(turn.ids, `tool/${callId}`), start: ts, name, callId, ...approval, before, responseEnd });
         break;
       }
       case 'function_call_output':
@@ -388,7 +374,7 @@ export class RolloutImporter {
       // 0.14x: settings the person changed, written before the next turn or in the middle of one (a
       // switch to `never` mid-turn: later calls ask nobody).
       case 'thread_settings_applied':
-        this.approvalSettings(head);
+        this.approvalSettings.read(head);
         return;
       case 'thread_rolled_back': {
         const turns = Number(/"num_turns"\s*:\s*(\d+)/.exec(head)?.[1] ?? 1);
@@ -504,12 +490,6 @@ export class RolloutImporter {
    * from the model since the last (no item, no output) is the same request sent again, a retry (0.106
    * writes five in 8 s, then ends the turn with no answer).
    */
-  /** The approval settings a turn_context or thread_settings_applied line names, each kept until named again. */
-  private approvalSettings(head: string): void {
-    this.approvalPolicy = field(head, 'approval_policy') ?? this.approvalPolicy;
-    this.approvalsReviewer = field(head, 'approvals_reviewer') ?? this.approvalsReviewer;
-  }
-
   private requestContext(turn: OpenTurn, ts: number): void {
     if (++turn.contextsWithoutOutput >= 2) {
       this.writer.point(turn, PHASE_UPSTREAM_RETRY, ts, { [ATTR_RETRY_REASON]: RETRY_REASON_UNKNOWN, [ATTR_RETRY_ATTEMPT]: turn.contextsWithoutOutput - 1 });

@@ -30,18 +30,14 @@ export function savedPrefixesOf(text: string): string[][] {
 export class SavedPrefixes {
   private readonly prefixes: string[][] = [];
 
-  get size(): number {
-    return this.prefixes.length;
-  }
-
   add(text: string): void {
     for (const p of savedPrefixesOf(text)) if (this.prefixes.length < MAX_SAVED_PREFIXES) this.prefixes.push(p);
   }
 
-  /** Whether every command of the call's command line starts with a saved prefix. */
-  cover(payload: Record<string, unknown> | undefined): boolean {
+  /** Whether every command of the call's command line starts with a saved prefix; the call is parsed only if a prefix was saved. */
+  cover(payloadOf: () => Record<string, unknown> | undefined): boolean {
     if (this.prefixes.length === 0) return false;
-    const commands = commandsOf(payload);
+    const commands = commandsOf(payloadOf());
     return commands !== undefined && commands.length > 0 && commands.every((argv) => this.prefixes.some((p) => p.length <= argv.length && p.every((t, i) => argv[i] === t)));
   }
 }
