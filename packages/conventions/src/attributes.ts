@@ -82,6 +82,13 @@ export const ATTR_HYDRATION_TRIGGER = 'stall_why.hydration.trigger';
 export const ATTR_UPSTREAM_ATTEMPT = 'stall_why.upstream.attempt';
 /** Whether an upstream attempt is the post-tool continuation of its turn. */
 export const ATTR_UPSTREAM_CONTINUATION = 'stall_why.upstream.continuation';
+/**
+ * Whether the source records an upstream attempt's sending and its end but not the events streamed
+ * between them (Codex logs a request over its WebSocket transport when it is sent and its response
+ * when it completes, nothing in between): while it is open and silent, the model may be at work.
+ * Boolean.
+ */
+export const ATTR_UPSTREAM_STREAM_UNSEEN = 'stall_why.upstream.stream_unseen';
 /** Why an attempt is being retried or reconnected: see `RETRY_REASON_*`. */
 export const ATTR_RETRY_REASON = 'stall_why.retry.reason';
 /** Retry number as the server announced it (the `n` of "Reconnecting… n/m"). */

@@ -42,7 +42,8 @@ function emitEveryPhase(turns: TurnTracer) {
   tool.end({ attributes: { [ATTR_TOOL_EXIT_CODE]: 0 } });
   item.end({ attributes: { [ATTR_ITEM_STATUS]: 'completed' } });
   turn.mark(PHASE_CONTINUATION_REQUESTED);
-  turn.startAttempt({ attempt: 1, continuation: true, attributes: upstream }).requestSent().streamEnd();
+  // An attempt whose stream the instrumentation does not see (a WebSocket it sees sent and completed only).
+  turn.startAttempt({ attempt: 1, continuation: true, attributes: { ...upstream, [conventions.ATTR_UPSTREAM_STREAM_UNSEEN]: true } }).requestSent().streamEnd();
   turn.startPhase(PHASE_COMPACTION).end();
   const cancel = turn.startCancel();
   cancel.end({ attributes: { [ATTR_CANCEL_RESULT]: 'still_running' } });

@@ -41,6 +41,8 @@ const require = createRequire(join(REPO, 'packages/instrument/package.json'));
 const protobuf = require('protobufjs');
 const { OTLP_TRACE_MESSAGES } = await import(join(REPO, 'packages/instrument/dist/flight-recorder/otlp-trace-proto.js'));
 const { OTLP_LOGS_MESSAGES } = await import(join(REPO, 'packages/instrument/dist/flight-recorder/otlp-logs-proto.js'));
+// The fake API's WebSocket side (`transport: 'websocket'` scenarios): the `ws` package, a dev dependency.
+const { WebSocketServer } = createRequire(join(REPO, 'package.json'))('ws');
 const otlpRoot = protobuf.Root.fromJSON({ nested: { ...OTLP_TRACE_MESSAGES, ...OTLP_LOGS_MESSAGES } });
 const HEX_ID = new Set(['traceId', 'spanId', 'parentSpanId']);
 function hexIds(v) {
@@ -90,6 +92,29 @@ const stallMidAnswer = (res, ctx) => {
   res.write(messageEvents('partial answer', `resp_${ctx.index + 1}`).slice(0, 3).join(''));
   ctx.mark('fault.began', { fault: 'headers, response.created, output_item.added, one text delta, then silence' });
 };
+
+/**
+ * The same replies over the Responses API's WebSocket mode (Codex with `supports_websockets=true`):
+ * each SSE event's `data` goes as one text message; a reply's headers are no-ops there (a WebSocket
+ * request has no response headers of its own) and cutting the connection terminates the socket.
+ */
+function socketReply(ws) {
+  const send = (text) => {
+    for (const block of String(text ?? '').split('\n\n')) {
+      const data = block.split('\n').find((l) => l.startsWith('data: '));
+      if (data) ws.send(data.slice(6));
+    }
+  };
+  return {
+    writeHead() { return this; },
+    flushHeaders() {},
+    write(text, cb) { send(text); if (cb) setImmediate(cb); return true; },
+    end(text) { send(text); },
+    once(event, fn) { if (event === 'close') ws.once('close', fn); return this; },
+    get socket() { return { destroy: () => ws.terminate() }; },
+    get writableFinished() { return false; },
+  };
+}
 
 // --- 4. Scenarios ----------------------------------------------------------------------------
 // model: replies by request index (the last repeats when repeat); run(ctl): what the client does.
@@ -147,6 +172,34 @@ const SCENARIOS = {
       c.mark('fault.began', { fault: 'tool running: sleep 30 with yield_time_ms 30000' });
       await c.hold(20_000); await c.interrupt(); await c.waitTurnCompleted(10_000);
     },
+  },
+  ws_healthy: {
+    about: 'healthy over the Responses API WebSocket transport (provider supports_websockets=true)',
+    transport: 'websocket', model: [text('hello from the fake model')], run: async (c) => { await c.turn(); await c.waitTurnCompleted(); },
+  },
+  ws_tool: {
+    about: 'tool over the WebSocket transport',
+    transport: 'websocket', model: [toolCall({ cmd: 'echo hi' }), text('the command printed hi')], run: async (c) => { await c.turn(); await c.waitTurnCompleted(); },
+  },
+  ws_stall: {
+    about: 'the WebSocket request is read and never answered; interrupt after 25 s',
+    transport: 'websocket', model: [silentBeforeHeaders],
+    run: async (c) => { await c.turn(); await c.waitFault(); await c.hold(HOLD); await c.interrupt(); await c.waitTurnCompleted(10_000); },
+  },
+  ws_stall_mid_answer: {
+    about: 'over the WebSocket: response.created, an item added, one text delta, then silence; interrupt after 25 s',
+    transport: 'websocket', model: [stallMidAnswer],
+    run: async (c) => { await c.turn(); await c.waitFault(); await c.hold(HOLD); await c.interrupt(); await c.waitTurnCompleted(10_000); },
+  },
+  ws_post_tool_continuation_stall: {
+    about: 'over the WebSocket: the tool runs, the continuation is never answered; interrupt after 25 s',
+    transport: 'websocket', model: [toolCall({ cmd: 'echo hi' }), silentBeforeHeaders],
+    run: async (c) => { await c.turn(); await c.waitFault(); await c.hold(HOLD); await c.interrupt(); await c.waitTurnCompleted(10_000); },
+  },
+  ws_drop_retries: {
+    about: 'over the WebSocket: the socket is cut after response.created and an item added, on every attempt',
+    transport: 'websocket', model: [dropMidStream], repeat: true, provider: { request_max_retries: 2, stream_max_retries: 2 },
+    run: async (c) => { await c.turn(); await c.waitTurnCompleted(40_000); },
   },
 };
 
@@ -224,6 +277,31 @@ async function capture(name, sc) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not here"}}');
     });
   });
+  // The WebSocket transport: one socket may carry several requests (`response.create` messages).
+  const wss = new WebSocketServer({ noServer: true });
+  api.on('upgrade', (req, socket, head) => {
+    mark('api.ws.upgrade', { path: req.url, hasTraceparent: 'traceparent' in req.headers });
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('close', (code) => mark('api.ws.closed', { code }));
+      ws.on('message', (data) => {
+        let parsed; try { parsed = JSON.parse(String(data)); } catch { parsed = undefined; }
+        if (parsed?.type !== 'response.create') { mark('api.ws.message', { type: parsed?.type, bytes: data.length }); return; }
+        // A warm-up (`generate: false`) prepares the connection; it is answered, not counted as a model request.
+        if (parsed.generate === false) {
+          const id = `resp_warmup_${Date.now()}`;
+          socketReply(ws).end([ev({ type: 'response.created', response: { id } }), ev({ type: 'response.completed', response: { id, usage } })].join(''));
+          mark('api.ws.warmup');
+          return;
+        }
+        const index = modelRequests++;
+        const input = parsed.input ?? [];
+        mark('api.request', { index, transport: 'websocket', bytes: data.length, inputItems: input.length, lastInputType: input.at(-1)?.type, lastInputRole: input.at(-1)?.role, previousResponseId: parsed.previous_response_id });
+        const reply = index < sc.model.length ? sc.model[index] : sc.repeat ? sc.model.at(-1) : undefined;
+        if (reply) reply(socketReply(ws), { index, mark });
+        else mark('api.no_reply_scripted', { index });
+      });
+    });
+  });
   await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
   await new Promise((r) => api.listen(0, '127.0.0.1', r));
   const rport = receiver.address().port;
@@ -232,7 +310,7 @@ async function capture(name, sc) {
   const retries = sc.provider ?? { request_max_retries: 2, stream_max_retries: 3 };
   const config = {
     model_provider: '"fake"',
-    'model_providers.fake': `{name="fake", base_url="http://127.0.0.1:${aport}/v1", wire_api="responses", env_key="FAKE_KEY", request_max_retries=${retries.request_max_retries}, stream_max_retries=${retries.stream_max_retries}}`,
+    'model_providers.fake': `{name="fake", base_url="http://127.0.0.1:${aport}/v1", wire_api="responses", env_key="FAKE_KEY", request_max_retries=${retries.request_max_retries}, stream_max_retries=${retries.stream_max_retries}${sc.transport === 'websocket' ? ', supports_websockets=true' : ''}}`,
     model: '"gpt-fake"',
     approval_policy: '"never"',
     sandbox_mode: '"danger-full-access"',
@@ -350,6 +428,7 @@ async function capture(name, sc) {
     about: sc.about,
     codexVersion: spawnSync(CODEX, ['--version'], { encoding: 'utf8' }).stdout.trim(),
     protocol,
+    transport: sc.transport ?? 'http',
     args: shownArgs,
     threadId, turnId, turnStartAt,
     modelRequests,

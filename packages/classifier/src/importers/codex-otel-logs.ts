@@ -21,6 +21,17 @@
  *   record with `error.message` a broken stream. The next `codex.api_request` is then its retry.
  * - `codex.tool_decision`: a tool call started (Codex logs it once the call may run);
  *   `codex.tool_result` its result, `duration_ms` after it started.
+ *
+ * Over its WebSocket transport (a ChatGPT login's default since about 0.137, or a provider with
+ * `supports_websockets`), Codex logs no `codex.api_request` for a model request:
+ * - `codex.websocket_request`: an upstream attempt sent (`duration_ms` is the time the send took) with
+ *   no response headers of its own. Codex 0.169 logs no event of its stream (0.137 logged each as
+ *   `codex.websocket_event`), only `codex.sse_event` `response.completed` at its end, so the attempt is
+ *   marked `ATTR_UPSTREAM_STREAM_UNSEEN`: silence while it is open may be the model at work. One sent
+ *   while no turn of its conversation is open is the connection's warm-up (`generate: false`, at
+ *   start-up), no turn's request.
+ * - `codex.turn_ttft`: the turn's first token came, its open attempt's first event.
+ * - `codex.websocket_event`: an event of the open attempt's stream (0.137); rate-limit notices aside.
  */
 import {
   ATTR_ERROR_TYPE,
@@ -34,6 +45,7 @@ import {
   ATTR_TURN_KEYED_BY_TRACE,
   ATTR_TURN_STATUS,
   ATTR_UPSTREAM_CONTINUATION,
+  ATTR_UPSTREAM_STREAM_UNSEEN,
   PHASE_KIND_POINT,
   PHASE_KIND_SPAN,
   PHASE_TOOL_CALL,
@@ -115,7 +127,14 @@ export class CodexLogMapper {
       case 'codex.api_request':
         this.attemptHeaders(this.turnOfRecord(log, threadId, out), log, out);
         break;
-      case 'codex.sse_event': {
+      case 'codex.websocket_request': {
+        const turn = this.openTurnOfRecord(log, threadId);
+        if (turn) this.attemptSent(turn, log, out);
+        break;
+      }
+      case 'codex.sse_event':
+      case 'codex.websocket_event':
+      case 'codex.turn_ttft': {
         const turn = this.latest.get(threadId);
         if (turn && !turn.ended) this.streamEvent(turn, log, out);
         break;
@@ -138,6 +157,12 @@ export class CodexLogMapper {
     if (log.traceId) return this.turnOf(log.traceId, threadId, log.timeMs, out);
     const latest = this.latest.get(threadId);
     return latest && !latest.ended ? latest : this.turnOf(untracedTrace(threadId, log.timeMs), threadId, log.timeMs, out);
+  }
+
+  /** The open turn a record of a request belongs to (its trace's, else the conversation's latest), if one is open. */
+  private openTurnOfRecord(log: RecordedLog, threadId: string): LogTurn | undefined {
+    const turn = (log.traceId ? this.turns.get(log.traceId) : undefined) ?? this.latest.get(threadId);
+    return turn && !turn.ended ? turn : undefined;
   }
 
   // The turn of a trace, begun (with its accepted point) the first time the trace is seen; the
@@ -166,10 +191,28 @@ export class CodexLogMapper {
     out.push({ ...turn.span, endTimeMs: Math.max(at, turn.span.startTimeMs), attributes: { ...turn.span.attributes, [ATTR_TURN_STATUS]: status } });
   }
 
+  /** `codex.api_request`: an attempt logged at its response headers, `duration_ms` after it was sent. */
   private attemptHeaders(turn: LogTurn, log: RecordedLog, out: RecordedSpan[]): void {
-    const a = log.attributes;
     const at = log.timeMs;
-    const sent = at - Math.max(0, num(a.duration_ms) ?? 0);
+    const status = num(log.attributes['http.response.status_code']);
+    this.beginAttempt(turn, log, {}, out);
+    out.push(this.point(turn, PHASE_UPSTREAM_HEADERS, at, status !== undefined ? { [ATTR_HTTP_RESPONSE_STATUS_CODE]: status } : {}));
+    turn.attempt!.status = status;
+    if (status !== undefined && status >= 400) this.failAttempt(turn, at, `HTTP ${status}`, out);
+  }
+
+  /** `codex.websocket_request`: an attempt logged once sent, its stream unseen until it completes. */
+  private attemptSent(turn: LogTurn, log: RecordedLog, out: RecordedSpan[]): void {
+    this.beginAttempt(turn, log, { [ATTR_UPSTREAM_STREAM_UNSEEN]: true }, out);
+    if (log.attributes.success === false || log.attributes.success === 'false') {
+      this.failAttempt(turn, log.timeMs, str(log.attributes['error.message'])?.slice(0, MAX_ERROR_CHARS) ?? 'the request could not be sent', out);
+    }
+  }
+
+  // A new attempt, sent `duration_ms` before the record: the one still open ends there, and follows a failed one as its retry.
+  private beginAttempt(turn: LogTurn, log: RecordedLog, extra: Attributes, out: RecordedSpan[]): void {
+    const at = log.timeMs;
+    const sent = at - Math.max(0, num(log.attributes.duration_ms) ?? 0);
     if (turn.attempt && !turn.attempt.ended) this.endAttempt(turn, sent, out);
     // After a broken stream or an error status, the next request is its retry.
     const previous = turn.attempt;
@@ -177,12 +220,10 @@ export class CodexLogMapper {
       const reason = (previous.status ?? 0) >= 400 ? RETRY_REASON_HTTP_STATUS : RETRY_REASON_STREAM_DISCONNECTED;
       out.push(this.point(turn, PHASE_UPSTREAM_RETRY, sent, { [ATTR_RETRY_REASON]: reason }));
     }
-    const status = num(a['http.response.status_code']);
-    const span = this.phase(turn, PHASE_UPSTREAM_ATTEMPT, sent, undefined, `attempt/${log.spanId ?? at}`, turn.toolReturned ? { [ATTR_UPSTREAM_CONTINUATION]: true } : {});
-    turn.attempt = { span, sawEvent: false, ended: false, failed: false, status };
+    const span = this.phase(turn, PHASE_UPSTREAM_ATTEMPT, sent, undefined, `attempt/${log.spanId ?? at}`, turn.toolReturned ? { [ATTR_UPSTREAM_CONTINUATION]: true, ...extra } : extra);
+    turn.attempt = { span, sawEvent: false, ended: false, failed: false };
     turn.toolReturned = false;
-    out.push(span, this.point(turn, PHASE_UPSTREAM_REQUEST_SENT, sent), this.point(turn, PHASE_UPSTREAM_HEADERS, at, status !== undefined ? { [ATTR_HTTP_RESPONSE_STATUS_CODE]: status } : {}));
-    if (status !== undefined && status >= 400) this.failAttempt(turn, at, `HTTP ${status}`, out);
+    out.push(span, this.point(turn, PHASE_UPSTREAM_REQUEST_SENT, sent));
   }
 
   private streamEvent(turn: LogTurn, log: RecordedLog, out: RecordedSpan[]): void {
@@ -194,8 +235,9 @@ export class CodexLogMapper {
       this.failAttempt(turn, at, redactSecrets(error).slice(0, MAX_ERROR_CHARS), out);
       return;
     }
-    const kind = str(log.attributes['event.kind']);
-    if (kind === undefined) return;
+    // The turn's first token is an event of its open attempt, whatever its kind; a rate-limit notice is none.
+    const kind = log.attributes['event.name'] === 'codex.turn_ttft' ? 'first_token' : str(log.attributes['event.kind']);
+    if (kind === undefined || kind === 'codex.rate_limits') return;
     if (!attempt.sawEvent) {
       attempt.sawEvent = true;
       out.push(this.point(turn, PHASE_UPSTREAM_FIRST_BYTE, at), this.point(turn, PHASE_UPSTREAM_FIRST_EVENT, at));

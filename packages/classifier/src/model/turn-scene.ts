@@ -11,6 +11,7 @@ import {
   ATTR_TURN_STATUS,
   ATTR_UPSTREAM_ATTEMPT,
   ATTR_UPSTREAM_CONTINUATION,
+  ATTR_UPSTREAM_STREAM_UNSEEN,
   PHASE_UPSTREAM_ATTEMPT,
   PHASE_UPSTREAM_FIRST_BYTE,
   PHASE_UPSTREAM_FIRST_EVENT,
@@ -43,6 +44,8 @@ export interface PhaseView {
 export interface AttemptView extends PhaseView {
   readonly number: number;
   readonly continuation: boolean;
+  /** The source records its sending and end, not its stream's events (`ATTR_UPSTREAM_STREAM_UNSEEN`). */
+  readonly streamUnseen: boolean;
   readonly requestSent?: number;
   readonly headers?: number;
   readonly statusCode?: number;
@@ -414,6 +417,7 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
       end: a.end,
       number: attemptNumber,
       continuation: attrs[ATTR_UPSTREAM_CONTINUATION] === true,
+      streamUnseen: attrs[ATTR_UPSTREAM_STREAM_UNSEEN] === true,
       requestSent,
       headers,
       statusCode,

@@ -6,6 +6,9 @@ import { AT_WORK, LazyFinding, NOT_AT_WORK } from './lazy-finding.js';
 import { agoText, attemptText, itemText, sinceText } from './phase-text.js';
 import { currentChain } from './request-chain.js';
 
+/** An open attempt whose stream the source does not record: as sure as a rollout's silent model (it cannot tell thinking from silence). */
+const UNSEEN_STREAM_CONFIDENCE = 0.6;
+
 /** When the last tool result came back (a hook's end is none). */
 function lastToolEnd(scene: TurnScene): number | undefined {
   let last: number | undefined;
@@ -18,17 +21,24 @@ function attemptLines(a: AttemptView, scene: TurnScene): string[] {
   const what = isContinuation ? `continuation request (${attemptText(a)})` : `model request (${attemptText(a)})`;
   const sent = a.requestSent ?? a.start;
   const quiet = sinceText(a.lastMilestone.at, scene);
-  if (a.headers === undefined) return [`${what} sent ${agoText(sent, scene)}, no response headers${scene.replay ? ` ${sinceText(sent, scene)}` : ''}`];
-  const headers = `headers at ${clockTime(a.headers)}${a.statusCode !== undefined ? ` (HTTP ${a.statusCode})` : ''}`;
+  if (a.streamUnseen && a.firstEvent === undefined) {
+    return [
+      `${what} sent ${agoText(sent, scene)}, not completed${scene.replay ? ` ${sinceText(sent, scene)}` : ''}`,
+      'this source logs the request when sent and its response when complete, none of the events between (as Codex does over its WebSocket transport): the model may be thinking or writing, or the backend silent',
+    ];
+  }
+  // A request over a WebSocket has no response headers of its own.
+  if (a.headers === undefined && !a.streamUnseen) return [`${what} sent ${agoText(sent, scene)}, no response headers${scene.replay ? ` ${sinceText(sent, scene)}` : ''}`];
+  const headers = a.headers === undefined ? '' : `, headers at ${clockTime(a.headers)}${a.statusCode !== undefined ? ` (HTTP ${a.statusCode})` : ''}`;
   if (a.firstByte === undefined && a.firstEvent === undefined) {
-    return [`${what} sent ${agoText(sent, scene)}, ${headers}, no body byte ${quiet}`];
+    return [`${what} sent ${agoText(sent, scene)}${headers}, no body byte ${quiet}`];
   }
   if (a.firstEvent === undefined) {
-    return [`${what} sent at ${clockTime(sent)}, ${headers}, first byte at ${clockTime(a.firstByte!)}, no streamed event ${quiet}`];
+    return [`${what} sent at ${clockTime(sent)}${headers}, first byte at ${clockTime(a.firstByte!)}, no streamed event ${quiet}`];
   }
   const later = duration(scene.at - a.lastMilestone.at);
   return [
-    `${what} sent at ${clockTime(sent)}, ${headers}, first event at ${clockTime(a.firstEvent)}; the stream ${scene.replay ? 'had' : 'has'} not ended ${later} later`,
+    `${what} sent at ${clockTime(sent)}${headers}, first event at ${clockTime(a.firstEvent)}; the stream ${scene.replay ? 'had' : 'has'} not ended ${later} later`,
     'events after the first are not recorded one by one: the stream may have gone silent any time since',
   ];
 }
@@ -47,6 +57,8 @@ export function upstreamSilent(scene: TurnScene): Finding | undefined {
       return lines;
     };
     // Once events flow, a stream still open may be the model writing: not a stall until it is long.
+    // A stream the source cannot see may be flowing: the model may be at work, and the doubt is in the confidence.
+    if (open.streamUnseen && open.firstEvent === undefined) return new LazyFinding(VERDICT_BACKEND_STALL, UNSEEN_STREAM_CONFIDENCE, evidence, AT_WORK);
     return new LazyFinding(VERDICT_BACKEND_STALL, 0.9, evidence, open.firstEvent !== undefined ? AT_WORK : NOT_AT_WORK);
   }
   const toolEnd = lastToolEnd(scene);

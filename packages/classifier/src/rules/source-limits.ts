@@ -11,6 +11,9 @@ import type { TurnScene } from '../model/turn-scene.js';
 const UPSTREAM_VERDICTS: ReadonlySet<Verdict> = new Set([VERDICT_BACKEND_STALL, VERDICT_TRANSPORT_RETRY, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_UNKNOWN]);
 
 function upstreamBlindness(scene: TurnScene): string {
+  if (scene.codexTelemetryOnly && scene.attempts.some((a) => a.streamUnseen)) {
+    return "over its WebSocket transport Codex's telemetry shows a model request when sent and when it completes or breaks, nothing between: a silent backend and a model thinking cannot be told apart until it does";
+  }
   if (scene.codexTelemetryOnly) {
     return "Codex's telemetry shows a model request only once its response headers came (a log) or it ended (a span): before headers, backend_stall and transport_retry cannot be told apart";
   }
