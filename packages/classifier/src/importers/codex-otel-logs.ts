@@ -16,7 +16,8 @@
  * - `codex.user_prompt`: the turn accepted (its trace seen first). A turn of the conversation still
  *   open ends there: Codex runs one turn per thread at a time, and logs nothing when a turn ends.
  * - `codex.api_request`: an upstream attempt that got its response headers (`duration_ms` after it
- *   was sent), open until its stream ends; after a tool result, the continuation.
+ *   was sent), open until its stream ends; after a tool result, the continuation. One to
+ *   `/responses/compact` is a remote compaction, done when logged.
  * - `codex.sse_event`: the first event of the open attempt; `response.completed` its stream end; a
  *   record with `error.message` a broken stream. The next `codex.api_request` is then its retry.
  * - `codex.tool_decision`: a tool call started (Codex logs it once the call may run);
@@ -48,6 +49,7 @@ import {
   ATTR_UPSTREAM_STREAM_UNSEEN,
   PHASE_KIND_POINT,
   PHASE_KIND_SPAN,
+  PHASE_COMPACTION,
   PHASE_TOOL_CALL,
   PHASE_TURN,
   PHASE_TURN_ACCEPTED,
@@ -73,7 +75,7 @@ import { stableId } from './stable-id.js';
 
 /** Codex log attributes read here (an importer may keep only these). */
 export const CODEX_LOG_ATTRIBUTES: ReadonlySet<string> = new Set([
-  'event.name', 'conversation.id', 'duration_ms', 'http.response.status_code', 'event.kind', 'error.message', 'call_id', 'tool_name', 'decision', 'success',
+  'event.name', 'conversation.id', 'duration_ms', 'http.response.status_code', 'event.kind', 'error.message', 'call_id', 'tool_name', 'decision', 'success', 'endpoint',
 ]);
 
 /** Whether a log record came from Codex's own telemetry (its log-only event scope, or a Codex service). */
@@ -125,7 +127,8 @@ export class CodexLogMapper {
         this.turnOf(log.traceId ?? untracedTrace(threadId, log.timeMs), threadId, log.timeMs, out);
         break;
       case 'codex.api_request':
-        this.attemptHeaders(this.turnOfRecord(log, threadId, out), log, out);
+        if (isCompactEndpoint(a.endpoint)) this.remoteCompaction(this.turnOfRecord(log, threadId, out), log, out);
+        else this.attemptHeaders(this.turnOfRecord(log, threadId, out), log, out);
         break;
       case 'codex.websocket_request': {
         const turn = this.openTurnOfRecord(log, threadId);
@@ -199,6 +202,16 @@ export class CodexLogMapper {
     out.push(this.point(turn, PHASE_UPSTREAM_HEADERS, at, status !== undefined ? { [ATTR_HTTP_RESPONSE_STATUS_CODE]: status } : {}));
     turn.attempt!.status = status;
     if (status !== undefined && status >= 400) this.failAttempt(turn, at, `HTTP ${status}`, out);
+  }
+
+  /**
+   * `codex.api_request` to `/responses/compact`: the server compacted the thread's history (Codex's
+   * remote compaction, OpenAI providers). The answer is one JSON body, no stream, so the record
+   * comes when the compaction is done, `duration_ms` after it was asked for; it is no model request.
+   */
+  private remoteCompaction(turn: LogTurn, log: RecordedLog, out: RecordedSpan[]): void {
+    const at = log.timeMs;
+    out.push(this.phase(turn, PHASE_COMPACTION, at - Math.max(0, num(log.attributes.duration_ms) ?? 0), at, `compaction/${log.spanId ?? at}`));
   }
 
   /** `codex.websocket_request`: an attempt logged once sent, its stream unseen until it completes. */
@@ -305,6 +318,11 @@ export class CodexLogMapper {
     const attempt = turn.attempt?.span;
     return attempt && name.startsWith('stall_why.upstream.') && name !== PHASE_UPSTREAM_RETRY ? { ...span, parentSpanId: attempt.spanId } : span;
   }
+}
+
+/** Codex's remote compaction endpoint (`/responses/compact`, under any base path). */
+function isCompactEndpoint(endpoint: unknown): boolean {
+  return typeof endpoint === 'string' && endpoint.endsWith('/compact');
 }
 
 /** The trace a turn of records with no trace is keyed by: its conversation and first moment. */
