@@ -224,6 +224,29 @@ describe('shapes of the third wild batch (test/corpus/wild/third)', () => {
     expect(report.sources[0]!.notes!.join('\n')).toMatch(new RegExp(`forked from session ${parent}: lines 2-\\d+, its parent's history`));
   });
 
+  it('v0.154: the copied history ends where the sub-agent\'s session_meta says (subagent_history_start_ordinal), its own settings line within the copy\'s moment included', async () => {
+    const own = '01a09697-622e-7f32-ad6d-4f8101aeff1f';
+    const parent = '01a095a4-ebb9-7c10-a8e3-0e8e7fc24e87';
+    const path = join(dir, `rollout-2026-09-12T17-08-18-${own}.jsonl`);
+    const numbered = (s: number, ordinal: number, type: string, payload: object): string => JSON.stringify({ timestamp: at(s), ordinal, type, payload });
+    writeFileSync(path, [
+      // The field comes after the base instructions, tens of KB into the line.
+      numbered(0, 0, 'session_meta', { id: own, forked_from_id: parent, base_instructions: { text: 'x'.repeat(20_000) }, history_mode: 'paginated', subagent_history_start_ordinal: 5 }),
+      numbered(0.001, 1, 'session_meta', { id: parent }),
+      numbered(0.002, 2, 'event_msg', { type: 'task_started', turn_id: '01a09697-3062-7233-955c-f4493a065a7d' }),
+      numbered(0.002, 3, 'turn_context', { approval_policy: 'on-request' }),
+      numbered(0.003, 4, 'response_item', { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'research pricing' }] }),
+      // The sub-agent's own settings, 230 ms after the copy: within the pause that ends a copy by timing alone.
+      numbered(0.233, 5, 'event_msg', { type: 'thread_settings_applied', thread_settings: { approval_policy: 'never' } }),
+      numbered(0.45, 6, 'event_msg', { type: 'task_started', turn_id: '01a09697-63fe-72b0-bf10-16dd3ac8c083' }),
+      numbered(0.5, 7, 'response_item', { type: 'function_call', name: 'shell', arguments: JSON.stringify({ command: ['bash', '-lc', 'git push'], with_escalated_permissions: true }), call_id: 'c1' }),
+    ].join('\n') + '\n');
+    const { report } = await analyzeTraces([path], { now: T0 + 60_000 });
+    expect(report.sources[0]!.notes!.join('\n')).toContain(`forked from session ${parent}: lines 2-5,`);
+    // Its own policy never asks a person: the open call runs, it awaits no approval.
+    expect(report.turns.map((t) => [t.turnId, t.status, t.verdict])).toEqual([['01a09697-63fe-72b0-bf10-16dd3ac8c083', 'stuck', 'tool_running']]);
+  });
+
   it('a call left open when its turn ended is said to have ended with the turn, not to have returned', async () => {
     const { report } = await judge(
       [line(1, 'event_msg', { type: 'task_started', turn_id: 't1' }), ...user(1, 'spawn'), call(2, 'c1', 'sleep 100'), line(20, 'event_msg', { type: 'task_started', turn_id: 't2' }), ...user(20, 'next'), answer(21), line(21, 'event_msg', { type: 'task_complete', last_agent_message: 'ok' })],

@@ -4,11 +4,18 @@
  * (Codex 0.114: 557 lines in 9 ms). Those are the parent's turns, in the parent's own rollout: read as
  * this thread's, they were zero-length copies, and the parent's turn still open at the fork was cut
  * by the sub-agent's first turn.
+ *
+ * Codex 0.15x says where the copy ends: its session_meta's `subagent_history_start_ordinal` is the
+ * `ordinal` of the sub-agent's first own line. Older files are read by their turn ids and timing.
  */
 import { field } from './rollout-line-head.js';
 
 /** A pause this long between lines ends the copied history even without a turn of the sub-agent's own. */
 const HISTORY_GAP_MS = 250;
+const HISTORY_START_KEY = '"subagent_history_start_ordinal"';
+const HISTORY_START = /^"subagent_history_start_ordinal"\s*:\s*(\d+)/;
+/** A line's `ordinal` as Codex writes it, right after its timestamp. */
+const ORDINAL = /^\{"timestamp":"[^"]*","ordinal":(\d+)/;
 
 /** The millisecond time a UUIDv7 (Codex's thread and turn ids) was made at, if `id` is one. */
 function uuidV7Ms(id: string | undefined): number | undefined {
@@ -20,15 +27,20 @@ function uuidV7Ms(id: string | undefined): number | undefined {
 export class ForkedHistory {
   private forkedFrom: string | undefined;
   private ownIdMs: number | undefined;
+  /** The ordinal of the sub-agent's first own line, when its session_meta says it. */
+  private ownFromOrdinal: number | undefined;
   private replaying = false;
   private lastTs = 0;
   private firstLine = 0;
   private lastLine = 0;
 
-  /** The file's own session_meta. */
-  ownSession(head: string): void {
+  /** The file's own session_meta: its head, and the whole line (the ordinal comes after the base instructions, tens of KB in). */
+  ownSession(head: string, line: Buffer): void {
     this.forkedFrom = field(head, 'forked_from_id');
     this.ownIdMs = uuidV7Ms(field(head, 'id'));
+    const at = this.forkedFrom === undefined ? -1 : line.indexOf(HISTORY_START_KEY);
+    const start = at < 0 ? undefined : HISTORY_START.exec(line.toString('latin1', at, at + 64))?.[1];
+    this.ownFromOrdinal = start === undefined ? undefined : Number(start);
   }
 
   /** A session_meta after the file's own: in a forked file, the parent's, with its history after it. */
@@ -46,9 +58,16 @@ export class ForkedHistory {
    */
   skips(sub: string | undefined, head: string, ts: number, lineNo: number): boolean {
     if (!this.replaying) return false;
+    const ordinal = this.ownFromOrdinal === undefined ? undefined : ORDINAL.exec(head)?.[1];
+    if (ordinal !== undefined) return this.copied(Number(ordinal) < this.ownFromOrdinal!, ts, lineNo);
     const turnMs = sub === 'task_started' || sub === 'turn_started' ? uuidV7Ms(field(head, 'turn_id')) : undefined;
     const ownTurn = turnMs !== undefined && this.ownIdMs !== undefined && turnMs >= this.ownIdMs;
-    if (ownTurn || ts - this.lastTs > HISTORY_GAP_MS) {
+    return this.copied(!ownTurn && ts - this.lastTs <= HISTORY_GAP_MS, ts, lineNo);
+  }
+
+  /** Notes a line of the copied history, or ends the copy at the sub-agent's first own line. */
+  private copied(parents: boolean, ts: number, lineNo: number): boolean {
+    if (!parents) {
       this.replaying = false;
       return false;
     }

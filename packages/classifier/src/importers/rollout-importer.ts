@@ -148,7 +148,7 @@ export class RolloutImporter {
         // next, with the parent's history after it.
         if (!this.sessionMetaSeen) {
           this.threadId = field(head, 'id') ?? this.threadId;
-          this.forkedHistory.ownSession(head);
+          this.forkedHistory.ownSession(head, buf);
         } else {
           this.forkedHistory.otherSession(ts, info.lineNo);
         }

@@ -11,9 +11,12 @@ import { HEADER } from './rollout-line-head.js';
 import { RolloutTimestamps } from './rollout-timestamp.js';
 import { TraceInputError } from '../trace-input-error.js';
 
-/** Rollout line types Codex 0.169 writes; any other is skipped and counted. */
+/**
+ * Rollout line types Codex writes (0.169, and 0.15x's `inter_agent_communication_metadata` beside a
+ * sub-agent's message, which says nothing the rules read); any other is skipped and counted.
+ */
 export const ROLLOUT_LINE_TYPES: ReadonlySet<string> = new Set([
-  'session_meta', 'turn_context', 'world_state', 'response_item', 'event_msg', 'token_usage_record', 'compacted',
+  'session_meta', 'turn_context', 'world_state', 'response_item', 'event_msg', 'token_usage_record', 'compacted', 'inter_agent_communication_metadata',
 ]);
 
 /** Lines up to this size are parsed whole when their payload is needed; longer ones by their head. */
