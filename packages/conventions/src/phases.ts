@@ -80,6 +80,11 @@ export const PHASE_UPSTREAM_HEADERS = 'stall_why.upstream.headers';
 export const PHASE_UPSTREAM_FIRST_BYTE = 'stall_why.upstream.first_byte';
 /** The first streamed event (Responses API / SSE) of the attempt arrived. */
 export const PHASE_UPSTREAM_FIRST_EVENT = 'stall_why.upstream.first_event';
+/**
+ * Events were still arriving on the attempt's open stream (a point at most every few seconds while
+ * they flow, with the counts so far): a long answer being written is not a stream gone silent.
+ */
+export const PHASE_UPSTREAM_STREAM_PROGRESS = 'stall_why.upstream.stream_progress';
 /** The attempt's stream ended normally. */
 export const PHASE_UPSTREAM_STREAM_END = 'stall_why.upstream.stream_end';
 /** The attempt's stream broke or the request failed (`ATTR_ERROR_TYPE`). */
@@ -152,6 +157,7 @@ export const PHASES: readonly PhaseDescriptor[] = Object.freeze([
   d(PHASE_UPSTREAM_HEADERS, PHASE_KIND_POINT, "The attempt's response headers arrived; on an error status, the Retry-After it asked for.", [ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_RETRY_DELAY_MS]),
   d(PHASE_UPSTREAM_FIRST_BYTE, PHASE_KIND_POINT, "The first byte of the attempt's response body arrived."),
   d(PHASE_UPSTREAM_FIRST_EVENT, PHASE_KIND_POINT, 'The first streamed (SSE) event of the attempt arrived.'),
+  d(PHASE_UPSTREAM_STREAM_PROGRESS, PHASE_KIND_POINT, "Events were still arriving on the attempt's open stream (at most one point every few seconds while they flow).", [ATTR_UPSTREAM_EVENTS, ATTR_UPSTREAM_BYTES]),
   d(PHASE_UPSTREAM_STREAM_END, PHASE_KIND_POINT, "The attempt's stream ended normally.", [ATTR_UPSTREAM_EVENTS, ATTR_UPSTREAM_BYTES]),
   d(PHASE_UPSTREAM_STREAM_ERROR, PHASE_KIND_POINT, "The attempt's stream broke or the request failed.", [ATTR_ERROR_TYPE]),
   d(PHASE_UPSTREAM_RETRY, PHASE_KIND_POINT, 'A retry or reconnect was announced.', [

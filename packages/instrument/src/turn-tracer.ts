@@ -46,6 +46,7 @@ import {
   PHASE_UPSTREAM_ATTEMPT,
   PHASE_UPSTREAM_FIRST_BYTE,
   PHASE_UPSTREAM_FIRST_EVENT,
+  PHASE_UPSTREAM_STREAM_PROGRESS,
   PHASE_UPSTREAM_HEADERS,
   PHASE_UPSTREAM_REQUEST_SENT,
   PHASE_UPSTREAM_RETRY,
@@ -381,6 +382,13 @@ export class UpstreamAttempt extends PhaseHandle {
   }
   firstEvent(options: PhaseOptions = {}): this {
     return this.once(PHASE_UPSTREAM_FIRST_EVENT, options);
+  }
+  /**
+   * Events are still arriving on the open stream (the counts so far in `attributes`): call it at
+   * most every few seconds while they flow, so a long answer is not read as a stream gone silent.
+   */
+  streamProgress(options: PhaseOptions = {}): this {
+    return this.isEnded ? this : this.mark(PHASE_UPSTREAM_STREAM_PROGRESS, options);
   }
   /** The stream ended normally; ends the attempt. */
   streamEnd(options: PhaseOptions = {}): void {

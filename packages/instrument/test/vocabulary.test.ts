@@ -37,6 +37,7 @@ function emitEveryPhase(turns: TurnTracer) {
   turn.mark(PHASE_FIRST_ASSISTANT_ITEM);
   turn.mark(PHASE_FIRST_TOOL_ITEM);
   const item = turn.startPhase(PHASE_ITEM, { attributes: { [ATTR_ITEM_TYPE]: 'commandExecution', [ATTR_ITEM_ID]: 'item-1' } });
+  second.streamProgress({ attributes: { [ATTR_UPSTREAM_EVENTS]: 5, [ATTR_UPSTREAM_BYTES]: 600 } });
   second.streamEnd({ attributes: { [ATTR_UPSTREAM_EVENTS]: 7, [ATTR_UPSTREAM_BYTES]: 900 } });
   const tool = turn.startPhase(PHASE_TOOL_CALL, { attributes: { [ATTR_GEN_AI_TOOL_NAME]: 'exec_command', [ATTR_GEN_AI_TOOL_CALL_ID]: 'call_1', [ATTR_TOOL_KIND]: 'function_call' } });
   tool.end({ attributes: { [ATTR_TOOL_EXIT_CODE]: 0 } });

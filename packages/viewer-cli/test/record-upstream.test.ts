@@ -22,6 +22,7 @@ import {
   PHASE_UPSTREAM_REQUEST_SENT,
   PHASE_UPSTREAM_RETRY,
   PHASE_UPSTREAM_STREAM_END,
+  PHASE_UPSTREAM_STREAM_PROGRESS,
   PHASE_UPSTREAM_STREAM_ERROR,
   SOURCE_UPSTREAM_PROXY,
 } from '@stall-why/conventions';
@@ -92,6 +93,18 @@ function originHandler(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"type":"response.comp');
       setTimeout(() => res.write('leted"}\n\n'), 80);
+    } else if (url === '/v1/responses' && body.includes('"trickle"')) {
+      // A long answer: an event every 250 ms for 7 s, then its completion.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let n = 0;
+      const timer = setInterval(() => {
+        if (++n < 28) res.write('data: {"type":"response.output_text.delta"}\n\n');
+        else {
+          clearInterval(timer);
+          res.end('data: {"type":"response.completed"}\n\n');
+        }
+      }, 250);
+      res.once('close', () => clearInterval(timer));
     } else if (url === '/v1/responses' && body.includes('"slow-forever"')) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"type":"x"}\n\n');
@@ -266,6 +279,30 @@ describe('stall-why record --upstream', () => {
     expect(completed.status?.code).not.toBe(2);
   });
 
+  it('notes every few seconds that a long stream\'s events still come, so a long answer is not read as silence', { timeout: 20_000 }, async () => {
+    const answer = await call('/v1/responses', '{"input":"trickle"}', turnHeaders('turn-trickle'));
+    expect(answer.body.toString()).toContain('response.completed');
+    const spans: RecordedSpan[] = [];
+    await until(async () => {
+      spans.length = 0;
+      for await (const rec of readFlightRecords(outDir)) if (rec.type === 'end' && rec.span.attributes[ATTR_TURN_ID] === 'turn-trickle') spans.push(rec.span);
+      return spans.some((s) => s.name === PHASE_UPSTREAM_ATTEMPT);
+    }, 'the trickling attempt');
+    const attempt = spans.find((s) => s.name === PHASE_UPSTREAM_ATTEMPT)!;
+    const progress = spans.filter((s) => s.name === PHASE_UPSTREAM_STREAM_PROGRESS).sort((a, b) => a.startTimeMs - b.startTimeMs);
+    // 7 s of events, a point every 3 s at most: one or two (the timer's phase is the proxy's), each under the attempt, counts rising.
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.length).toBeLessThanOrEqual(3);
+    for (const p of progress) {
+      expect(p.parentSpanId).toBe(attempt.spanId);
+      expect(p.startTimeMs).toBeGreaterThan(attempt.startTimeMs);
+      expect(p.startTimeMs).toBeLessThanOrEqual(attempt.endTimeMs!);
+    }
+    const counts = progress.map((p) => p.attributes[ATTR_UPSTREAM_EVENTS] as number);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(counts[0]).toBeGreaterThan(1);
+  });
+
   it('aborts the upstream request when the client goes away', async () => {
     await new Promise<void>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: '/v1/responses', headers: turnHeaders('turn-abort') }, (res) => {
@@ -322,7 +359,8 @@ describe('stall-why record --upstream', () => {
     expect(sse.attributes[ATTR_SOURCE]).toBe(SOURCE_UPSTREAM_PROXY);
     expect(sse.attributes[ATTR_URL_PATH]).toBe('/v1/responses');
     expect(sse.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE]).toBe(200);
-    expect(children(sse)).toEqual([PHASE_UPSTREAM_REQUEST_SENT, PHASE_UPSTREAM_HEADERS, 'stall_why.upstream.first_byte', PHASE_UPSTREAM_FIRST_EVENT, PHASE_UPSTREAM_STREAM_END]);
+    // (A progress point may fall between its events, if the proxy's timer ticks then.)
+    expect(children(sse).filter((n) => n !== PHASE_UPSTREAM_STREAM_PROGRESS)).toEqual([PHASE_UPSTREAM_REQUEST_SENT, PHASE_UPSTREAM_HEADERS, 'stall_why.upstream.first_byte', PHASE_UPSTREAM_FIRST_EVENT, PHASE_UPSTREAM_STREAM_END]);
     const end = ended.find((s) => s.parentSpanId === sse.spanId && s.name === PHASE_UPSTREAM_STREAM_END)!;
     expect(end.attributes[ATTR_UPSTREAM_EVENTS]).toBe(3);
 

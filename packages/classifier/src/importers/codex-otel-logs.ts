@@ -18,8 +18,9 @@
  * - `codex.api_request`: an upstream attempt that got its response headers (`duration_ms` after it
  *   was sent), open until its stream ends; after a tool result, the continuation. One to
  *   `/responses/compact` is a remote compaction, done when logged.
- * - `codex.sse_event`: the first event of the open attempt; `response.completed` its stream end; a
- *   record with `error.message` a broken stream. The next `codex.api_request` is then its retry.
+ * - `codex.sse_event`: the first event of the open attempt; every 3 s of events after it, a progress
+ *   point (a long answer still streams); `response.completed` its stream end; a record with
+ *   `error.message` a broken stream. The next `codex.api_request` is then its retry.
  * - `codex.tool_decision`: a tool call started (Codex logs it once the call may run);
  *   `codex.tool_result` its result, `duration_ms` after it started.
  *
@@ -46,6 +47,7 @@ import {
   ATTR_TURN_KEYED_BY_TRACE,
   ATTR_TURN_STATUS,
   ATTR_UPSTREAM_CONTINUATION,
+  ATTR_UPSTREAM_EVENTS,
   ATTR_UPSTREAM_STREAM_UNSEEN,
   PHASE_KIND_POINT,
   PHASE_KIND_SPAN,
@@ -61,6 +63,7 @@ import {
   PHASE_UPSTREAM_RETRY,
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
+  PHASE_UPSTREAM_STREAM_PROGRESS,
   RETRY_REASON_HTTP_STATUS,
   RETRY_REASON_STREAM_DISCONNECTED,
   SOURCE_CODEX_OTEL_LOGS,
@@ -92,6 +95,9 @@ const num = (v: unknown): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
+/** While an attempt's events are logged, one progress point at most this often (as `stall-why record --upstream` does). */
+const STREAM_PROGRESS_EVERY_MS = 3_000;
+
 /** The longest error text kept from a log (Codex's are one line). */
 const MAX_ERROR_CHARS = 200;
 
@@ -99,7 +105,7 @@ interface LogTurn {
   readonly traceId: string;
   readonly threadId: string;
   readonly span: RecordedSpan;
-  attempt?: { span: RecordedSpan; sawEvent: boolean; ended: boolean; failed: boolean; status?: number };
+  attempt?: { span: RecordedSpan; sawEvent: boolean; ended: boolean; failed: boolean; status?: number; events: number; progressAt: number };
   /** A tool returned since the last attempt began: the next attempt is the continuation. */
   toolReturned: boolean;
   /** How the latest attempt ended: what an inferred end of the turn says. */
@@ -234,7 +240,7 @@ export class CodexLogMapper {
       out.push(this.point(turn, PHASE_UPSTREAM_RETRY, sent, { [ATTR_RETRY_REASON]: reason }));
     }
     const span = this.phase(turn, PHASE_UPSTREAM_ATTEMPT, sent, undefined, `attempt/${log.spanId ?? at}`, turn.toolReturned ? { [ATTR_UPSTREAM_CONTINUATION]: true, ...extra } : extra);
-    turn.attempt = { span, sawEvent: false, ended: false, failed: false };
+    turn.attempt = { span, sawEvent: false, ended: false, failed: false, events: 0, progressAt: -Infinity };
     turn.toolReturned = false;
     out.push(span, this.point(turn, PHASE_UPSTREAM_REQUEST_SENT, sent));
   }
@@ -251,9 +257,15 @@ export class CodexLogMapper {
     // The turn's first token is an event of its open attempt, whatever its kind; a rate-limit notice is none.
     const kind = log.attributes['event.name'] === 'codex.turn_ttft' ? 'first_token' : str(log.attributes['event.kind']);
     if (kind === undefined || kind === 'codex.rate_limits') return;
+    attempt.events++;
     if (!attempt.sawEvent) {
       attempt.sawEvent = true;
+      attempt.progressAt = at;
       out.push(this.point(turn, PHASE_UPSTREAM_FIRST_BYTE, at), this.point(turn, PHASE_UPSTREAM_FIRST_EVENT, at));
+    } else if (at - attempt.progressAt >= STREAM_PROGRESS_EVERY_MS && kind !== 'response.completed') {
+      // Codex logs every event of an HTTP stream: a long answer says, every few seconds, that it still streams.
+      attempt.progressAt = at;
+      out.push(this.point(turn, PHASE_UPSTREAM_STREAM_PROGRESS, at, { [ATTR_UPSTREAM_EVENTS]: attempt.events }));
     }
     if (kind === 'response.completed') {
       turn.lastFailed = false;

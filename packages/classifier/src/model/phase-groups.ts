@@ -23,6 +23,7 @@ import {
   PHASE_UPSTREAM_REQUEST_SENT,
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
+  PHASE_UPSTREAM_STREAM_PROGRESS,
   PHASES,
 } from '@stall-why/conventions';
 
@@ -35,7 +36,7 @@ export const THREAD_PHASES: ReadonlySet<string> = new Set([PHASE_THREAD_HYDRATIO
 /** Attempt milestones: point phases that belong to the upstream attempt they happened in. */
 export const ATTEMPT_MILESTONES: ReadonlySet<string> = new Set([
   PHASE_UPSTREAM_REQUEST_SENT, PHASE_UPSTREAM_HEADERS, PHASE_UPSTREAM_FIRST_BYTE, PHASE_UPSTREAM_FIRST_EVENT,
-  PHASE_UPSTREAM_STREAM_END, PHASE_UPSTREAM_STREAM_ERROR,
+  PHASE_UPSTREAM_STREAM_END, PHASE_UPSTREAM_STREAM_ERROR, PHASE_UPSTREAM_STREAM_PROGRESS,
 ]);
 
 /** Points that show the model produced output (an output item began). */

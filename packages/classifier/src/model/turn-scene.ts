@@ -11,12 +11,14 @@ import {
   ATTR_TURN_STATUS,
   ATTR_UPSTREAM_ATTEMPT,
   ATTR_UPSTREAM_CONTINUATION,
+  ATTR_UPSTREAM_EVENTS,
   ATTR_UPSTREAM_STREAM_UNSEEN,
   PHASE_UPSTREAM_ATTEMPT,
   PHASE_UPSTREAM_FIRST_BYTE,
   PHASE_UPSTREAM_FIRST_EVENT,
   PHASE_UPSTREAM_HEADERS,
   PHASE_UPSTREAM_REQUEST_SENT,
+  PHASE_UPSTREAM_STREAM_PROGRESS,
   SOURCE_ACP,
   SOURCE_CODEX_OTEL,
   SOURCE_CODEX_OTEL_LOGS,
@@ -30,7 +32,7 @@ import type { RecordedSpan } from '@stall-why/flight-record';
 import type { Thresholds } from '../thresholds.js';
 import { rendererView } from './renderer-view.js';
 import { lastAtMost } from './sorted-times.js';
-import { FIRST_BYTE, FIRST_EVENT, Group, HEADERS, MILESTONE_ORDER, REQUEST_SENT, STREAM_END, STREAM_ERROR, attributeText as str, turnStatics, windowIndices, type SpanInfo, type TurnStatics } from './turn-statics.js';
+import { FIRST_BYTE, FIRST_EVENT, Group, HEADERS, MILESTONE_ORDER, REQUEST_SENT, STREAM_END, STREAM_ERROR, STREAM_PROGRESS, attributeText as str, turnStatics, windowIndices, type SpanInfo, type TurnStatics } from './turn-statics.js';
 import type { Sight, ThreadTimeline, TurnTimeline } from './timeline.js';
 
 /** A phase as it stood at the scene's moment. */
@@ -53,6 +55,9 @@ export interface AttemptView extends PhaseView {
   readonly retryAfterMs?: number;
   readonly firstByte?: number;
   readonly firstEvent?: number;
+  /** The latest point saying events still came on its open stream, by the scene's moment, and their count then. */
+  readonly lastProgress?: number;
+  readonly progressEvents?: number;
   readonly streamEnd?: number;
   readonly streamError?: number;
   readonly errorType?: string;
@@ -377,7 +382,9 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
     const place = owner < 0 ? -1 : placeOf[owner]!;
     if (place < 0) continue;
     const slot = place * MILESTONE_ORDER.length + i.milestone;
-    marks[slot] ??= phases[k]!;
+    // Phases are in start order, all by the moment: the last progress point wins, the first of any other.
+    if (i.milestone === STREAM_PROGRESS) marks[slot] = phases[k]!;
+    else marks[slot] ??= phases[k]!;
   }
   return attemptPhases.map((a, index): AttemptView => {
     const first = index * MILESTONE_ORDER.length;
@@ -388,6 +395,8 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
     const firstByte = marks[first + FIRST_BYTE]?.start;
     const firstEvent = marks[first + FIRST_EVENT]?.start;
     const streamEnd = marks[first + STREAM_END]?.start;
+    const progressMark = marks[first + STREAM_PROGRESS];
+    const progressEvents = progressMark?.span.attributes[ATTR_UPSTREAM_EVENTS];
     const streamErrorMark = marks[first + STREAM_ERROR];
     const streamError = streamErrorMark?.start;
     const attrs = a.span.attributes;
@@ -410,6 +419,7 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
     if (headers !== undefined && headers <= at && headers >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_HEADERS, headers];
     if (firstByte !== undefined && firstByte <= at && firstByte >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_FIRST_BYTE, firstByte];
     if (firstEvent !== undefined && firstEvent <= at && firstEvent >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_FIRST_EVENT, firstEvent];
+    if (progressMark !== undefined && progressMark.start >= lastAt) [lastName, lastAt] = [PHASE_UPSTREAM_STREAM_PROGRESS, progressMark.start];
     const attemptNumber = typeof attrs[ATTR_UPSTREAM_ATTEMPT] === 'number' ? (attrs[ATTR_UPSTREAM_ATTEMPT] as number) : info.attemptIndex;
     return {
       span: a.span,
@@ -424,6 +434,8 @@ function attemptViews(phases: readonly PhaseView[], infos: readonly SpanInfo[], 
       retryAfterMs: typeof retryAfter === 'number' ? retryAfter : undefined,
       firstByte,
       firstEvent,
+      lastProgress: progressMark?.start,
+      progressEvents: typeof progressEvents === 'number' ? progressEvents : undefined,
       streamEnd,
       streamError,
       errorType,

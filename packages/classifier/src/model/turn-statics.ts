@@ -26,6 +26,7 @@ import {
   PHASE_UPSTREAM_RETRY,
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
+  PHASE_UPSTREAM_STREAM_PROGRESS,
   SOURCE_ROLLOUT,
   TOOL_KIND_HOOK,
 } from '@stall-why/conventions';
@@ -74,7 +75,10 @@ export interface TurnStatics {
   readonly attempts: readonly RecordedSpan[];
 }
 
-/** The milestones of an attempt, in protocol order: a milestone's place among them is `SpanInfo.milestone`. */
+/**
+ * The milestones of an attempt, in protocol order: a milestone's place among them is `SpanInfo.milestone`.
+ * Each is its first of the name, but progress, which is its latest by the scene's moment.
+ */
 export const MILESTONE_ORDER = [
   PHASE_UPSTREAM_REQUEST_SENT,
   PHASE_UPSTREAM_HEADERS,
@@ -82,8 +86,9 @@ export const MILESTONE_ORDER = [
   PHASE_UPSTREAM_FIRST_EVENT,
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
+  PHASE_UPSTREAM_STREAM_PROGRESS,
 ] as const;
-export const [REQUEST_SENT, HEADERS, FIRST_BYTE, FIRST_EVENT, STREAM_END, STREAM_ERROR] = [0, 1, 2, 3, 4, 5] as const;
+export const [REQUEST_SENT, HEADERS, FIRST_BYTE, FIRST_EVENT, STREAM_END, STREAM_ERROR, STREAM_PROGRESS] = [0, 1, 2, 3, 4, 5, 6] as const;
 
 /** Which of a scene's lists a phase goes to besides `phases`, tools, outputs and compactions (at most one of these). */
 export const enum Group {

@@ -37,6 +37,12 @@ function attemptLines(a: AttemptView, scene: TurnScene): string[] {
     return [`${what} sent at ${clockTime(sent)}${headers}, first byte at ${clockTime(a.firstByte!)}, no streamed event ${quiet}`];
   }
   const later = duration(scene.at - a.lastMilestone.at);
+  if (a.lastProgress !== undefined) {
+    const count = a.progressEvents !== undefined ? ` (${a.progressEvents} so far)` : '';
+    return [
+      `${what} sent at ${clockTime(sent)}${headers}, first event at ${clockTime(a.firstEvent)}, events still coming at ${clockTime(a.lastProgress)}${count}; the stream ${scene.replay ? 'had' : 'has'} not ended, nothing of it recorded for ${later} since`,
+    ];
+  }
   return [
     `${what} sent at ${clockTime(sent)}${headers}, first event at ${clockTime(a.firstEvent)}; the stream ${scene.replay ? 'had' : 'has'} not ended ${later} later`,
     'events after the first are not recorded one by one: the stream may have gone silent any time since',

@@ -53,7 +53,18 @@ export interface UpstreamProxyOptions {
   readonly activeTurns?: () => readonly ActiveTurn[];
   /** Clock, epoch ms (fractional). Default `performance.timeOrigin + performance.now()`. */
   readonly now?: () => number;
+  /**
+   * While a stream's events flow, a `stall_why.upstream.stream_progress` point is recorded this often
+   * (ms), so a long answer is not read as a stream gone silent. Default `STREAM_PROGRESS_EVERY_MS`.
+   */
+  readonly progressEveryMs?: number;
 }
+
+/**
+ * How often an open stream whose events still flow says so: a tenth of the default `stuckAfterMs`
+ * (30 s), so a turn is never stuck while its answer streams, at one point per 3 s of stream.
+ */
+export const STREAM_PROGRESS_EVERY_MS = 3_000;
 
 /** How an attempt ended, kept until it is recorded. */
 interface AttemptEnd {
@@ -110,6 +121,8 @@ interface Exchange {
   clientGone: boolean;
   /** Ledger key, set when the attempt opens. */
   turnKey?: string;
+  /** Events counted when its last progress point was recorded. */
+  progressEvents: number;
 }
 
 /** How long a client abort waits to be sure the server did not simply exit (see `forward`). */
@@ -151,6 +164,9 @@ export class UpstreamProxy {
   private queuedExchanges: Exchange[] = [];
   private queuedSteps: RecordingStep[] = [];
   private recordScheduled = false;
+  /** Open attempts whose first event was recorded: each progress tick looks at them (see `noteProgress`). */
+  private readonly streaming = new Set<Exchange>();
+  private progressTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: UpstreamProxyOptions) {
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
@@ -179,6 +195,7 @@ export class UpstreamProxy {
   /** Stops listening and cuts the connections still open. Attempts still in flight stay open. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.progressTimer);
     this.recordQueued();
     for (const socket of this.sockets) socket.destroy();
     this.agent.destroy();
@@ -204,6 +221,7 @@ export class UpstreamProxy {
       seen: 0,
       recorded: 0,
       clientGone: false,
+      progressEvents: 0,
     };
     const request = this.isHttps ? httpsRequest : httpRequest;
     const upstream = request({
@@ -414,6 +432,7 @@ export class UpstreamProxy {
           break;
         case Milestone.FirstEvent:
           attempt.firstEvent(this.at(exchange.firstEventAt));
+          if (exchange.end === undefined) this.followProgress(exchange);
           break;
         case Milestone.End:
           this.recordEnd(exchange, attempt, exchange.end!);
@@ -424,7 +443,36 @@ export class UpstreamProxy {
     }
   }
 
+  /**
+   * Follows an open stream: a timer, not a clock read per chunk (the proxy reads the clock only while
+   * a milestone may be in a chunk), so a progress point says events came since the last tick.
+   */
+  private followProgress(exchange: Exchange): void {
+    exchange.progressEvents = exchange.sse.events;
+    this.streaming.add(exchange);
+    this.progressTimer ??= setInterval(this.noteProgress, this.options.progressEveryMs ?? STREAM_PROGRESS_EVERY_MS).unref();
+  }
+
+  /** One function per proxy: records a progress point for each open stream that received events since the last tick. */
+  private readonly noteProgress = (): void => {
+    const time = this.now();
+    for (const exchange of this.streaming) {
+      if (exchange.end !== undefined || exchange.attempt === undefined) {
+        this.streaming.delete(exchange);
+        continue;
+      }
+      if (exchange.sse.events === exchange.progressEvents) continue;
+      exchange.progressEvents = exchange.sse.events;
+      try {
+        exchange.attempt.streamProgress(this.at(time, this.volume(exchange)));
+      } catch (error) {
+        diag.warn(`stall-why record: could not record upstream progress: ${(error as Error).message}`);
+      }
+    }
+  };
+
   private recordEnd(exchange: Exchange, attempt: UpstreamAttempt, end: AttemptEnd): void {
+    this.streaming.delete(exchange);
     const attributes = this.at(end.time, this.volume(exchange));
     if (end.failure) {
       this.ledger.settled(exchange.turnKey ?? '', end.failure.reason);
