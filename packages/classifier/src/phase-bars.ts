@@ -6,6 +6,7 @@ import {
   PHASE_TURN,
   PHASE_TOOL_CALL,
   PHASE_ITEM,
+  PHASE_ITEM_PROGRESS,
   PHASE_UPSTREAM_STREAM_PROGRESS,
 } from '@stall-why/conventions';
 import type { RecordedSpan } from '@stall-why/flight-record';
@@ -32,8 +33,8 @@ export function phaseBars(scene: TurnScene): PhaseBar[] {
     bars.push({ name: h.span.name, label: 'history load', kind: 'span', startMs: h.start, endMs: h.end ?? null, depth: 1, span: spanKey(h.span) });
   }
   for (const p of scene.phases) {
-    // One every few seconds of a stream: the attempt's bar already covers it, and the evidence names the last.
-    if (p.span.name === PHASE_UPSTREAM_STREAM_PROGRESS) continue;
+    // One every few seconds of a stream or an item: its bar already covers it, and the evidence names the last.
+    if (p.span.name === PHASE_UPSTREAM_STREAM_PROGRESS || p.span.name === PHASE_ITEM_PROGRESS) continue;
     const attempt = attempts.get(p.span);
     const tool = tools.get(p.span);
     const type = p.span.attributes[ATTR_ITEM_TYPE];

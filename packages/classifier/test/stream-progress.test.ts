@@ -7,11 +7,15 @@
  */
 import {
   ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_ITEM_ID,
+  ATTR_ITEM_TYPE,
   ATTR_PHASE_KIND,
   ATTR_THREAD_ID,
   ATTR_TURN_ID,
   ATTR_TURN_STATUS,
   ATTR_UPSTREAM_EVENTS,
+  PHASE_ITEM,
+  PHASE_ITEM_PROGRESS,
   PHASE_TURN,
   PHASE_UPSTREAM_ATTEMPT,
   PHASE_UPSTREAM_FIRST_BYTE,
@@ -104,5 +108,23 @@ describe("a long answer in Codex's log export (every event of an HTTP stream is 
     expect(t!.status).toBe('in_progress');
     expect(t!.stuckForMs).toBeLessThan(4_000);
     expect(t!.evidence[0]).toMatch(/events still coming at .* \((3[6-9]|4[0-3]) so far\)/);
+  });
+});
+
+describe('a long answer seen by the JSON-RPC observer alone (its deltas sampled into item progress points)', () => {
+  const item: RecordedSpan = { traceId: trace, spanId: id(), parentSpanId: turn.spanId, name: PHASE_ITEM, startTimeMs: T0 + 1_000, attributes: { ...ids, [ATTR_PHASE_KIND]: 'span', [ATTR_ITEM_TYPE]: 'agentMessage', [ATTR_ITEM_ID]: 'msg_1' } };
+  const written = (untilMs: number): RecordedSpan[] => {
+    const out: RecordedSpan[] = [];
+    for (let ms = 4_000; ms <= untilMs; ms += 3_000) out.push({ traceId: trace, spanId: id(), parentSpanId: item.spanId, name: PHASE_ITEM_PROGRESS, startTimeMs: T0 + ms, endTimeMs: T0 + ms, attributes: { ...ids, [ATTR_PHASE_KIND]: 'point', [ATTR_ITEM_ID]: 'msg_1' } });
+    return out;
+  };
+
+  it('is not stuck while the item is written, and says when its deltas stopped', () => {
+    const [going] = classifySpans([turn, item, ...written(40_000)], { now: T0 + 41_000 }).turns;
+    expect(going).toMatchObject({ status: 'in_progress', stuckForMs: 1_000 });
+    expect(going!.evidence[0]).toMatch(/agentMessage.* not completed; still being written at 10:00:40\.000, nothing of it since for 1\.0 s/);
+    const [stopped] = classifySpans([turn, item, ...written(10_000)], { now: T0 + 50_000 }).turns;
+    expect(stopped).toMatchObject({ status: 'stuck', verdict: 'backend_stall', stuckForMs: 40_000 });
+    expect(stopped!.evidence[0]).toMatch(/still being written at 10:00:10\.000, nothing of it since for 40 s/);
   });
 });

@@ -96,6 +96,11 @@ export const PHASE_UPSTREAM_RETRY = 'stall_why.upstream.retry';
 
 /** One item of a turn, from started to completed (`ATTR_ITEM_TYPE`, `ATTR_ITEM_ID`). */
 export const PHASE_ITEM = 'stall_why.item';
+/**
+ * The item was still being written (its deltas came: a point at most every few seconds while they
+ * do): a long answer, or a command printing, is not a turn gone quiet.
+ */
+export const PHASE_ITEM_PROGRESS = 'stall_why.item.progress';
 /** The turn's first assistant output item started. */
 export const PHASE_FIRST_ASSISTANT_ITEM = 'stall_why.item.first_assistant';
 /** The turn's first reasoning item started. */
@@ -164,6 +169,7 @@ export const PHASES: readonly PhaseDescriptor[] = Object.freeze([
     ATTR_RETRY_REASON, ATTR_RETRY_ATTEMPT, ATTR_RETRY_MAX, ATTR_RETRY_WILL_RETRY, ATTR_RETRY_DELAY_MS, ATTR_ERROR_TYPE,
   ]),
   d(PHASE_ITEM, PHASE_KIND_SPAN, 'One item of the turn, from started to completed.', [ATTR_ITEM_TYPE, ATTR_ITEM_ID, ATTR_ITEM_STATUS]),
+  d(PHASE_ITEM_PROGRESS, PHASE_KIND_POINT, "The item was still being written: its deltas came (at most one point every few seconds while they do).", [ATTR_ITEM_ID]),
   d(PHASE_FIRST_REASONING_ITEM, PHASE_KIND_POINT, "The turn's first reasoning item started."),
   d(PHASE_FIRST_ASSISTANT_ITEM, PHASE_KIND_POINT, "The turn's first assistant output item started."),
   d(PHASE_FIRST_TOOL_ITEM, PHASE_KIND_POINT, "The turn's first tool item started."),

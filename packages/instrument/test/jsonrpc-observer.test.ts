@@ -11,7 +11,7 @@ import {
   ATTR_RETRY_MAX, ATTR_RETRY_REASON, ATTR_RETRY_WILL_RETRY, ATTR_SOURCE, ATTR_THREAD_ID, ATTR_TOOL_EXIT_CODE,
   ATTR_TOOL_KIND, ATTR_TURN_ERROR, ATTR_TURN_ID, ATTR_TURN_KIND, ATTR_TURN_STATUS,
   PHASE_APPROVAL, PHASE_CANCEL, PHASE_COMPACTION, PHASE_FIRST_ASSISTANT_ITEM, PHASE_FIRST_REASONING_ITEM,
-  PHASE_FIRST_TOOL_ITEM, PHASE_ITEM, PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION,
+  PHASE_FIRST_TOOL_ITEM, PHASE_ITEM, PHASE_ITEM_PROGRESS, PHASE_RENDERER_ATTACHED, PHASE_RENDERER_DETACHED, PHASE_THREAD_HYDRATION,
   PHASE_TOOL_CALL, PHASE_TURN, PHASE_TURN_ACCEPTED, PHASE_TURN_ERROR, PHASE_UPSTREAM_RETRY,
 } from '@stall-why/conventions';
 import { CodexJsonRpcObserver, observeTranscriptLine, TurnTracer, type JsonRpcDirection } from '@stall-why/instrument';
@@ -389,6 +389,25 @@ describe('CodexJsonRpcObserver on bad and unknown input', () => {
     env.observer.observeLine('server->client', '{"method":"item/commandExecution/outputDelta","params":{"del', 2);
     expect(env.observer.stats).toMatchObject({ deltas: 2, messages: 2, malformed: 0 });
     expect(env.started).toEqual([]);
+  });
+
+  it('a long answer says every few seconds that it is still being written (a delta parsed at most once a second)', () => {
+    // healthy_tool, its answer's delta repeated every second for 40 s before the item completes.
+    const { text, lines } = transcript('healthy_tool');
+    const at = lines.findIndex((l) => l.msg.method === 'item/agentMessage/delta');
+    const env = setup();
+    const shifted = (i: number, by: number) => JSON.stringify({ ...lines[i]!, t: lines[i]!.t + by });
+    for (let i = 0; i <= at; i++) expect(observeTranscriptLine(env.observer, text[i]!)).toBe(true);
+    for (let s = 1; s <= 40; s++) observeTranscriptLine(env.observer, shifted(at, s * 1_000));
+    for (let i = at + 1; i < text.length; i++) observeTranscriptLine(env.observer, shifted(i, 41_000));
+    const progress = env.named(PHASE_ITEM_PROGRESS);
+    const item = env.started.find((s) => s.name === PHASE_ITEM && s.attributes[ATTR_ITEM_ID] === lines[at]!.msg.params.itemId)!;
+    expect(progress.length).toBeGreaterThanOrEqual(12);
+    expect(progress.length).toBeLessThanOrEqual(14);
+    for (const p of progress) expect(env.parentOf(p)).toBe(item);
+    const times = progress.map((p) => p.startTime[0] * 1000 + p.startTime[1] / 1e6);
+    for (let k = 1; k < times.length; k++) expect(times[k]! - times[k - 1]!).toBeGreaterThanOrEqual(3_000);
+    expect(env.observer.stats.deltas).toBe(lines.filter((l) => String(l.msg.method).includes('elta')).length + 40);
   });
 
   it('ends a hydration from the head of an answer too long to parse', () => {

@@ -41,6 +41,7 @@ function emitEveryPhase(turns: TurnTracer) {
   second.streamEnd({ attributes: { [ATTR_UPSTREAM_EVENTS]: 7, [ATTR_UPSTREAM_BYTES]: 900 } });
   const tool = turn.startPhase(PHASE_TOOL_CALL, { attributes: { [ATTR_GEN_AI_TOOL_NAME]: 'exec_command', [ATTR_GEN_AI_TOOL_CALL_ID]: 'call_1', [ATTR_TOOL_KIND]: 'function_call' } });
   tool.end({ attributes: { [ATTR_TOOL_EXIT_CODE]: 0 } });
+  item.mark(conventions.PHASE_ITEM_PROGRESS, { attributes: { [ATTR_ITEM_ID]: 'item-1' } });
   item.end({ attributes: { [ATTR_ITEM_STATUS]: 'completed' } });
   turn.mark(PHASE_CONTINUATION_REQUESTED);
   // An attempt whose stream the instrumentation does not see (a WebSocket it sees sent and completed only).

@@ -1,5 +1,5 @@
-import { VERDICT_BACKEND_STALL } from '@stall-why/conventions';
-import type { AttemptView, TurnScene } from '../model/turn-scene.js';
+import { PHASE_ITEM_PROGRESS, VERDICT_BACKEND_STALL } from '@stall-why/conventions';
+import type { AttemptView, PhaseView, TurnScene } from '../model/turn-scene.js';
 import { clockTime, duration } from '../time-text.js';
 import type { Finding } from './finding.js';
 import { AT_WORK, LazyFinding, NOT_AT_WORK } from './lazy-finding.js';
@@ -86,11 +86,18 @@ export function upstreamSilent(scene: TurnScene): Finding | undefined {
     return new LazyFinding(
       VERDICT_BACKEND_STALL,
       0.65,
-      () => [`${itemText(openOutput)} started ${agoText(openOutput.start, scene)}, not completed${scene.replay ? ` ${sinceText(openOutput.start, scene)}` : ''}; no phase since`],
+      () => [`${itemText(openOutput)} started ${agoText(openOutput.start, scene)}, not completed${scene.replay ? ` ${sinceText(openOutput.start, scene)}` : ''}; ${writtenSince(openOutput, scene)}`],
       AT_WORK,
     );
   }
   return undefined;
+}
+
+/** What came of an open item since it started: its last progress point (its deltas still came), or nothing. */
+function writtenSince(item: PhaseView, scene: TurnScene): string {
+  let last: number | undefined;
+  for (const p of scene.phases) if (p.span.name === PHASE_ITEM_PROGRESS && p.span.parentSpanId === item.span.spanId) last = Math.max(last ?? -Infinity, p.start);
+  return last === undefined ? 'no phase since' : `still being written at ${clockTime(last)}, nothing of it since for ${duration(scene.at - last)}`;
 }
 
 /**

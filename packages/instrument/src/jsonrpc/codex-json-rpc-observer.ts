@@ -27,6 +27,7 @@ import {
   HYDRATION_TRIGGER_READ,
   HYDRATION_TRIGGER_RESUME,
   HYDRATION_TRIGGER_START,
+  PHASE_ITEM_PROGRESS,
   PHASE_CANCEL,
   PHASE_COMPACTION,
   PHASE_TOOL_CALL,
@@ -73,6 +74,9 @@ import { cancelResultOf, endApproval, JsonRpcTurnObserver, type JsonRpcTurnObser
 
 export interface CodexJsonRpcObserverOptions extends JsonRpcTurnObserverOptions {}
 
+/** An item being written says so at most this often (as `record --upstream` does of a stream). */
+const ITEM_PROGRESS_EVERY_MS = 3_000;
+
 /** What the observer has counted (see `JsonRpcStreamStats`; deltas are those of `CODEX_DELTA_METHODS`). */
 export type CodexJsonRpcObserverStats = JsonRpcStreamStats;
 
@@ -108,6 +112,8 @@ const RECENTLY_ENDED_TURNS = 256;
 
 interface ItemState {
   readonly item: PhaseHandle;
+  /** When its last progress point was recorded (or it started). */
+  progressAt: number;
   tool?: PhaseHandle;
   compaction?: PhaseHandle;
 }
@@ -201,6 +207,19 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
     if (!CODEX_SERVER_NOTIFICATION_METHODS.has(method)) return JSONRPC_UNKNOWN;
     this.onServerNotification(method, params, emitted);
     return undefined;
+  }
+
+  /**
+   * A delta of an item still being written: a progress point on the item at most every
+   * `ITEM_PROGRESS_EVERY_MS`, so a long answer (or a command printing) is not a turn gone quiet.
+   */
+  protected override onDeltaSample(params: Fields, time: number): void {
+    const turnId = str(params.turnId);
+    const itemId = str(params.itemId);
+    const state = turnId === undefined || itemId === undefined ? undefined : this.turnsById.get(turnId)?.items.get(itemId);
+    if (!state || time - state.progressAt < ITEM_PROGRESS_EVERY_MS) return;
+    state.progressAt = time;
+    state.item.mark(PHASE_ITEM_PROGRESS, { time, attributes: { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_ITEM_ID]: itemId } });
   }
 
   protected override onAnswer(request: PendingRequest, message: Fields, time: number): void {
@@ -359,7 +378,7 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
   private startItem(turn: TurnState, item: Fields, itemId: string, time: number): ItemState {
     const type = str(item.type) ?? 'unknown';
     const { phase, attributes } = this.startItemPhase(turn, type, itemId, time);
-    const state: ItemState = { item: phase };
+    const state: ItemState = { item: phase, progressAt: time };
     boundedSet(turn.items, itemId, state, this.rpc.maxPending);
     if (type === 'contextCompaction') {
       turn.sawCompaction = true;

@@ -50,7 +50,15 @@ export interface JsonRpcProtocol<Pending> {
   onMessage(direction: JsonRpcDirection, method: string, id: JsonRpcId | undefined, params: JsonRpcFields, message: JsonRpcFields, time: number): JsonRpcVerdict<Pending>;
   /** The answer (`result` or `error`) to a request remembered from `onMessage`. */
   onAnswer(request: Pending, message: JsonRpcFields, time: number): void;
+  /**
+   * A delta line, parsed: at most one per `DELTA_SAMPLE_MS` of the stream (deltas are otherwise
+   * counted, never parsed), so an item still being written can say so.
+   */
+  onDeltaSample?(params: JsonRpcFields, time: number): void;
 }
+
+/** How often a delta line is parsed for `onDeltaSample`: with a few items streaming at once, each is seen every few seconds. */
+export const DELTA_SAMPLE_MS = 1_000;
 
 export interface JsonRpcStreamOptions extends JsonRpcBounds {
   /** Clock for messages that carry no time of their own. Default `Date.now`. */
@@ -104,6 +112,7 @@ export class JsonRpcStream<Pending> {
   private counts = { messages: 0, malformed: 0, unknownMethods: 0, deltas: 0 };
   private isClosed = false;
   private warned = false;
+  private lastDeltaSample = -Infinity;
 
   constructor(
     private readonly protocol: JsonRpcProtocol<Pending>,
@@ -150,6 +159,7 @@ export class JsonRpcStream<Pending> {
     if (this.deltaLine?.matches(text)) {
       this.counts.messages++;
       this.counts.deltas++;
+      if (this.protocol.onDeltaSample) this.sampleDelta(text, timeMs);
       return;
     }
     if (text.length > this.maxLineBytes) {
@@ -166,6 +176,20 @@ export class JsonRpcStream<Pending> {
       return;
     }
     this.observeMessage(direction, message, timeMs);
+  }
+
+  /** Parses a delta line for the protocol, once per `DELTA_SAMPLE_MS` of the stream's time. */
+  private sampleDelta(text: string | Buffer, timeMs: number | undefined): void {
+    const time = this.clock(timeMs);
+    if (time - this.lastDeltaSample < DELTA_SAMPLE_MS || text.length > this.maxLineBytes) return;
+    this.lastDeltaSample = time;
+    let message: unknown;
+    try {
+      message = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (isFields(message)) this.protocol.onDeltaSample!(fieldsOf(message.params), time);
   }
 
   /** One already parsed message. Never throws. */
@@ -238,7 +262,14 @@ export class JsonRpcStream<Pending> {
     const requestId = isRequestId(id) ? id : undefined;
     const verdict = this.protocol.onMessage(direction, method, requestId, fieldsOf(message.params), message, time);
     if (verdict === JSONRPC_UNKNOWN) this.countUnknown(method);
-    else if (verdict === JSONRPC_DELTA) this.counts.deltas++;
+    else if (verdict === JSONRPC_DELTA) {
+      this.counts.deltas++;
+      // Parsed already (a message handed over whole, or a delta head the line matcher did not know).
+      if (this.protocol.onDeltaSample && time - this.lastDeltaSample >= DELTA_SAMPLE_MS) {
+        this.lastDeltaSample = time;
+        this.protocol.onDeltaSample(fieldsOf(message.params), time);
+      }
+    }
     else if (verdict !== undefined && requestId !== undefined) {
       boundedSet(direction === 'client->server' ? this.fromClient : this.fromServer, requestId, verdict, this.maxPending);
     }

@@ -125,7 +125,11 @@ export abstract class JsonRpcTurnObserver<Pending, Turn extends ObservedTurn> {
     this.rendererId = options.rendererId;
     this.source = protocol.source;
     this.rpc = new JsonRpcStream<Pending>(
-      { onMessage: (...args) => this.onMessage(...args), onAnswer: (request, message, time) => this.onAnswer(request, message, time) },
+      {
+        onMessage: (...args) => this.onMessage(...args),
+        onAnswer: (request, message, time) => this.onAnswer(request, message, time),
+        onDeltaSample: (params, time) => this.onDeltaSample(params, time),
+      },
       { ...options, observerName: protocol.observerName, deltaHeads: protocol.deltaHeads },
     );
   }
@@ -181,6 +185,8 @@ export abstract class JsonRpcTurnObserver<Pending, Turn extends ObservedTurn> {
   protected abstract onMessage(direction: JsonRpcDirection, method: string, id: JsonRpcId | undefined, params: JsonRpcFields, message: JsonRpcFields, time: number): JsonRpcVerdict<Pending>;
   /** The answer to a request remembered from `onMessage`. */
   protected abstract onAnswer(request: Pending, message: JsonRpcFields, time: number): void;
+  /** A delta, parsed at most once a second (see `DELTA_SAMPLE_MS`): by default nothing. */
+  protected onDeltaSample(_params: JsonRpcFields, _time: number): void {}
   /** The turns being followed, oldest first. */
   protected abstract followedTurns(): Iterable<Turn>;
   /** The client left: every open cancel ends with the result `unknown`. */
