@@ -6,7 +6,7 @@ import {
   ATTR_APPROVAL_DECISION, ATTR_APPROVAL_KIND, ATTR_CANCEL_RESULT, ATTR_GEN_AI_TOOL_NAME, ATTR_HYDRATION_ITEMS,
   ATTR_HYDRATION_TRIGGER, ATTR_ITEM_STATUS, ATTR_ITEM_TYPE, ATTR_SOURCE, ATTR_THREAD_ID, ATTR_TOOL_KIND,
   ATTR_TURN_ERROR, ATTR_TURN_STATUS, ATTR_TURN_STOP_REASON,
-  PHASE_APPROVAL, PHASE_CANCEL, PHASE_FIRST_ASSISTANT_ITEM, PHASE_FIRST_REASONING_ITEM, PHASE_ITEM,
+  PHASE_APPROVAL, PHASE_CANCEL, PHASE_FIRST_ASSISTANT_ITEM, PHASE_FIRST_REASONING_ITEM, PHASE_ITEM, PHASE_ITEM_PROGRESS,
   PHASE_RENDERER_ATTACHED, PHASE_THREAD_HYDRATION, PHASE_TOOL_CALL, PHASE_TURN, SOURCE_ACP,
 } from '@stall-why/conventions';
 import { AcpObserver, observeTranscriptLine, TurnTracer } from '@stall-why/instrument';
@@ -113,6 +113,16 @@ describe('AcpObserver on the protocol paths the corpus lacks', () => {
     expect([attr(hydration, ATTR_HYDRATION_TRIGGER), attr(hydration, ATTR_HYDRATION_ITEMS), attr(hydration, ATTR_THREAD_ID)]).toEqual(['resume', 2, 's']);
     expect(named(PHASE_TURN)).toHaveLength(0);
     expect(named(PHASE_TOOL_CALL)).toHaveLength(0);
+  });
+
+  it('a message streamed for 40 s says every 3 s that it is still being written', () => {
+    const { observer, named, ms } = setup();
+    observer.observeLine('client->server', msg({ id: 1, method: 'session/prompt', params: { sessionId: 's', prompt: [{ type: 'text', text: 'hi' }] } }), T0);
+    for (let s = 0; s <= 40; s++) observer.observeLine('server->client', update('agent_message_chunk', { content: { type: 'text', text: 'word ' } }), T0 + 1_000 + s * 1_000);
+    const [item] = named(PHASE_ITEM);
+    const progress = named(PHASE_ITEM_PROGRESS);
+    expect(progress.map(ms)).toEqual(Array.from({ length: 13 }, (_, k) => T0 + 1_000 + (k + 1) * 3_000));
+    for (const p of progress) expect(p.parentSpanContext?.spanId).toBe(item!.spanContext().spanId);
   });
 
   it('session/cancel with a permission pending: the prompt ends cancelled, the approval cancelled, the cancel succeeded', () => {

@@ -23,6 +23,7 @@ import {
   HYDRATION_TRIGGER_RESUME,
   HYDRATION_TRIGGER_START,
   PHASE_CANCEL,
+  PHASE_ITEM_PROGRESS,
   PHASE_TOOL_CALL,
   SOURCE_ACP,
   TURN_END_STATUS_COMPLETED,
@@ -83,6 +84,8 @@ const ITEM_TYPE_BY_CHUNK: ReadonlyMap<string, string> = new Map([
 ]);
 /** ACP tool kinds a person approves as a file change; `execute` is a command, the rest a permission. */
 const FILE_CHANGE_TOOL_KINDS: ReadonlySet<string> = new Set(['edit', 'delete', 'move']);
+/** A message or thought being streamed says so at most this often (as the Codex observer does of its items). */
+const ITEM_PROGRESS_EVERY_MS = 3_000;
 /** `sessionUpdate` kinds that say nothing about progress (menus, modes, token counts). */
 const STATUS_ONLY_UPDATES: ReadonlySet<string> = new Set(['available_commands_update', 'current_mode_update', 'config_option_update', 'session_info_update', 'usage_update']);
 
@@ -90,7 +93,7 @@ const STATUS_ONLY_UPDATES: ReadonlySet<string> = new Set(['available_commands_up
 interface TurnState extends ObservedTurn {
   readonly turnId: string;
   /** The streamed message or thought being written, and its kind. */
-  run?: { readonly chunk: string; readonly phase: PhaseHandle };
+  run?: { readonly chunk: string; readonly phase: PhaseHandle; progressAt: number };
   runs: number;
   /** Tool calls not yet completed, by `toolCallId` (client fs/terminal requests live in `pending`). */
   readonly tools: Map<string, PhaseHandle>;
@@ -254,10 +257,18 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
 
   /** Consecutive chunks of one kind are one item: a message or a thought, as Codex's items are. */
   private onChunk(turn: TurnState, chunk: string, itemType: string, time: number): void {
-    if (turn.run?.chunk === chunk) return;
+    const run = turn.run;
+    if (run?.chunk === chunk) {
+      // A long message or thought says, every few seconds, that it is still being written.
+      if (time - run.progressAt >= ITEM_PROGRESS_EVERY_MS) {
+        run.progressAt = time;
+        run.phase.mark(PHASE_ITEM_PROGRESS, { time, attributes: { [ATTR_SOURCE]: SOURCE_ACP } });
+      }
+      return;
+    }
     this.endRun(turn, time, 'completed');
     turn.runs++;
-    turn.run = { chunk, phase: this.startItemPhase(turn, itemType, `item-${turn.runs}`, time).phase };
+    turn.run = { chunk, phase: this.startItemPhase(turn, itemType, `item-${turn.runs}`, time).phase, progressAt: time };
   }
 
   private endRun(turn: TurnState, time: number, status: string): void {
