@@ -1,4 +1,4 @@
-import { VERDICT_AWAITING_APPROVAL, VERDICT_BACKEND_STALL, VERDICT_COMPACTION, VERDICT_HEALTHY, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_RENDERER_DETACHED, VERDICT_TOOL_RUNNING, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, TURN_STATE_COMPLETED, TURN_STATE_FAILED, TURN_STATE_INTERRUPTED, TURN_STATE_STUCK } from '@stall-why/conventions';
+import { VERDICT_AWAITING_APPROVAL, VERDICT_BACKEND_STALL, VERDICT_COMPACTION, VERDICT_HEALTHY, VERDICT_POST_TOOL_CONTINUATION_LOST, VERDICT_RENDERER_DETACHED, VERDICT_TOOL_RUNNING, VERDICT_TRANSPORT_RETRY, VERDICT_UNKNOWN, TURN_STATE_COMPLETED, TURN_STATE_FAILED, TURN_STATE_IN_PROGRESS, TURN_STATE_INTERRUPTED, TURN_STATE_STUCK } from '@stall-why/conventions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodexUnderRecord, judgeRollouts, judgeWhileLive, turnOf, type JudgedTurn } from './codex-under-record.js';
 import {
@@ -12,6 +12,7 @@ import {
   stallMidStreamReply,
   statusReply,
   textReply,
+  tricklingTextReply,
 } from './fake-responses-api.js';
 
 // One scenario per fault: the real Codex app-server under `stall-why record`, a fake Responses API
@@ -282,6 +283,25 @@ describe('stall-why on the real Codex app-server, fault by fault', () => {
     const report = await judgeWhileLive(codex.outDir, verdictIs(turnId, VERDICT_COMPACTION), { aheadMs: PAST_STUCK });
     expect(turnOf(report, turnId)?.verdict, describeTurn(report)).toBe(VERDICT_COMPACTION);
   });
+
+  for (const upstreamProxy of [true, false]) {
+    const seen = upstreamProxy ? /events still coming at/ : /still being written at/;
+    it(`a long answer streamed for 40 s is in progress, not stuck (${upstreamProxy ? 'with the upstream proxy' : 'JSON-RPC only'})`, { timeout: 90_000 }, async () => {
+      const { api, codex, threadId } = await begin({ upstreamProxy });
+      api.enqueue(tricklingTextReply(40, 1_000));
+      const turnId = await codex.startTurn(threadId, 'write a long story');
+      await codex.waitForNotification('item/agentMessage/delta', (p) => p.turnId === turnId);
+      // Past the 30 s stuck threshold since its first event, the answer still streaming.
+      await new Promise((r) => setTimeout(r, 34_000));
+      const report = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_IN_PROGRESS && seen.test(JSON.stringify(turnOf(r, turnId)?.evidence)), { timeoutMs: 4_000 });
+      const turn = turnOf(report, turnId);
+      expect(turn?.status, describeTurn(report)).toBe(TURN_STATE_IN_PROGRESS);
+      expect(JSON.stringify(turn?.evidence), describeTurn(report)).toMatch(seen);
+      await codex.waitForNotification('turn/completed', (p) => p.turn.id === turnId, 20_000);
+      const done = await judgeWhileLive(codex.outDir, (r) => turnOf(r, turnId)?.status === TURN_STATE_COMPLETED);
+      expect([turnOf(done, turnId)?.status, turnOf(done, turnId)?.verdict], describeTurn(done)).toEqual([TURN_STATE_COMPLETED, VERDICT_HEALTHY]);
+    });
+  }
 
   it('the client leaves mid-turn while the backend finishes (--linger)', async () => {
     const { api, codex, threadId } = await begin({ lingerSeconds: 20 });

@@ -188,6 +188,26 @@ export function slowTextReply(text: string, delayMs: number): Reply {
   };
 }
 
+/** A long answer that streams: a text delta every `everyMs`, `count` of them, then the item and the response complete. */
+export function tricklingTextReply(count: number, everyMs: number): Reply {
+  return (res, request) => {
+    startStream(res);
+    const id = `resp_${request.index + 1}`;
+    const [created, added, , done, completed] = messageEvents('word ', id);
+    res.write(created! + added!);
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent++ < count) {
+        res.write(sseEvent({ type: 'response.output_text.delta', output_index: 0, content_index: 0, item_id: `msg_${id}`, delta: 'word ' }));
+        return;
+      }
+      clearInterval(timer);
+      res.end(done! + completed!);
+    }, everyMs);
+    res.once('close', () => clearInterval(timer));
+  };
+}
+
 /** Like `dropMidStreamReply`, but the stream hangs `delayMs` before it is cut: retries that take time. */
 export function slowDropReply(delayMs: number): Reply {
   return (res, request) => {
