@@ -11,6 +11,7 @@ import type { EndedTurnVerdicts } from './ended-turn-verdicts.js';
 import type { PhaseBar, Report, SourceSummary, TurnReport } from './report.js';
 import { hydrationEntry } from './rules/index.js';
 import { serviceNameOf } from './service-name.js';
+import { withSubAgents } from './sub-agent-links.js';
 import { resolveThresholds, type Thresholds } from './thresholds.js';
 import { isoTime } from './time-text.js';
 import { TurnReportBook } from './turn-report-book.js';
@@ -112,7 +113,7 @@ export class SpanClassifier {
       for (const entry of hydrationEntries(thread, context)) this.book.add(entry);
     }
     endedTurns?.endRound();
-    const turns = this.book.listed().sort(byStart);
+    const turns = withSubAgents(this.book.listed().sort(byStart));
     const withCounts = sources.map((s) => {
       const later = notYet.get(s.path);
       const after = afterNow.get(s.path);

@@ -8,10 +8,12 @@
  * healthy.
  */
 import {
+  ATTR_AGENT_NAME,
   ATTR_CANCEL_RESULT,
   ATTR_PROCESS_EXIT_CODE,
   ATTR_PROCESS_PID,
   ATTR_PROCESS_SIGNAL,
+  ATTR_THREAD_PARENT_ID,
   ATTR_TOOL_BACKGROUND_SESSION,
   ATTR_WRITER_STOP_REASON,
   TURN_STATE_ABANDONED,
@@ -20,6 +22,7 @@ import {
   TURN_END_STATUS_INTERRUPTED,
   TURN_STATE_STUCK,
   VERDICT_HEALTHY,
+  VERDICT_TOOL_RUNNING,
   VERDICT_TRANSPORT_RETRY,
   VERDICT_UNKNOWN,
   WRITER_STOP_REASON_PROCESS_GONE,
@@ -290,6 +293,8 @@ export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: J
     };
   }
   const service = serviceNameOf([turn.turnSpan, ...turn.spans.values()]);
+  const spawn = spawnOf(turn.turnSpan);
+  const waitingOnSubAgents = !ended && finding.verdict === VERDICT_TOOL_RUNNING && scene.tools.some((t) => t.end === undefined && !t.background && SUB_AGENT_WAITS.has(t.toolName ?? ''));
   return {
     threadId: turn.threadId,
     turnId: turn.turnId,
@@ -310,5 +315,18 @@ export function judgeTurn(turn: TurnTimeline, thread: ThreadTimeline, context: J
     endedAt: ended ? isoTime(scene.endMs!) : null,
     sources: [...turn.sources].sort(),
     phases: bars ? phaseBars(scene) : [],
+    ...spawn,
+    ...(waitingOnSubAgents ? { waitingOnSubAgents } : {}),
   };
+}
+
+/** Codex's tools that wait for the sub-agents a turn spawned. */
+const SUB_AGENT_WAITS: ReadonlySet<string> = new Set(['wait_agent']);
+
+/** A sub-agent turn's parent thread and name, from its turn span. */
+function spawnOf(turnSpan: RecordedSpan | undefined): { parentThreadId?: string; agentName?: string } {
+  const parent = turnSpan?.attributes[ATTR_THREAD_PARENT_ID];
+  if (typeof parent !== 'string') return {};
+  const name = turnSpan!.attributes[ATTR_AGENT_NAME];
+  return typeof name === 'string' ? { parentThreadId: parent, agentName: name } : { parentThreadId: parent };
 }

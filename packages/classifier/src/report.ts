@@ -48,6 +48,15 @@ export interface TurnReport {
   readonly sources: readonly string[];
   /** The turn's phases for a waterfall, in start order. */
   readonly phases: readonly PhaseBar[];
+  /** A sub-agent's turn: the thread that spawned it (a Codex rollout's `parent_thread_id`). */
+  readonly parentThreadId?: string;
+  /** A sub-agent's name as its parent knows it. */
+  readonly agentName?: string;
+  /**
+   * An open turn whose tool waits for its sub-agents (Codex's `wait_agent`): its evidence then says
+   * what each sub-agent's latest turn in the report is doing, if their rollouts were among the inputs.
+   */
+  readonly waitingOnSubAgents?: boolean;
 }
 
 export interface SourceSummary {

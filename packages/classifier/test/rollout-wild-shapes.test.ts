@@ -247,6 +247,34 @@ describe('shapes of the third wild batch (test/corpus/wild/third)', () => {
     expect(report.turns.map((t) => [t.turnId, t.status, t.verdict])).toEqual([['01a09697-63fe-72b0-bf10-16dd3ac8c083', 'stuck', 'tool_running']]);
   });
 
+  it('0.144: a turn waiting in wait_agent names what each sub-agent of the inputs is doing; the sub-agent\'s turns name their parent', async () => {
+    const parent = '019f5c38-3fff-7d61-a63b-76dc0bb6aa56';
+    const child = '019f5c38-cac3-7280-98f9-4fb47729fd4d';
+    const start = (s: number, turn: string): string => line(s, 'event_msg', { type: 'task_started', turn_id: turn });
+    const parentFile = join(dir, `rollout-2026-07-13T16-03-43-${parent}.jsonl`);
+    writeFileSync(parentFile, [
+      line(0, 'session_meta', { id: parent, source: 'vscode' }),
+      start(1, '019f5c38-5469-7181-acde-f93aa19117bb'), ...user(1, 'install it'), line(1.5, 'turn_context', { approval_policy: 'never' }),
+      line(5, 'response_item', { type: 'function_call', name: 'spawn_agent', namespace: 'collaboration', arguments: JSON.stringify({ task_name: 'install_xapk' }), call_id: 's1' }),
+      output(5.2, 's1', 'spawned'),
+      line(10, 'response_item', { type: 'function_call', name: 'wait_agent', namespace: 'collaboration', arguments: JSON.stringify({ timeout_ms: 600000 }), call_id: 'w1' }),
+    ].join('\n') + '\n');
+    const childFile = join(dir, `rollout-2026-07-13T16-03-48-${child}.jsonl`);
+    writeFileSync(childFile, [
+      line(5.1, 'session_meta', { id: child, source: { subagent: { thread_spawn: { parent_thread_id: parent, depth: 1, agent_path: '/root/install_xapk', agent_nickname: 'Sagan', agent_role: null } } } }),
+      start(5.3, '019f5c38-f139-76c3-a706-4b3a9e6509b2'), ...user(5.3, 'install the xapk'), call(8, 'c1', 'sleep 900'),
+    ].join('\n') + '\n');
+    const both = await analyzeTraces([parentFile, childFile], { now: T0 + 120_000 });
+    const waiting = both.report.turns.find((t) => t.threadId === parent)!;
+    expect(waiting).toMatchObject({ status: 'stuck', verdict: 'tool_running', waitingOnSubAgents: true });
+    expect(waiting.evidence[0]).toMatch(/^tool call wait_agent/);
+    expect(waiting.evidence[1]).toMatch(new RegExp(`^sub-agent Sagan \\(thread ${child}\\): stuck 112 s, tool_running \\(0\\.\\d+\\): tool call shell \\(c1\\) started at 17:00:08\\.000`));
+    expect(both.report.turns.find((t) => t.threadId === child)).toMatchObject({ parentThreadId: parent, agentName: 'Sagan' });
+    // Without the sub-agent's file: said, not guessed.
+    const alone = await analyzeTraces([parentFile], { now: T0 + 120_000 });
+    expect(alone.report.turns[0]!.evidence[1]).toMatch(/sub-agents' own rollouts are not among the inputs/);
+  });
+
   it('a call left open when its turn ended is said to have ended with the turn, not to have returned', async () => {
     const { report } = await judge(
       [line(1, 'event_msg', { type: 'task_started', turn_id: 't1' }), ...user(1, 'spawn'), call(2, 'c1', 'sleep 100'), line(20, 'event_msg', { type: 'task_started', turn_id: 't2' }), ...user(20, 'next'), answer(21), line(21, 'event_msg', { type: 'task_complete', last_agent_message: 'ok' })],

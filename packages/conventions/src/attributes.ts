@@ -78,6 +78,11 @@ export const ATTR_HYDRATION_ITEMS = 'stall_why.hydration.items';
 /** What caused a hydration: `start`, `resume`, `read`, `fork`. */
 export const ATTR_HYDRATION_TRIGGER = 'stall_why.hydration.trigger';
 
+/** The thread that spawned this one (a sub-agent's parent), on its turn spans. */
+export const ATTR_THREAD_PARENT_ID = 'stall_why.thread.parent_id';
+/** A sub-agent's name as its parent knows it (Codex's `agent_nickname`, else its `agent_path`), on its turn spans. */
+export const ATTR_AGENT_NAME = 'stall_why.agent.name';
+
 /** 1-based number of an upstream attempt within its logical request. */
 export const ATTR_UPSTREAM_ATTEMPT = 'stall_why.upstream.attempt';
 /** Whether an upstream attempt is the post-tool continuation of its turn. */

@@ -9,6 +9,7 @@
  * group phases without relying on parent links (which break across processes and proxies).
  */
 import {
+  ATTR_AGENT_NAME,
   ATTR_APPROVAL_DECISION,
   ATTR_APPROVAL_KIND,
   ATTR_APPROVAL_REQUEST_ID,
@@ -43,6 +44,7 @@ import {
   ATTR_TURN_STOP_REASON,
   ATTR_UPSTREAM_ATTEMPT,
   ATTR_UPSTREAM_BYTES,
+  ATTR_THREAD_PARENT_ID,
   ATTR_UPSTREAM_CONTINUATION,
   ATTR_UPSTREAM_STREAM_UNSEEN,
   ATTR_UPSTREAM_EVENTS,
@@ -152,7 +154,7 @@ export const PHASES: readonly PhaseDescriptor[] = Object.freeze([
   d(PHASE_THREAD_HYDRATION, PHASE_KIND_SPAN, "Loading or resuming a thread's history.", [
     ATTR_HYDRATION_TRIGGER, ATTR_HYDRATION_BYTES, ATTR_HYDRATION_ITEMS,
   ]),
-  d(PHASE_TURN, PHASE_KIND_SPAN, 'The whole turn, from accepted to its terminal status.', [ATTR_TURN_STATUS, ATTR_TURN_ERROR, ATTR_TURN_KIND, ATTR_TURN_STOP_REASON]),
+  d(PHASE_TURN, PHASE_KIND_SPAN, 'The whole turn, from accepted to its terminal status.', [ATTR_TURN_STATUS, ATTR_TURN_ERROR, ATTR_TURN_KIND, ATTR_TURN_STOP_REASON, ATTR_THREAD_PARENT_ID, ATTR_AGENT_NAME]),
   d(PHASE_TURN_ACCEPTED, PHASE_KIND_POINT, "The app-server accepted the user's request."),
   d(PHASE_UPSTREAM_ATTEMPT, PHASE_KIND_SPAN, 'One attempt at a model request, from sent to stream end or error.', [
     ATTR_UPSTREAM_ATTEMPT, ATTR_HTTP_REQUEST_RESEND_COUNT, ATTR_UPSTREAM_CONTINUATION, ATTR_UPSTREAM_STREAM_UNSEEN, ATTR_HTTP_REQUEST_METHOD,

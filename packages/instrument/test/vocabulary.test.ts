@@ -23,7 +23,7 @@ function emitEveryPhase(turns: TurnTracer) {
   const threadId = 'thread-1';
   const hydration = turns.startHydration({ threadId, trigger: 'resume' });
   hydration.end({ attributes: { [ATTR_HYDRATION_BYTES]: 35_000, [ATTR_HYDRATION_ITEMS]: 12 } });
-  const turn = turns.startTurn({ threadId, turnId: 'turn-1', attributes: { [conventions.ATTR_TURN_KIND]: conventions.TURN_KIND_USER } });
+  const turn = turns.startTurn({ threadId, turnId: 'turn-1', attributes: { [conventions.ATTR_TURN_KIND]: conventions.TURN_KIND_USER, [conventions.ATTR_THREAD_PARENT_ID]: 'thread-0', [conventions.ATTR_AGENT_NAME]: 'Sagan' } });
   turns.rendererAttached('tty-1', { threadId, turnId: 'turn-1' });
   turn.accepted();
   const upstream = { [ATTR_HTTP_REQUEST_METHOD]: 'POST', [ATTR_SERVER_ADDRESS]: '127.0.0.1', [ATTR_SERVER_PORT]: 8080, [ATTR_URL_PATH]: '/v1/responses', [ATTR_GEN_AI_REQUEST_MODEL]: 'gpt-fake' };

@@ -149,6 +149,9 @@ export class RolloutImporter {
         if (!this.sessionMetaSeen) {
           this.threadId = field(head, 'id') ?? this.threadId;
           this.forkedHistory.ownSession(head, buf);
+          // A sub-agent names the thread that spawned it (`source.subagent.thread_spawn`).
+          const parentThreadId = field(head, 'parent_thread_id');
+          if (parentThreadId !== undefined) this.writer.spawnedBy = { parentThreadId, agentName: field(head, 'agent_nickname') ?? field(head, 'agent_path') };
         } else {
           this.forkedHistory.otherSession(ts, info.lineNo);
         }

@@ -4,6 +4,7 @@
  * turn's (stable across reads of the same file).
  */
 import {
+  ATTR_AGENT_NAME,
   ATTR_APPROVAL_DECISION,
   ATTR_APPROVAL_INFERRED,
   ATTR_APPROVAL_KIND,
@@ -16,6 +17,7 @@ import {
   ATTR_RETRY_REASON,
   ATTR_SOURCE,
   ATTR_THREAD_ID,
+  ATTR_THREAD_PARENT_ID,
   ATTR_TOOL_APPROVAL_EXPECTED,
   ATTR_TOOL_BACKGROUND_SESSION,
   ATTR_TOOL_KIND,
@@ -63,6 +65,8 @@ const EXHAUSTED_RETRY_REASONS: ReadonlyMap<string, RetryReason> = new Map([
 export class RolloutSpanWriter {
   /** Spans written so far. */
   count = 0;
+  /** A sub-agent's rollout: the thread that spawned it and its name, put on its turn spans. */
+  spawnedBy: { readonly parentThreadId: string; readonly agentName: string | undefined } | undefined;
   private seq = 0;
 
   constructor(
@@ -81,6 +85,10 @@ export class RolloutSpanWriter {
     const attrs: Attributes = { [ATTR_PHASE_KIND]: PHASE_KIND_SPAN };
     if (status) attrs[ATTR_TURN_STATUS] = status;
     if (error) attrs[ATTR_TURN_ERROR] = redactSecrets(error).slice(0, MAX_ERROR_CHARS);
+    if (this.spawnedBy) {
+      attrs[ATTR_THREAD_PARENT_ID] = this.spawnedBy.parentThreadId;
+      if (this.spawnedBy.agentName !== undefined) attrs[ATTR_AGENT_NAME] = this.spawnedBy.agentName;
+    }
     this.out(turn, PHASE_TURN, turn.spanId, turn.start, end, attrs, status === TURN_END_STATUS_FAILED ? 2 : 0);
   }
 
