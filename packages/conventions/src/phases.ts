@@ -87,6 +87,12 @@ export const PHASE_UPSTREAM_FIRST_EVENT = 'stall_why.upstream.first_event';
  * they flow, with the counts so far): a long answer being written is not a stream gone silent.
  */
 export const PHASE_UPSTREAM_STREAM_PROGRESS = 'stall_why.upstream.stream_progress';
+/**
+ * How often, at most, a writer marks a stream or an item still going (`PHASE_UPSTREAM_STREAM_PROGRESS`,
+ * `PHASE_ITEM_PROGRESS`): a tenth of the default stuck threshold (30 s), so a turn is never stuck while
+ * its answer streams, at one point per 3 s of stream.
+ */
+export const PROGRESS_EVERY_MS = 3_000;
 /** The attempt's stream ended normally. */
 export const PHASE_UPSTREAM_STREAM_END = 'stall_why.upstream.stream_end';
 /** The attempt's stream broke or the request failed (`ATTR_ERROR_TYPE`). */

@@ -64,6 +64,7 @@ import {
   PHASE_UPSTREAM_STREAM_END,
   PHASE_UPSTREAM_STREAM_ERROR,
   PHASE_UPSTREAM_STREAM_PROGRESS,
+  PROGRESS_EVERY_MS,
   RETRY_REASON_HTTP_STATUS,
   RETRY_REASON_STREAM_DISCONNECTED,
   SOURCE_CODEX_OTEL_LOGS,
@@ -94,9 +95,6 @@ const num = (v: unknown): number | undefined => {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   return Number.isFinite(n) ? n : undefined;
 };
-
-/** While an attempt's events are logged, one progress point at most this often (as `stall-why record --upstream` does). */
-const STREAM_PROGRESS_EVERY_MS = 3_000;
 
 /** The longest error text kept from a log (Codex's are one line). */
 const MAX_ERROR_CHARS = 200;
@@ -262,7 +260,7 @@ export class CodexLogMapper {
       attempt.sawEvent = true;
       attempt.progressAt = at;
       out.push(this.point(turn, PHASE_UPSTREAM_FIRST_BYTE, at), this.point(turn, PHASE_UPSTREAM_FIRST_EVENT, at));
-    } else if (at - attempt.progressAt >= STREAM_PROGRESS_EVERY_MS && kind !== 'response.completed') {
+    } else if (at - attempt.progressAt >= PROGRESS_EVERY_MS && kind !== 'response.completed') {
       // Codex logs every event of an HTTP stream: a long answer says, every few seconds, that it still streams.
       attempt.progressAt = at;
       out.push(this.point(turn, PHASE_UPSTREAM_STREAM_PROGRESS, at, { [ATTR_UPSTREAM_EVENTS]: attempt.events }));

@@ -25,6 +25,7 @@ import {
   PHASE_CANCEL,
   PHASE_ITEM_PROGRESS,
   PHASE_TOOL_CALL,
+  PROGRESS_EVERY_MS,
   SOURCE_ACP,
   TURN_END_STATUS_COMPLETED,
   TURN_END_STATUS_FAILED,
@@ -84,8 +85,6 @@ const ITEM_TYPE_BY_CHUNK: ReadonlyMap<string, string> = new Map([
 ]);
 /** ACP tool kinds a person approves as a file change; `execute` is a command, the rest a permission. */
 const FILE_CHANGE_TOOL_KINDS: ReadonlySet<string> = new Set(['edit', 'delete', 'move']);
-/** A message or thought being streamed says so at most this often (as the Codex observer does of its items). */
-const ITEM_PROGRESS_EVERY_MS = 3_000;
 /** `sessionUpdate` kinds that say nothing about progress (menus, modes, token counts). */
 const STATUS_ONLY_UPDATES: ReadonlySet<string> = new Set(['available_commands_update', 'current_mode_update', 'config_option_update', 'session_info_update', 'usage_update']);
 
@@ -260,7 +259,7 @@ export class AcpObserver extends JsonRpcTurnObserver<PendingRequest, TurnState> 
     const run = turn.run;
     if (run?.chunk === chunk) {
       // A long message or thought says, every few seconds, that it is still being written.
-      if (time - run.progressAt >= ITEM_PROGRESS_EVERY_MS) {
+      if (time - run.progressAt >= PROGRESS_EVERY_MS) {
         run.progressAt = time;
         run.phase.mark(PHASE_ITEM_PROGRESS, { time, attributes: { [ATTR_SOURCE]: SOURCE_ACP } });
       }

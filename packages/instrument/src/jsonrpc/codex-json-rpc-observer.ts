@@ -27,10 +27,11 @@ import {
   HYDRATION_TRIGGER_READ,
   HYDRATION_TRIGGER_RESUME,
   HYDRATION_TRIGGER_START,
-  PHASE_ITEM_PROGRESS,
   PHASE_CANCEL,
   PHASE_COMPACTION,
+  PHASE_ITEM_PROGRESS,
   PHASE_TOOL_CALL,
+  PROGRESS_EVERY_MS,
   TOOL_KIND_HOOK,
   PHASE_TURN_ERROR,
   PHASE_UPSTREAM_RETRY,
@@ -73,9 +74,6 @@ import {
 import { cancelResultOf, endApproval, JsonRpcTurnObserver, type JsonRpcTurnObserverOptions, type ObservedTurn } from './json-rpc-turn-observer.js';
 
 export interface CodexJsonRpcObserverOptions extends JsonRpcTurnObserverOptions {}
-
-/** An item being written says so at most this often (as `record --upstream` does of a stream). */
-const ITEM_PROGRESS_EVERY_MS = 3_000;
 
 /** What the observer has counted (see `JsonRpcStreamStats`; deltas are those of `CODEX_DELTA_METHODS`). */
 export type CodexJsonRpcObserverStats = JsonRpcStreamStats;
@@ -211,13 +209,13 @@ export class CodexJsonRpcObserver extends JsonRpcTurnObserver<PendingRequest, Tu
 
   /**
    * A delta of an item still being written: a progress point on the item at most every
-   * `ITEM_PROGRESS_EVERY_MS`, so a long answer (or a command printing) is not a turn gone quiet.
+   * `PROGRESS_EVERY_MS`, so a long answer (or a command printing) is not a turn gone quiet.
    */
   protected override onDeltaSample(params: Fields, time: number): void {
     const turnId = str(params.turnId);
     const itemId = str(params.itemId);
     const state = turnId === undefined || itemId === undefined ? undefined : this.turnsById.get(turnId)?.items.get(itemId);
-    if (!state || time - state.progressAt < ITEM_PROGRESS_EVERY_MS) return;
+    if (!state || time - state.progressAt < PROGRESS_EVERY_MS) return;
     state.progressAt = time;
     state.item.mark(PHASE_ITEM_PROGRESS, { time, attributes: { [ATTR_SOURCE]: SOURCE_JSONRPC, [ATTR_ITEM_ID]: itemId } });
   }

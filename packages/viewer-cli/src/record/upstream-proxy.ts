@@ -26,6 +26,7 @@ import {
   ATTR_URL_PATH,
   PHASE_CONTINUATION_REQUESTED,
   PHASE_UPSTREAM_ATTEMPT,
+  PROGRESS_EVERY_MS,
   SOURCE_UPSTREAM_PROXY,
 } from '@stall-why/conventions';
 import { parseRetryAfterMs, UpstreamAttempt, type PhaseAttributes, type TurnHandle, type TurnTracer } from '@stall-why/instrument';
@@ -53,18 +54,8 @@ export interface UpstreamProxyOptions {
   readonly activeTurns?: () => readonly ActiveTurn[];
   /** Clock, epoch ms (fractional). Default `performance.timeOrigin + performance.now()`. */
   readonly now?: () => number;
-  /**
-   * While a stream's events flow, a `stall_why.upstream.stream_progress` point is recorded this often
-   * (ms), so a long answer is not read as a stream gone silent. Default `STREAM_PROGRESS_EVERY_MS`.
-   */
-  readonly progressEveryMs?: number;
 }
 
-/**
- * How often an open stream whose events still flow says so: a tenth of the default `stuckAfterMs`
- * (30 s), so a turn is never stuck while its answer streams, at one point per 3 s of stream.
- */
-export const STREAM_PROGRESS_EVERY_MS = 3_000;
 
 /** How an attempt ended, kept until it is recorded. */
 interface AttemptEnd {
@@ -450,7 +441,7 @@ export class UpstreamProxy {
   private followProgress(exchange: Exchange): void {
     exchange.progressEvents = exchange.sse.events;
     this.streaming.add(exchange);
-    this.progressTimer ??= setInterval(this.noteProgress, this.options.progressEveryMs ?? STREAM_PROGRESS_EVERY_MS).unref();
+    this.progressTimer ??= setInterval(this.noteProgress, PROGRESS_EVERY_MS).unref();
   }
 
   /** One function per proxy: records a progress point for each open stream that received events since the last tick. */
