@@ -61,6 +61,8 @@ describe("Codex's logs over its WebSocket transport", () => {
     const flowing = withRecords((request) => [socketEvent(request, 800, 'codex.rate_limits'), socketEvent(request, 1_000, 'response.created'), socketEvent(request, 1_200, 'response.output_text.delta')]);
     const [turn] = await judge(flowing.path, flowing.requestMs + 60_000);
     expect(turn!.evidence.join('\n')).toContain('first event at');
+    // Events after the first are not logged over the WebSocket either: still the doubt of a stream it cannot see.
+    expect(turn!.confidence).toBe(0.6);
     expect(turn!.lastActivityAt).toBe(new Date(flowing.requestMs + 1_000).toISOString());
 
     const notice = withRecords((request) => [socketEvent(request, 800, 'codex.rate_limits')]);

@@ -64,7 +64,8 @@ export function upstreamSilent(scene: TurnScene): Finding | undefined {
     };
     // Once events flow, a stream still open may be the model writing: not a stall until it is long.
     // A stream the source cannot see may be flowing: the model may be at work, and the doubt is in the confidence.
-    if (open.streamUnseen && open.firstEvent === undefined) return new LazyFinding(VERDICT_BACKEND_STALL, UNSEEN_STREAM_CONFIDENCE, evidence, AT_WORK);
+    // (Codex logs the first token over a WebSocket, and nothing after it until the response completes.)
+    if (open.streamUnseen) return new LazyFinding(VERDICT_BACKEND_STALL, UNSEEN_STREAM_CONFIDENCE, evidence, AT_WORK);
     return new LazyFinding(VERDICT_BACKEND_STALL, 0.9, evidence, open.firstEvent !== undefined ? AT_WORK : NOT_AT_WORK);
   }
   const toolEnd = lastToolEnd(scene);
