@@ -55,6 +55,8 @@ export interface JudgeContext {
 
 /** Below the stuck threshold, a wait that may be the model at work is named with no more than this confidence. */
 const AT_WORK_CONFIDENCE = 0.5;
+/** Stuck, below `silentModelMs`, on a wait that may be the model at work: no verdict on it is surer than this. */
+const THINKING_CONFIDENCE = 0.6;
 /** From a source that records only ended spans, no verdict on an open turn is surer than this. */
 const BLIND_CONFIDENCE = 0.5;
 
@@ -78,7 +80,11 @@ function judgeOpen(scene: TurnScene, abandoned: boolean): Finding {
   const evidence = [...wait.evidence, quietLine];
   if (renderer) evidence.push(renderer.evidence[0]!);
   // Not yet stuck, and the wait may be the model thinking or writing: named, with the doubt in the confidence.
-  const confidence = !stuck && wait.atWork ? Math.min(wait.confidence, AT_WORK_CONFIDENCE) : wait.confidence;
+  // Stuck on a wait that may be the model at work: a model at high effort can think for minutes
+  // without a word, so until `silentModelMs` of silence the doubt stays in the confidence.
+  const thinking = stuck && wait.atWork && quietMs < scene.thresholds.silentModelMs && wait.confidence > THINKING_CONFIDENCE;
+  if (thinking) evidence.push(`a model at high effort can think for minutes without a word: until ${duration(scene.thresholds.silentModelMs)} of silence this may still be the model at work`);
+  const confidence = !stuck && wait.atWork ? Math.min(wait.confidence, AT_WORK_CONFIDENCE) : thinking ? THINKING_CONFIDENCE : wait.confidence;
   return { ...wait, confidence, evidence };
 }
 

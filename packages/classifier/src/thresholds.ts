@@ -28,7 +28,9 @@ export interface Thresholds {
    * Ended turns: a wait that may be the model at work (no output the source can see) names an
    * interrupted turn's cause once it lasted this long before the interruption: longer than a model at
    * high effort takes before it writes anything, so the person gave up on a request that had stalled
-   * (or on a model thinking for longer than that: the confidence says so). Default 120 000 ms.
+   * (or on a model thinking for longer than that: the confidence says so). Open turns: a stuck turn
+   * whose wait may be the model at work is named at most 0.6 sure until it has been silent this long.
+   * Default 120 000 ms.
    */
   readonly silentModelMs: number;
   /**

@@ -69,6 +69,15 @@ describe('a long answer streaming through the upstream proxy', () => {
     expect(t!.evidence[0]).toMatch(/events still coming at 10:00:09\.700 \(36 so far\); the stream has not ended, nothing of it recorded for 35 s since/);
   });
 
+  it('stuck, the silence may still be a model thinking until silentModelMs (2 min): said, and in the confidence', () => {
+    const [early] = classifySpans([...opened, ...progressUntil(9_700)], { now: T0 + 45_000 }).turns;
+    expect(early!.confidence).toBe(0.6);
+    expect(early!.evidence).toContain('a model at high effort can think for minutes without a word: until 2 min of silence this may still be the model at work');
+    const [late] = classifySpans([...opened, ...progressUntil(9_700)], { now: T0 + 140_000 }).turns;
+    expect(late).toMatchObject({ status: 'stuck', verdict: 'backend_stall', confidence: 0.9 });
+    expect(late!.evidence.join('\n')).not.toMatch(/can think for minutes/);
+  });
+
   it('ended, it was the model at work, however long', () => {
     const end = T0 + 60_000;
     const spans = [
