@@ -78,6 +78,15 @@ describe('a long answer streaming through the upstream proxy', () => {
     expect(late!.evidence.join('\n')).not.toMatch(/can think for minutes/);
   });
 
+  it('a stream open for hours keeps its latest progress point, its older ones bounded like any span', () => {
+    // 15 min of points every 3 s: 300, against a bound of 50 spans a turn.
+    const report = classifySpans([...opened, ...progressUntil(900_000)], { now: T0 + 901_000, limits: { maxSpansPerTurn: 50 } });
+    const [t] = report.turns;
+    expect(t).toMatchObject({ status: 'in_progress' });
+    expect(t!.evidence[0]).toMatch(/events still coming at 10:14:57\.700/);
+    expect(t!.evidence.join('\n')).toMatch(/older item and point spans of this turn were dropped to bound memory/);
+  });
+
   it('ended, it was the model at work, however long', () => {
     const end = T0 + 60_000;
     const spans = [

@@ -7,6 +7,7 @@ import {
   ATTR_TURN_KEYED_BY_TRACE,
   PHASE_THREAD_HYDRATION,
   PHASE_TURN,
+  PHASE_UPSTREAM_STREAM_PROGRESS,
   PHASE_WRITER_STOPPED,
   TURN_ID_TRACE_PREFIX,
 } from '@stall-why/conventions';
@@ -357,8 +358,10 @@ export class TimelineBuilder {
     let dropped = 0;
     for (const [key, s] of turn.spans) {
       if (s.endTimeMs === undefined || s.endTimeMs > cutoff) continue;
-      // A milestone of an attempt that stays, stays with it.
-      if (ATTEMPT_MILESTONES.has(s.name) && s.parentSpanId && turn.spans.get(`${s.traceId}/${s.parentSpanId}`)?.endTimeMs === undefined) continue;
+      // A milestone of an attempt that stays, stays with it; but its older progress points (one per 3 s
+      // of a stream that may run for hours) go as any span does: only the latest is read.
+      const keptWithAttempt = ATTEMPT_MILESTONES.has(s.name) && s.name !== PHASE_UPSTREAM_STREAM_PROGRESS;
+      if (keptWithAttempt && s.parentSpanId && turn.spans.get(`${s.traceId}/${s.parentSpanId}`)?.endTimeMs === undefined) continue;
       turn.spans.delete(key);
       this.parentTurn.delete(key);
       dropped++;
