@@ -215,21 +215,21 @@ export class CodexLogMapper {
    */
   private remoteCompaction(turn: LogTurn, log: RecordedLog, out: RecordedSpan[]): void {
     const at = log.timeMs;
-    out.push(this.phase(turn, PHASE_COMPACTION, at - Math.max(0, num(log.attributes.duration_ms) ?? 0), at, `compaction/${log.spanId ?? at}`));
+    out.push(this.phase(turn, PHASE_COMPACTION, startOf(log), at, `compaction/${log.spanId ?? at}`));
   }
 
   /** `codex.websocket_request`: an attempt logged once sent, its stream unseen until it completes. */
   private attemptSent(turn: LogTurn, log: RecordedLog, out: RecordedSpan[]): void {
     this.beginAttempt(turn, log, { [ATTR_UPSTREAM_STREAM_UNSEEN]: true }, out);
     if (log.attributes.success === false || log.attributes.success === 'false') {
-      this.failAttempt(turn, log.timeMs, str(log.attributes['error.message'])?.slice(0, MAX_ERROR_CHARS) ?? 'the request could not be sent', out);
+      this.failAttempt(turn, log.timeMs, errorText(log) ?? 'the request could not be sent', out);
     }
   }
 
   // A new attempt, sent `duration_ms` before the record: the one still open ends there, and follows a failed one as its retry.
   private beginAttempt(turn: LogTurn, log: RecordedLog, extra: Attributes, out: RecordedSpan[]): void {
     const at = log.timeMs;
-    const sent = at - Math.max(0, num(log.attributes.duration_ms) ?? 0);
+    const sent = startOf(log);
     if (turn.attempt && !turn.attempt.ended) this.endAttempt(turn, sent, out);
     // After a broken stream or an error status, the next request is its retry.
     const previous = turn.attempt;
@@ -247,9 +247,9 @@ export class CodexLogMapper {
     const attempt = turn.attempt;
     if (!attempt || attempt.ended) return;
     const at = log.timeMs;
-    const error = str(log.attributes['error.message']);
+    const error = errorText(log);
     if (error !== undefined) {
-      this.failAttempt(turn, at, redactSecrets(error).slice(0, MAX_ERROR_CHARS), out);
+      this.failAttempt(turn, at, error, out);
       return;
     }
     // The turn's first token is an event of its open attempt, whatever its kind; a rate-limit notice is none.
@@ -299,7 +299,7 @@ export class CodexLogMapper {
       return;
     }
     // The result: its duration says when the call began, if its decision was not logged.
-    span ??= this.phase(turn, PHASE_TOOL_CALL, at - Math.max(0, num(a.duration_ms) ?? 0), undefined, `tool/${callId}`, { [ATTR_GEN_AI_TOOL_NAME]: str(a.tool_name) ?? 'tool', [ATTR_GEN_AI_TOOL_CALL_ID]: callId });
+    span ??= this.phase(turn, PHASE_TOOL_CALL, startOf(log), undefined, `tool/${callId}`, { [ATTR_GEN_AI_TOOL_NAME]: str(a.tool_name) ?? 'tool', [ATTR_GEN_AI_TOOL_CALL_ID]: callId });
     turn.tools.delete(callId);
     ended(span, at, out);
     turn.toolReturned = true;
@@ -328,6 +328,17 @@ export class CodexLogMapper {
     const attempt = turn.attempt?.span;
     return attempt && name.startsWith('stall_why.upstream.') && name !== PHASE_UPSTREAM_RETRY ? { ...span, parentSpanId: attempt.spanId } : span;
   }
+}
+
+/** When the work a record tells of began: `duration_ms` before the record (Codex logs it when done). */
+function startOf(log: RecordedLog): number {
+  return log.timeMs - Math.max(0, num(log.attributes.duration_ms) ?? 0);
+}
+
+/** A record's `error.message`, credentials redacted, cut to one line's worth. */
+function errorText(log: RecordedLog): string | undefined {
+  const error = str(log.attributes['error.message']);
+  return error === undefined ? undefined : redactSecrets(error).slice(0, MAX_ERROR_CHARS);
 }
 
 /** Codex's remote compaction endpoint (`/responses/compact`, under any base path). */

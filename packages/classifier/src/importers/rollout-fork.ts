@@ -13,9 +13,7 @@ import { field } from './rollout-line-head.js';
 /** A pause this long between lines ends the copied history even without a turn of the sub-agent's own. */
 const HISTORY_GAP_MS = 250;
 const HISTORY_START_KEY = '"subagent_history_start_ordinal"';
-const HISTORY_START = /^"subagent_history_start_ordinal"\s*:\s*(\d+)/;
-/** A line's `ordinal` as Codex writes it, right after its timestamp. */
-const ORDINAL = /^\{"timestamp":"[^"]*","ordinal":(\d+)/;
+const HISTORY_START = new RegExp(`^${HISTORY_START_KEY}\\s*:\\s*(\\d+)`);
 
 /** The millisecond time a UUIDv7 (Codex's thread and turn ids) was made at, if `id` is one. */
 function uuidV7Ms(id: string | undefined): number | undefined {
@@ -53,13 +51,13 @@ export class ForkedHistory {
   }
 
   /**
-   * Whether the line is the parent's history. It ends at the sub-agent's first turn (a turn id made
-   * after its own session's), or at the first pause in the writing.
+   * Whether the line is the parent's history. It ends at the line whose `ordinal` (as the header
+   * gives it) the session_meta names, else at the sub-agent's first turn (a turn id made after its own
+   * session's), or at the first pause in the writing.
    */
-  skips(sub: string | undefined, head: string, ts: number, lineNo: number): boolean {
+  skips(sub: string | undefined, head: string, ordinal: string | undefined, ts: number, lineNo: number): boolean {
     if (!this.replaying) return false;
-    const ordinal = this.ownFromOrdinal === undefined ? undefined : ORDINAL.exec(head)?.[1];
-    if (ordinal !== undefined) return this.copied(Number(ordinal) < this.ownFromOrdinal!, ts, lineNo);
+    if (ordinal !== undefined && this.ownFromOrdinal !== undefined) return this.copied(Number(ordinal) < this.ownFromOrdinal, ts, lineNo);
     const turnMs = sub === 'task_started' || sub === 'turn_started' ? uuidV7Ms(field(head, 'turn_id')) : undefined;
     const ownTurn = turnMs !== undefined && this.ownIdMs !== undefined && turnMs >= this.ownIdMs;
     return this.copied(!ownTurn && ts - this.lastTs <= HISTORY_GAP_MS, ts, lineNo);

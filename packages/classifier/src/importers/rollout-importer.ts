@@ -124,7 +124,7 @@ export class RolloutImporter {
       this.threadId = field(line.head, 'id') ?? this.threadId;
       return;
     }
-    if (line.shape === 'current' && this.forkedHistory.skips(line.sub, line.head, line.ts, info.lineNo)) return;
+    if (line.shape === 'current' && this.forkedHistory.skips(line.sub, line.head, line.ordinal, line.ts, info.lineNo)) return;
     this.dispatch(line.type, line.sub, line.head, buf, info, line.ts);
   }
 

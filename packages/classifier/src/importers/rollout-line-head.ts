@@ -54,7 +54,7 @@ export const TOKEN_COUNT_WITHOUT_USAGE = /"type"\s*:\s*"token_count"\s*,\s*"info
 /** A token_count's running totals (`"total_token_usage":{…}`): written again unchanged as the next request begins. */
 export const TOTAL_TOKEN_USAGE = /"total_token_usage"\s*:\s*\{[^}]*\}/;
 /** A line's header as Codex writes it: timestamp, (ordinal,) type and payload type, in this order. */
-export const HEADER = /^\{"timestamp":"([^"]+)",(?:"ordinal":\d+,)?"type":"([A-Za-z_]+)"(?:,"payload":\{"type":"([A-Za-z_]+)")?/;
+export const HEADER = /^\{"timestamp":"([^"]+)",(?:"ordinal":(\d+),)?"type":"([A-Za-z_]+)"(?:,"payload":\{"type":"([A-Za-z_]+)")?/;
 /** `field`'s pattern per field name, compiled once. */
 const fieldPatterns = new Map<string, RegExp>();
 /** The first string value of `name` in a line's head, JSON escapes undone; read without parsing the line. */

@@ -30,6 +30,8 @@ export interface RolloutLine {
   readonly sub: string | undefined;
   readonly head: string;
   readonly ts: number;
+  /** The line's `ordinal` as written (0.15x, in the header's key order), else undefined. */
+  readonly ordinal: string | undefined;
   /**
    * `legacy-header`: the session header of a mid-2025 rollout (its `id` names the thread);
    * `legacy-item`: a bare item of one, timed at the session's start (no forked history then).
@@ -66,12 +68,12 @@ export class RolloutLines {
     const ts = this.timestamps.ms(m[1]!);
     if (!Number.isFinite(ts)) throw new TraceInputError(this.file, info.lineNo, `bad timestamp "${m[1]}" in a rollout line`);
     if (this.lastLineMs === undefined || ts > this.lastLineMs) this.lastLineMs = ts;
-    const type = m[2]!;
+    const type = m[3]!;
     if (!ROLLOUT_LINE_TYPES.has(type)) {
       this.skipped++;
       return undefined;
     }
-    return { type, sub: m[3], head, ts, shape: 'current' };
+    return { type, sub: m[4], head, ts, ordinal: m[2], shape: 'current' };
   }
 
   /** The note on a last line cut short, if it was. */
@@ -98,7 +100,7 @@ export class RolloutLines {
       if (!Number.isFinite(ts) || /"type"\s*:/.test(head.slice(0, 200))) return false;
       this.legacyTs = ts;
       this.lastLineMs = ts;
-      return { type: 'session_header', sub: undefined, head, ts, shape: 'legacy-header' };
+      return { type: 'session_header', sub: undefined, head, ts, ordinal: undefined, shape: 'legacy-header' };
     }
     if (this.legacyTs === undefined) return false;
     if (/^\{\s*"record_type"/.test(head)) return undefined;
@@ -106,14 +108,14 @@ export class RolloutLines {
     if (sub === undefined || info.lastByte !== 0x7d) return false;
     this.legacyLines++;
     // One microsecond per line keeps the items in their order (a result before the next request) without timing anything.
-    return { type: 'response_item', sub, head, ts: this.legacyTs + info.lineNo / 1000, shape: 'legacy-item' };
+    return { type: 'response_item', sub, head, ts: this.legacyTs + info.lineNo / 1000, ordinal: undefined, shape: 'legacy-item' };
   }
 
   /**
    * A rollout line whose keys are not in the order Codex 0.169 writes them (another version, a tool
    * that rewrote the file): parsed whole when small enough, and read the same way.
    */
-  private otherKeyOrder(buf: Buffer, info: LineInfo): [string, string, string, string | undefined] | undefined {
+  private otherKeyOrder(buf: Buffer, info: LineInfo): [string, string, undefined, string, string | undefined] | undefined {
     if (info.truncated || info.length > ROLLOUT_PARSE_BYTES) return undefined;
     let o: unknown;
     try {
@@ -125,7 +127,7 @@ export class RolloutLines {
     const { timestamp, type, payload } = o as { timestamp?: unknown; type?: unknown; payload?: { type?: unknown } };
     if (typeof timestamp !== 'string' || typeof type !== 'string' || !/^[A-Za-z_]+$/.test(type)) return undefined;
     const sub = payload !== null && typeof payload === 'object' && typeof payload.type === 'string' ? payload.type : undefined;
-    return ['', timestamp, type, sub];
+    return ['', timestamp, undefined, type, sub];
   }
 
   private invalid(buf: Buffer, info: LineInfo): void {

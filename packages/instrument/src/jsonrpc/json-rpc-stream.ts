@@ -178,11 +178,17 @@ export class JsonRpcStream<Pending> {
     this.observeMessage(direction, message, timeMs);
   }
 
-  /** Parses a delta line for the protocol, once per `DELTA_SAMPLE_MS` of the stream's time. */
+  /** Whether a delta at `time` is the one to hand to the protocol: one per `DELTA_SAMPLE_MS` of the stream's time. */
+  private deltaSampleDue(time: number): boolean {
+    if (time - this.lastDeltaSample < DELTA_SAMPLE_MS) return false;
+    this.lastDeltaSample = time;
+    return true;
+  }
+
+  /** Parses a delta line for the protocol, when one is due. */
   private sampleDelta(text: string | Buffer, timeMs: number | undefined): void {
     const time = this.clock(timeMs);
-    if (time - this.lastDeltaSample < DELTA_SAMPLE_MS || text.length > this.maxLineBytes) return;
-    this.lastDeltaSample = time;
+    if (text.length > this.maxLineBytes || !this.deltaSampleDue(time)) return;
     let message: unknown;
     try {
       message = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
@@ -265,10 +271,7 @@ export class JsonRpcStream<Pending> {
     else if (verdict === JSONRPC_DELTA) {
       this.counts.deltas++;
       // Parsed already (a message handed over whole, or a delta head the line matcher did not know).
-      if (this.protocol.onDeltaSample && time - this.lastDeltaSample >= DELTA_SAMPLE_MS) {
-        this.lastDeltaSample = time;
-        this.protocol.onDeltaSample(fieldsOf(message.params), time);
-      }
+      if (this.protocol.onDeltaSample && this.deltaSampleDue(time)) this.protocol.onDeltaSample(fieldsOf(message.params), time);
     }
     else if (verdict !== undefined && requestId !== undefined) {
       boundedSet(direction === 'client->server' ? this.fromClient : this.fromServer, requestId, verdict, this.maxPending);
